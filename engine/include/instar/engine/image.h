@@ -1,0 +1,117 @@
+// Image: an opened disk image of any supported format, and format probing.
+//
+// Every format reader (engine/qcow2, engine/vmdk, engine/vpc, engine/vhdx,
+// engine/raw) derives from Image. The interface is what format-independent
+// code needs: the virtual size, and block status in qemu's sense, which is
+// what `qemu-img measure` and `map` are built on. Format-specific detail
+// (qcow2 header fields, vmdk extents ...) lives on the derived classes; code
+// that needs it switches on format() and static_casts (there is no RTTI).
+//
+// Readers are arena-allocated and never destroyed.
+#ifndef INSTAR_ENGINE_IMAGE_H_
+#define INSTAR_ENGINE_IMAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/arena.h"
+#include "instar/engine/device.h"
+#include "instar/engine/status.h"
+#include "instar/engine/version.h"
+
+namespace instar {
+
+enum class ImageFormat : uint8_t {
+  kUnknown = 0,
+  // Formats we read.
+  kRaw,
+  kQcow2,
+  kVmdk,
+  kVpc,
+  kVhdx,
+  // Formats we recognise so we can refuse them by name instead of misreading
+  // them as raw.
+  kQed,
+  kVdi,
+  kQcow,  // qcow version 1
+  kLuks,
+  kBochs,
+  kCloop,
+  kDmg,
+  kParallels,
+};
+
+// qemu's driver name: "raw", "qcow2", "vmdk", "vpc", "vhdx", "qed", "vdi",
+// "qcow", "luks", "bochs", "cloop", "dmg", "parallels"; "" for kUnknown.
+const char* ImageFormatName(ImageFormat format);
+// The inverse; kUnknown for an unknown name. "vhd" is accepted for kVpc.
+ImageFormat ImageFormatFromName(const char* name, size_t length);
+// True for the formats this engine reads.
+bool IsSupportedFormat(ImageFormat format);
+
+// Picks the format the way qemu's bdrv_find_format/find_image_format does:
+// every driver's probe scores the first bytes of the file (and, for dmg, the
+// file name); the highest score wins and raw is the fallback.
+// `filename` is the name the user gave (only its suffix is ever looked at).
+Result<ImageFormat> ProbeFormat(BlockDevice& device, const char* filename, size_t filename_length);
+
+// Block status flags, with the values and meaning of qemu's BDRV_BLOCK_*.
+namespace block_status {
+constexpr uint32_t kData = 0x01;         // reads return data stored in a file
+constexpr uint32_t kZero = 0x02;         // reads return zeros
+constexpr uint32_t kOffsetValid = 0x04;  // `map` is the offset in `file`
+constexpr uint32_t kRaw = 0x08;          // ask `file` at `map` instead (raw format)
+constexpr uint32_t kAllocated = 0x10;    // this layer provides the content
+constexpr uint32_t kEof = 0x20;          // the run reaches the end of the image
+constexpr uint32_t kRecurse = 0x40;      // consult `file` to refine kZero
+constexpr uint32_t kCompressed = 0x80;   // compressed data (qcow2)
+}  // namespace block_status
+
+struct BlockStatus {
+  uint32_t flags = 0;
+  uint64_t bytes = 0;           // length of the run these flags describe (> 0)
+  uint64_t map = 0;             // offset in `file`, when kOffsetValid
+  BlockDevice* file = nullptr;  // device that `map` refers to
+};
+
+struct OpenOptions {
+  // The qemu-img version whose behaviour to follow where versions differ.
+  QemuVersion compat;
+};
+
+class Image {
+ public:
+  virtual ImageFormat format() const = 0;
+  // Guest-visible size in bytes.
+  virtual uint64_t VirtualSize() const = 0;
+  // The file the image was opened from (qemu's bs->file).
+  virtual BlockDevice& file() = 0;
+  // False when the driver has no block status of its own (qemu's vhdx): the
+  // generic layer then reports everything as allocated data.
+  virtual bool HasDriverBlockStatus() const = 0;
+  // The driver's answer for [offset, offset + bytes), qemu's
+  // drv->bdrv_co_block_status(): offset < VirtualSize(), bytes > 0.
+  // `want_zero` asks for precise zero detection as qemu's flag does.
+  virtual Result<BlockStatus> DriverBlockStatus(bool want_zero, uint64_t offset,
+                                                uint64_t bytes) = 0;
+  // Whether the image names a backing file.
+  virtual bool HasBacking() const { return false; }
+
+ protected:
+  ~Image() = default;
+};
+
+// Opens `device` as `format` (which must satisfy IsSupportedFormat).
+Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
+                         Arena& arena, const OpenOptions& options);
+
+// qemu's bdrv_block_status_above() for an image opened without its backing
+// chain: the driver's answer refined by the generic block layer (alignment,
+// the file layer's holes via SeekData/SeekHole, end of file), as the given
+// qemu version does it. This is what `qemu-img measure` iterates over.
+Result<BlockStatus> BlockStatusAbove(Image& image, uint64_t offset, uint64_t bytes,
+                                     const QemuVersion& compat);
+
+}  // namespace instar
+
+#endif  // INSTAR_ENGINE_IMAGE_H_

@@ -1,0 +1,96 @@
+// MemoryDevice: a BlockDevice over bytes in memory, for engine tests.
+//
+// Holes can be declared explicitly so tests can exercise the file layer's
+// SeekData/SeekHole answers the way a sparse host file would give them; by
+// default the whole file is data. LoadFile() reads a corpus image.
+#ifndef INSTAR_ENGINE_TESTING_MEMORY_DEVICE_H_
+#define INSTAR_ENGINE_TESTING_MEMORY_DEVICE_H_
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "instar/engine/device.h"
+
+namespace instar::testing {
+
+class MemoryDevice final : public BlockDevice {
+ public:
+  MemoryDevice() = default;
+  explicit MemoryDevice(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+
+  std::vector<uint8_t>& bytes() { return bytes_; }
+
+  // Declares [offset, offset + length) a hole (reads still return bytes_).
+  void AddHole(uint64_t offset, uint64_t length) { holes_[offset] = offset + length; }
+  // Declares every all-zero `block`-sized block a hole, like a sparse copy.
+  void PunchZeroBlocks(uint64_t block = 4096) {
+    for (uint64_t off = 0; off < bytes_.size(); off += block) {
+      uint64_t n = std::min<uint64_t>(block, bytes_.size() - off);
+      bool zero = true;
+      for (uint64_t i = 0; i < n && zero; ++i) zero = bytes_[off + i] == 0;
+      if (zero) AddHole(off, n);
+    }
+  }
+
+  Status Read(uint64_t offset, void* buffer, size_t length) override {
+    ++reads_;
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end))
+      return Status::IOError("read range overflows");
+    std::memset(buffer, 0, length);
+    if (offset < bytes_.size()) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(length, bytes_.size() - offset));
+      std::memcpy(buffer, bytes_.data() + offset, n);
+    }
+    return Status::Ok();
+  }
+  uint64_t Size() const override { return bytes_.size(); }
+  Result<uint64_t> SeekData(uint64_t offset) override {
+    uint64_t pos = offset;
+    while (pos < bytes_.size()) {
+      uint64_t hole_end = HoleEndAt(pos);
+      if (hole_end == pos) return pos;
+      pos = hole_end;
+    }
+    return kNoData;
+  }
+  Result<uint64_t> SeekHole(uint64_t offset) override {
+    uint64_t pos = offset;
+    while (pos < bytes_.size() && HoleEndAt(pos) == pos) {
+      auto next = holes_.upper_bound(pos);
+      pos = next == holes_.end() ? bytes_.size() : std::min<uint64_t>(next->first, bytes_.size());
+    }
+    return std::min<uint64_t>(pos, bytes_.size());
+  }
+
+  int reads() const { return reads_; }
+
+  static MemoryDevice LoadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return MemoryDevice(
+        std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+  }
+
+ private:
+  // End of the hole containing `pos`, or `pos` when it is data.
+  uint64_t HoleEndAt(uint64_t pos) const {
+    auto it = holes_.upper_bound(pos);
+    if (it == holes_.begin()) return pos;
+    --it;
+    return pos < it->second ? std::min<uint64_t>(it->second, bytes_.size()) : pos;
+  }
+
+  std::vector<uint8_t> bytes_;
+  std::map<uint64_t, uint64_t> holes_;  // start -> end, non-overlapping
+  int reads_ = 0;
+};
+
+}  // namespace instar::testing
+
+#endif  // INSTAR_ENGINE_TESTING_MEMORY_DEVICE_H_
