@@ -7,7 +7,7 @@ set(INSTAR_FREESTANDING_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
   -fno-unwind-tables -fno-stack-protector -fno-pic -fno-pie -mno-red-zone
   -mgeneral-regs-only -fno-threadsafe-statics -fno-use-cxa-atexit
-  -ffunction-sections -fdata-sections -O2)
+  -ffunction-sections -fdata-sections -fno-sanitize=all -O2)
 
 # instar_freestanding_objects(NAME SOURCES...): an object library of SOURCES
 # built with the flags above, seeing the engine and guest public headers.

@@ -1,4 +1,5 @@
 #include "core/formats.h"
+#include "instar/engine/bytes.h"
 #include "instar/engine/image.h"
 
 namespace instar {
@@ -18,6 +19,57 @@ Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& 
       return OpenVhdxImage(device, opener, arena, options);
     default:
       return Status::NotSupported("image format is not supported");
+  }
+}
+
+namespace {
+
+// qemu's path_combine(): `name` relative to the directory of `base` (a path
+// relative to the top image's directory, empty for the top image itself),
+// or `name` alone when it is absolute. The result lives in the arena.
+Result<ByteView> CombinePath(ByteView base, const char* name, size_t name_length, Arena& arena) {
+  size_t dir_length = 0;
+  if (name_length == 0 || name[0] != '/') {
+    for (size_t i = base.size; i > 0; --i) {
+      if (base.data[i - 1] == '/') {
+        dir_length = i;
+        break;
+      }
+    }
+  }
+  auto* out = arena.AllocateArray<uint8_t>(dir_length + name_length);
+  if (out == nullptr) return Status::NoSpace("out of memory for a backing file name");
+  CopyBytes(out, base.data, dir_length);
+  CopyBytes(out + dir_length, name, name_length);
+  return ByteView{out, dir_length + name_length};
+}
+
+}  // namespace
+
+Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const OpenOptions& options,
+                        int max_depth) {
+  Image* image = &top;
+  ByteView path;  // of `image`, relative to the top image's directory
+  for (int depth = 1;; ++depth) {
+    const char* name;
+    size_t name_length;
+    ImageFormat format;
+    if (!image->GetBackingReference(&name, &name_length, &format)) return Status::Ok();
+    if (depth >= max_depth) {
+      return Status::NotSupported("backing chain too deep (or a loop)");
+    }
+    INSTAR_ASSIGN_OR_RETURN(path, CombinePath(path, name, name_length, arena));
+    Result<BlockDevice*> device = opener.Open(reinterpret_cast<const char*>(path.data), path.size);
+    if (!device.ok()) return Status::IOError("Could not open backing file");
+    if (format == ImageFormat::kUnknown) {
+      INSTAR_ASSIGN_OR_RETURN(format, ProbeFormat(**device, name, name_length));
+    }
+    if (!IsSupportedFormat(format)) {
+      return Status::NotSupported("backing file format is not supported");
+    }
+    INSTAR_ASSIGN_OR_RETURN(Image * backing, OpenImage(format, **device, opener, arena, options));
+    image->set_backing(backing);
+    image = backing;
   }
 }
 

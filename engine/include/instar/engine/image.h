@@ -96,19 +96,46 @@ class Image {
                                                 uint64_t bytes) = 0;
   // Whether the image names a backing file.
   virtual bool HasBacking() const { return false; }
+  // The backing file the image names: its name as stored (not
+  // NUL-terminated) and the format it records, kUnknown when it records none
+  // (the opener then probes). False when there is none.
+  virtual bool GetBackingReference(const char** name, size_t* name_length,
+                                   ImageFormat* format) const {
+    (void)name;
+    (void)name_length;
+    (void)format;
+    return false;
+  }
+
+  // The opened image below this one in its backing chain, or nullptr when
+  // the chain was not opened (qemu's "backing": null). Set by OpenBackingChain.
+  Image* backing() const { return backing_; }
+  void set_backing(Image* backing) { backing_ = backing; }
 
  protected:
   ~Image() = default;
+
+ private:
+  Image* backing_ = nullptr;
 };
 
 // Opens `device` as `format` (which must satisfy IsSupportedFormat).
 Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
                          Arena& arena, const OpenOptions& options);
 
-// qemu's bdrv_block_status_above() for an image opened without its backing
-// chain: the driver's answer refined by the generic block layer (alignment,
-// the file layer's holes via SeekData/SeekHole, end of file), as the given
-// qemu version does it. This is what `qemu-img measure` iterates over.
+// Opens the backing chain below `top`, as qemu does when it opens an image
+// with its backing files: each backing file through `opener`, with the
+// format the image above records or else probed, linked with set_backing().
+// Formats we only recognise, a chain deeper than `max_depth` (or a loop) and
+// files that cannot be opened are errors.
+Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const OpenOptions& options,
+                        int max_depth = 16);
+
+// qemu's bdrv_block_status_above(image, NULL, ...): the driver's answer
+// refined by the generic block layer (alignment, the file layer's holes via
+// SeekData/SeekHole, end of file), and, where the image leaves a run
+// unallocated, the answer of the images below it in the opened backing
+// chain (Image::backing()). This is what `qemu-img measure` iterates over.
 Result<BlockStatus> BlockStatusAbove(Image& image, uint64_t offset, uint64_t bytes,
                                      const QemuVersion& compat);
 

@@ -1,0 +1,96 @@
+// libFuzzer target: arbitrary bytes opened as qcow2 in a small arena, then
+// block status walked over the image and every list read. Built only with
+// -DINSTAR_FUZZ=ON and clang (see engine/CMakeLists.txt). Seed it with the
+// first 64 KiB of every corpus image (where their metadata starts):
+//   mkdir -p seeds corpus
+//   for f in cases/images/*.qcow2; do head -c 65536 "$f" >seeds/"${f##*/}"; done
+//   build/engine/qcow2_fuzz -max_len=65536 -max_total_time=60 corpus seeds
+// Keep any crasher as a regression case in qcow2_hostile_test.cc.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "instar/engine/image.h"
+#include "instar/engine/qcow2.h"
+#include "testing/memory_device.h"
+
+namespace {
+
+using instar::BlockDevice;
+using instar::Result;
+using instar::Status;
+
+// Any file the image names is the image itself again.
+class SelfOpener final : public instar::DeviceOpener {
+ public:
+  explicit SelfOpener(BlockDevice& device) : device_(&device) {}
+  Result<BlockDevice*> Open(const char*, size_t) override { return device_; }
+
+ private:
+  BlockDevice* device_;
+};
+
+void Exercise(instar::testing::MemoryDevice& device, const char* compat_text, bool no_io) {
+  alignas(16) static uint8_t memory[256 * 1024];
+  instar::Arena arena(memory, sizeof(memory));
+  SelfOpener opener(device);
+  instar::OpenOptions options;
+  size_t length = 0;
+  while (compat_text[length] != '\0') ++length;
+  options.compat = *instar::ParseQemuVersion(compat_text, length);
+  instar::Qcow2OpenParams params;
+  params.no_io = no_io;
+  Result<instar::Qcow2Image*> opened = instar::OpenQcow2(device, opener, arena, options, params);
+  if (!opened.ok()) return;
+  instar::Qcow2Image& image = **opened;
+
+  // Block status in bounded steps: an image may claim an exabyte.
+  uint64_t offset = 0;
+  const uint64_t size = image.VirtualSize();
+  for (int step = 0; step < 512 && offset < size; ++step) {
+    Result<instar::BlockStatus> status =
+        instar::BlockStatusAbove(image, offset, size - offset, options.compat);
+    if (!status.ok()) break;
+    if (status->bytes == 0 || status->bytes > size - offset) __builtin_trap();
+    offset += status->bytes;
+  }
+  // A few answers from far inside the image too.
+  for (uint64_t probe : {size / 2, size - (size > 512 ? 512 : size)}) {
+    if (probe < size) (void)instar::BlockStatusAbove(image, probe, size - probe, options.compat);
+  }
+
+  instar::Qcow2SnapshotCursor snapshots(image);
+  instar::Qcow2Snapshot snapshot;
+  for (int i = 0; i < 1024; ++i) {
+    Result<bool> more = snapshots.Next(&snapshot);
+    if (!more.ok() || !*more) break;
+  }
+  instar::Qcow2BitmapCursor bitmaps(image);
+  instar::Qcow2Bitmap bitmap;
+  for (int i = 0; i < 1024; ++i) {
+    Result<bool> more = bitmaps.Next(&bitmap);
+    if (!more.ok() || !*more) break;
+  }
+  instar::Qcow2FeatureNameCursor features(image);
+  instar::Qcow2FeatureName feature;
+  for (int i = 0; i < 1024; ++i) {
+    Result<bool> more = features.Next(&feature);
+    if (!more.ok() || !*more) break;
+  }
+  char text[256];
+  instar::FormatQcow2Corruption(image.first_corruption(), text, sizeof(text));
+  if (arena.high_water() > sizeof(memory)) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  instar::testing::MemoryDevice device(std::vector<uint8_t>(data, data + size));
+  // All-zero blocks as holes, so metadata preallocation and the file
+  // layer's answers come into play.
+  device.PunchZeroBlocks(4096);
+  Exercise(device, "10.0.13", false);
+  Exercise(device, "10.0.13", true);
+  Exercise(device, "5.2.0", true);
+  return 0;
+}

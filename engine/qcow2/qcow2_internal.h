@@ -1,0 +1,31 @@
+// Constants shared by the qcow2 reader's files. Private to engine/qcow2.
+#ifndef INSTAR_ENGINE_QCOW2_QCOW2_INTERNAL_H_
+#define INSTAR_ENGINE_QCOW2_QCOW2_INTERNAL_H_
+
+#include <cstdint>
+
+namespace instar::qcow2_internal {
+
+// qemu's BDRV_MAX_LENGTH: INT64_MAX rounded down to 1 GiB. Since 6.0 the
+// block layer refuses any request that reaches past it.
+constexpr uint64_t kBdrvMaxLength = uint64_t{INT64_MAX} & ~((uint64_t{1} << 30) - 1);
+
+constexpr uint64_t kL1OffsetMask = 0x00fffffffffffe00ull;             // L1E_OFFSET_MASK
+constexpr uint64_t kL2OffsetMask = 0x00fffffffffffe00ull;             // L2E_OFFSET_MASK
+constexpr uint64_t kRefcountTableOffsetMask = 0xfffffffffffffe00ull;  // REFT_OFFSET_MASK
+constexpr uint64_t kL2Copied = 1ull << 63;                            // QCOW_OFLAG_COPIED
+constexpr uint64_t kL2Compressed = 1ull << 62;                        // QCOW_OFLAG_COMPRESSED
+constexpr uint64_t kL2Zero = 1ull << 0;                               // QCOW_OFLAG_ZERO
+
+// Bitmaps (qcow2-bitmap.c).
+constexpr uint32_t kMaxBitmapTableEntries = 0x8000000;    // BME_MAX_TABLE_SIZE
+constexpr uint64_t kMaxBitmapPhysicalBytes = 0x20000000;  // BME_MAX_PHYS_SIZE
+constexpr uint64_t kBitmapEntryReservedMask = 0xff000000000001feull;
+constexpr uint64_t kBitmapEntryOffsetMask = 0x00fffffffffffe00ull;
+
+// Snapshots (qcow2-snapshot.c).
+constexpr uint32_t kMaxSnapshotExtraData = 1024;  // QCOW_MAX_SNAPSHOT_EXTRA_DATA
+
+}  // namespace instar::qcow2_internal
+
+#endif  // INSTAR_ENGINE_QCOW2_QCOW2_INTERNAL_H_
