@@ -1,0 +1,57 @@
+// Shared pieces of engine/measure: the source scan and the per-target
+// calculators Measure() dispatches to. Private to engine/measure.
+#ifndef INSTAR_ENGINE_MEASURE_MEASURE_INTERNAL_H_
+#define INSTAR_ENGINE_MEASURE_MEASURE_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/measure.h"
+
+namespace instar::measure_internal {
+
+// Whether vmdk's "toolsversion" option (and descriptor line) exists.
+bool HasVmdkToolsVersion(const QemuVersion& compat);
+
+// Fills `error` and returns the matching Status.
+Status MeasureFailure(MeasureError* error, MeasureErrorKind kind, const char* status_message);
+Status SourceFailure(MeasureError* error, MeasureErrorKind kind, const Status& cause);
+Status NotSupportedFailure(MeasureError* error, const char* reason);
+
+// What qcow2_measure's scan loop finds in the source: the bytes of the
+// source's `unit`-sized units that hold allocated data (each counted unit
+// in full), and whether the last, possibly partial, unit is one of them.
+struct AllocationScan {
+  uint64_t source_size = 0;
+  uint64_t allocated_bytes = 0;
+  bool last_unit_allocated = false;
+};
+
+// The source's length (bdrv_getlength: Image::VirtualSize()).
+Status SourceLength(MeasureSource& source, uint64_t* length, MeasureError* error);
+
+// Walks the source with source.block_status as qcow2_measure() does:
+// zero runs are skipped, runs that are both data and allocated are
+// extended to the end of their unit and counted from the unit's start.
+Status ScanAllocation(MeasureSource& source, uint64_t unit, const QemuVersion& compat,
+                      AllocationScan* scan, MeasureError* error);
+
+// ResolveVhdxOptions() with the image size known: the size limit is checked
+// where vhdx_co_create() checks it, and an automatic block size is chosen.
+Status ResolveVhdxOptionsForSize(const ParsedMeasureOptions& options, uint64_t image_size,
+                                 VhdxTargetOptions* out, MeasureError* error);
+
+// The instar-only targets. `virtual_size` is the --size value or the
+// source length; `scan` is null in --size mode.
+Status MeasureVmdk(const ParsedMeasureOptions& options, const MeasureRequest& request,
+                   uint64_t virtual_size, MeasureSource* source, const QemuVersion& compat,
+                   MeasureResult* result, MeasureError* error);
+Status MeasureVpc(const ParsedMeasureOptions& options, uint64_t virtual_size, MeasureSource* source,
+                  const QemuVersion& compat, MeasureResult* result, MeasureError* error);
+Status MeasureVhdx(const ParsedMeasureOptions& options, uint64_t virtual_size,
+                   MeasureSource* source, const QemuVersion& compat, MeasureResult* result,
+                   MeasureError* error);
+
+}  // namespace instar::measure_internal
+
+#endif  // INSTAR_ENGINE_MEASURE_MEASURE_INTERNAL_H_

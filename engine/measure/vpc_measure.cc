@@ -1,0 +1,117 @@
+// instar's measure for vpc (VHD) targets, which qemu-img refuses to
+// measure. Same contract as vmdk_measure.cc: `required` is the size of what
+// `qemu-img create -f vpc` makes (--size) or of what `qemu-img convert -O
+// vpc` writes when every allocated 2 MiB block of the source holds data;
+// `fully_allocated` is the size once every block is written.
+//
+// Unless force_size=on, the disk is first rounded up to a CHS geometry
+// (block/vpc.c calculate_rounded_image_size: the smallest cylinders x heads
+// x sectors-per-track product at least as large), capped at 65535x16x255
+// sectors, past which the byte size is kept up to 2040 GiB.
+//
+// subformat=fixed: the disk followed by a 512-byte footer.
+// subformat=dynamic (block/vpc.c create_dynamic_disk; 2 MiB blocks):
+//   n        = ceil(sectors / 4096) BAT entries
+//   create   = 512 (footer copy) + 1024 (dynamic header)
+//              + round_up(4 * n, 512) (BAT) + 512 (footer)
+//   per block written: 512 (sector bitmap) + 2 MiB
+//   e.g. 1 GiB = 2097152 sectors has no exact geometry; the smallest
+//   product at least as large is 2081x16x63 = 2097648 sectors (1073995776
+//   bytes), so n = 513 and create = 1536 + 2560 + 512 = 4608 bytes, and
+//   fully_allocated = 4608 + 513 * (2097152 + 512). Fixed: 1073996288.
+#include "instar/engine/bytes.h"
+#include "instar/engine/measure.h"
+#include "measure/measure_internal.h"
+
+namespace instar::measure_internal {
+
+namespace {
+
+constexpr int64_t kChsMaxCylinders = 65535;
+constexpr int64_t kMaxGeometry = kChsMaxCylinders * 16 * 255;  // VHD_MAX_GEOMETRY
+constexpr int64_t kMaxSectors = 0xff000000;                    // 2040 GiB
+constexpr uint64_t kBlockSize = 2 << 20;
+
+struct Geometry {
+  uint16_t cylinders = 0;
+  uint8_t heads = 0;
+  uint8_t sectors_per_track = 0;
+  int64_t Product() const { return int64_t{cylinders} * heads * sectors_per_track; }
+};
+
+// block/vpc.c calculate_geometry(), with its integer widths.
+Geometry CalculateGeometry(int64_t total_sectors) {
+  Geometry g;
+  uint32_t cylinders_times_heads;
+  if (total_sectors > kMaxGeometry) total_sectors = kMaxGeometry;
+  if (total_sectors >= int64_t{65535} * 16 * 63) {
+    g.sectors_per_track = 255;
+    g.heads = 16;
+    cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
+  } else {
+    g.sectors_per_track = 17;
+    cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
+    g.heads = static_cast<uint8_t>((cylinders_times_heads + 1023) / 1024);
+    if (g.heads < 4) g.heads = 4;
+    if (cylinders_times_heads >= uint32_t{g.heads} * 1024 || g.heads > 16) {
+      g.sectors_per_track = 31;
+      g.heads = 16;
+      cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
+    }
+    if (cylinders_times_heads >= uint32_t{g.heads} * 1024) {
+      g.sectors_per_track = 63;
+      g.heads = 16;
+      cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
+    }
+  }
+  g.cylinders = static_cast<uint16_t>(cylinders_times_heads / g.heads);
+  return g;
+}
+
+}  // namespace
+
+Status MeasureVpc(const ParsedMeasureOptions& options, uint64_t virtual_size, MeasureSource* source,
+                  const QemuVersion& compat, MeasureResult* result, MeasureError* error) {
+  VpcTargetOptions vpc;
+  INSTAR_RETURN_IF_ERROR(ResolveVpcOptions(options, &vpc, error));
+  uint64_t size;
+  if (!CheckedAlignUp(virtual_size, 512, &size) || size > static_cast<uint64_t>(INT64_MAX)) {
+    return MeasureFailure(error, MeasureErrorKind::kImageTooLargeForFormat, "too large for vpc");
+  }
+  int64_t total_sectors = static_cast<int64_t>(size / 512);
+  Geometry geometry;
+  if (vpc.force_size) {
+    geometry = Geometry{static_cast<uint16_t>(kChsMaxCylinders), 16, 255};
+  } else {
+    const int64_t wanted = total_sectors < kMaxGeometry ? total_sectors : kMaxGeometry;
+    for (int64_t i = 0; wanted > geometry.Product(); ++i) {
+      geometry = CalculateGeometry(wanted + i);
+    }
+  }
+  if (geometry.Product() == kMaxGeometry) {
+    if (total_sectors > kMaxSectors) {
+      return MeasureFailure(error, MeasureErrorKind::kImageTooLargeForFormat, "too large for vpc");
+    }
+  } else {
+    total_sectors = geometry.Product();
+  }
+  const uint64_t disk_bytes = static_cast<uint64_t>(total_sectors) * 512;
+  if (vpc.fixed) {
+    result->required = disk_bytes + 512;
+    result->fully_allocated = disk_bytes + 512;
+    return Status::Ok();
+  }
+  const uint64_t entries = DivRoundUp(static_cast<uint64_t>(total_sectors), kBlockSize / 512);
+  const uint64_t created = 1536 + AlignUp(entries * 4, 512) + 512;
+  uint64_t allocated_blocks = 0;
+  if (source != nullptr) {
+    AllocationScan scan;
+    INSTAR_RETURN_IF_ERROR(ScanAllocation(*source, kBlockSize, compat, &scan, error));
+    allocated_blocks = scan.allocated_bytes / kBlockSize;
+  }
+  result->required = created + allocated_blocks * (kBlockSize + 512);
+  result->fully_allocated = created + entries * (kBlockSize + 512);
+  return Status::Ok();
+}
+
+}  // namespace instar::measure_internal
