@@ -1,0 +1,96 @@
+#include "instar/guest/transport_device.h"
+
+#include "instar/engine/bytes.h"
+
+namespace instar::guest {
+
+namespace {
+
+Status CallStatus(int32_t error) {
+  switch (static_cast<abi::CallError>(error)) {
+    case abi::CallError::kOk:
+      return Status::Ok();
+    case abi::CallError::kNotFound:
+      return Status::IOError("No such file or directory");
+    case abi::CallError::kDenied:
+      return Status::IOError("Permission denied");
+    case abi::CallError::kBadRange:
+      return Status::OutOfRange("the host refused an out-of-range request");
+    case abi::CallError::kIOError:
+      return Status::IOError("Input/output error");
+    default:
+      return Status::IOError("the host refused a request");
+  }
+}
+
+}  // namespace
+
+abi::CallReply SimpleCall(Transport& transport, abi::Call call, uint32_t device, uint64_t offset,
+                          uint64_t length) {
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(call);
+  request.device = device;
+  request.offset = offset;
+  request.length = length;
+  return transport.Call(request, nullptr, nullptr);
+}
+
+Result<TransportDevice*> TransportDevice::Create(Transport& transport, uint32_t device,
+                                                 Arena& arena) {
+  const abi::CallReply reply = SimpleCall(transport, abi::Call::kSize, device);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  TransportDevice* result = arena.New<TransportDevice>(transport, device, reply.value);
+  if (result == nullptr) return Status::NoSpace("out of memory for a device");
+  return result;
+}
+
+Status TransportDevice::Read(uint64_t offset, void* buffer, size_t length) {
+  uint64_t end;
+  if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");
+  uint8_t* out = static_cast<uint8_t*>(buffer);
+  while (length > 0) {
+    const size_t chunk =
+        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
+    abi::CallRequest request{};
+    request.call = static_cast<uint32_t>(abi::Call::kRead);
+    request.device = device_;
+    request.offset = offset;
+    request.length = chunk;
+    const abi::CallReply reply = transport_.Call(request, nullptr, out);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    out += chunk;
+    offset += chunk;
+    length -= chunk;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> TransportDevice::SeekData(uint64_t offset) {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekData, device_, offset);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value == abi::kNoData ? BlockDevice::kNoData : reply.value;
+}
+
+Result<uint64_t> TransportDevice::SeekHole(uint64_t offset) {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekHole, device_, offset);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value;
+}
+
+Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {
+  if (name_length == 0 || name_length > abi::kMaxName) {
+    return Status::InvalidArgument("file name is empty or too long");
+  }
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kOpen);
+  request.length = name_length;
+  const abi::CallReply reply = transport_.Call(request, name, nullptr);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  if (reply.value > UINT32_MAX) return Status::IOError("the host returned a bad device number");
+  INSTAR_ASSIGN_OR_RETURN(
+      TransportDevice * device,
+      TransportDevice::Create(transport_, static_cast<uint32_t>(reply.value), arena_));
+  return static_cast<BlockDevice*>(device);
+}
+
+}  // namespace instar::guest

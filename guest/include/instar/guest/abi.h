@@ -1,0 +1,180 @@
+// The sandbox ABI: the only interface between the untrusted guest and the
+// host. Shared by every backend (kvm, emulated, process) and by both sides.
+//
+// The call table. The guest asks the host for one thing at a time with a
+// CallRequest and gets a CallReply back:
+//
+//   kvm, emulated  the request is written at guest-physical kMailboxAddress
+//                  (see kvm_layout.h) and the guest executes
+//                  `out kHypercallPort, eax`; the host validates the request,
+//                  moves bytes to or from guest memory at `buffer`, and writes
+//                  the reply just after the request.
+//   process        the request is written to fd 1, followed by `length`
+//                  payload bytes for calls that carry data to the host
+//                  (kWrite, kOpen, kEmit, kLog, kAbort); the host answers on
+//                  fd 0 with a CallReply, followed by `value` bytes for kRead.
+//
+// Every field a guest supplies is untrusted: the host checks the call
+// number, the device number, offset + length against overflow, length
+// against kMaxTransfer (kMaxResult for kEmit), and `buffer` against guest
+// memory, and answers a bad request with an error reply, never a crash.
+//
+// The operation. Before the guest starts, the host places an
+// OperationConfig (kvm: at kConfigAddress; process: the first bytes on
+// fd 0). The guest answers with exactly one kEmit of a result stream (see
+// ResultHeader/RecordHeader below) and then kExit.
+//
+// All integers are little endian; every struct here has a fixed layout
+// checked by static_assert.
+#ifndef INSTAR_GUEST_ABI_H_
+#define INSTAR_GUEST_ABI_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace instar::abi {
+
+// ---------------------------------------------------------------------------
+// Calls.
+
+enum class Call : uint32_t {
+  kRead = 1,      // device, offset, length -> `length` bytes (zeros past EOF)
+  kWrite = 2,     // device, offset, length, payload -> value = bytes written
+  kSize = 3,      // device -> value = file size in bytes
+  kFlush = 4,     // device
+  kSeekData = 5,  // device, offset -> value = next data offset, or kNoData
+  kSeekHole = 6,  // device, offset -> value = next hole offset (size at EOF)
+  kOpen = 7,      // payload = file name -> value = new device number
+  kEmit = 8,      // payload = the result stream; at most once
+  kLog = 9,       // payload = one line of text for the host's debug log
+  kAbort = 10,    // payload = message; the guest stops, the run fails
+  kExit = 11,     // offset = exit status (0: a result was emitted); no reply
+};
+
+struct CallRequest {
+  uint32_t call;    // a Call
+  uint32_t device;  // device number; 0 is the image the user named
+  uint64_t offset;
+  uint64_t length;  // payload or transfer length in bytes
+  uint64_t buffer;  // kvm/emulated: guest-physical address of the payload
+  uint64_t reserved;
+};
+static_assert(sizeof(CallRequest) == 40);
+
+enum class CallError : int32_t {
+  kOk = 0,
+  kBadCall = -1,    // unknown call number, or a call out of sequence
+  kBadDevice = -2,  // no such device
+  kBadRange = -3,   // offset/length overflow or beyond a limit
+  kBadBuffer = -4,  // buffer outside guest memory
+  kIOError = -5,    // the host's I/O failed
+  kNotFound = -6,   // kOpen: no such file
+  kDenied = -7,     // kOpen refused (too many devices, bad name), or kWrite on read-only
+  kTooLarge = -8,   // kEmit beyond kMaxResult
+};
+
+struct CallReply {
+  int32_t error;  // a CallError
+  uint32_t reserved;
+  uint64_t value;
+};
+static_assert(sizeof(CallReply) == 16);
+
+constexpr uint64_t kNoData = UINT64_MAX;     // kSeekData past the last data
+constexpr uint64_t kMaxTransfer = 1u << 20;  // bytes per kRead/kWrite
+constexpr uint64_t kMaxResult = 1u << 20;    // bytes in the one kEmit
+constexpr uint64_t kMaxName = 4096;          // bytes in a kOpen name
+constexpr uint64_t kMaxLog = 4096;           // bytes per kLog/kAbort
+constexpr uint32_t kMaxDevices = 64;         // open devices per run
+
+// ---------------------------------------------------------------------------
+// The operation config.
+
+constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
+constexpr uint32_t kAbiVersion = 1;
+
+enum class Operation : uint32_t {
+  kInfo = 1,
+  kMeasure = 2,
+};
+
+// `qemu-img info` of one image (the host walks a backing chain itself).
+struct InfoConfig {
+  uint32_t flags;  // reserved, 0
+  uint32_t reserved;
+};
+
+// `qemu-img measure`. Either a source image (device 0) or a size.
+struct MeasureConfig {
+  uint32_t has_size;  // 1: --size mode, no source device
+  uint32_t reserved;
+  uint64_t size;           // bytes, when has_size
+  char target_format[16];  // NUL-terminated driver name after -O ("raw", "qcow2" ...)
+  char options[1024];      // NUL-terminated text after -o, as the user typed it
+  char snapshot[256];      // reserved for -l, empty
+};
+
+struct OperationConfig {
+  uint32_t magic;         // kConfigMagic
+  uint32_t abi_version;   // kAbiVersion
+  uint32_t operation;     // an Operation
+  uint32_t size;          // sizeof(OperationConfig)
+  uint16_t compat_major;  // the qemu-img version to behave as
+  uint16_t compat_minor;
+  uint16_t compat_micro;
+  uint16_t reserved0;
+  uint32_t format_hint;  // an instar::ImageFormat from -f, or 0 to probe
+  uint32_t reserved1;
+  char filename[512];  // NUL-terminated name the user gave for device 0
+  union {
+    InfoConfig info;
+    MeasureConfig measure;
+    uint8_t pad[3072];
+  };
+};
+static_assert(sizeof(OperationConfig) == 3616);
+static_assert(offsetof(OperationConfig, filename) == 32);
+static_assert(offsetof(OperationConfig, info) == 544);
+
+// ---------------------------------------------------------------------------
+// The result stream: one ResultHeader, then records until `length` bytes.
+// The host decodes it as untrusted input (result_codec.h).
+
+constexpr uint32_t kResultMagic = 0x53455249;  // "IRES"
+
+struct ResultHeader {
+  uint32_t magic;      // kResultMagic
+  uint32_t operation;  // the Operation this answers
+  uint32_t length;     // bytes of records after this header
+  uint32_t reserved;
+};
+static_assert(sizeof(ResultHeader) == 16);
+
+enum class RecordType : uint8_t {
+  kU64 = 1,    // 8-byte payload
+  kI64 = 2,    // 8-byte payload
+  kBool = 3,   // 1-byte payload, 0 or 1
+  kBytes = 4,  // a string or blob; `length` bytes
+  kBegin = 5,  // opens a nested object or list entry; no payload
+  kEnd = 6,    // closes the innermost kBegin; no payload
+};
+
+// Each record is this header, `length` payload bytes, then zero padding to a
+// multiple of 8. Tags are defined per operation (info_result.h,
+// measure_result.h); tag 1 is reserved for kError in every operation.
+struct RecordHeader {
+  uint16_t tag;
+  uint8_t type;  // a RecordType
+  uint8_t reserved;
+  uint32_t length;
+};
+static_assert(sizeof(RecordHeader) == 8);
+
+constexpr uint16_t kTagError = 1;         // kBegin, then kTagErrorCode (u64) and kTagErrorMessage
+constexpr uint16_t kTagErrorCode = 2;     // an instar::StatusCode
+constexpr uint16_t kTagErrorMessage = 3;  // bytes: the one line for the user
+constexpr uint32_t kMaxRecordDepth = 8;
+
+}  // namespace instar::abi
+
+#endif  // INSTAR_GUEST_ABI_H_

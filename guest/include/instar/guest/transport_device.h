@@ -1,0 +1,61 @@
+// TransportDevice and TransportDeviceOpener: the engine's BlockDevice and
+// DeviceOpener over the call table, shared by every guest runtime.
+//
+// A TransportDevice is one numbered host file. Reads are split into calls of
+// at most abi::kMaxTransfer bytes; the size is asked once, when the device is
+// made, and kept (the host's files do not change during a run). SeekData and
+// SeekHole are kSeekData/kSeekHole. A failed call becomes Status::IOError.
+#ifndef INSTAR_GUEST_TRANSPORT_DEVICE_H_
+#define INSTAR_GUEST_TRANSPORT_DEVICE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/arena.h"
+#include "instar/engine/device.h"
+#include "instar/engine/status.h"
+#include "instar/guest/transport.h"
+
+namespace instar::guest {
+
+class TransportDevice final : public BlockDevice {
+ public:
+  // Asks the host for the size of `device` and makes the device in `arena`.
+  static Result<TransportDevice*> Create(Transport& transport, uint32_t device, Arena& arena);
+
+  TransportDevice(Transport& transport, uint32_t device, uint64_t size)
+      : transport_(transport), device_(device), size_(size) {}
+
+  Status Read(uint64_t offset, void* buffer, size_t length) override;
+  uint64_t Size() const override { return size_; }
+  Result<uint64_t> SeekData(uint64_t offset) override;
+  Result<uint64_t> SeekHole(uint64_t offset) override;
+
+  uint32_t device() const { return device_; }
+
+ private:
+  Transport& transport_;
+  uint32_t device_;
+  uint64_t size_;
+};
+
+// Opens further files with kOpen; the devices live in `arena`.
+class TransportDeviceOpener final : public DeviceOpener {
+ public:
+  TransportDeviceOpener(Transport& transport, Arena& arena)
+      : transport_(transport), arena_(arena) {}
+
+  Result<BlockDevice*> Open(const char* name, size_t name_length) override;
+
+ private:
+  Transport& transport_;
+  Arena& arena_;
+};
+
+// One call with no payload in either direction (kSize, kSeekData ...).
+abi::CallReply SimpleCall(Transport& transport, abi::Call call, uint32_t device,
+                          uint64_t offset = 0, uint64_t length = 0);
+
+}  // namespace instar::guest
+
+#endif  // INSTAR_GUEST_TRANSPORT_DEVICE_H_

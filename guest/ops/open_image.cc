@@ -1,0 +1,63 @@
+#include "instar/guest/transport_device.h"
+#include "ops/operation.h"
+
+namespace instar::guest {
+
+namespace {
+
+Status Fail(OperationContext& ctx, Status status, const char* reason) {
+  ctx.error.Clear();
+  ctx.error.Append("qemu-img: Could not open '")
+      .Append(ctx.config.filename)
+      .Append("': ")
+      .Append(reason);
+  return status;
+}
+
+Status Fail(OperationContext& ctx, Status status) { return Fail(ctx, status, status.message()); }
+
+// The highest ImageFormat value; a hint beyond it is not a format.
+constexpr uint32_t kLastFormat = static_cast<uint32_t>(ImageFormat::kParallels);
+
+}  // namespace
+
+Result<OpenedImage> OpenUserImage(OperationContext& ctx, BackingChain backing) {
+  Result<TransportDevice*> device = TransportDevice::Create(ctx.transport, 0, ctx.arena);
+  if (!device.ok()) return Fail(ctx, device.status());
+
+  ImageFormat format;
+  if (ctx.config.format_hint != 0) {
+    if (ctx.config.format_hint > kLastFormat) {
+      return Fail(ctx, Status::InvalidArgument("Unknown driver"));
+    }
+    format = static_cast<ImageFormat>(ctx.config.format_hint);
+  } else {
+    const char* name = ctx.config.filename;
+    Result<ImageFormat> probed =
+        ProbeFormat(**device, name, BoundedLength(name, sizeof(ctx.config.filename)));
+    if (!probed.ok()) return Fail(ctx, probed.status());
+    format = *probed;
+  }
+  if (!IsSupportedFormat(format)) {
+    const Status status = Status::NotSupported("Unsupported image format");
+    ctx.error.Clear();
+    ctx.error.Append("qemu-img: Could not open '").Append(ctx.config.filename).Append("': ");
+    ctx.error.Append("Unsupported image format '").Append(ImageFormatName(format)).Append("'");
+    return status;
+  }
+
+  auto* opener = ctx.arena.New<TransportDeviceOpener>(ctx.transport, ctx.arena);
+  if (opener == nullptr) return Fail(ctx, Status::NoSpace("out of memory"));
+  OpenOptions options;
+  options.compat = ctx.compat;
+  Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
+  if (!image.ok()) return Fail(ctx, image.status());
+  if (backing == BackingChain::kOpen) {
+    if (Status s = OpenBackingChain(**image, *opener, ctx.arena, options); !s.ok()) {
+      return Fail(ctx, s);
+    }
+  }
+  return OpenedImage{*image, format};
+}
+
+}  // namespace instar::guest

@@ -1,0 +1,52 @@
+// What every operation gets, and the helpers they share. Private to
+// guest/ops.
+#ifndef INSTAR_GUEST_OPS_OPERATION_H_
+#define INSTAR_GUEST_OPS_OPERATION_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/arena.h"
+#include "instar/engine/image.h"
+#include "instar/engine/status.h"
+#include "instar/engine/version.h"
+#include "instar/guest/abi.h"
+#include "instar/guest/result_codec.h"
+#include "instar/guest/text_builder.h"
+#include "instar/guest/transport.h"
+
+namespace instar::guest {
+
+struct OperationContext {
+  const abi::OperationConfig& config;
+  Transport& transport;
+  Arena& arena;
+  ResultWriter& writer;  // started for config.operation
+  // What the user sees when the operation fails: the lines qemu-img would
+  // print on stderr, error lines starting with "qemu-img: " (the host puts
+  // its own program name there), hint lines without. An operation that
+  // leaves it empty is reported as "qemu-img: <Status message>".
+  TextBuilder& error;
+  QemuVersion compat;
+};
+
+// An operation writes its records on success; on failure it returns the
+// Status (and may fill ctx.error) and RunOperation writes the error result.
+Status MeasureOperation(OperationContext& ctx);
+Status InfoOperation(OperationContext& ctx);
+
+// The image the user named (device 0), probed unless -f gave a format, and
+// opened. On failure ctx.error holds qemu's
+// "qemu-img: Could not open '<name>': ...".
+struct OpenedImage {
+  Image* image = nullptr;
+  ImageFormat format = ImageFormat::kUnknown;
+};
+// Which of the image's backing files to open with it: none, as `qemu-img
+// info` does (BDRV_O_NO_BACKING), or the whole chain, as `measure` does.
+enum class BackingChain { kSkip, kOpen };
+Result<OpenedImage> OpenUserImage(OperationContext& ctx, BackingChain backing);
+
+}  // namespace instar::guest
+
+#endif  // INSTAR_GUEST_OPS_OPERATION_H_

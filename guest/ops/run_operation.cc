@@ -1,0 +1,93 @@
+#include "instar/guest/transport.h"
+#include "ops/operation.h"
+
+namespace instar::guest {
+
+namespace {
+
+// Room for the error result when the arena cannot even hold the normal
+// result buffer.
+constexpr size_t kFallbackResultBytes = 2048;
+constexpr size_t kErrorTextBytes = 1024;
+
+bool Terminated(const char* text, size_t size) {
+  for (size_t i = 0; i < size; ++i) {
+    if (text[i] == '\0') return true;
+  }
+  return false;
+}
+
+Status CheckConfig(const abi::OperationConfig& config) {
+  if (config.magic != abi::kConfigMagic || config.abi_version != abi::kAbiVersion ||
+      config.size != sizeof(abi::OperationConfig)) {
+    return Status::InvalidArgument("the sandbox received a bad operation config");
+  }
+  if (!Terminated(config.filename, sizeof(config.filename))) {
+    return Status::InvalidArgument("the sandbox received an unterminated file name");
+  }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kMeasure)) {
+    const abi::MeasureConfig& m = config.measure;
+    if (!Terminated(m.target_format, sizeof(m.target_format)) ||
+        !Terminated(m.options, sizeof(m.options)) || !Terminated(m.snapshot, sizeof(m.snapshot))) {
+      return Status::InvalidArgument("the sandbox received an unterminated measure option");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Dispatch(OperationContext& ctx) {
+  INSTAR_RETURN_IF_ERROR(CheckConfig(ctx.config));
+  switch (static_cast<abi::Operation>(ctx.config.operation)) {
+    case abi::Operation::kMeasure:
+      return MeasureOperation(ctx);
+    case abi::Operation::kInfo:
+      return InfoOperation(ctx);
+  }
+  return Status::InvalidArgument("the sandbox does not know this operation");
+}
+
+bool Emit(Transport& transport, ByteView stream) {
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kEmit);
+  request.length = stream.size;
+  const abi::CallReply reply = transport.Call(request, stream.data, nullptr);
+  return reply.error == static_cast<int32_t>(abi::CallError::kOk);
+}
+
+}  // namespace
+
+int RunOperation(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
+  uint8_t fallback[kFallbackResultBytes];
+  char error_text[kErrorTextBytes];
+  TextBuilder error(error_text, sizeof(error_text));
+
+  uint8_t* buffer = arena.AllocateArray<uint8_t>(abi::kMaxResult);
+  size_t capacity = abi::kMaxResult;
+  if (buffer == nullptr) {
+    buffer = fallback;
+    capacity = sizeof(fallback);
+  }
+  ResultWriter writer(buffer, capacity);
+  writer.Start(config.operation);
+
+  OperationContext ctx{
+      config, transport,
+      arena,  writer,
+      error,  QemuVersion{config.compat_major, config.compat_minor, config.compat_micro}};
+  Status status = Dispatch(ctx);
+  if (status.ok()) {
+    Result<ByteView> stream = writer.Finish();
+    if (stream.ok()) return Emit(transport, *stream) ? 0 : 2;
+    status = stream.status();  // the result did not fit: report that instead
+    error.Clear();
+  }
+  if (error.empty()) error.Append("qemu-img: ").Append(status.message());
+  if (!WriteErrorResult(writer, config.operation, status.code(), error.c_str(), error.length())
+           .ok()) {
+    return 2;
+  }
+  Result<ByteView> stream = writer.Finish();
+  return stream.ok() && Emit(transport, *stream) ? 0 : 2;
+}
+
+}  // namespace instar::guest

@@ -1,0 +1,68 @@
+#include "pipe_transport.h"
+
+#include "syscalls.h"
+
+namespace instar::guest {
+
+namespace sys {
+
+bool ReadFull(int fd, void* buffer, size_t length) {
+  auto* p = static_cast<uint8_t*>(buffer);
+  while (length > 0) {
+    const long n = Read(fd, p, length);
+    if (n == -kEintr) continue;
+    if (n <= 0) return false;
+    p += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool WriteFull(int fd, const void* buffer, size_t length) {
+  auto* p = static_cast<const uint8_t*>(buffer);
+  while (length > 0) {
+    const long n = Write(fd, p, length);
+    if (n == -kEintr) continue;
+    if (n <= 0) return false;
+    p += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace sys
+
+namespace {
+
+constexpr int kFromHost = 0;
+constexpr int kToHost = 1;
+constexpr int kBrokenPipeStatus = 3;
+
+bool SendsPayload(abi::Call call) {
+  return call == abi::Call::kWrite || call == abi::Call::kOpen || call == abi::Call::kEmit ||
+         call == abi::Call::kLog || call == abi::Call::kAbort;
+}
+
+}  // namespace
+
+abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* out, void* in) {
+  const auto call = static_cast<abi::Call>(request.call);
+  if (!sys::WriteFull(kToHost, &request, sizeof(request))) sys::Exit(kBrokenPipeStatus);
+  if (SendsPayload(call) && request.length > 0 &&
+      !sys::WriteFull(kToHost, out, static_cast<size_t>(request.length))) {
+    sys::Exit(kBrokenPipeStatus);
+  }
+  if (call == abi::Call::kExit) sys::Exit(static_cast<int>(request.offset & 0xff));
+
+  abi::CallReply reply{};
+  if (!sys::ReadFull(kFromHost, &reply, sizeof(reply))) sys::Exit(kBrokenPipeStatus);
+  if (call == abi::Call::kRead && reply.error == 0) {
+    if (reply.value != request.length) sys::Exit(kBrokenPipeStatus);
+    if (!sys::ReadFull(kFromHost, in, static_cast<size_t>(reply.value))) {
+      sys::Exit(kBrokenPipeStatus);
+    }
+  }
+  return reply;
+}
+
+}  // namespace instar::guest

@@ -1,0 +1,73 @@
+// DispatchOperation of the test helper: the misbehaving operations of
+// test_operations.h, then everything RunOperation knows.
+#include "helper.h"
+#include "instar/guest/result_codec.h"
+#include "syscalls.h"
+#include "testing/test_operations.h"
+
+namespace instar::guest {
+
+namespace {
+
+constexpr long kGetpid = 39;
+
+// Whether `fd` is open: read or write of zero bytes fails with EBADF only
+// on a closed fd (or one open for the other direction alone).
+bool FdIsOpen(int fd) {
+  uint8_t byte = 0;
+  return sys::Read(fd, &byte, 0) != -sys::kEbadf || sys::Write(fd, &byte, 0) != -sys::kEbadf;
+}
+
+int Emit(Transport& transport, ByteView stream) {
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kEmit);
+  request.length = stream.size;
+  return transport.Call(request, stream.data, nullptr).error == 0 ? 0 : 2;
+}
+
+int ProbeEnvironment(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
+  uint8_t* buffer = arena.AllocateArray<uint8_t>(64 * 1024);
+  if (buffer == nullptr) return 2;
+  ResultWriter writer(buffer, 64 * 1024);
+  writer.Start(config.operation);
+  for (int fd = 0; fd < 1024; ++fd) {
+    if (FdIsOpen(fd)) (void)writer.U64(testing::kTagOpenFd, static_cast<uint64_t>(fd));
+  }
+  (void)writer.U64(testing::kTagArgc, g_start_info.argc);
+  (void)writer.U64(testing::kTagEnvc, g_start_info.envc);
+  Result<ByteView> stream = writer.Finish();
+  return stream.ok() ? Emit(transport, *stream) : 2;
+}
+
+}  // namespace
+
+int DispatchOperation(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
+  switch (config.operation) {
+    case testing::kTestForbiddenSyscall:
+      sys::Syscall1(kGetpid, 0);
+      return 0;
+    case testing::kTestLoop:
+      for (;;) asm volatile("" ::: "memory");
+    case testing::kTestProbeEnvironment:
+      return ProbeEnvironment(config, transport, arena);
+    case testing::kTestCrash:
+      *static_cast<volatile uint64_t*>(nullptr) = 1;
+      return 0;
+    case testing::kTestBadRequest: {
+      abi::CallRequest request{};
+      request.call = static_cast<uint32_t>(abi::Call::kEmit);
+      request.length = 1ull << 40;
+      uint8_t byte = 0;
+      // Only the request goes out; the host must not wait for 2^40 bytes.
+      sys::WriteFull(1, &request, sizeof(request));
+      sys::WriteFull(1, &byte, 1);
+      for (;;) sys::Read(0, &byte, 1);
+    }
+    case testing::kTestExitWithoutResult:
+      return 0;
+    default:
+      return RunOperation(config, transport, arena);
+  }
+}
+
+}  // namespace instar::guest

@@ -1,0 +1,28 @@
+// Operations that only the test build of the helper
+// (instar-sandbox-helper-test) knows. Each misbehaves on purpose so the
+// tests can check what the host makes of it. The production helper has no
+// code for them: it answers these numbers with an error result.
+#ifndef INSTAR_GUEST_RUNTIME_PROCESS_TESTING_TEST_OPERATIONS_H_
+#define INSTAR_GUEST_RUNTIME_PROCESS_TESTING_TEST_OPERATIONS_H_
+
+#include <cstdint>
+
+namespace instar::guest::testing {
+
+enum TestOperation : uint32_t {
+  kTestForbiddenSyscall = 0x7e570001,   // calls getpid() after seccomp
+  kTestLoop = 0x7e570002,               // spins forever
+  kTestProbeEnvironment = 0x7e570003,   // reports open fds, argc and envc
+  kTestCrash = 0x7e570004,              // writes through a null pointer
+  kTestBadRequest = 0x7e570005,         // sends a kEmit claiming 2^40 bytes
+  kTestExitWithoutResult = 0x7e570006,  // kExit(0) without a kEmit
+};
+
+// Tags of kTestProbeEnvironment's result.
+constexpr uint16_t kTagOpenFd = 16;  // u64, once per open fd in 0..1023
+constexpr uint16_t kTagArgc = 17;    // u64
+constexpr uint16_t kTagEnvc = 18;    // u64
+
+}  // namespace instar::guest::testing
+
+#endif  // INSTAR_GUEST_RUNTIME_PROCESS_TESTING_TEST_OPERATIONS_H_

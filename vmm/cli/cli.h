@@ -1,0 +1,115 @@
+// The instar command line: global options, the subcommand table, and what
+// the subcommands share (qemu-img-style errors, option parsing, running an
+// operation in the sandbox).
+//
+// Errors are printed as qemu-img prints them: "<program>: <message>" where
+// <program> is the base name of argv[0], exactly as qemu's error_report()
+// does. So `instar` says "instar: ...", and instar installed or linked as
+// `qemu-img` says "qemu-img: ...", which is what scripts written for
+// qemu-img look for. A message qemu prints on two lines stays two lines;
+// everything instar adds (sandbox failures) is one line.
+#ifndef INSTAR_VMM_CLI_CLI_H_
+#define INSTAR_VMM_CLI_CLI_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "instar/engine/version.h"
+#include "instar/guest/abi.h"
+#include "vmm/render/output_format.h"
+#include "vmm/result/result_decoder.h"
+#include "vmm/sandbox/device_table.h"
+#include "vmm/sandbox/sandbox.h"
+
+namespace instar::vmm {
+
+// The newest qemu-img version instar knows; --compat defaults to it.
+inline constexpr QemuVersion kNewestKnownVersion{11, 1, 3};
+
+struct GlobalOptions {
+  std::string argv0;    // as typed: qemu's "Try '<argv0> ... --help'" uses it
+  std::string program;  // base name of argv0: the prefix of error lines
+  QemuVersion compat = kNewestKnownVersion;
+  std::optional<SandboxKind> sandbox;  // unset: DefaultSandboxKind()
+  SandboxLimits limits;
+};
+
+// What a failed command prints on stderr: `messages`, each as
+// "<program>: <line>", then `raw` lines as they are (getopt's own lines and
+// the "Try ..." hint).
+struct CliError {
+  std::vector<std::string> messages;
+  std::vector<std::string> raw;
+};
+
+// Prints `error` and returns kExitError.
+int ReportError(const GlobalOptions& global, const CliError& error);
+int ReportError(const GlobalOptions& global, const std::string& message);
+// Prints lines as qemu-img wrote them (the guest's error text, the engine's
+// FormatMeasureError()): "qemu-img: " at the start of a line becomes
+// "<program>: "; other lines (hints) are printed as they are.
+int ReportQemuLines(const GlobalOptions& global, const std::string& text);
+
+// The "Try ... --help" line qemu-img prints after an argument error of
+// `command` ("" for the top level), as the compat version words it.
+std::string TryHelpLine(const GlobalOptions& global, const std::string& command);
+
+// One option of a subcommand, getopt_long style.
+struct OptionSpec {
+  const char* long_name;  // may be nullptr for a short-only option
+  char short_name;        // 0 for a long-only option
+  bool takes_argument;
+};
+
+// An option as it appeared, in command-line order. `name` is the long name
+// (or the short letter as a string when there is none); positional
+// arguments have an empty name.
+struct ParsedOption {
+  std::string name;
+  std::string value;
+};
+
+// Parses `args` (after the subcommand name) as getopt_long would: options
+// and positional arguments may mix, an option's argument may start with
+// '-', long names may be abbreviated. On error fills *error with getopt's
+// wording for the compat version.
+bool ParseOptions(const GlobalOptions& global, const std::string& command,
+                  const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                  std::vector<ParsedOption>* out, CliError* error);
+
+// --output's argument; the version's error otherwise.
+bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
+                       const std::string& value, OutputFormat* out, CliError* error);
+
+// Opens the image the user named as device 0, with qemu's messages for a
+// missing file or a directory.
+bool OpenUserImage(const GlobalOptions& global, const std::string& filename, DeviceTable* devices,
+                   CliError* error);
+
+// An OperationConfig with the header, compat version and file name filled
+// in. False when the file name does not fit the ABI.
+bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std::string& filename,
+                abi::OperationConfig* config, CliError* error);
+
+// Runs `config` in the sandbox and decodes its result. On any failure
+// prints it and returns false with *exit_code set: kExitError for an error
+// the guest reported (a bad image, a bad option), the sandbox's own code
+// for a sandbox failure, kExitBadResult for a malformed result.
+bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
+                  DeviceTable& devices, DecodedResult* result, int* exit_code);
+
+// A subcommand: one file each (builtin_<name>.cc), listed in commands.cc.
+struct Command {
+  const char* name;
+  int (*run)(const GlobalOptions& global, const std::vector<std::string>& args);
+  const char* synopsis;  // for `instar --help`
+};
+const std::vector<Command>& Commands();
+
+int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string>& args);
+int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& args);
+
+}  // namespace instar::vmm
+
+#endif  // INSTAR_VMM_CLI_CLI_H_

@@ -1,0 +1,311 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "instar/engine/image.h"
+#include "vmm/cli/cli.h"
+
+namespace instar::vmm {
+
+namespace po = boost::program_options;
+
+int ReportError(const GlobalOptions& global, const CliError& error) {
+  std::string text;
+  for (const std::string& message : error.messages) {
+    // A message of several lines gets the prefix on each, as qemu prints
+    // them with one error_report() per line.
+    size_t start = 0;
+    for (;;) {
+      const size_t end = message.find('\n', start);
+      text += global.program + ": " + message.substr(start, end - start) + "\n";
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  for (const std::string& line : error.raw) text += line + "\n";
+  std::fflush(stdout);
+  std::fputs(text.c_str(), stderr);
+  return kExitError;
+}
+
+int ReportError(const GlobalOptions& global, const std::string& message) {
+  return ReportError(global, CliError{{message}, {}});
+}
+
+int ReportQemuLines(const GlobalOptions& global, const std::string& text) {
+  static const std::string kQemuPrefix = "qemu-img: ";
+  CliError error;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    if (line.rfind(kQemuPrefix, 0) == 0) {
+      error.raw.push_back(global.program + ": " + line.substr(kQemuPrefix.size()));
+    } else {
+      error.raw.push_back(line);
+    }
+    start = end + 1;
+  }
+  if (error.raw.empty()) error.raw.push_back(global.program + ": unknown error");
+  return ReportError(global, error);
+}
+
+std::string TryHelpLine(const GlobalOptions& global, const std::string& command) {
+  const std::string what = command.empty() ? global.argv0 : global.argv0 + " " + command;
+  if (global.compat.AtLeast(11, 0)) return "Try '" + what + " --help' for more information";
+  if (global.compat.AtLeast(10, 0)) return "Try '" + what + " --help' for more info";
+  return "Try '" + global.argv0 + " --help' for more information";
+}
+
+namespace {
+
+const OptionSpec* FindLong(const std::vector<OptionSpec>& specs, const std::string& name,
+                           std::vector<const OptionSpec*>* candidates) {
+  for (const OptionSpec& spec : specs) {
+    if (spec.long_name != nullptr && name == spec.long_name) return &spec;
+  }
+  for (const OptionSpec& spec : specs) {
+    if (spec.long_name != nullptr && std::string(spec.long_name).rfind(name, 0) == 0) {
+      candidates->push_back(&spec);
+    }
+  }
+  return candidates->size() == 1 ? (*candidates)[0] : nullptr;
+}
+
+const OptionSpec* FindShort(const std::vector<OptionSpec>& specs, char c) {
+  for (const OptionSpec& spec : specs) {
+    if (spec.short_name == c) return &spec;
+  }
+  return nullptr;
+}
+
+std::string KeyOf(const OptionSpec& spec) {
+  return spec.long_name != nullptr ? spec.long_name : std::string(1, spec.short_name);
+}
+
+// getopt takes the next word as an option's argument even when it starts
+// with '-' ("--size -1"); Boost would read it as an option. Join such pairs
+// into one word first ("--size=-1", "-O-x"), and report what getopt would
+// report for words Boost words differently.
+bool Normalise(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+               std::vector<std::string>* out, std::string* getopt_error) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      out->insert(out->end(), args.begin() + static_cast<long>(i), args.end());
+      return true;
+    }
+    if (arg.rfind("--", 0) == 0) {
+      const size_t eq = arg.find('=');
+      const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      std::vector<const OptionSpec*> candidates;
+      const OptionSpec* spec = FindLong(specs, name, &candidates);
+      if (spec == nullptr) {
+        if (candidates.size() > 1) {
+          *getopt_error = "option '--" + name + "' is ambiguous; possibilities:";
+          for (const OptionSpec* c : candidates) *getopt_error += " '--" + KeyOf(*c) + "'";
+        } else {
+          *getopt_error = "unrecognized option '--" + name + "'";
+        }
+        return false;
+      }
+      if (!spec->takes_argument && eq != std::string::npos) {
+        *getopt_error = "option '--" + KeyOf(*spec) + "' doesn't allow an argument";
+        return false;
+      }
+      if (spec->takes_argument && eq == std::string::npos) {
+        if (i + 1 >= args.size()) {
+          *getopt_error = "option '--" + KeyOf(*spec) + "' requires an argument";
+          return false;
+        }
+        out->push_back("--" + KeyOf(*spec) + "=" + args[++i]);
+        continue;
+      }
+      out->push_back("--" + KeyOf(*spec) + (eq == std::string::npos ? "" : arg.substr(eq)));
+      continue;
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::string word = arg;
+      for (size_t j = 1; j < arg.size(); ++j) {
+        const OptionSpec* spec = FindShort(specs, arg[j]);
+        if (spec == nullptr) {
+          *getopt_error = std::string("invalid option -- '") + arg[j] + "'";
+          return false;
+        }
+        if (!spec->takes_argument) continue;
+        if (j + 1 == arg.size()) {
+          if (i + 1 >= args.size()) {
+            *getopt_error = std::string("option requires an argument -- '") + arg[j] + "'";
+            return false;
+          }
+          word += args[++i];
+        }
+        break;
+      }
+      out->push_back(word);
+      continue;
+    }
+    out->push_back(arg);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseOptions(const GlobalOptions& global, const std::string& command,
+                  const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                  std::vector<ParsedOption>* out, CliError* error) {
+  auto getopt_failure = [&](const std::string& text) {
+    // qemu 10.0+ names the command as "<argv0> <command>:", older ones as
+    // "<command>:" (getopt sees the subcommand's own argv[0]).
+    const std::string who = global.compat.AtLeast(10, 0) ? global.argv0 + " " + command : command;
+    error->raw = {who + ": " + text, TryHelpLine(global, command)};
+    return false;
+  };
+
+  std::vector<std::string> words;
+  std::string getopt_error;
+  if (!Normalise(args, specs, &words, &getopt_error)) return getopt_failure(getopt_error);
+
+  po::options_description description;
+  for (const OptionSpec& spec : specs) {
+    std::string name = KeyOf(spec);
+    if (spec.long_name != nullptr && spec.short_name != 0)
+      name += std::string(",") + spec.short_name;
+    if (spec.takes_argument) {
+      description.add_options()(name.c_str(), po::value<std::string>());
+    } else {
+      description.add_options()(name.c_str(), "");
+    }
+  }
+  description.add_options()("instar-positional", po::value<std::vector<std::string>>());
+  po::positional_options_description positional;
+  positional.add("instar-positional", -1);
+
+  try {
+    const int style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
+    const po::parsed_options parsed = po::command_line_parser(words)
+                                          .options(description)
+                                          .positional(positional)
+                                          .style(style)
+                                          .run();
+    for (const po::option& option : parsed.options) {
+      if (option.string_key == "instar-positional") {
+        for (const std::string& v : option.value) out->push_back({"", v});
+      } else {
+        out->push_back({option.string_key, option.value.empty() ? "" : option.value.front()});
+      }
+    }
+  } catch (const po::error& e) {
+    return getopt_failure(e.what());
+  }
+  return true;
+}
+
+bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
+                       const std::string& value, OutputFormat* out, CliError* error) {
+  if (value == "human") {
+    *out = OutputFormat::kHuman;
+    return true;
+  }
+  if (value == "json") {
+    *out = OutputFormat::kJson;
+    return true;
+  }
+  if (global.compat.AtLeast(11, 0)) {
+    error->messages = {"--output expects 'human' or 'json', not '" + value + "'"};
+    error->raw = {TryHelpLine(global, command)};
+  } else if (global.compat.AtLeast(10, 0)) {
+    error->messages = {"--output expects 'human' or 'json' not '" + value + "'"};
+    error->raw = {TryHelpLine(global, command)};
+  } else {
+    error->messages = {"--output must be used with human or json as argument."};
+  }
+  return false;
+}
+
+bool OpenUserImage(const GlobalOptions& global, const std::string& filename, DeviceTable* devices,
+                   CliError* error) {
+  const std::string prefix = "Could not open '" + filename + "': ";
+  struct stat st;
+  if (::stat(filename.c_str(), &st) == 0 &&
+      !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
+    if (global.compat.AtLeast(7, 0)) {
+      error->messages = {prefix + "'file' driver requires '" + filename + "' to be a regular file"};
+    } else {
+      error->messages = {prefix +
+                         "A regular file was expected by the 'file' driver, but something "
+                         "else was given"};
+    }
+    return false;
+  }
+  std::string why;
+  if (!devices->OpenPath(filename, &why)) {
+    error->messages = {prefix + why};
+    return false;
+  }
+  return true;
+}
+
+bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std::string& filename,
+                abi::OperationConfig* config, CliError* error) {
+  std::memset(config, 0, sizeof(*config));
+  config->magic = abi::kConfigMagic;
+  config->abi_version = abi::kAbiVersion;
+  config->operation = static_cast<uint32_t>(operation);
+  config->size = sizeof(*config);
+  config->compat_major = global.compat.major;
+  config->compat_minor = global.compat.minor;
+  config->compat_micro = global.compat.micro;
+  if (filename.size() >= sizeof(config->filename) || filename.find('\0') != std::string::npos) {
+    error->messages = {"Could not open '" + filename + "': File name too long"};
+    return false;
+  }
+  std::memcpy(config->filename, filename.data(), filename.size());
+  return true;
+}
+
+bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
+                  DeviceTable& devices, DecodedResult* result, int* exit_code) {
+  const SandboxKind kind = global.sandbox.value_or(DefaultSandboxKind());
+  std::string why;
+  std::unique_ptr<Sandbox> sandbox = MakeSandbox(kind, &why);
+  if (sandbox == nullptr) {
+    ReportError(global,
+                std::string("cannot use the ") + SandboxKindName(kind) + " sandbox: " + why);
+    *exit_code = kExitSandboxUnavailable;
+    return false;
+  }
+  const SandboxOutcome outcome = sandbox->Run(config, devices, global.limits);
+  if (outcome.exit != kExitOk) {
+    ReportError(global, outcome.message);
+    *exit_code = outcome.exit;
+    return false;
+  }
+  std::string error;
+  if (!DecodeResult(outcome.result, config.operation, result, &error)) {
+    ReportError(global, "the sandbox returned a malformed result: " + error);
+    *exit_code = kExitBadResult;
+    return false;
+  }
+  bool malformed = false;
+  if (const std::optional<GuestError> guest = FindGuestError(*result, &malformed)) {
+    ReportQemuLines(global, guest->message);
+    *exit_code = kExitError;
+    return false;
+  }
+  if (malformed) {
+    ReportError(global, "the sandbox returned a malformed error result");
+    *exit_code = kExitBadResult;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace instar::vmm

@@ -1,0 +1,163 @@
+#include "vmm/sandbox/call_handler.h"
+
+#include <cstring>
+
+namespace instar::vmm {
+
+namespace {
+
+// kLog lines kept per run; later ones are dropped so a guest cannot make
+// the host's memory grow without bound.
+constexpr size_t kMaxLogLines = 1024;
+
+bool NeedsDevice(abi::Call call) {
+  switch (call) {
+    case abi::Call::kRead:
+    case abi::Call::kWrite:
+    case abi::Call::kSize:
+    case abi::Call::kFlush:
+    case abi::Call::kSeekData:
+    case abi::Call::kSeekHole:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool KnownCall(uint32_t call) {
+  return call >= static_cast<uint32_t>(abi::Call::kRead) &&
+         call <= static_cast<uint32_t>(abi::Call::kExit);
+}
+
+// Text from the guest, made safe for a terminal: no control characters.
+std::string Printable(const uint8_t* data, uint64_t length) {
+  std::string text(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  for (char& c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return text;
+}
+
+}  // namespace
+
+CallHandler::CallHandler(DeviceTable& devices) : devices_(devices) {}
+
+abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
+  if (exited_ || aborted_) return abi::CallError::kBadCall;
+  if (!KnownCall(request.call)) return abi::CallError::kBadCall;
+  const auto call = static_cast<abi::Call>(request.call);
+  if (NeedsDevice(call) && !devices_.Valid(request.device)) return abi::CallError::kBadDevice;
+
+  uint64_t end;
+  switch (call) {
+    case abi::Call::kRead:
+    case abi::Call::kWrite:
+      if (request.length > abi::kMaxTransfer ||
+          __builtin_add_overflow(request.offset, request.length, &end) ||
+          end > static_cast<uint64_t>(INT64_MAX)) {
+        return abi::CallError::kBadRange;
+      }
+      // Every device is opened read-only.
+      if (call == abi::Call::kWrite) return abi::CallError::kDenied;
+      return abi::CallError::kOk;
+    case abi::Call::kSize:
+    case abi::Call::kFlush:
+    case abi::Call::kSeekData:
+    case abi::Call::kSeekHole:
+      return abi::CallError::kOk;
+    case abi::Call::kOpen:
+      if (request.length == 0 || request.length > abi::kMaxName) return abi::CallError::kBadRange;
+      if (devices_.count() >= abi::kMaxDevices) return abi::CallError::kDenied;
+      return abi::CallError::kOk;
+    case abi::Call::kEmit:
+      if (emitted_) return abi::CallError::kBadCall;
+      if (request.length > abi::kMaxResult) return abi::CallError::kTooLarge;
+      return abi::CallError::kOk;
+    case abi::Call::kLog:
+    case abi::Call::kAbort:
+      if (request.length > abi::kMaxLog) return abi::CallError::kBadRange;
+      return abi::CallError::kOk;
+    case abi::Call::kExit:
+      return abi::CallError::kOk;
+  }
+  return abi::CallError::kBadCall;
+}
+
+uint64_t CallHandler::PayloadLength(const abi::CallRequest& request) {
+  switch (static_cast<abi::Call>(request.call)) {
+    case abi::Call::kRead:
+    case abi::Call::kWrite:
+    case abi::Call::kOpen:
+    case abi::Call::kEmit:
+    case abi::Call::kLog:
+    case abi::Call::kAbort:
+      return request.length;
+    default:
+      return 0;
+  }
+}
+
+bool CallHandler::PayloadIsOutput(const abi::CallRequest& request) {
+  return static_cast<abi::Call>(request.call) == abi::Call::kRead;
+}
+
+abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* payload) {
+  abi::CallReply reply{};
+  // Check() again: a backend that forgot it must not reach the devices.
+  const abi::CallError checked = Check(request);
+  if (checked != abi::CallError::kOk) {
+    reply.error = static_cast<int32_t>(checked);
+    return reply;
+  }
+  abi::CallError error = abi::CallError::kOk;
+  switch (static_cast<abi::Call>(request.call)) {
+    case abi::Call::kRead:
+      error = devices_.Read(request.device, request.offset, payload, request.length);
+      if (error == abi::CallError::kOk) reply.value = request.length;
+      break;
+    case abi::Call::kWrite:
+      error = abi::CallError::kDenied;
+      break;
+    case abi::Call::kSize:
+      error = devices_.Size(request.device, &reply.value);
+      break;
+    case abi::Call::kFlush:
+      break;
+    case abi::Call::kSeekData:
+      error = devices_.SeekData(request.device, request.offset, &reply.value);
+      break;
+    case abi::Call::kSeekHole:
+      error = devices_.SeekHole(request.device, request.offset, &reply.value);
+      break;
+    case abi::Call::kOpen: {
+      uint32_t device = 0;
+      error = devices_.OpenByName(
+          std::string(reinterpret_cast<const char*>(payload), static_cast<size_t>(request.length)),
+          &device);
+      if (error == abi::CallError::kOk) reply.value = device;
+      break;
+    }
+    case abi::Call::kEmit:
+      result_.assign(payload, payload + request.length);
+      emitted_ = true;
+      reply.value = request.length;
+      break;
+    case abi::Call::kLog:
+      if (log_.size() < kMaxLogLines) log_.push_back(Printable(payload, request.length));
+      break;
+    case abi::Call::kAbort:
+      aborted_ = true;
+      abort_message_ = Printable(payload, request.length);
+      break;
+    case abi::Call::kExit:
+      exited_ = true;
+      exit_status_ = request.offset;
+      break;
+  }
+  reply.error = static_cast<int32_t>(error);
+  return reply;
+}
+
+}  // namespace instar::vmm

@@ -1,0 +1,226 @@
+// CallHandler and DeviceTable against hostile requests: every value a guest
+// supplies is wrong in turn, and each must come back as an error reply.
+#include "vmm/sandbox/call_handler.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vmm/sandbox/device_table.h"
+
+namespace instar::vmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CallHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("instar-handler-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    image_ = (dir_ / "image.raw").string();
+    std::ofstream(image_, std::ios::binary) << "0123456789";
+    std::ofstream(dir_ / "extent.raw", std::ios::binary) << "abc";
+    std::string error;
+    ASSERT_TRUE(devices_.OpenPath(image_, &error)) << error;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static abi::CallRequest Request(abi::Call call, uint32_t device = 0, uint64_t offset = 0,
+                                  uint64_t length = 0) {
+    abi::CallRequest r{};
+    r.call = static_cast<uint32_t>(call);
+    r.device = device;
+    r.offset = offset;
+    r.length = length;
+    return r;
+  }
+
+  abi::CallReply Send(CallHandler& handler, const abi::CallRequest& request,
+                      std::vector<uint8_t> payload = {}) {
+    const abi::CallError check = handler.Check(request);
+    if (check != abi::CallError::kOk) return abi::CallReply{static_cast<int32_t>(check), 0, 0};
+    payload.resize(static_cast<size_t>(CallHandler::PayloadLength(request)));
+    abi::CallReply reply = handler.Handle(request, payload.data());
+    last_payload_ = payload;
+    return reply;
+  }
+
+  static std::vector<uint8_t> Bytes(const std::string& s) {
+    return std::vector<uint8_t>(s.begin(), s.end());
+  }
+
+  fs::path dir_;
+  std::string image_;
+  DeviceTable devices_;
+  std::vector<uint8_t> last_payload_;
+};
+
+constexpr int32_t Err(abi::CallError e) { return static_cast<int32_t>(e); }
+
+TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
+  CallHandler handler(devices_);
+  const abi::CallReply reply = Send(handler, Request(abi::Call::kRead, 0, 8, 4));
+  EXPECT_EQ(reply.error, 0);
+  EXPECT_EQ(reply.value, 4u);
+  EXPECT_EQ(last_payload_, (std::vector<uint8_t>{'8', '9', 0, 0}));
+  const abi::CallReply size = Send(handler, Request(abi::Call::kSize));
+  EXPECT_EQ(size.value, 10u);
+}
+
+TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
+  CallHandler handler(devices_);
+  for (uint32_t call : {0u, 12u, 0x7fffffffu, 0xffffffffu}) {
+    abi::CallRequest r{};
+    r.call = call;
+    EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;
+    EXPECT_EQ(handler.Handle(r, nullptr).error, Err(abi::CallError::kBadCall)) << call;
+  }
+}
+
+TEST_F(CallHandlerTest, RejectsBadDeviceNumbers) {
+  CallHandler handler(devices_);
+  for (abi::Call call : {abi::Call::kRead, abi::Call::kSize, abi::Call::kFlush,
+                         abi::Call::kSeekData, abi::Call::kSeekHole, abi::Call::kWrite}) {
+    for (uint32_t device : {1u, 64u, 0xffffffffu}) {
+      EXPECT_EQ(handler.Check(Request(call, device, 0, 1)), abi::CallError::kBadDevice);
+    }
+  }
+}
+
+TEST_F(CallHandlerTest, RejectsOverflowingAndOversizedRanges) {
+  CallHandler handler(devices_);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, UINT64_MAX, 1)), abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, UINT64_MAX - 5, 10)),
+            abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, 1ull << 63, 1)), abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, 0, abi::kMaxTransfer + 1)),
+            abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, 0, UINT64_MAX)), abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kRead, 0, 0, abi::kMaxTransfer)), abi::CallError::kOk);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kLog, 0, 0, abi::kMaxLog + 1)),
+            abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kAbort, 0, 0, UINT64_MAX)), abi::CallError::kBadRange);
+  // Devices are read-only.
+  EXPECT_EQ(handler.Check(Request(abi::Call::kWrite, 0, 0, 1)), abi::CallError::kDenied);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kWrite, 0, UINT64_MAX, 2)), abi::CallError::kBadRange);
+}
+
+TEST_F(CallHandlerTest, AcceptsOneEmitWithinTheLimit) {
+  CallHandler handler(devices_);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kEmit, 0, 0, abi::kMaxResult + 1)),
+            abi::CallError::kTooLarge);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kEmit, 0, 0, UINT64_MAX)), abi::CallError::kTooLarge);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kEmit, 0, 0, 3), Bytes("abc")).error, 0);
+  EXPECT_TRUE(handler.emitted());
+  EXPECT_EQ(handler.result(), Bytes("abc"));
+  EXPECT_EQ(handler.Check(Request(abi::Call::kEmit, 0, 0, 3)), abi::CallError::kBadCall);
+  EXPECT_EQ(handler.result(), Bytes("abc"));
+}
+
+TEST_F(CallHandlerTest, OpensNamesRelativeToTheImage) {
+  CallHandler handler(devices_);
+  const abi::CallReply reply =
+      Send(handler, Request(abi::Call::kOpen, 0, 0, 10), Bytes("extent.raw"));
+  ASSERT_EQ(reply.error, 0);
+  EXPECT_EQ(reply.value, 1u);
+  EXPECT_EQ(devices_.path(1), (dir_ / "extent.raw").string());
+  EXPECT_EQ(Send(handler, Request(abi::Call::kSize, 1)).value, 3u);
+}
+
+TEST_F(CallHandlerTest, RefusesAbsurdNames) {
+  CallHandler handler(devices_);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 0, 0)), abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 0, abi::kMaxName + 1)),
+            abi::CallError::kBadRange);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 0, UINT64_MAX)), abi::CallError::kBadRange);
+  std::vector<uint8_t> with_nul = Bytes("extent.raw");
+  with_nul.insert(with_nul.begin() + 3, 0);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 0, with_nul.size()), with_nul).error,
+            Err(abi::CallError::kDenied));
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 0, 7), Bytes("missing")).error,
+            Err(abi::CallError::kNotFound));
+  // A directory, or a FIFO that would block a reader, is never an extent.
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 0, 1), Bytes(".")).error,
+            Err(abi::CallError::kDenied));
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 0, 4), Bytes("fifo")).error,
+            Err(abi::CallError::kDenied));
+  EXPECT_EQ(devices_.count(), 1u);
+}
+
+TEST_F(CallHandlerTest, RefusesTooManyDevices) {
+  CallHandler handler(devices_);
+  for (uint32_t i = 1; i < abi::kMaxDevices; ++i) {
+    ASSERT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 0, 10), Bytes("extent.raw")).error, 0);
+  }
+  EXPECT_EQ(devices_.count(), abi::kMaxDevices);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 0, 10)), abi::CallError::kDenied);
+}
+
+TEST_F(CallHandlerTest, RefusesEverythingAfterExit) {
+  CallHandler handler(devices_);
+  Send(handler, Request(abi::Call::kExit, 0, 0, 0));
+  EXPECT_TRUE(handler.exited());
+  for (abi::Call call : {abi::Call::kRead, abi::Call::kSize, abi::Call::kEmit, abi::Call::kLog,
+                         abi::Call::kExit, abi::Call::kOpen}) {
+    EXPECT_EQ(handler.Check(Request(call, 0, 0, 1)), abi::CallError::kBadCall);
+  }
+  EXPECT_FALSE(handler.emitted());
+}
+
+TEST_F(CallHandlerTest, KeepsAbortAndLogTextPrintable) {
+  CallHandler handler(devices_);
+  Send(handler, Request(abi::Call::kLog, 0, 0, 6), Bytes("a\x1b[2Jb"));
+  ASSERT_EQ(handler.log().size(), 1u);
+  EXPECT_EQ(handler.log()[0], "a?[2Jb");
+  Send(handler, Request(abi::Call::kAbort, 0, 0, 5), Bytes("boom\n"));
+  EXPECT_TRUE(handler.aborted());
+  EXPECT_EQ(handler.abort_message(), "boom");
+  EXPECT_EQ(handler.Check(Request(abi::Call::kSize)), abi::CallError::kBadCall);
+}
+
+TEST(DeviceTableTest, ReportsOpenFailuresAsQemuDoes) {
+  DeviceTable devices;
+  std::string error;
+  EXPECT_FALSE(devices.OpenPath("/nonexistent/instar-image", &error));
+  EXPECT_EQ(error, "Could not open '/nonexistent/instar-image': No such file or directory");
+  EXPECT_EQ(devices.count(), 0u);
+  uint32_t device = 0;
+  // Nothing to resolve a name against yet.
+  EXPECT_EQ(devices.OpenByName("x", &device), abi::CallError::kDenied);
+}
+
+TEST(DeviceTableTest, SeeksLikeLseek) {
+  const fs::path path = fs::temp_directory_path() / ("instar-seek-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "data";
+  }
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenPath(path.string(), &error)) << error;
+  uint64_t result = 0;
+  EXPECT_EQ(devices.SeekData(0, 0, &result), abi::CallError::kOk);
+  EXPECT_EQ(result, 0u);
+  EXPECT_EQ(devices.SeekData(0, 4, &result), abi::CallError::kOk);
+  EXPECT_EQ(result, abi::kNoData);
+  EXPECT_EQ(devices.SeekData(0, UINT64_MAX, &result), abi::CallError::kOk);
+  EXPECT_EQ(result, abi::kNoData);
+  EXPECT_EQ(devices.SeekHole(0, 0, &result), abi::CallError::kOk);
+  EXPECT_EQ(result, 4u);
+  EXPECT_EQ(devices.SeekHole(0, 100, &result), abi::CallError::kOk);
+  EXPECT_EQ(result, 100u);
+  EXPECT_EQ(devices.Read(0, UINT64_MAX, nullptr, 2), abi::CallError::kBadRange);
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace instar::vmm

@@ -1,0 +1,168 @@
+#include "vmm/sandbox/device_table.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace instar::vmm {
+
+namespace {
+
+// Opens `path` read-only without blocking on a FIFO or a device that waits
+// for a peer, and refuses anything but a regular file or a block device:
+// those are the only files an image or its extents can be. The user may
+// also name a character device (qemu's host_device: /dev/null); it stays
+// non-blocking so a read can never hang the host.
+int OpenImageFile(const std::string& path, bool allow_char_device, int* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    *error = errno;
+    return -1;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    *error = errno;
+    ::close(fd);
+    return -1;
+  }
+  if (allow_char_device && S_ISCHR(st.st_mode)) return fd;
+  if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+    *error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    ::close(fd);
+    return -1;
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    *error = errno;
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// qemu's path_combine(): `name` relative to the directory of `base`.
+std::string CombinePath(const std::string& base, const std::string& name) {
+  if (!name.empty() && name[0] == '/') return name;
+  const size_t slash = base.rfind('/');
+  if (slash == std::string::npos) return name;
+  return base.substr(0, slash + 1) + name;
+}
+
+}  // namespace
+
+DeviceTable::~DeviceTable() {
+  for (int fd : fds_) ::close(fd);
+}
+
+bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
+  if (fds_.size() >= abi::kMaxDevices) {
+    *error = "Could not open '" + path + "': too many open files";
+    return false;
+  }
+  int err = 0;
+  const int fd = OpenImageFile(path, true, &err);
+  if (fd < 0) {
+    *error = "Could not open '" + path + "': " + std::strerror(err);
+    return false;
+  }
+  fds_.push_back(fd);
+  paths_.push_back(path);
+  return true;
+}
+
+abi::CallError DeviceTable::OpenByName(const std::string& name, uint32_t* device) {
+  if (name.empty() || name.size() > abi::kMaxName || name.find('\0') != std::string::npos ||
+      fds_.empty()) {
+    return abi::CallError::kDenied;
+  }
+  if (fds_.size() >= abi::kMaxDevices) return abi::CallError::kDenied;
+  const std::string path = CombinePath(paths_[0], name);
+  int err = 0;
+  const int fd = OpenImageFile(path, false, &err);
+  if (fd < 0) {
+    if (err == ENOENT || err == ENOTDIR) return abi::CallError::kNotFound;
+    if (err == EACCES || err == EPERM || err == EISDIR || err == EINVAL || err == ELOOP) {
+      return abi::CallError::kDenied;
+    }
+    return abi::CallError::kIOError;
+  }
+  *device = static_cast<uint32_t>(fds_.size());
+  fds_.push_back(fd);
+  paths_.push_back(path);
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out, uint64_t length) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  uint64_t end;
+  if (__builtin_add_overflow(offset, length, &end) || end > static_cast<uint64_t>(INT64_MAX)) {
+    return abi::CallError::kBadRange;
+  }
+  uint64_t done = 0;
+  while (done < length) {
+    const ssize_t n =
+        ::pread(fds_[device], out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return abi::CallError::kIOError;
+    }
+    if (n == 0) break;  // end of file: the rest reads as zeros
+    done += static_cast<uint64_t>(n);
+  }
+  if (done < length) std::memset(out + done, 0, length - done);
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Size(uint32_t device, uint64_t* size) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  struct stat st;
+  if (::fstat(fds_[device], &st) != 0) return abi::CallError::kIOError;
+  if (S_ISBLK(st.st_mode)) {
+    const off_t end = ::lseek(fds_[device], 0, SEEK_END);
+    if (end < 0) return abi::CallError::kIOError;
+    *size = static_cast<uint64_t>(end);
+  } else {
+    *size = static_cast<uint64_t>(st.st_size);
+  }
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::SeekData(uint32_t device, uint64_t offset, uint64_t* result) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (offset > static_cast<uint64_t>(INT64_MAX)) {
+    *result = abi::kNoData;
+    return abi::CallError::kOk;
+  }
+  const off_t pos = ::lseek(fds_[device], static_cast<off_t>(offset), SEEK_DATA);
+  if (pos < 0) {
+    if (errno != ENXIO) return abi::CallError::kIOError;
+    *result = abi::kNoData;
+  } else {
+    *result = static_cast<uint64_t>(pos);
+  }
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t* result) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  uint64_t size = 0;
+  if (const abi::CallError e = Size(device, &size); e != abi::CallError::kOk) return e;
+  // At or past the end of the file everything is a hole; lseek says ENXIO.
+  if (offset >= size) {
+    *result = offset;
+    return abi::CallError::kOk;
+  }
+  const off_t pos = ::lseek(fds_[device], static_cast<off_t>(offset), SEEK_HOLE);
+  if (pos < 0) {
+    if (errno != ENXIO) return abi::CallError::kIOError;
+    *result = offset;
+  } else {
+    *result = static_cast<uint64_t>(pos);
+  }
+  return abi::CallError::kOk;
+}
+
+}  // namespace instar::vmm

@@ -1,0 +1,56 @@
+// Sandbox: runs one guest operation in a backend and collects its result.
+//
+// Backends: process (seccomp-strict helper), kvm (our VMM), emulated (the
+// KVM image on Unicorn). All three serve calls through one CallHandler
+// (call_handler.h) over one DeviceTable, so they differ only in how guest
+// code runs and how requests reach the handler.
+#ifndef INSTAR_VMM_SANDBOX_SANDBOX_H_
+#define INSTAR_VMM_SANDBOX_SANDBOX_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "instar/guest/abi.h"
+#include "vmm/sandbox/device_table.h"
+#include "vmm/sandbox/exit_codes.h"
+
+namespace instar::vmm {
+
+enum class SandboxKind { kKvm, kProcess, kEmulated };
+
+// "kvm", "process", "emulated".
+const char* SandboxKindName(SandboxKind kind);
+
+struct SandboxLimits {
+  std::chrono::milliseconds timeout{30000};  // wall-clock watchdog
+  uint64_t guest_memory_bytes = 256ull << 20;
+};
+
+struct SandboxOutcome {
+  ExitCode exit = kExitOk;       // kExitOk: `result` holds the guest's result stream
+  std::string message;           // one line for the user when exit != kExitOk
+  std::vector<uint8_t> result;   // the bytes of the one kEmit (untrusted)
+  std::vector<std::string> log;  // kLog lines, for --debug
+};
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual SandboxKind kind() const = 0;
+  // Runs the operation; device 0 of `devices` is the image (if any).
+  virtual SandboxOutcome Run(const abi::OperationConfig& config, DeviceTable& devices,
+                             const SandboxLimits& limits) = 0;
+};
+
+// The backend for `kind`, or nullptr with `*why` set when it cannot run here
+// (e.g. "/dev/kvm: No such file or directory (is KVM enabled?)").
+std::unique_ptr<Sandbox> MakeSandbox(SandboxKind kind, std::string* why);
+
+// kvm where /dev/kvm is usable, else process.
+SandboxKind DefaultSandboxKind();
+
+}  // namespace instar::vmm
+
+#endif  // INSTAR_VMM_SANDBOX_SANDBOX_H_
