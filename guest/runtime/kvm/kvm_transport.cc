@@ -1,0 +1,61 @@
+#include "kvm_transport.h"
+
+#include "instar/guest/kvm_layout.h"
+
+namespace instar::guest {
+namespace {
+
+// A pointer to a fixed guest-physical address. The empty asm hides the
+// constant from the compiler, which otherwise treats a dereference of a
+// small integer as an out-of-bounds access (-Warray-bounds).
+template <typename T>
+T* AtAddress(uint64_t address) {
+  T* pointer = reinterpret_cast<T*>(address);
+  asm("" : "+r"(pointer));
+  return pointer;
+}
+
+void Hypercall() {
+  // The "memory" clobber orders the mailbox writes before the exit and every
+  // read of the reply or of a kRead buffer after it.
+  asm volatile("outl %%eax, %w0" : : "Nd"(kvm_layout::kHypercallPort), "a"(0u) : "memory");
+}
+
+}  // namespace
+
+abi::CallReply KvmTransport::Call(const abi::CallRequest& request, const void* out, void* in) {
+  abi::CallRequest* mailbox = AtAddress<abi::CallRequest>(kvm_layout::kMailboxAddress);
+  *mailbox = request;
+  if (out != nullptr) {
+    mailbox->buffer = reinterpret_cast<uintptr_t>(out);
+  } else if (in != nullptr) {
+    mailbox->buffer = reinterpret_cast<uintptr_t>(in);
+  }
+  Hypercall();
+  if (request.call == static_cast<uint32_t>(abi::Call::kExit)) HaltForever();
+  return *AtAddress<abi::CallReply>(kvm_layout::kReplyAddress);
+}
+
+void KvmTransport::Exit(uint64_t status) {
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kExit);
+  request.offset = status;
+  Call(request, nullptr, nullptr);
+  HaltForever();
+}
+
+void KvmTransport::Abort(const char* message) {
+  uint64_t length = 0;
+  while (length < abi::kMaxLog && message[length] != '\0') ++length;
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kAbort);
+  request.length = length;
+  Call(request, message, nullptr);
+  Exit(1);
+}
+
+void HaltForever() {
+  for (;;) asm volatile("hlt");
+}
+
+}  // namespace instar::guest
