@@ -6,8 +6,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
-.PHONY: all build test matrix baselines baselines-measure baselines-create profiles \
-        nightly bench format clean
+.PHONY: all build harness test matrix baselines baselines-measure baselines-create \
+        baselines-info profiles nightly bench bench-harness format clean
 
 all: build
 
@@ -17,19 +17,24 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# Only the harness, so that a broken target elsewhere does not stop baselines.
+harness: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target instar-harness
+
 # Everything CI runs: see ci/test.
 test:
 	ci/test
 
-matrix: build
+# The qemu-img matrix and the baselines/profiles it gives; see docs/harness.md.
+matrix: harness
 	$(HARNESS) matrix
 
-baselines-%: build
+baselines-measure baselines-create baselines-info: baselines-%: harness
 	$(HARNESS) generate --command $*
 
-baselines: baselines-measure baselines-create
+baselines: baselines-measure baselines-create baselines-info
 
-profiles: build
+profiles: harness
 	$(HARNESS) profiles
 
 # The main job on whatever matrix is present (the system qemu-img when
@@ -37,8 +42,13 @@ profiles: build
 nightly:
 	ci/nightly
 
-bench: build
-	$(BUILD)/bench/instar-bench
+bench: bench-harness
+
+# Full measure + create generation over the matrix into a scratch directory;
+# prints wall time, children's CPU and the harness's overhead.
+bench-harness: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target instar-bench-harness
+	$(BUILD)/bench/instar-bench-harness
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,0 +1,31 @@
+// The subcommands of instar-harness, in the manner of kvmtool's builtin-*.c:
+// one file each (builtin_<name>.cc), registered in kBuiltins. Each takes the
+// arguments after its name (argv[0] is the subcommand) and returns the exit
+// status; HarnessError thrown out of one is printed by main().
+#ifndef INSTAR_HARNESS_BUILTINS_H_
+#define INSTAR_HARNESS_BUILTINS_H_
+
+#include <boost/program_options.hpp>
+
+namespace instar::harness {
+
+struct Builtin {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+int RunMatrix(int argc, char** argv);
+int RunGenerate(int argc, char** argv);
+int RunProfiles(int argc, char** argv);
+
+// Shared by the builtins: parses argv with Boost.Program_options. Returns
+// false when --help was asked for (the help is printed on stdout); a bad
+// option throws HarnessError("<name>: <what is wrong>").
+bool ParseOptions(const char* name, const char* usage, int argc, char** argv,
+                  const boost::program_options::options_description& options,
+                  boost::program_options::variables_map& values);
+
+}  // namespace instar::harness
+
+#endif  // INSTAR_HARNESS_BUILTINS_H_

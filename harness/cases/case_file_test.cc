@@ -1,0 +1,179 @@
+#include "harness/cases/case_file.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/core/error.h"
+#include "harness/testing/test_support.h"
+
+namespace instar::harness {
+namespace {
+
+using testing::kSourceRoot;
+using testing::TempDir;
+using testing::WriteText;
+
+const std::string kSizeCase = R"({"case": "1M-raw", "size": "1M", "target": "raw", "options": []})";
+
+class CaseFileTest : public ::testing::Test {
+ protected:
+  Manifest manifest_ = LoadManifest(kSourceRoot / "cases/images/manifest.json");
+  TempDir dir_;
+
+  // Parses `text` as a case file and returns the error line, or "" when
+  // it parses.
+  std::string ErrorOf(const std::string& text) {
+    WriteText(dir_.path() / "measure.json", text);
+    try {
+      ParseCaseFile(dir_.path() / "measure.json", manifest_);
+    } catch (const HarnessError& error) {
+      return error.what();
+    }
+    return "";
+  }
+  std::string File() const { return (dir_.path() / "measure.json").string(); }
+  static std::string Measure(const std::string& size_case) {
+    return R"({"command": "measure", "size-cases": [)" + size_case +
+           R"(], "image-cases": {"tiers": ["safe"], "targets": ["raw"]}})";
+  }
+};
+
+TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
+  size_t safe = 0;
+  for (const auto& image : manifest_.images) safe += image.tier == "safe" ? 1 : 0;
+
+  CaseFile measure = ParseCaseFile(kSourceRoot / "cases/measure.json", manifest_);
+  EXPECT_EQ(measure.sized_cases.size(), 21u);  // SIZE_CASES of seed 000
+  std::vector<CaseSpec> measure_json = PlanCases(measure, manifest_, {"measure-json"});
+  EXPECT_EQ(measure_json.size(), 21 + 2 * safe);
+
+  CaseFile create = ParseCaseFile(kSourceRoot / "cases/create.json", manifest_);
+  EXPECT_EQ(create.sized_cases.size(), 36u);  // seed 002 without grain, with 1G-zstd
+  CaseFile info = ParseCaseFile(kSourceRoot / "cases/info.json", manifest_);
+  EXPECT_EQ(PlanCases(info, manifest_, {"info-human", "info-json"}).size(),
+            2 * manifest_.images.size());
+}
+
+TEST_F(CaseFileTest, PlansMeasureSizeCase) {
+  CaseFile file = ParseCaseFile(kSourceRoot / "cases/measure.json", manifest_);
+  std::vector<CaseSpec> cases = PlanCases(file, manifest_, {"measure-json"});
+  auto it = std::find_if(cases.begin(), cases.end(),
+                         [](const CaseSpec& c) { return c.name == "1G-qcow2-extended-l2"; });
+  ASSERT_NE(it, cases.end());
+  EXPECT_EQ(it->bucket, "_size");
+  EXPECT_EQ(it->output_type, "measure-json");
+  ASSERT_EQ(it->steps.size(), 1u);
+  EXPECT_EQ(it->steps[0].argv,
+            (std::vector<std::string>{"qemu-img", "measure", "--output=json", "--size", "1G", "-O",
+                                      "qcow2", "-o", "extended_l2=on,cluster_size=64k"}));
+  EXPECT_FALSE(it->UsesCorpus());
+}
+
+TEST_F(CaseFileTest, PlansMeasureImageCase) {
+  CaseFile file = ParseCaseFile(kSourceRoot / "cases/measure.json", manifest_);
+  std::vector<CaseSpec> cases = PlanCases(file, manifest_, {"measure-human"});
+  auto it = std::find_if(cases.begin(), cases.end(),
+                         [](const CaseSpec& c) { return c.name == "vpc-fixed__qcow2"; });
+  ASSERT_NE(it, cases.end());
+  EXPECT_EQ(it->bucket, "vpc");  // as the manifest spells the format
+  EXPECT_EQ(it->steps[0].argv, (std::vector<std::string>{"qemu-img", "measure", "-O", "qcow2",
+                                                         "$TESTDATA_ROOT/vpc-fixed.vhd"}));
+  EXPECT_TRUE(it->UsesCorpus());
+}
+
+TEST_F(CaseFileTest, PlansCreatePipelineWithVhdAsVpc) {
+  CaseFile file = ParseCaseFile(kSourceRoot / "cases/create.json", manifest_);
+  std::vector<CaseSpec> cases = PlanCases(file, manifest_, {"create-info-json"});
+  auto it = std::find_if(cases.begin(), cases.end(), [](const CaseSpec& c) {
+    return c.bucket == "vhd" && c.name == "1M-fixed";
+  });
+  ASSERT_NE(it, cases.end());
+  ASSERT_EQ(it->steps.size(), 2u);
+  EXPECT_EQ(it->steps[0].argv, (std::vector<std::string>{"qemu-img", "create", "-f", "vpc", "-o",
+                                                         "subformat=fixed", "$FILENAME", "1M"}));
+  EXPECT_EQ(it->steps[1].argv,
+            (std::vector<std::string>{"qemu-img", "info", "--output=json", "$FILENAME"}));
+  EXPECT_TRUE(it->filter_random_cid);
+  EXPECT_TRUE(std::any_of(cases.begin(), cases.end(), [](const CaseSpec& c) {
+    return c.name == "1G-zstd" && c.steps[0].argv[5] == "compression_type=zstd";
+  }));
+}
+
+TEST_F(CaseFileTest, ValidMinimalFile) { EXPECT_EQ(ErrorOf(Measure(kSizeCase)), ""); }
+
+TEST_F(CaseFileTest, UnknownKey) {
+  EXPECT_EQ(ErrorOf(Measure(R"({"case": "1M-raw", "size": "1M", "target": "raw", "optoins": []})")),
+            File() + R"(: size-cases[0] "1M-raw": unknown key "optoins")");
+  EXPECT_EQ(ErrorOf(R"({"command": "measure", "size-cases": [], "image-cases": )"
+                    R"({"targets": ["raw"]}, "extra": 1})"),
+            File() + R"(: unknown key "extra")");
+}
+
+TEST_F(CaseFileTest, MissingField) {
+  EXPECT_EQ(ErrorOf(Measure(R"({"case": "1M-raw", "size": "1M", "options": []})")),
+            File() + R"(: size-cases[0] "1M-raw": missing field "target")");
+  EXPECT_EQ(ErrorOf(R"({"command": "measure", "size-cases": []})"),
+            File() + R"(: missing field "image-cases")");
+  EXPECT_EQ(ErrorOf(R"({"size-cases": []})"), File() + R"(: missing field "command")");
+}
+
+TEST_F(CaseFileTest, WrongType) {
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "1M-raw", "size": 1048576, "target": "raw", "options": []})")),
+      File() + R"(: size-cases[0] "1M-raw": "size" must be a string, found an integer)");
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "1M-raw", "size": "1M", "target": "raw", "options": "a=b"})")),
+      File() + R"(: size-cases[0] "1M-raw": "options" must be an array, found a string)");
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "1M-raw", "size": "1M", "target": "raw", "options": [1]})")),
+      File() +
+          R"(: size-cases[0] "1M-raw": "options"[0] must be a non-empty string, found an integer)");
+  EXPECT_EQ(ErrorOf(Measure("[]")), File() + ": size-cases[0]: expected an object, found an array");
+  EXPECT_EQ(ErrorOf("[]"), File() + ": expected an object, found an array");
+}
+
+TEST_F(CaseFileTest, BadSizeString) {
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "1M-raw", "size": "1 MB", "target": "raw", "options": []})")),
+      File() +
+          R"(: size-cases[0] "1M-raw": bad size string "1 MB" (digits and an optional k/M/G/T/P/E))");
+}
+
+TEST_F(CaseFileTest, BadNamesOptionsTargetsAndDuplicates) {
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "../x", "size": "1M", "target": "raw", "options": []})")),
+      File() +
+          R"(: size-cases[0] "../x": bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*))");
+  EXPECT_EQ(
+      ErrorOf(
+          Measure(R"({"case": "a", "size": "1M", "target": "raw", "options": ["cluster_size"]})")),
+      File() +
+          R"(: size-cases[0] "a": bad option string "cluster_size" (it must be key=value[,key=value...]))");
+  EXPECT_EQ(
+      ErrorOf(Measure(R"({"case": "a", "size": "1M", "target": "qcwo2", "options": []})")),
+      File() +
+          R"(: size-cases[0] "a": unknown target "qcwo2" (known: raw, qcow2, vmdk, vhd, vhdx))");
+  EXPECT_EQ(ErrorOf(Measure(kSizeCase + ", " + kSizeCase)),
+            File() + R"(: size-cases[1] "1M-raw": duplicate case "1M-raw" in bucket "_size")");
+}
+
+TEST_F(CaseFileTest, ImageSelection) {
+  EXPECT_EQ(ErrorOf(R"({"command": "measure", "size-cases": [], "image-cases": )"
+                    R"({"tiers": ["saef"], "targets": ["raw"]}})"),
+            File() + R"(: image-cases: tier "saef" matches no image of the manifest)");
+  EXPECT_EQ(
+      ErrorOf(R"({"command": "measure", "size-cases": [], "image-cases": {"tiers": ["safe"]}})"),
+      File() + R"(: image-cases: missing field "targets")");
+}
+
+TEST_F(CaseFileTest, SyntaxErrorNamesLineAndColumn) {
+  std::string error = ErrorOf("{\n  \"command\": \"measure\",\n  \"size-cases\": [}\n");
+  EXPECT_EQ(error.rfind(File() + ":3:18: not valid JSON (", 0), 0u) << error;
+}
+
+TEST_F(CaseFileTest, UnknownCommand) {
+  EXPECT_EQ(ErrorOf(R"({"command": "mesure"})"),
+            File() + R"(: unknown command "mesure" (known: measure, create, info))");
+}
+
+}  // namespace
+}  // namespace instar::harness

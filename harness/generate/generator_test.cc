@@ -1,0 +1,123 @@
+#include "harness/generate/generator.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/testing/test_support.h"
+
+namespace instar::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadText;
+using testing::ReadTree;
+using testing::TempDir;
+
+// Runs generate for the system qemu-img (a matrix of one), quietly.
+class GeneratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ChildRunner runner;
+    matrix_ = MatrixOfBinary(testing::kSystemQemuImg, false, runner);
+    version_ = matrix_.entries[0].version_text;
+  }
+
+  GenerateReport Run(const std::string& command, const fs::path& out,
+                     std::vector<std::string> globs, bool resume = false) {
+    GenerateRequest request;
+    request.command = command;
+    request.cases_dir = testing::kSourceRoot / "cases";
+    request.out_dir = out;
+    request.matrix = matrix_;
+    request.jobs = 2;
+    request.resume = resume;
+    request.case_globs = std::move(globs);
+    request.progress = ProgressStyle::kSilent;
+    Interrupt interrupt;
+    return Generate(request, interrupt);
+  }
+
+  std::string Direct(const std::vector<std::string>& arguments) {
+    ChildRunner runner;
+    return runner.Run({testing::kSystemQemuImg, arguments, MinimalEnvironment()}).out;
+  }
+
+  Matrix matrix_;
+  std::string version_;
+  TempDir out_;
+};
+
+TEST_F(GeneratorTest, MeasureRecordsWhatQemuImgPrints) {
+  GenerateReport report = Run("measure", out_.path(), {"_size/1G-qcow2-default", "vpc-fixed__raw"});
+  EXPECT_EQ(report.cases, 4u);  // two cases, human and json
+  EXPECT_EQ(report.recorded, 4u);
+  EXPECT_EQ(report.nonzero_exits, 0u);
+  const fs::path size_dir = out_.path() / "measure-json/_size" / version_;
+  EXPECT_EQ(ReadText(size_dir / "1G-qcow2-default.stdout.txt"),
+            Direct({"measure", "--output=json", "--size", "1G", "-O", "qcow2"}));
+  EXPECT_EQ(
+      ReadText(out_.path() / "measure-human/_size" / version_ / "1G-qcow2-default.stdout.txt"),
+      Direct({"measure", "--size", "1G", "-O", "qcow2"}));
+  const std::string meta =
+      ReadText(out_.path() / "measure-json/vpc" / version_ / "vpc-fixed__raw.meta.json");
+  EXPECT_NE(meta.find(R"("argv": ["qemu-img", "measure", "--output=json", "-O", "raw", )"
+                      R"("$TESTDATA_ROOT/vpc-fixed.vhd"])"),
+            std::string::npos)
+      << meta;
+  EXPECT_NE(meta.find(R"("exit-code": 0)"), std::string::npos);
+}
+
+TEST_F(GeneratorTest, CreatePipelineIsNormalised) {
+  Run("create", out_.path(), {"vmdk/1M-default"});
+  const fs::path dir = out_.path() / "create-info-json/vmdk" / version_;
+  const std::string out = ReadText(dir / "1M-default.stdout.txt");
+  EXPECT_NE(out.find(R"("filename": "$FILENAME")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("cid": "$CID")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("parent-cid": 4294967295)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("/tmp"), std::string::npos) << out;
+  EXPECT_EQ(ReadText(dir / "1M-default.stderr.txt"), "---CREATE STDERR---\n---INFO STDERR---\n");
+}
+
+TEST_F(GeneratorTest, InfoNamesTheCorpusByPlaceholder) {
+  Run("info", out_.path(), {"qcow2-backing"});
+  const std::string out =
+      ReadText(out_.path() / "info-human/qcow2" / version_ / "qcow2-backing.stdout.txt");
+  EXPECT_NE(out.find("image: $TESTDATA_ROOT/qcow2-backing.qcow2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("(actual path: $TESTDATA_ROOT/qcow2-v3-64k.qcow2)"), std::string::npos) << out;
+}
+
+TEST_F(GeneratorTest, ResumeSkipsCompleteCasesAndRedoesHalfWrittenOnes) {
+  Run("create", out_.path(), {"raw/*"});
+  const fs::path dir = out_.path() / "create-info-json/raw" / version_;
+  testing::WriteText(dir / "1M-default.stdout.txt", "kept because complete");
+  fs::remove(dir / "1G-default.meta.json");  // as if stopped before its meta.json
+  GenerateReport report = Run("create", out_.path(), {"raw/*"}, /*resume=*/true);
+  EXPECT_EQ(report.skipped, 1u);
+  EXPECT_EQ(report.recorded, 1u);
+  EXPECT_EQ(ReadText(dir / "1M-default.stdout.txt"), "kept because complete");
+  EXPECT_TRUE(fs::exists(dir / "1G-default.meta.json"));
+  // Without --resume everything is redone.
+  Run("create", out_.path(), {"raw/*"});
+  EXPECT_NE(ReadText(dir / "1M-default.stdout.txt"), "kept because complete");
+}
+
+TEST_F(GeneratorTest, RegeneratedTreesAreByteIdenticalAndStaleFilesGo) {
+  TempDir second;
+  // A stale case and a stale bucket of this version, as left by an older
+  // case file; a full run removes them.
+  testing::WriteText(second.path() / "create-info-json/qcow2" / version_ / "old.stdout.txt", "x");
+  testing::WriteText(second.path() / "create-info-json/gone" / version_ / "old.meta.json", "{}");
+  GenerateReport first_report = Run("create", out_.path(), {});
+  GenerateReport second_report = Run("create", second.path(), {});
+  EXPECT_EQ(second_report.pruned_files, 2u);
+  EXPECT_EQ(first_report.recorded, 36u);
+  auto first_tree = ReadTree(out_.path());
+  EXPECT_EQ(first_tree.size(), 3 * 36u);
+  EXPECT_EQ(first_tree, ReadTree(second.path()));
+
+  Run("measure", out_.path(), {"qcow2-v3-64k__*", "_size/1T-*"});
+  Run("measure", second.path(), {"qcow2-v3-64k__*", "_size/1T-*"});
+  EXPECT_EQ(ReadTree(out_.path()), ReadTree(second.path()));
+}
+
+}  // namespace
+}  // namespace instar::harness
