@@ -55,15 +55,13 @@ const std::vector<HostileCase>& Cases() {
       {"bad-magic", "qcow2-v3-64k", [](auto& b) { Put32(b, 0, 0x51464900); },
        "Image is not in qcow2 format"},
       // "Unsupported qcow2 version 1" / "... 4"
-      {"version-1", "qcow2-v3-64k", [](auto& b) { Put32(b, 4, 1); },
-       "Unsupported qcow2 version (only 2 and 3 are known)"},
-      {"version-4", "qcow2-v3-64k", [](auto& b) { Put32(b, 4, 4); },
-       "Unsupported qcow2 version (only 2 and 3 are known)"},
+      {"version-1", "qcow2-v3-64k", [](auto& b) { Put32(b, 4, 1); }, "Unsupported qcow2 version 1"},
+      {"version-4", "qcow2-v3-64k", [](auto& b) { Put32(b, 4, 4); }, "Unsupported qcow2 version 4"},
       // "Unsupported cluster size: 2^8" / "2^63"
       {"cluster-bits-8", "qcow2-v3-64k", [](auto& b) { Put32(b, 20, 8); },
-       "Unsupported cluster size (cluster_bits must be 9 to 21)"},
+       "Unsupported cluster size: 2^8"},
       {"cluster-bits-63", "qcow2-v3-64k", [](auto& b) { Put32(b, 20, 63); },
-       "Unsupported cluster size (cluster_bits must be 9 to 21)"},
+       "Unsupported cluster size: 2^63"},
       // "Active L1 table too large" (l1_size 0xffffffff, and 2^29 whose
       // byte size overflows 32 bits)
       {"l1-size-max", "qcow2-v3-64k", [](auto& b) { Put32(b, 36, 0xffffffff); },
@@ -179,7 +177,9 @@ TEST_P(HostileHeaderTest, FailsCleanlyOrOpens) {
                                             Qcow2OpenParams{.no_io = true}, 128 * 1024);
   if (c.error[0] != '\0') {
     ASSERT_FALSE(opened->ok());
-    EXPECT_STREQ(opened->status.message(), c.error);
+    char message[256];
+    FormatStatusMessage(opened->status, message, sizeof(message));
+    EXPECT_STREQ(message, c.error);
     return;
   }
   ASSERT_TRUE(opened->ok()) << opened->status.message();

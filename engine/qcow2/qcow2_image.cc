@@ -92,8 +92,9 @@ Result<Qcow2Image*> OpenQcow2(BlockDevice& file, DeviceOpener& opener, Arena& ar
 
 Result<Image*> OpenQcow2Image(BlockDevice& device, DeviceOpener& opener, Arena& arena,
                               const OpenOptions& options) {
-  INSTAR_ASSIGN_OR_RETURN(Qcow2Image * image,
-                          OpenQcow2(device, opener, arena, options, Qcow2OpenParams{}));
+  Qcow2OpenParams params;
+  params.no_io = options.no_io;
+  INSTAR_ASSIGN_OR_RETURN(Qcow2Image * image, OpenQcow2(device, opener, arena, options, params));
   return static_cast<Image*>(image);
 }
 
@@ -147,10 +148,10 @@ Status Qcow2Opener::ParseHeader(const uint8_t* raw) {
 
   if (h.magic != qcow2::kMagic) return Status::Corruption("Image is not in qcow2 format");
   if (h.version < 2 || h.version > 3) {
-    return Status::NotSupported("Unsupported qcow2 version (only 2 and 3 are known)");
+    return Status::NotSupported("Unsupported qcow2 version {}").With(h.version);
   }
   if (h.cluster_bits < kMinClusterBits || h.cluster_bits > kMaxClusterBits) {
-    return Status::NotSupported("Unsupported cluster size (cluster_bits must be 9 to 21)");
+    return Status::NotSupported("Unsupported cluster size: 2^{}").With(h.cluster_bits);
   }
   const uint64_t cluster_size = uint64_t{1} << h.cluster_bits;
 
@@ -181,7 +182,7 @@ Status Qcow2Opener::ParseHeader(const uint8_t* raw) {
   const bool zstd_known = Qcow2SupportsZstd(options_.compat);
   if (h.compression_type != qcow2::kCompressionZlib &&
       !(h.compression_type == qcow2::kCompressionZstd && zstd_known)) {
-    return Status::NotSupported("qcow2: unknown compression type");
+    return Status::NotSupported("qcow2: unknown compression type: {}").With(h.compression_type);
   }
   const bool compression_bit = (h.incompatible_features & qcow2::kIncompatCompression) != 0;
   if (h.compression_type == qcow2::kCompressionZlib && compression_bit) {

@@ -14,6 +14,12 @@ TextBuilder& TextBuilder::Append(const char* text) {
   return *this;
 }
 
+TextBuilder& TextBuilder::Append(const Status& status) {
+  char text[256];
+  const size_t length = FormatStatusMessage(status, text, sizeof(text));
+  return Append(text, length);
+}
+
 TextBuilder& TextBuilder::AppendDecimal(uint64_t value) {
   char digits[20];
   size_t count = 0;

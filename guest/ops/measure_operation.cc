@@ -33,7 +33,8 @@ Status MeasureOperation(OperationContext& ctx) {
 
   MeasureSource source;
   if (has_source) {
-    INSTAR_ASSIGN_OR_RETURN(OpenedImage opened, OpenUserImage(ctx, BackingChain::kOpen));
+    INSTAR_ASSIGN_OR_RETURN(OpenedImage opened,
+                            OpenUserImage(ctx, ImageOpenFlags{BackingChain::kOpen, false}));
     // The image and, for qcow2, the persistent bitmaps qemu would load.
     INSTAR_RETURN_IF_ERROR(DescribeMeasureSource(*opened.image, &source));
   }

@@ -1,3 +1,6 @@
+// Opening the image the user named (device 0), as qemu-img's img_open()
+// does: the format from -f or probed, formats we only recognise refused by
+// name, then the driver's open with the command's flags.
 #include "instar/guest/transport_device.h"
 #include "ops/operation.h"
 
@@ -5,23 +8,23 @@ namespace instar::guest {
 
 namespace {
 
-Status Fail(OperationContext& ctx, Status status, const char* reason) {
+// qemu-img's "Could not open '<name>': <reason>".
+TextBuilder& CouldNotOpen(OperationContext& ctx) {
   ctx.error.Clear();
-  ctx.error.Append("qemu-img: Could not open '")
-      .Append(ctx.config.filename)
-      .Append("': ")
-      .Append(reason);
-  return status;
+  return ctx.error.Append("qemu-img: Could not open '").Append(ctx.config.filename).Append("': ");
 }
 
-Status Fail(OperationContext& ctx, Status status) { return Fail(ctx, status, status.message()); }
+Status Fail(OperationContext& ctx, Status status) {
+  CouldNotOpen(ctx).Append(status);
+  return status;
+}
 
 // The highest ImageFormat value; a hint beyond it is not a format.
 constexpr uint32_t kLastFormat = static_cast<uint32_t>(ImageFormat::kParallels);
 
 }  // namespace
 
-Result<OpenedImage> OpenUserImage(OperationContext& ctx, BackingChain backing) {
+Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags) {
   Result<TransportDevice*> device = TransportDevice::Create(ctx.transport, 0, ctx.arena);
   if (!device.ok()) return Fail(ctx, device.status());
 
@@ -39,20 +42,21 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, BackingChain backing) {
     format = *probed;
   }
   if (!IsSupportedFormat(format)) {
-    const Status status = Status::NotSupported("Unsupported image format");
-    ctx.error.Clear();
-    ctx.error.Append("qemu-img: Could not open '").Append(ctx.config.filename).Append("': ");
-    ctx.error.Append("Unsupported image format '").Append(ImageFormatName(format)).Append("'");
-    return status;
+    CouldNotOpen(ctx)
+        .Append("Unsupported image format '")
+        .Append(ImageFormatName(format))
+        .Append("'");
+    return Status::NotSupported("Unsupported image format");
   }
 
   auto* opener = ctx.arena.New<TransportDeviceOpener>(ctx.transport, ctx.arena);
   if (opener == nullptr) return Fail(ctx, Status::NoSpace("out of memory"));
   OpenOptions options;
   options.compat = ctx.compat;
+  options.no_io = flags.no_io;
   Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
   if (!image.ok()) return Fail(ctx, image.status());
-  if (backing == BackingChain::kOpen) {
+  if (flags.backing == BackingChain::kOpen) {
     if (Status s = OpenBackingChain(**image, *opener, ctx.arena, options); !s.ok()) {
       return Fail(ctx, s);
     }

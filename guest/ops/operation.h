@@ -42,10 +42,16 @@ struct OpenedImage {
   Image* image = nullptr;
   ImageFormat format = ImageFormat::kUnknown;
 };
-// Which of the image's backing files to open with it: none, as `qemu-img
-// info` does (BDRV_O_NO_BACKING), or the whole chain, as `measure` does.
-enum class BackingChain { kSkip, kOpen };
-Result<OpenedImage> OpenUserImage(OperationContext& ctx, BackingChain backing);
+// How a command opens the user's image, as qemu-img's open flags say.
+enum class BackingChain {
+  kSkip,  // BDRV_O_NO_BACKING: named, not opened (`qemu-img info`)
+  kOpen,  // the whole chain (`measure`)
+};
+struct ImageOpenFlags {
+  BackingChain backing = BackingChain::kSkip;
+  bool no_io = false;  // BDRV_O_NO_IO (`qemu-img info`), see OpenOptions
+};
+Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags);
 
 }  // namespace instar::guest
 

@@ -81,7 +81,7 @@ int RunOperation(const abi::OperationConfig& config, Transport& transport, Arena
     status = stream.status();  // the result did not fit: report that instead
     error.Clear();
   }
-  if (error.empty()) error.Append("qemu-img: ").Append(status.message());
+  if (error.empty()) error.Append("qemu-img: ").Append(status);
   if (!WriteErrorResult(writer, config.operation, status.code(), error.c_str(), error.length())
            .ok()) {
     return 2;

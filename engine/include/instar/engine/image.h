@@ -77,6 +77,10 @@ struct BlockStatus {
 struct OpenOptions {
   // The qemu-img version whose behaviour to follow where versions differ.
   QemuVersion compat;
+  // qemu's BDRV_O_NO_IO, with which `qemu-img info` opens images: only the
+  // metadata a query needs is read (a qcow2 needs no key, and its external
+  // data file is not opened where the compat version skips it).
+  bool no_io = false;
 };
 
 class Image {

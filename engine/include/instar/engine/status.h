@@ -3,13 +3,17 @@
 // The engine runs freestanding (no exceptions, no heap), so errors are values.
 // A Status is a code from a small set plus a message a user can act on
 // ("not a vhdx image (bad signature)"). Messages are string literals with
-// static storage: a Status never owns memory and is cheap to copy.
+// static storage: a Status never owns memory and is cheap to copy. A message
+// may carry one number, given with With(): the first "{}" in the literal
+// stands for it, and FormatStatusMessage() writes the finished text
+// ("Unsupported qcow2 version {}" with 4 -> "Unsupported qcow2 version 4").
 //
 // Both types are [[nodiscard]]: ignoring one is a compile error under -Werror.
 // Use INSTAR_RETURN_IF_ERROR and INSTAR_ASSIGN_OR_RETURN to propagate.
 #ifndef INSTAR_ENGINE_STATUS_H_
 #define INSTAR_ENGINE_STATUS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <type_traits>
@@ -54,18 +58,35 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kNoSpace, message);
   }
 
+  // This status with `argument` for the "{}" of its message.
+  constexpr Status With(uint64_t argument) const {
+    Status s = *this;
+    s.argument_ = argument;
+    s.has_argument_ = true;
+    return s;
+  }
+
   constexpr bool ok() const { return code_ == StatusCode::kOk; }
   constexpr StatusCode code() const { return code_; }
-  // Never null; "" for Ok.
+  // The literal, never null ("" for Ok); may hold a "{}" placeholder.
   constexpr const char* message() const { return message_; }
+  constexpr bool has_argument() const { return has_argument_; }
+  constexpr uint64_t argument() const { return argument_; }
 
   constexpr Status(StatusCode code, const char* message)
       : code_(code), message_(message != nullptr ? message : "") {}
 
  private:
   StatusCode code_ = StatusCode::kOk;
+  bool has_argument_ = false;
   const char* message_ = "";
+  uint64_t argument_ = 0;
 };
+
+// Writes the message of `status` into `out` (capacity `size` > 0, always
+// NUL-terminated, cut short when too long), with its argument in decimal
+// in place of the first "{}". Returns the length written.
+size_t FormatStatusMessage(const Status& status, char* out, size_t size);
 
 // Either a T or a non-ok Status. T is stored inline; there is no allocation.
 template <typename T>

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/engine/status.h"
+
 namespace instar::guest {
 
 class TextBuilder {
@@ -21,6 +23,8 @@ class TextBuilder {
   TextBuilder& Append(const char* text);
   TextBuilder& Append(const char* text, size_t length);
   TextBuilder& AppendDecimal(uint64_t value);
+  // The message of `status`, its argument in place of "{}".
+  TextBuilder& Append(const Status& status);
 
   void Clear() {
     length_ = 0;
