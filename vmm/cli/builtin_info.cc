@@ -2,12 +2,20 @@
 //
 //   info [-f FMT] [--output human|json] [--backing-chain] [-U] FILENAME
 //
-// --image-opts and --object are refused with a clear line. For now the
-// result holds the format and the virtual size; the disk size is host
-// metadata (fstat).
+// The sandbox describes one image per run; everything about the files
+// themselves (their allocated size, their length, the names they were opened
+// under) is host metadata, read here with fstat(2). --backing-chain walks the
+// chain on the host as qemu-img's collect_image_info_list() does: each
+// backing file is opened by its full name (resolved against the image that
+// names it) with the format that image records, and nothing is printed
+// unless every image could be described. --image-opts and --object are
+// refused with a clear line.
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <set>
 
 #include "instar/engine/image.h"
 #include "vmm/cli/cli.h"
@@ -20,12 +28,14 @@ namespace {
 
 const char kCommand[] = "info";
 
-const std::vector<OptionSpec>& InfoOptions() {
-  static const std::vector<OptionSpec> specs = {
+// qemu-img 10.0 added -b for --backing-chain; 11.1 no longer has it.
+std::vector<OptionSpec> InfoOptions(const QemuVersion& compat) {
+  std::vector<OptionSpec> specs = {
       {"help", 'h', false},        {"format", 'f', true},    {"output", 0, true},
       {"backing-chain", 0, false}, {"image-opts", 0, false}, {"object", 0, true},
       {"force-share", 'U', false},
   };
+  if (compat.AtLeast(10, 0) && !compat.AtLeast(11, 0)) specs[3].short_name = 'b';
   return specs;
 }
 
@@ -33,8 +43,8 @@ void PrintHelp(const GlobalOptions& global) {
   std::printf(
       "Usage: %s info [-f FMT] [--output human|json] [--backing-chain] [-U] FILENAME\n"
       "\n"
-      "Prints what FILENAME is: its format, virtual size and disk size. The\n"
-      "image is read only inside the sandbox.\n"
+      "Prints what FILENAME is, as qemu-img info does: its format, sizes and\n"
+      "format-specific details. The image is read only inside the sandbox.\n"
       "\n"
       "  -f, --format FMT     format of FILENAME (probed when not given)\n"
       "  --output human|json  output format (default human)\n"
@@ -43,18 +53,124 @@ void PrintHelp(const GlobalOptions& global) {
       global.argv0.c_str());
 }
 
+// qemu-img before 10.0 reports its own words for info's getopt errors
+// (unrecognized_option() and missing_argument() in qemu-img.c) where
+// ParseOptions() gives getopt's; `error` holds those, "info: " first.
+CliError OldGetoptError(const GlobalOptions& global, const CliError& error) {
+  static const std::string kWho = std::string(kCommand) + ": ";
+  if (error.raw.empty() || error.raw[0].rfind(kWho, 0) != 0) return error;
+  const std::string text = error.raw[0].substr(kWho.size());
+  const auto quoted = [&](const std::string& prefix, const std::string& suffix) {
+    return text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
+  };
+  const auto ends_with = [&](const std::string& suffix) {
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::string message;
+  if (text.rfind("invalid option -- '", 0) == 0) {
+    message = "unrecognized option '-" + quoted("invalid option -- '", "'") + "'";
+  } else if (text.rfind("option requires an argument -- '", 0) == 0) {
+    message =
+        "missing argument for option '-" + quoted("option requires an argument -- '", "'") + "'";
+  } else if (text.rfind("option '", 0) == 0 && ends_with("' requires an argument")) {
+    message = "missing argument for option '" + quoted("option '", "' requires an argument") + "'";
+  } else if (text.rfind("unrecognized option '", 0) == 0) {
+    message = text;
+  } else {
+    return error;
+  }
+  return CliError{{message}, {"Try '" + global.program + " --help' for more information"}};
+}
+
+// What the host knows of each file the run had open, by device number.
+std::vector<InfoHostFile> HostFiles(DeviceTable& devices) {
+  std::vector<InfoHostFile> files;
+  for (uint32_t device = 0; device < devices.count(); ++device) {
+    InfoHostFile file;
+    file.path = devices.path(device);
+    uint64_t size = 0;
+    if (devices.Size(device, &size) == abi::CallError::kOk) {
+      // bdrv_getlength() counts whole sectors.
+      file.length = (size + 511) / 512 * 512;
+    }
+    struct stat st;
+    if (::fstat(devices.fd(device), &st) == 0) {
+      file.allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+    struct fsxattr attr;
+    if (::ioctl(devices.fd(device), FS_IOC_FSGETXATTR, &attr) == 0 && attr.fsx_extsize != 0) {
+      file.extent_size_hint = attr.fsx_extsize;
+    }
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+// Every device the guest named must be one the run had open.
+bool DevicesKnown(const InfoView& view, size_t count) {
+  for (const ChildView& child : view.children) {
+    if (child.device >= count) return false;
+  }
+  if (view.vmdk) {
+    for (const VmdkExtentView& extent : view.vmdk->extents) {
+      if (extent.device >= count) return false;
+    }
+  }
+  return true;
+}
+
+// One sandbox run: `filename` (with -f `format` when not empty) described.
+// On failure the error is printed and *exit_code set.
+bool DescribeImage(const GlobalOptions& global, const std::string& filename,
+                   const std::string& format, InfoImage* image, int* exit_code) {
+  *exit_code = kExitError;
+  CliError error;
+  abi::OperationConfig config;
+  if (!MakeConfig(global, abi::Operation::kInfo, filename, &config, &error)) {
+    ReportError(global, error);
+    return false;
+  }
+  if (!format.empty()) {
+    const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
+    if (hint == ImageFormat::kUnknown) {
+      ReportError(global, "Could not open '" + filename + "': Unknown driver '" + format + "'");
+      return false;
+    }
+    config.format_hint = static_cast<uint32_t>(hint);
+  }
+  DeviceTable devices;
+  if (!OpenUserImage(global, filename, &devices, &error)) {
+    ReportError(global, error);
+    return false;
+  }
+  DecodedResult result;
+  if (!RunInSandbox(global, config, devices, &result, exit_code)) return false;
+  std::string why;
+  if (!ReadInfoView(result, &image->view, &why) || !DevicesKnown(image->view, devices.count())) {
+    if (why.empty()) why = "it names a device the run did not open";
+    ReportError(global, "the sandbox returned a malformed result: " + why);
+    *exit_code = kExitBadResult;
+    return false;
+  }
+  image->files = HostFiles(devices);
+  return true;
+}
+
 }  // namespace
 
 int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
   std::vector<ParsedOption> parsed;
   CliError error;
-  if (!ParseOptions(global, kCommand, args, InfoOptions(), &parsed, &error)) {
-    return ReportError(global, error);
+  if (!ParseOptions(global, kCommand, args, InfoOptions(global.compat), &parsed, &error)) {
+    return ReportError(global,
+                       global.compat.AtLeast(10, 0) ? error : OldGetoptError(global, error));
   }
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;
   std::string format;
   bool image_opts = false;
+  bool chain = false;
   for (const ParsedOption& option : parsed) {
     if (option.name.empty()) {
       filenames.push_back(option.value);
@@ -71,9 +187,10 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
       return ReportError(global, "--object is not supported by instar");
     } else if (option.name == "image-opts") {
       image_opts = true;
+    } else if (option.name == "backing-chain") {
+      chain = true;
     }
-    // --backing-chain: an image without a backing file is its own chain;
-    // walking longer chains comes with backing support. -U: no locks.
+    // -U: instar takes no locks, so there is nothing to share.
   }
   if (filenames.size() != 1) {
     CliError e{{"Expecting one image file name"}, {}};
@@ -86,36 +203,23 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
   }
   if (image_opts) return ReportError(global, "--image-opts is not supported by instar");
 
-  const std::string& filename = filenames[0];
-  abi::OperationConfig config;
-  if (!MakeConfig(global, abi::Operation::kInfo, filename, &config, &error)) {
-    return ReportError(global, error);
-  }
-  if (!format.empty()) {
-    const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
-    if (hint == ImageFormat::kUnknown) {
-      return ReportError(global,
-                         "Could not open '" + filename + "': Unknown driver '" + format + "'");
+  std::vector<InfoImage> images;
+  std::set<std::string> seen;
+  std::string filename = filenames[0];
+  for (;;) {
+    if (!seen.insert(filename).second) {
+      return ReportError(global, "Backing file '" + filename + "' creates an infinite loop.");
     }
-    config.format_hint = static_cast<uint32_t>(hint);
+    InfoImage image;
+    int exit_code = kExitOk;
+    if (!DescribeImage(global, filename, format, &image, &exit_code)) return exit_code;
+    images.push_back(std::move(image));
+    const InfoView& view = images.back().view;
+    if (!chain || !view.backing_filename) break;
+    filename = FullBackingFilename(filename, *view.backing_filename);
+    format = view.backing_format.value_or("");
   }
-  DeviceTable devices;
-  if (!OpenUserImage(global, filename, &devices, &error)) return ReportError(global, error);
-
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, &result, &exit_code)) return exit_code;
-  InfoView info;
-  std::string why;
-  if (!ReadInfoView(result, &info, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
-  }
-  InfoHostFacts host;
-  host.filename = filename;
-  struct stat st;
-  if (::fstat(devices.fd(0), &st) == 0) host.disk_size = static_cast<uint64_t>(st.st_blocks) * 512;
-  const std::string text = RenderInfo(info, host, output, global.compat);
+  const std::string text = RenderInfo(images, chain, output, global.compat);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }

@@ -1,32 +1,76 @@
-// What `qemu-img info` prints on stdout, per qemu-img version. For now the
-// fields every format has: the file name, the format, the virtual size and
-// the disk size (host metadata: allocated blocks of the file). The
-// format-specific parts are still to come.
+// What `qemu-img info` prints on stdout, per qemu-img version, from the
+// guest's InfoView and the host's facts about the files it opened.
+//
+// The versions print in three families, named here by the oldest version of
+// the matrix in each (versions between them are assumed to follow the older
+// one):
+//   5.2   ImageInfo; the 5.2 snapshot table widths.
+//   7.2   ImageInfo; the snapshot table's TAG column one narrower and
+//         VM SIZE one wider.
+//   10.0  BlockGraphInfo: a "children" array in JSON and a "Child node"
+//         block per child in human output, protocol nodes (the files) with
+//         their own fields; "Format specific information" only when there is
+//         something under it; the 10.0 snapshot table (VM_SIZE, "--" for no
+//         icount, four-digit hours).
+// JSON goes through QObject (qobject.h), so keys come out in qemu's QDict
+// order; the human form is block/qapi.c's bdrv_image_info_dump() /
+// bdrv_node_info_dump() with dump_qobject() for the format-specific part.
 #ifndef INSTAR_VMM_RENDER_INFO_RENDER_H_
 #define INSTAR_VMM_RENDER_INFO_RENDER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "instar/engine/version.h"
 #include "vmm/render/output_format.h"
+#include "vmm/render/qobject.h"
 #include "vmm/result/info_view.h"
 
 namespace instar::vmm {
 
-struct InfoHostFacts {
-  std::string filename;    // as the user gave it
-  uint64_t disk_size = 0;  // st_blocks * 512
+// What the host knows of one file a sandbox run had open (host metadata,
+// never image bytes).
+struct InfoHostFile {
+  std::string path;                          // as opened; device 0: as the user named it
+  uint64_t length = 0;                       // bdrv_getlength(): size rounded up to 512
+  std::optional<uint64_t> allocated;         // st_blocks * 512; unset when unknown
+  std::optional<uint64_t> extent_size_hint;  // FS_IOC_FSGETXATTR, when non-zero
 };
 
-std::string RenderInfo(const InfoView& info, const InfoHostFacts& host, OutputFormat format,
+// One image of the output: the guest's answer and the run's files by device
+// number. Every device the view names must be in `files`.
+struct InfoImage {
+  InfoView view;
+  std::vector<InfoHostFile> files;
+};
+
+// `images` holds one image, or the whole chain for --backing-chain
+// (`as_list`: JSON prints an array, human output separates images with a
+// blank line).
+std::string RenderInfo(const std::vector<InfoImage>& images, bool as_list, OutputFormat format,
                        const QemuVersion& compat);
+
+// The ImageInfo (5.2, 7.2) or BlockGraphInfo (10.0+) object of one image.
+QObject InfoObject(const InfoImage& image, const QemuVersion& compat);
+
+// qemu's bdrv_get_full_backing_filename() for an image opened as `filename`:
+// `backing` as it is when absolute or naming a protocol, else relative to
+// the directory of `filename`.
+std::string FullBackingFilename(const std::string& filename, const std::string& backing);
+
+// The disk size of an image: the allocated size of its file and of every
+// other file it reads (vmdk extents), unset when one is unknown.
+std::optional<uint64_t> ActualSize(const InfoImage& image);
 
 // qemu's size_to_str(): "3 MiB", "1.5 GiB", "416 KiB", "512 B".
 std::string HumanSize(uint64_t bytes);
 
-// A JSON string literal as qemu's JSON writer quotes it.
-std::string JsonQuote(const std::string& text);
+// The "Snapshot list:" table's header line and one row, without the
+// newline, as `compat` prints them (date_sec in local time, as qemu).
+std::string SnapshotTableHeader(const QemuVersion& compat);
+std::string SnapshotTableRow(const SnapshotView& snapshot, const QemuVersion& compat);
 
 }  // namespace instar::vmm
 

@@ -1,9 +1,7 @@
-// The typed views over decoded results. Each field is looked up once and
-// checked for its type; a tag given twice is a malformed result, since the
-// guest writes each field once.
-#include "instar/guest/info_result.h"
+// The measure view over a decoded result (info's is in info_view.cc). Each
+// field is looked up once and checked for its type; a tag given twice is a
+// malformed result, since the guest writes each field once.
 #include "instar/guest/measure_result.h"
-#include "vmm/result/info_view.h"
 #include "vmm/result/measure_view.h"
 
 namespace instar::vmm {
@@ -48,28 +46,6 @@ bool ReadMeasureView(const DecodedResult& result, MeasureView* out, std::string*
   out->required = required->number;
   out->fully_allocated = full->number;
   if (bitmaps != nullptr) out->bitmaps = bitmaps->number;
-  return true;
-}
-
-bool ReadInfoView(const DecodedResult& result, InfoView* out, std::string* error) {
-  using namespace info_result;
-  const ResultRecord* format =
-      One(result, kTagFormat, abi::RecordType::kBytes, "format", false, error);
-  const ResultRecord* size =
-      One(result, kTagVirtualSize, abi::RecordType::kU64, "virtual size", false, error);
-  if (format == nullptr || size == nullptr) return false;
-  if (format->bytes.empty() || format->bytes.size() > 32) {
-    *error = "the result has a malformed format";
-    return false;
-  }
-  for (char c : format->bytes) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-      *error = "the result has a malformed format";
-      return false;
-    }
-  }
-  out->format = format->bytes;
-  out->virtual_size = size->number;
   return true;
 }
 
