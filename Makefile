@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
 .PHONY: all build harness test matrix baselines baselines-measure baselines-create \
-        baselines-info profiles nightly bench bench-harness format clean
+        baselines-info profiles nightly bench bench-harness bench-instar format clean
 
 all: build
 
@@ -42,7 +42,11 @@ profiles: harness
 nightly:
 	ci/nightly
 
-bench: bench-harness
+bench: bench-harness bench-instar
+
+# instar measure/info against qemu-img, per sandbox backend, same inputs.
+bench-instar: build
+	bench/instar_bench.sh $(BUILD)
 
 # Full measure + create generation over the matrix into a scratch directory;
 # prints wall time, children's CPU and the harness's overhead.

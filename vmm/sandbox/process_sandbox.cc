@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -148,7 +147,8 @@ void SetLimit(int resource, rlim_t value) {
   ::setrlimit(resource, &limit);
 }
 
-// Runs in the forked child; only async-signal-safe calls from here on.
+// Runs in the vforked child: only system calls on the arguments and locals,
+// and it never returns.
 [[noreturn]] void ExecHelper(const char* path, int requests_in, int replies_out, int exec_error,
                              const SandboxLimits& limits) {
   // Move the three fds we keep above 2 first, so the dup2()s below cannot
@@ -220,7 +220,12 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
                    std::string("cannot create the sandbox pipes: ") + std::strerror(errno));
   }
 
-  const pid_t pid = ::fork();
+  // vfork: the child borrows this process's memory until it execs, so
+  // starting the helper costs no copy of instar's page tables. What the child
+  // does before execve (ExecHelper) is system calls on its own arguments;
+  // the rlimits, signal dispositions and death signal it sets are per
+  // process, so they stay its own.
+  const pid_t pid = ::vfork();
   if (pid < 0) {
     return Failure(kExitSandboxUnavailable,
                    std::string("cannot start the sandbox helper: ") + std::strerror(errno));
@@ -330,24 +335,30 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
     }
   }
 
-  // The helper exits right after kExit; anything else gets until the
-  // deadline and is then killed.
+  // The helper exits right after kExit, and its end of the pipe closes as it
+  // does: wait for that EOF (anything it still writes is drained and
+  // ignored) until the deadline, then reap it; a helper that lingers is
+  // killed.
   int status = 0;
   bool reaped = false;
   if (protocol_error.empty() && !timed_out) {
     to_child.Reset();
     for (;;) {
-      const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid) {
+      uint8_t drain[4096];
+      const ssize_t n = ::read(from_child.get(), drain, sizeof(drain));
+      if (n == 0) {
+        status = reap(false);
         reaped = true;
         break;
       }
-      if (r < 0 && errno != EINTR) break;
-      if (Clock::now() >= deadline) {
+      if (n > 0 || errno == EINTR) continue;
+      if (errno != EAGAIN) break;
+      const Io w = WaitFor(from_child.get(), POLLIN, deadline);
+      if (w == Io::kTimeout) {
         timed_out = true;
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (w != Io::kOk) break;
     }
   }
   if (!reaped) status = reap(true);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Start-to-result latency of `instar` per sandbox backend, next to qemu-img's
-# in the same run, printed as ratios (instar mean / qemu-img mean), for wall
-# time and for CPU time (user + system).
+# Start-to-result latency of `instar measure` and `instar info` per sandbox
+# backend, next to qemu-img's on the same inputs in the same run, printed as
+# ratios (instar mean / qemu-img mean), for wall time and for CPU time
+# (user + system). `make bench-instar` runs it.
 #
-#   vmm/sandbox/backend_bench.sh [BUILD_DIR]
+#   bench/instar_bench.sh [BUILD_DIR]
 #
 # BUILD_DIR defaults to ./build (it must hold vmm/instar, its helper and
 # vmm/instar-guest.bin). Environment: QEMU_IMG (default: qemu-img on PATH),
@@ -12,7 +13,7 @@
 # usable. Needs hyperfine.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
 instar="$build/vmm/instar"
 qemu_img="${QEMU_IMG:-qemu-img}"
@@ -20,9 +21,9 @@ image="${IMAGE:-$root/cases/images/qcow2-v3-64k.qcow2}"
 runs="${RUNS:-30}"
 warmup="${WARMUP:-3}"
 
-command -v hyperfine >/dev/null || { echo "backend_bench: hyperfine is not installed" >&2; exit 1; }
-[[ -x "$instar" ]] || { echo "backend_bench: no instar at $instar (build it first)" >&2; exit 1; }
-[[ -f "$image" ]] || { echo "backend_bench: no image at $image" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "instar_bench: hyperfine is not installed" >&2; exit 1; }
+[[ -x "$instar" ]] || { echo "instar_bench: no instar at $instar (build it first)" >&2; exit 1; }
+[[ -f "$image" ]] || { echo "instar_bench: no image at $image" >&2; exit 1; }
 
 backends=(process emulated)
 if "$instar" --sandbox=kvm measure --size 1G -O qcow2 >/dev/null 2>&1; then
@@ -65,5 +66,6 @@ echo "qemu-img: $("$qemu_img" --version | head -1)"
 echo "image:    $image"
 echo "runs:     $runs (warmup $warmup)"
 bench measure measure --size 1G -O qcow2
+bench measure-image measure -O qcow2 "$image"
 bench info info "$image"
 bench info-json info --output=json "$image"
