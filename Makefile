@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
 .PHONY: all build harness test matrix baselines baselines-measure baselines-create \
-        baselines-info profiles nightly bench bench-harness bench-instar format clean
+        baselines-info profiles conform nightly bench bench-harness bench-instar format clean
 
 all: build
 
@@ -36,6 +36,16 @@ baselines: baselines-measure baselines-create baselines-info
 
 profiles: harness
 	$(HARNESS) profiles
+
+# instar against every profile of measure and info, with instar's default
+# sandbox; reports in $(BUILD)/conform/. See docs/harness.md, "Conformance".
+conform: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target instar-harness instar
+	@status=0; for command in measure info; do \
+	  $(HARNESS) conform --command $$command --jobs $(JOBS) \
+	    --junit $(BUILD)/conform/$$command.junit.xml --json $(BUILD)/conform/$$command.json \
+	    --html $(BUILD)/conform/$$command.html || status=1; \
+	done; exit $$status
 
 # The main job on whatever matrix is present (the system qemu-img when
 # qemu-img-binaries/ is absent): see ci/nightly.

@@ -18,6 +18,7 @@ struct Builtin {
 int RunMatrix(int argc, char** argv);
 int RunGenerate(int argc, char** argv);
 int RunProfiles(int argc, char** argv);
+int RunConform(int argc, char** argv);
 
 // Shared by the builtins: parses argv with Boost.Program_options. Returns
 // false when --help was asked for (the help is printed on stdout); a bad

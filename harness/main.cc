@@ -16,6 +16,7 @@ constexpr Builtin kBuiltins[] = {
     {"matrix", "list the qemu-img versions of the matrix", RunMatrix},
     {"generate", "record baselines of one command for the matrix", RunGenerate},
     {"profiles", "group versions with equal baselines into profiles", RunProfiles},
+    {"conform", "run instar on every case and diff it against the baselines", RunConform},
 };
 
 void PrintUsage(std::FILE* to) {

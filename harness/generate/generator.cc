@@ -1,10 +1,8 @@
 #include "harness/generate/generator.h"
 
 #include <fnmatch.h>
-#include <linux/magic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,59 +25,13 @@
 #include "harness/run/child.h"
 #include "harness/run/corpus.h"
 #include "harness/run/normalise.h"
+#include "harness/run/scratch.h"
 
 namespace instar::harness {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// Where a run's scratch goes. qemu-img's "disk size"/"actual-size" depend
-// on the file system of its files: ext4 counts an extent index block that
-// tmpfs does not (vhdx images show it), and ext4 without a journal, xfs or
-// btrfs differ again. tmpfs behaves the same on every Linux, so the scratch
-// is on /dev/shm when that is a writable tmpfs, and the baselines do not
-// depend on what $TMPDIR is on the machine that regenerates them. (It also
-// makes qemu-img create's fdatasync calls free instead of disk waits.)
-fs::path ScratchBase(std::string* note) {
-  if (const char* env = std::getenv("INSTAR_HARNESS_SCRATCH"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  struct statfs info;
-  if (::statfs("/dev/shm", &info) == 0 && info.f_type == TMPFS_MAGIC &&
-      ::access("/dev/shm", W_OK | X_OK) == 0) {
-    return "/dev/shm";
-  }
-  const fs::path fallback = fs::temp_directory_path();
-  *note = "/dev/shm is not a writable tmpfs: scratch in " + fallback.string() +
-          ", so disk sizes may differ from baselines made on tmpfs";
-  return fallback;
-}
-
-// The run's temporary directory, removed however the run ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const fs::path& base) {
-    std::string pattern = (base / "instar-harness.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw HarnessError("cannot create a scratch directory " + pattern + ": " +
-                         std::strerror(errno));
-    }
-    // Children print the paths they were given; give them the canonical one
-    // so there is exactly one spelling to rewrite.
-    path_ = fs::canonical(pattern);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 double Seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;

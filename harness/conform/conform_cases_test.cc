@@ -1,0 +1,118 @@
+#include "harness/conform/conform_cases.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/core/error.h"
+#include "harness/testing/test_support.h"
+
+namespace instar::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kSourceRoot;
+using testing::TempDir;
+using testing::WriteText;
+
+std::string ErrorOf(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const HarnessError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TargetSelection Committed() {
+  TargetSelection selection;
+  selection.profiles = kSourceRoot / "profiles";
+  return selection;
+}
+
+TEST(ConformCasesTest, EveryProfileOfTheCommittedTree) {
+  const std::vector<ConformTarget> targets = SelectTargets("info-json", Committed());
+  ASSERT_EQ(targets.size(), 3u);
+  EXPECT_EQ(targets[0].name, "profile-01");
+  EXPECT_EQ(targets[0].compat, "5.2.0");
+  EXPECT_EQ(targets[1].versions, (std::vector<std::string>{"7.2.18", "7.2.22"}));
+  EXPECT_EQ(targets[1].compat, "7.2.18");
+  EXPECT_EQ(targets[2].compat, "10.0.2");
+  for (const auto& target : targets) {
+    EXPECT_EQ(target.cases.size(), 23u) << target.name;
+    EXPECT_TRUE(std::is_sorted(
+        target.cases.begin(), target.cases.end(),
+        [](const RecordedCase& a, const RecordedCase& b) { return a.Id() < b.Id(); }));
+  }
+  // profiles/info-json/profile-01/qcow2/qcow2-zstd.meta.json: 5.2.0 exits 1.
+  const auto zstd = std::find_if(targets[0].cases.begin(), targets[0].cases.end(),
+                                 [](const RecordedCase& c) { return c.name == "qcow2-zstd"; });
+  ASSERT_NE(zstd, targets[0].cases.end());
+  EXPECT_EQ(zstd->expected_exit(), 1);
+  EXPECT_EQ(zstd->steps[0].argv, (std::vector<std::string>{"qemu-img", "info", "--output=json",
+                                                           "$TESTDATA_ROOT/qcow2-zstd.qcow2"}));
+  EXPECT_TRUE(zstd->UsesCorpus());
+  EXPECT_FALSE(zstd->UsesScratchFile());
+}
+
+TEST(ConformCasesTest, ProfilesByNameOrByVersion) {
+  TargetSelection selection = Committed();
+  selection.versions = {"11.1.2"};
+  std::vector<ConformTarget> targets = SelectTargets("measure-human", selection);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].name, "profile-02");
+  EXPECT_EQ(targets[0].compat, "7.2.18");  // the profile's lowest version
+  selection.versions = {};
+  selection.profile_names = {"profile-01"};
+  targets = SelectTargets("measure-human", selection);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].name, "profile-01");
+  EXPECT_EQ(targets[0].cases.size(), 67u);
+}
+
+TEST(ConformCasesTest, UnknownProfileOrVersionNamesWhatThereIs) {
+  TargetSelection selection = Committed();
+  selection.profile_names = {"profile-03"};
+  const std::string map = (kSourceRoot / "profiles/measure-human/version-map.json").string();
+  EXPECT_EQ(ErrorOf([&] { SelectTargets("measure-human", selection); }),
+            map + ": no profile \"profile-03\" (there are profile-01, profile-02)");
+  selection.profile_names = {};
+  selection.versions = {"8.0.0"};
+  EXPECT_EQ(ErrorOf([&] { SelectTargets("measure-human", selection); }),
+            map +
+                ": no version \"8.0.0\" (there are 5.2.0, 7.2.18, 7.2.22, 10.0.2, 10.0.13, "
+                "11.1.2, 11.1.3)");
+}
+
+TEST(ConformCasesTest, BaselineTreeGivesOneTargetPerVersion) {
+  TargetSelection selection = Committed();
+  selection.baselines = kSourceRoot / "baselines";
+  std::vector<ConformTarget> targets = SelectTargets("info-human", selection);
+  ASSERT_EQ(targets.size(), 7u);
+  EXPECT_EQ(targets[0].name, "5.2.0");
+  EXPECT_EQ(targets[3].name, "10.0.2");
+  EXPECT_FALSE(targets[3].is_profile);
+  EXPECT_EQ(targets[3].compat, "10.0.2");
+  EXPECT_EQ(targets[3].cases.size(), 23u);
+  selection.profile_names = {"profile-02"};
+  targets = SelectTargets("info-human", selection);
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[1].name, "7.2.22");
+}
+
+TEST(ConformCasesTest, AMetaJsonOfAnotherCaseIsAnError) {
+  TempDir dir;
+  const fs::path source = kSourceRoot / "profiles/measure-json/profile-01/_size/1G-raw";
+  const fs::path stem = dir.path() / "measure-json/profile-01/_size/1G-renamed";
+  WriteText(stem.string() + ".meta.json", testing::ReadText(source.string() + ".meta.json"));
+  EXPECT_EQ(ErrorOf([&] { LoadRecordedCase(stem, "measure-json", "_size"); }),
+            stem.string() +
+                ".meta.json: describes measure-json _size/1G-raw, not measure-json "
+                "_size/1G-renamed");
+  WriteText(stem.string() + ".meta.json",
+            R"({"case": "1G-renamed", "output-type": "measure-json", "bucket": "_size", )"
+            R"("steps": [{"name": "measure", "argv": ["qemu-io"], "exit-code": 0}]})");
+  EXPECT_EQ(ErrorOf([&] { LoadRecordedCase(stem, "measure-json", "_size"); }),
+            stem.string() + ".meta.json: steps[0]: \"argv\" must start with \"qemu-img\"");
+}
+
+}  // namespace
+}  // namespace instar::harness

@@ -1,0 +1,71 @@
+// Conform: runs instar on the recorded cases of every selected output type
+// and target (profile, or version of a baseline tree) and judges each case.
+//
+// For each case the fixture is recreated: the image corpus, materialised
+// once per run as generate materialises it ($TESTDATA_ROOT), and an empty
+// scratch file name per worker ($FILENAME, removed after each case). instar
+// runs each recorded step with the step's own argv (instar_argv.h), with
+// --compat set to the target's lowest version and --sandbox passed through,
+// in the environment every harness child gets (LC_ALL=C, TZ=UTC, PATH), and
+// the steps stop at the first that fails, as generate's did. Both sides'
+// stdout then go through the divergence filters (divergences.h) and the last
+// step's is judged (outcome.h).
+//
+// A failing case leaves <output-dir>/<type>/<target>/<bucket>/<case>.out
+// (the expected stdout, normalised), .out.bad (instar's, normalised),
+// .err.bad (instar's stderr) and .diff; a passing case removes them, so the
+// directory holds exactly the failures of the latest run of each case.
+#ifndef INSTAR_HARNESS_CONFORM_CONFORMER_H_
+#define INSTAR_HARNESS_CONFORM_CONFORMER_H_
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/conform/conform_cases.h"
+#include "harness/conform/divergences.h"
+#include "harness/conform/report.h"
+#include "harness/generate/progress.h"
+#include "harness/run/interrupt.h"
+
+namespace instar::harness {
+
+struct ConformRequest {
+  std::string command;                    // measure, info
+  std::vector<std::string> output_types;  // empty: all of the command's
+  TargetSelection selection;
+  std::vector<std::string> case_globs;        // against "name" and "bucket/name"; empty: all
+  std::filesystem::path instar;               // the executable
+  std::string sandbox;                        // process, emulated, kvm; empty: instar's default
+  std::filesystem::path cases_dir = "cases";  // images/ and the manifest
+  std::filesystem::path divergences = "cases/divergences.json";
+  std::filesystem::path output_dir;                              // failures are kept here
+  unsigned jobs = 0;                                             // 0: one per core
+  std::chrono::milliseconds timeout = std::chrono::seconds(60);  // per instar run
+  ProgressStyle progress = ProgressStyle::kAuto;
+  // The command line that reruns one case: these words, then
+  // "--output-type T --profile P --case bucket/name" (or --version V).
+  std::vector<std::string> reproduce_prefix;
+};
+
+// The commands conform can run: those instar implements.
+const std::vector<std::string>& ConformCommands();
+
+struct ConformPlan {
+  Divergences divergences;
+  std::vector<ConformTarget> targets;  // cases narrowed by the --case globs
+};
+
+// Checks the request and reads everything it needs (divergences, version
+// maps, meta.json files) without running anything. Throws HarnessError.
+ConformPlan PlanConform(const ConformRequest& request);
+
+// Runs the cases. The report's cases are in target order, sorted by id
+// within a target. An interrupt leaves the cases not yet run out of the
+// report; the caller checks interrupt.stopping().
+ConformReport Conform(const ConformRequest& request, Interrupt& interrupt);
+
+}  // namespace instar::harness
+
+#endif  // INSTAR_HARNESS_CONFORM_CONFORMER_H_

@@ -1,0 +1,48 @@
+// The outcome of one conformance case, decided from what qemu-img recorded
+// and what instar did, both already normalised (path placeholders, then the
+// divergence filters).
+//
+//   pass  exit statuses agree (both zero, or both non-zero) and stdout is
+//         byte-identical;
+//   fail  anything else: instar timed out; instar died in a way qemu-img
+//         never does (a sandbox death, exit 70-74: crash, seccomp kill,
+//         watchdog, no backend, broken result); zero where qemu-img failed
+//         or non-zero where it succeeded; a stdout that differs (with a
+//         unified diff, expected first). A baseline that exited non-zero
+//         asserts that instar fails too, and its stdout (usually empty) is
+//         still compared;
+//   skip  decided before running: a skip entry of cases/divergences.json
+//         covers the case.
+#ifndef INSTAR_HARNESS_CONFORM_OUTCOME_H_
+#define INSTAR_HARNESS_CONFORM_OUTCOME_H_
+
+#include <string>
+#include <string_view>
+
+namespace instar::harness {
+
+enum class Outcome { kPass, kFail, kSkip };
+
+const char* OutcomeName(Outcome outcome);  // "pass", "fail", "skip"
+
+struct InstarOutcome {
+  int exit_code = 0;
+  bool timed_out = false;
+  std::string_view stdout_text;  // normalised
+  std::string_view stderr_text;  // first line goes into a failure reason
+};
+
+struct Verdict {
+  Outcome outcome = Outcome::kPass;
+  std::string reason;  // empty for a pass
+  std::string diff;    // unified diff of stdout, when it differs
+};
+
+// instar's exit statuses for a death of the sandbox (vmm/sandbox/exit_codes.h).
+bool IsSandboxDeath(int exit_code);
+
+Verdict Judge(int expected_exit, std::string_view expected_stdout, const InstarOutcome& instar);
+
+}  // namespace instar::harness
+
+#endif  // INSTAR_HARNESS_CONFORM_OUTCOME_H_

@@ -1,0 +1,322 @@
+#include "harness/conform/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "harness/core/json_writer.h"
+
+namespace instar::harness {
+
+namespace {
+
+std::string JoinWords(const std::vector<std::string>& words, const char* separator = " ") {
+  std::string joined;
+  for (const auto& word : words) joined += (joined.empty() ? "" : separator) + word;
+  return joined;
+}
+
+// "profile" or "version": what a target column is.
+const char* TargetKind(const ConformReport& report) {
+  bool profiles = report.targets.empty() || report.targets.front().is_profile;
+  return profiles ? "profile" : "version";
+}
+
+std::string SuiteName(const std::string& output_type, const std::string& target) {
+  return output_type + "/" + target;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string Attribute(const char* name, std::string_view value) {
+  return std::string(" ") + name + "=\"" + EscapeMarkup(value) + "\"";
+}
+
+std::string Attribute(const char* name, size_t value) {
+  return std::string(" ") + name + "=\"" + std::to_string(value) + "\"";
+}
+
+// The body of a failure in JUnit and HTML: reason, command, diff, reproduce.
+std::string FailureText(const CaseResult& c) {
+  std::string text = c.reason + "\n";
+  if (!c.instar_command.empty()) text += "ran: " + c.instar_command + "\n";
+  if (c.instar_exit) {
+    text += "exit: instar " + std::to_string(*c.instar_exit) + ", qemu-img " +
+            std::to_string(c.expected_exit) + "\n";
+  }
+  if (!c.diff.empty()) text += "\n" + c.diff;
+  if (!c.instar_stderr.empty()) text += "\ninstar's stderr:\n" + c.instar_stderr;
+  if (!c.reproduce.empty()) text += "\nreproduce: " + c.reproduce + "\n";
+  return text;
+}
+
+}  // namespace
+
+size_t ConformReport::Count(Outcome outcome) const {
+  return static_cast<size_t>(std::count_if(
+      cases.begin(), cases.end(), [&](const CaseResult& c) { return c.outcome == outcome; }));
+}
+
+std::string EscapeMarkup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f) {
+          char hex[8];
+          (void)std::snprintf(hex, sizeof(hex), "\\x%02x", byte);
+          out += hex;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string FormatFailures(const ConformReport& report, size_t max_diff_lines) {
+  std::string text;
+  for (const auto& c : report.cases) {
+    if (c.outcome != Outcome::kFail) continue;
+    text += "FAIL " + c.output_type + " " + c.target + " " + c.Id() + ": " + c.reason + "\n";
+    if (!c.instar_command.empty()) text += "  ran: " + c.instar_command + "\n";
+    const std::vector<std::string> lines = SplitLines(c.diff);
+    for (size_t i = 0; i < lines.size() && i < max_diff_lines; ++i) text += "  " + lines[i] + "\n";
+    if (lines.size() > max_diff_lines) {
+      text += "  ... " + std::to_string(lines.size() - max_diff_lines) + " more diff lines";
+      text += c.kept.empty() ? "\n" : " (compare " + c.kept + ".out and " + c.kept + ".out.bad)\n";
+    } else if (!c.kept.empty()) {
+      text += "  kept: " + c.kept + ".out, " + c.kept + ".out.bad\n";
+    }
+    if (!c.reproduce.empty()) text += "  reproduce: " + c.reproduce + "\n";
+  }
+  for (const auto& c : report.cases) {
+    if (c.outcome != Outcome::kSkip) continue;
+    text += "skip " + c.output_type + " " + c.target + " " + c.Id() + ": " + c.reason + "\n";
+  }
+  return text;
+}
+
+std::string FormatSummary(const ConformReport& report) {
+  std::string text;
+  char line[512];
+  (void)std::snprintf(line, sizeof(line), "  %-16s %-11s %-8s %5s %5s %5s  %s\n", "output type",
+                      TargetKind(report), "compat", "pass", "fail", "skip", "versions");
+  text += line;
+  for (const auto& t : report.targets) {
+    (void)std::snprintf(line, sizeof(line), "  %-16s %-11s %-8s %5zu %5zu %5zu  %s\n",
+                        t.output_type.c_str(), t.name.c_str(), t.compat.c_str(), t.pass, t.fail,
+                        t.skip, JoinWords(t.versions).c_str());
+    text += line;
+  }
+  for (const auto& note : report.notes) text += "  note: " + note + "\n";
+  const size_t pass = report.Count(Outcome::kPass);
+  const size_t fail = report.Count(Outcome::kFail);
+  const size_t skip = report.Count(Outcome::kSkip);
+  (void)std::snprintf(line, sizeof(line), "conform %s: %s: %zu pass, %zu fail, %zu skip (%.1f s)\n",
+                      report.command.c_str(), fail == 0 ? "PASS" : "FAIL", pass, fail, skip,
+                      report.wall_seconds);
+  text += line;
+  return text;
+}
+
+std::string JunitXml(const ConformReport& report) {
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  xml += "<testsuites" + Attribute("name", "instar-harness conform " + report.command) +
+         Attribute("tests", report.cases.size()) +
+         Attribute("failures", report.Count(Outcome::kFail)) + Attribute("errors", size_t{0}) +
+         Attribute("skipped", report.Count(Outcome::kSkip)) + ">\n";
+  for (const auto& t : report.targets) {
+    xml += "  <testsuite" + Attribute("name", SuiteName(t.output_type, t.name)) +
+           Attribute("tests", t.pass + t.fail + t.skip) + Attribute("failures", t.fail) +
+           Attribute("errors", size_t{0}) + Attribute("skipped", t.skip) + ">\n";
+    xml += "    <properties>\n";
+    xml += "      <property" + Attribute("name", "compat") + Attribute("value", t.compat) + "/>\n";
+    xml += "      <property" + Attribute("name", "versions") +
+           Attribute("value", JoinWords(t.versions)) + "/>\n";
+    if (!report.sandbox.empty()) {
+      xml += "      <property" + Attribute("name", "sandbox") + Attribute("value", report.sandbox) +
+             "/>\n";
+    }
+    xml += "    </properties>\n";
+    const std::string classname = "conform." + t.output_type + "." + t.name;
+    for (const auto& c : report.cases) {
+      if (c.output_type != t.output_type || c.target != t.name) continue;
+      xml += "    <testcase" + Attribute("classname", classname) + Attribute("name", c.Id());
+      if (c.outcome == Outcome::kPass) {
+        xml += "/>\n";
+      } else if (c.outcome == Outcome::kSkip) {
+        xml += ">\n      <skipped" + Attribute("message", c.reason) + "/>\n    </testcase>\n";
+      } else {
+        xml += ">\n      <failure" + Attribute("message", c.reason) + Attribute("type", "fail") +
+               ">" + EscapeMarkup(FailureText(c)) + "</failure>\n    </testcase>\n";
+      }
+    }
+    xml += "  </testsuite>\n";
+  }
+  xml += "</testsuites>\n";
+  return xml;
+}
+
+std::string JsonReport(const ConformReport& report) {
+  boost::json::object root;
+  root["command"] = report.command;
+  root["sandbox"] = report.sandbox.empty() ? "default" : report.sandbox;
+  root["instar"] = report.instar;
+  boost::json::object totals;
+  totals["pass"] = report.Count(Outcome::kPass);
+  totals["fail"] = report.Count(Outcome::kFail);
+  totals["skip"] = report.Count(Outcome::kSkip);
+  root["totals"] = std::move(totals);
+  boost::json::array targets;
+  for (const auto& t : report.targets) {
+    boost::json::object target;
+    target["output-type"] = t.output_type;
+    target[TargetKind(report)] = t.name;
+    target["compat"] = t.compat;
+    boost::json::array versions;
+    for (const auto& v : t.versions) versions.emplace_back(v);
+    target["versions"] = std::move(versions);
+    target["pass"] = t.pass;
+    target["fail"] = t.fail;
+    target["skip"] = t.skip;
+    targets.push_back(std::move(target));
+  }
+  root["targets"] = std::move(targets);
+  boost::json::array cases;
+  for (const auto& c : report.cases) {
+    boost::json::object item;
+    item["output-type"] = c.output_type;
+    item[TargetKind(report)] = c.target;
+    item["bucket"] = c.bucket;
+    item["case"] = c.name;
+    item["outcome"] = OutcomeName(c.outcome);
+    if (!c.reason.empty()) item["reason"] = c.reason;
+    item["expected-exit"] = c.expected_exit;
+    if (c.instar_exit) item["instar-exit"] = *c.instar_exit;
+    if (!c.filters.empty()) {
+      boost::json::array filters;
+      for (const auto& f : c.filters) filters.emplace_back(f);
+      item["filters"] = std::move(filters);
+    }
+    if (!c.instar_command.empty()) item["command"] = c.instar_command;
+    if (!c.diff.empty()) item["diff"] = c.diff;
+    if (c.outcome == Outcome::kFail && !c.instar_stderr.empty()) {
+      item["instar-stderr"] = c.instar_stderr;
+    }
+    if (c.outcome == Outcome::kFail && !c.reproduce.empty()) item["reproduce"] = c.reproduce;
+    cases.push_back(std::move(item));
+  }
+  root["cases"] = std::move(cases);
+  return WriteJson(root);
+}
+
+std::string HtmlGrid(const ConformReport& report) {
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>instar "
+      "conformance: " +
+      EscapeMarkup(report.command) +
+      "</title>\n<style>\n"
+      "body { font-family: sans-serif; margin: 1em 2em; }\n"
+      "table { border-collapse: collapse; margin-bottom: 2em; }\n"
+      "th, td { border: 1px solid #bbb; padding: 2px 8px; vertical-align: top; }\n"
+      "thead th { background: #eee; }\n"
+      "tbody th { text-align: left; font-weight: normal; font-family: monospace; }\n"
+      "td.pass { background: #d4f4d4; }\n"
+      "td.fail { background: #f8c8c8; }\n"
+      "td.skip { background: #f4ecc4; }\n"
+      "td.none { color: #888; text-align: center; }\n"
+      "pre { font-size: 85%; white-space: pre-wrap; max-width: 60em; }\n"
+      "</style>\n</head>\n<body>\n";
+  html += "<h1>instar conformance: " + EscapeMarkup(report.command) + "</h1>\n";
+  html += "<p>" + std::to_string(report.Count(Outcome::kPass)) + " pass, " +
+          std::to_string(report.Count(Outcome::kFail)) + " fail, " +
+          std::to_string(report.Count(Outcome::kSkip)) + " skip; instar <code>" +
+          EscapeMarkup(report.instar) + "</code>, sandbox " +
+          EscapeMarkup(report.sandbox.empty() ? "default" : report.sandbox) + ".</p>\n";
+
+  std::vector<std::string> types;
+  for (const auto& t : report.targets) {
+    if (std::find(types.begin(), types.end(), t.output_type) == types.end()) {
+      types.push_back(t.output_type);
+    }
+  }
+  for (const auto& type : types) {
+    std::vector<const TargetResult*> columns;
+    for (const auto& t : report.targets) {
+      if (t.output_type == type) columns.push_back(&t);
+    }
+    std::map<std::string, std::map<std::string, const CaseResult*>> grid;  // id -> target -> case
+    for (const auto& c : report.cases) {
+      if (c.output_type == type) grid[c.Id()][c.target] = &c;
+    }
+    html += "<h2>" + EscapeMarkup(type) + "</h2>\n<table>\n<thead>\n<tr><th>case</th>";
+    for (const TargetResult* t : columns) {
+      html += "<th>" + EscapeMarkup(t->name) + "<br><small>" +
+              EscapeMarkup(JoinWords(t->versions)) + "</small><br><small>" +
+              std::to_string(t->pass) + " pass, " + std::to_string(t->fail) + " fail, " +
+              std::to_string(t->skip) + " skip</small></th>";
+    }
+    html += "</tr>\n</thead>\n<tbody>\n";
+    for (const auto& [id, row] : grid) {
+      html += "<tr><th>" + EscapeMarkup(id) + "</th>";
+      for (const TargetResult* t : columns) {
+        auto it = row.find(t->name);
+        if (it == row.end()) {
+          html += "<td class=\"none\">&ndash;</td>";
+          continue;
+        }
+        const CaseResult& c = *it->second;
+        switch (c.outcome) {
+          case Outcome::kPass:
+            html += "<td class=\"pass\">pass</td>";
+            break;
+          case Outcome::kSkip:
+            html += "<td class=\"skip\" title=\"" + EscapeMarkup(c.reason) + "\">skip</td>";
+            break;
+          case Outcome::kFail:
+            html += "<td class=\"fail\"><details><summary>fail</summary><pre>" +
+                    EscapeMarkup(FailureText(c)) + "</pre></details></td>";
+            break;
+        }
+      }
+      html += "</tr>\n";
+    }
+    html += "</tbody>\n</table>\n";
+  }
+  html += "</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace instar::harness

@@ -1,0 +1,86 @@
+// The results of a conformance run and the forms they are reported in:
+//
+//   FormatFailures / FormatSummary   the terminal: each failing case with its
+//                                    diff and the command that reproduces it,
+//                                    then pass/fail/skip per output type and
+//                                    profile (or version) and a verdict line;
+//   JunitXml     one <testsuite> per output type x profile, one <testcase>
+//                per case; a failure carries the reason, the diff and the
+//                command; a skip carries its reason;
+//   JsonReport   every case with its outcome (the harness's JSON writer);
+//   HtmlGrid     one static page, a table of cases x profiles per output
+//                type, failures openable in place (<details>, no script).
+//
+// Every writer is deterministic: no times, and cases in target order, then
+// sorted by bucket/case.
+#ifndef INSTAR_HARNESS_CONFORM_REPORT_H_
+#define INSTAR_HARNESS_CONFORM_REPORT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/conform/outcome.h"
+
+namespace instar::harness {
+
+struct CaseResult {
+  std::string output_type;
+  std::string target;  // "profile-02", or a version
+  std::string bucket;
+  std::string name;
+  Outcome outcome = Outcome::kPass;
+  std::string reason;  // why it failed or was skipped
+  std::string diff;    // of stdout, expected (qemu-img) first
+  int expected_exit = 0;
+  std::optional<int> instar_exit;    // absent when not run
+  std::vector<std::string> filters;  // divergence entries that changed either side
+  std::string instar_command;        // as run, with placeholders for paths
+  std::string reproduce;             // the one command that reruns this case
+  std::string instar_stderr;         // kept for failures
+  std::string kept;                  // failures: "<dir>/<case>", where .out and .out.bad are
+
+  std::string Id() const { return bucket + "/" + name; }
+};
+
+struct TargetResult {
+  std::string output_type;
+  std::string name;
+  std::vector<std::string> versions;
+  std::string compat;
+  bool is_profile = true;
+  size_t pass = 0;
+  size_t fail = 0;
+  size_t skip = 0;
+};
+
+struct ConformReport {
+  std::string command;  // measure, info
+  std::string sandbox;  // as passed to instar; empty: instar's default
+  std::string instar;   // the executable
+  std::vector<TargetResult> targets;
+  std::vector<CaseResult> cases;   // grouped by target, in target order
+  double wall_seconds = 0;         // terminal summary only
+  std::vector<std::string> notes;  // worth a line in the terminal summary
+
+  size_t Count(Outcome outcome) const;
+};
+
+// Each failing case: a header line, the instar command, the diff (at most
+// `max_diff_lines` lines, then where the rest is) and the reproduce command.
+// Then one line per skipped case with its reason.
+std::string FormatFailures(const ConformReport& report, size_t max_diff_lines);
+// The per output type x target table and the verdict line.
+std::string FormatSummary(const ConformReport& report);
+
+std::string JunitXml(const ConformReport& report);
+std::string JsonReport(const ConformReport& report);
+std::string HtmlGrid(const ConformReport& report);
+
+// Text escaped for XML/HTML character data and attribute values; bytes XML
+// 1.0 cannot carry (control characters but tab, LF, CR) become "\xNN".
+std::string EscapeMarkup(std::string_view text);
+
+}  // namespace instar::harness
+
+#endif  // INSTAR_HARNESS_CONFORM_REPORT_H_
