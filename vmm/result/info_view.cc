@@ -108,11 +108,15 @@ class FieldReader {
 
 bool ValidDevice(uint64_t device) { return device <= abi::kMaxDevices; }
 
-uint64_t Le64(const std::string& b, size_t at) {
+// The little-endian integer of `width` bytes at `at`; the caller has checked
+// that they lie inside `b`.
+uint64_t LeBytes(const std::string& b, size_t at, size_t width) {
   uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
+  for (size_t i = 0; i < width; ++i)
+    v |= uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
   return v;
 }
+uint64_t Le64(const std::string& b, size_t at) { return LeBytes(b, at, 8); }
 
 // One packed snapshot record (info_result.h), appended `repeat` times.
 bool ReadSnapshots(const ResultRecord& record, std::vector<SnapshotView>* out, std::string* error) {
@@ -123,7 +127,7 @@ bool ReadSnapshots(const ResultRecord& record, std::vector<SnapshotView>* out, s
   }
   const size_t id_length = static_cast<unsigned char>(b[44]);
   const size_t name_length = static_cast<unsigned char>(b[45]);
-  const uint64_t repeat = Le64(b, 40) & 0xffffffffu;
+  const uint64_t repeat = LeBytes(b, 40, 4);
   if (id_length > kSnapshotMaxIdBytes ||
       b.size() != kSnapshotFixedBytes + id_length + name_length || repeat == 0 ||
       repeat > kMaxSnapshots - out->size()) {

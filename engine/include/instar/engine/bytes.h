@@ -80,10 +80,16 @@ constexpr uint64_t DivRoundUp(uint64_t n, uint64_t d) { return n / d + (n % d !=
 constexpr int CountTrailingZeros(uint64_t v) { return v == 0 ? 64 : __builtin_ctzll(v); }
 
 // Byte helpers that do not depend on a C library (the guest has none).
-inline void CopyBytes(void* dst, const void* src, size_t n) { __builtin_memcpy(dst, src, n); }
-inline void FillBytes(void* dst, uint8_t value, size_t n) { __builtin_memset(dst, value, n); }
+// An empty range may come with a null pointer, which memcpy and its kin must
+// never be given.
+inline void CopyBytes(void* dst, const void* src, size_t n) {
+  if (n != 0) __builtin_memcpy(dst, src, n);
+}
+inline void FillBytes(void* dst, uint8_t value, size_t n) {
+  if (n != 0) __builtin_memset(dst, value, n);
+}
 inline bool BytesEqual(const void* a, const void* b, size_t n) {
-  return __builtin_memcmp(a, b, n) == 0;
+  return n == 0 || __builtin_memcmp(a, b, n) == 0;
 }
 inline bool IsAllZero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
