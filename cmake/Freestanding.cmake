@@ -11,10 +11,12 @@ set(INSTAR_FREESTANDING_FLAGS
 
 # instar_freestanding_objects(NAME SOURCES...): an object library of SOURCES
 # built with the flags above, seeing the engine and guest public headers.
+# Every target of sandbox code carries the INSTAR_FREESTANDING property, which
+# keeps the host-only options (sanitizers) away from it.
 function(instar_freestanding_objects name)
   add_library(${name} OBJECT ${ARGN})
   target_compile_options(${name} PRIVATE ${INSTAR_FREESTANDING_FLAGS})
   target_include_directories(${name} PRIVATE
     ${INSTAR_SOURCE_ROOT}/engine/include ${INSTAR_SOURCE_ROOT}/guest/include)
-  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE OFF INSTAR_FREESTANDING ON)
 endfunction()
