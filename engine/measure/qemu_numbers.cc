@@ -422,6 +422,36 @@ bool FixedPointScale(uint64_t* val, uint64_t fraction, uint64_t multiplier) {
   return true;
 }
 
+// The end both versions of do_strtosz() share. ApplySizeSuffix reads an
+// optional suffix at *end (setting *suffix) and scales *val plus the binary
+// fraction valf by it; without a suffix a fraction is invalid (and *end goes
+// back to 0, as qemu's does). FinishSize fails anything left unread and
+// stores the value on success.
+ConvResult ApplySizeSuffix(const char* text, size_t length, size_t* end, uint64_t* val,
+                           uint64_t valf, bool* suffix) {
+  const int64_t multiplier = *end < length ? SuffixMultiplier(text[*end]) : -1;
+  *suffix = multiplier > 0;
+  if (!*suffix) {
+    if (valf == 0) return ConvResult::kOk;
+    *end = 0;
+    return ConvResult::kInvalid;
+  }
+  ++*end;
+  if (multiplier == 1) {
+    if (valf == 0) return ConvResult::kOk;
+    *end = 0;
+    return ConvResult::kInvalid;
+  }
+  return FixedPointScale(val, valf, static_cast<uint64_t>(multiplier)) ? ConvResult::kOk
+                                                                       : ConvResult::kRange;
+}
+
+ConvResult FinishSize(size_t length, size_t end, ConvResult r, uint64_t val, uint64_t* result) {
+  if (end < length) r = ConvResult::kInvalid;
+  if (r == ConvResult::kOk) *result = val;
+  return r;
+}
+
 // do_strtosz() of qemu 6.0 to 7.2.
 ConvResult StrtoszV6(const char* text, size_t length, uint64_t* result, bool* hex_warning) {
   uint64_t val = 0, valf = 0;
@@ -477,28 +507,11 @@ ConvResult StrtoszV6(const char* text, size_t length, uint64_t* result, bool* he
         valf = TruncateScaled(fraction, 64);
       }
     }
-    int64_t multiplier = end < length ? SuffixMultiplier(text[end]) : -1;
-    if (multiplier > 0) {
-      if (hex) *hex_warning = true;
-      ++end;
-    } else {
-      multiplier = 1;
-    }
-    if (multiplier == 1) {
-      if (valf != 0) {
-        end = 0;
-        r = ConvResult::kInvalid;
-        break;
-      }
-    } else if (!FixedPointScale(&val, valf, static_cast<uint64_t>(multiplier))) {
-      r = ConvResult::kRange;
-      break;
-    }
-    r = ConvResult::kOk;
+    bool suffix = false;
+    r = ApplySizeSuffix(text, length, &end, &val, valf, &suffix);
+    if (suffix && hex) *hex_warning = true;
   } while (false);
-  if (end < length) r = ConvResult::kInvalid;
-  if (r == ConvResult::kOk) *result = val;
-  return r;
+  return FinishSize(length, end, r, val, result);
 }
 
 // do_strtosz() of qemu 8.0 and later.
@@ -597,27 +610,10 @@ ConvResult StrtoszV8(const char* text, size_t length, uint64_t* result) {
       }
     }
     if (r != ConvResult::kOk) break;
-    int64_t multiplier = end < length ? SuffixMultiplier(text[end]) : -1;
-    if (multiplier > 0) {
-      ++end;
-    } else {
-      multiplier = 1;
-    }
-    if (multiplier == 1) {
-      if (valf != 0) {
-        end = 0;
-        r = ConvResult::kInvalid;
-        break;
-      }
-    } else if (!FixedPointScale(&val, valf, static_cast<uint64_t>(multiplier))) {
-      r = ConvResult::kRange;
-      break;
-    }
-    r = ConvResult::kOk;
+    bool suffix = false;
+    r = ApplySizeSuffix(text, length, &end, &val, valf, &suffix);
   } while (false);
-  if (end < length) r = ConvResult::kInvalid;
-  if (r == ConvResult::kOk) *result = val;
-  return r;
+  return FinishSize(length, end, r, val, result);
 }
 
 }  // namespace

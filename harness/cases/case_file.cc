@@ -6,6 +6,7 @@
 #include "harness/cases/names.h"
 #include "harness/core/error.h"
 #include "harness/core/json_schema.h"
+#include "harness/core/words.h"
 
 namespace instar::harness {
 
@@ -16,16 +17,6 @@ namespace {
 const std::vector<std::string>& KnownTargets() {
   static const std::vector<std::string> targets = {"raw", "qcow2", "vmdk", "vhd", "vhdx"};
   return targets;
-}
-
-bool Contains(const std::vector<std::string>& list, std::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : ", ") + word;
-  return joined;
 }
 
 // "size-cases[3]", or "size-cases[3] \"1M-raw\"" once the name is readable.

@@ -6,6 +6,7 @@
 #include "harness/cases/case_model.h"
 #include "harness/core/error.h"
 #include "harness/core/json_schema.h"
+#include "harness/core/words.h"
 #include "harness/generate/baseline_store.h"
 #include "harness/matrix/matrix.h"
 
@@ -14,16 +15,6 @@ namespace instar::harness {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool Contains(const std::vector<std::string>& list, std::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : ", ") + word;
-  return joined;
-}
 
 bool AnyArgumentContains(const RecordedCase& recorded, std::string_view word) {
   for (const auto& step : recorded.steps) {

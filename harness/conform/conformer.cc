@@ -13,6 +13,7 @@
 #include "harness/conform/instar_argv.h"
 #include "harness/core/error.h"
 #include "harness/core/files.h"
+#include "harness/core/words.h"
 #include "harness/generate/baseline_store.h"
 #include "harness/run/child.h"
 #include "harness/run/corpus.h"
@@ -39,12 +40,6 @@ bool MatchesGlobs(const RecordedCase& recorded, const std::vector<std::string>& 
     if (::fnmatch(glob.c_str(), id.c_str(), 0) == 0) return true;
   }
   return false;
-}
-
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : ", ") + word;
-  return joined;
 }
 
 void ClearDirectory(const fs::path& dir) {

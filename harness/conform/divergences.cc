@@ -9,6 +9,7 @@
 #include "harness/cases/names.h"
 #include "harness/core/files.h"
 #include "harness/core/json_schema.h"
+#include "harness/core/words.h"
 #include "harness/matrix/matrix.h"
 
 namespace instar::harness {
@@ -27,16 +28,6 @@ std::vector<std::string> KnownOutputTypes() {
     for (const auto& type : command.output_types) types.push_back(type.name);
   }
   return types;
-}
-
-bool Contains(const std::vector<std::string>& list, std::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : ", ") + word;
-  return joined;
 }
 
 bool MatchesAnyGlob(const std::vector<std::string>& globs, const CaseScope& scope) {

@@ -9,16 +9,11 @@
 #include <boost/json/object.hpp>
 
 #include "harness/core/json_writer.h"
+#include "harness/core/words.h"
 
 namespace instar::harness {
 
 namespace {
-
-std::string JoinWords(const std::vector<std::string>& words, const char* separator = " ") {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : separator) + word;
-  return joined;
-}
 
 // "profile" or "version": what a target column is.
 const char* TargetKind(const ConformReport& report) {
@@ -137,7 +132,7 @@ std::string FormatSummary(const ConformReport& report) {
   for (const auto& t : report.targets) {
     (void)std::snprintf(line, sizeof(line), "  %-16s %-11s %-8s %5zu %5zu %5zu  %s\n",
                         t.output_type.c_str(), t.name.c_str(), t.compat.c_str(), t.pass, t.fail,
-                        t.skip, JoinWords(t.versions).c_str());
+                        t.skip, JoinWords(t.versions, " ").c_str());
     text += line;
   }
   for (const auto& note : report.notes) text += "  note: " + note + "\n";
@@ -164,7 +159,7 @@ std::string JunitXml(const ConformReport& report) {
     xml += "    <properties>\n";
     xml += "      <property" + Attribute("name", "compat") + Attribute("value", t.compat) + "/>\n";
     xml += "      <property" + Attribute("name", "versions") +
-           Attribute("value", JoinWords(t.versions)) + "/>\n";
+           Attribute("value", JoinWords(t.versions, " ")) + "/>\n";
     if (!report.sandbox.empty()) {
       xml += "      <property" + Attribute("name", "sandbox") + Attribute("value", report.sandbox) +
              "/>\n";
@@ -284,7 +279,7 @@ std::string HtmlGrid(const ConformReport& report) {
     html += "<h2>" + EscapeMarkup(type) + "</h2>\n<table>\n<thead>\n<tr><th>case</th>";
     for (const TargetResult* t : columns) {
       html += "<th>" + EscapeMarkup(t->name) + "<br><small>" +
-              EscapeMarkup(JoinWords(t->versions)) + "</small><br><small>" +
+              EscapeMarkup(JoinWords(t->versions, " ")) + "</small><br><small>" +
               std::to_string(t->pass) + " pass, " + std::to_string(t->fail) + " fail, " +
               std::to_string(t->skip) + " skip</small></th>";
     }
