@@ -82,7 +82,17 @@ class VmdkImage : public Image {
   uint64_t VirtualSize() const override { return total_sectors_ * 512; }
   BlockDevice& file() override { return *file_; }
   bool HasDriverBlockStatus() const override { return true; }
-  bool HasBacking() const override { return has_parent_hint_; }
+  // A non-empty parentFileNameHint is the backing file, of format vmdk, as
+  // vmdk_parent_open() sets it up for qemu's block layer.
+  bool HasBacking() const override { return parent_hint_length_ > 0; }
+  bool GetBackingReference(const char** name, size_t* name_length,
+                           ImageFormat* format) const override {
+    if (!HasBacking()) return false;
+    *name = parent_hint_;
+    *name_length = parent_hint_length_;
+    *format = ImageFormat::kVmdk;
+    return true;
+  }
 
   // createType; empty when qemu has none (a bare "COWD" image file).
   const char* create_type() const { return create_type_; }
