@@ -37,14 +37,18 @@ const char* ImageFormatName(ImageFormat format) {
   return "";
 }
 
-ImageFormat ImageFormatFromName(const char* name, size_t length) {
+ImageFormat ImageFormatFromDriverName(const char* name, size_t length) {
   if (name == nullptr) return ImageFormat::kUnknown;
   for (const FormatName& entry : kFormatNames) {
     if (entry.length == length && BytesEqual(entry.name, name, length)) return entry.format;
   }
-  // qemu-img has no "vhd" driver, but users say vhd for vpc images.
-  if (length == 3 && BytesEqual(name, "vhd", 3)) return ImageFormat::kVpc;
   return ImageFormat::kUnknown;
+}
+
+ImageFormat ImageFormatFromName(const char* name, size_t length) {
+  // qemu-img has no "vhd" driver, but users say vhd for vpc images.
+  if (name != nullptr && length == 3 && BytesEqual(name, "vhd", 3)) return ImageFormat::kVpc;
+  return ImageFormatFromDriverName(name, length);
 }
 
 bool IsSupportedFormat(ImageFormat format) {

@@ -47,22 +47,39 @@ Result<ByteView> CombinePath(ByteView base, const char* name, size_t name_length
 }  // namespace
 
 Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const OpenOptions& options,
-                        int max_depth) {
+                        int max_depth, BackingFailure* failure) {
+  BackingFailure ignored;
+  if (failure == nullptr) failure = &ignored;
+  *failure = BackingFailure{};
+  failure->kind = BackingFailure::Kind::kOther;
   Image* image = &top;
   ByteView path;  // of `image`, relative to the top image's directory
   for (int depth = 1;; ++depth) {
-    const char* name;
-    size_t name_length;
-    ImageFormat format;
-    if (!image->GetBackingReference(&name, &name_length, &format)) return Status::Ok();
+    BackingReference reference;
+    if (!image->GetBackingReference(&reference)) {
+      failure->kind = BackingFailure::Kind::kNone;
+      return Status::Ok();
+    }
     if (depth >= max_depth) {
       return Status::NotSupported("backing chain too deep (or a loop)");
     }
-    INSTAR_ASSIGN_OR_RETURN(path, CombinePath(path, name, name_length, arena));
+    // qemu looks the driver up before it opens the file.
+    ImageFormat format = reference.format;
+    if (format == ImageFormat::kUnknown && reference.format_name_length > 0) {
+      failure->kind = BackingFailure::Kind::kUnknownDriver;
+      failure->format_name = reference.format_name;
+      failure->format_name_length = reference.format_name_length;
+      return Status::InvalidArgument("Unknown driver");
+    }
+    INSTAR_ASSIGN_OR_RETURN(path, CombinePath(path, reference.name, reference.name_length, arena));
+    failure->path = path;
     Result<BlockDevice*> device = opener.Open(reinterpret_cast<const char*>(path.data), path.size);
-    if (!device.ok()) return Status::IOError("Could not open backing file");
+    if (!device.ok()) {
+      failure->kind = BackingFailure::Kind::kOpenFile;
+      return device.status();
+    }
     if (format == ImageFormat::kUnknown) {
-      INSTAR_ASSIGN_OR_RETURN(format, ProbeFormat(**device, name, name_length));
+      INSTAR_ASSIGN_OR_RETURN(format, ProbeFormat(**device, reference.name, reference.name_length));
     }
     if (!IsSupportedFormat(format)) {
       return Status::NotSupported("backing file format is not supported");

@@ -635,14 +635,19 @@ Status Qcow2Opener::LoadBitmaps() {
   return status;
 }
 
-bool Qcow2Image::GetBackingReference(const char** name, size_t* name_length,
-                                     ImageFormat* format) const {
+bool Qcow2Image::GetBackingReference(BackingReference* reference) const {
   if (backing_file_.size == 0) return false;
-  *name = backing_file_.data;
-  *name_length = backing_file_.size;
-  *format = backing_format_.present()
-                ? ImageFormatFromName(backing_format_.data, backing_format_.size)
-                : ImageFormat::kUnknown;
+  reference->name = backing_file_.data;
+  reference->name_length = backing_file_.size;
+  reference->format = ImageFormat::kUnknown;
+  reference->format_name = nullptr;
+  reference->format_name_length = 0;
+  // An empty backing format extension is as good as none: qemu probes.
+  if (backing_format_.present() && backing_format_.size > 0) {
+    reference->format = ImageFormatFromDriverName(backing_format_.data, backing_format_.size);
+    reference->format_name = backing_format_.data;
+    reference->format_name_length = backing_format_.size;
+  }
   return true;
 }
 

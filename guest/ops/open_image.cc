@@ -19,6 +19,43 @@ Status Fail(OperationContext& ctx, Status status) {
   return status;
 }
 
+// qemu's "Could not open '<top>': Could not open backing file: <reason>",
+// where a file that cannot be opened is named as qemu's path_combine()
+// names it: relative to the top image's own name.
+void ReportBackingFailure(OperationContext& ctx, const Status& status,
+                          const BackingFailure& failure) {
+  TextBuilder& text = CouldNotOpen(ctx).Append("Could not open backing file: ");
+  switch (failure.kind) {
+    case BackingFailure::Kind::kUnknownDriver:
+      text.Append("Unknown driver '")
+          .Append(failure.format_name, failure.format_name_length)
+          .Append("'");
+      return;
+    case BackingFailure::Kind::kOpenFile: {
+      const char* top = ctx.config.filename;
+      size_t top_dir = 0;
+      if (failure.path.size == 0 || failure.path.data[0] != '/') {
+        const size_t top_length = BoundedLength(top, sizeof(ctx.config.filename));
+        for (size_t i = top_length; i > 0; --i) {
+          if (top[i - 1] == '/') {
+            top_dir = i;
+            break;
+          }
+        }
+      }
+      text.Append("Could not open '")
+          .Append(top, top_dir)
+          .Append(reinterpret_cast<const char*>(failure.path.data), failure.path.size)
+          .Append("': ")
+          .Append(status);
+      return;
+    }
+    default:
+      text.Append(status);
+      return;
+  }
+}
+
 // The highest ImageFormat value; a hint beyond it is not a format.
 constexpr uint32_t kLastFormat = static_cast<uint32_t>(ImageFormat::kParallels);
 
@@ -57,8 +94,12 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
   Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
   if (!image.ok()) return Fail(ctx, image.status());
   if (flags.backing == BackingChain::kOpen) {
-    if (Status s = OpenBackingChain(**image, *opener, ctx.arena, options); !s.ok()) {
-      return Fail(ctx, s);
+    BackingFailure failure;
+    if (Status s =
+            OpenBackingChain(**image, *opener, ctx.arena, options, kMaxBackingDepth, &failure);
+        !s.ok()) {
+      ReportBackingFailure(ctx, s, failure);
+      return s;
     }
   }
   return OpenedImage{*image, format};

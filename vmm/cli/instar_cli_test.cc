@@ -1,6 +1,11 @@
 // The `instar` binary end to end, through the process backend. Every
 // expected text below is what a real qemu-img printed; the command that
 // printed it is cited above each.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -143,6 +148,47 @@ TEST(InstarCliTest, SandboxChoiceErrorsAreOneLine) {
   EXPECT_EQ(r.err, "instar: --sandbox expects 'kvm', 'process' or 'emulated', not 'bogus'\n");
   r = testing::RunProgram({self, "--compat", "7.2", "measure"});
   EXPECT_EQ(r.err, "instar: --compat expects a qemu-img version X.Y.Z, not '7.2'\n");
+}
+
+// A fresh directory holding a copy of the corpus qcow2 overlay
+// qcow2-backing.qcow2 (backing file qcow2-v3-64k.qcow2, format qcow2), its
+// backing file left behind; `patch_format` rewrites the recorded backing
+// format (same length).
+std::string LonelyOverlay(const std::string& patch_format = "") {
+  char pattern[] = "/tmp/instar-cli-XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  std::ifstream in(kImages + "qcow2-backing.qcow2", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!patch_format.empty()) {
+    const size_t at = bytes.find("qcow2", 112);  // in the backing format extension
+    bytes.replace(at, patch_format.size(), patch_format);
+  }
+  std::ofstream(dir + "/top.qcow2", std::ios::binary) << bytes;
+  return dir;
+}
+
+// qemu-img-binaries/x86_64/{5.2.0,7.2.22,11.1.3}/qemu-img measure -O qcow2 DIR/top.qcow2
+// with DIR/qcow2-v3-64k.qcow2 absent (the message is the same in all three).
+TEST(InstarCliTest, MissingBackingFileIsNamedAsQemuNamesIt) {
+  const std::string dir = LonelyOverlay();
+  const testing::ProgramResult r = Instar({"measure", "-O", "qcow2", dir + "/top.qcow2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "instar: Could not open '" + dir +
+                       "/top.qcow2': Could not open backing file: Could not open '" + dir +
+                       "/qcow2-v3-64k.qcow2': No such file or directory\n");
+  std::filesystem::remove_all(dir);
+}
+
+// qemu-img-binaries/x86_64/{5.2.0,7.2.22,11.1.3}/qemu-img measure -O qcow2 DIR/top.qcow2 where
+// the backing format extension says "qcowx".
+TEST(InstarCliTest, UnknownBackingFormatIsAnUnknownDriver) {
+  const std::string dir = LonelyOverlay("qcowx");
+  const testing::ProgramResult r = Instar({"measure", "-O", "qcow2", dir + "/top.qcow2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "instar: Could not open '" + dir +
+                       "/top.qcow2': Could not open backing file: Unknown driver 'qcowx'\n");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "instar/engine/arena.h"
+#include "instar/engine/bytes.h"
 #include "instar/engine/device.h"
 #include "instar/engine/status.h"
 #include "instar/engine/version.h"
@@ -44,7 +45,9 @@ enum class ImageFormat : uint8_t {
 // qemu's driver name: "raw", "qcow2", "vmdk", "vpc", "vhdx", "qed", "vdi",
 // "qcow", "luks", "bochs", "cloop", "dmg", "parallels"; "" for kUnknown.
 const char* ImageFormatName(ImageFormat format);
-// The inverse; kUnknown for an unknown name. "vhd" is accepted for kVpc.
+// The inverse; kUnknown for an unknown name.
+ImageFormat ImageFormatFromDriverName(const char* name, size_t length);
+// As a user may name a format (-f, -O): the driver names, and "vhd" for kVpc.
 ImageFormat ImageFormatFromName(const char* name, size_t length);
 // True for the formats this engine reads.
 bool IsSupportedFormat(ImageFormat format);
@@ -83,6 +86,19 @@ struct OpenOptions {
   bool no_io = false;
 };
 
+// The backing file an image names: its name as stored (not NUL-terminated)
+// and the format it records. `format` is kUnknown when the image records
+// none (the opener then probes) and also when the recorded name is no
+// driver qemu has; `format_name` keeps the recorded text either way (empty
+// when there is none), for qemu's "Unknown driver '...'".
+struct BackingReference {
+  const char* name = nullptr;
+  size_t name_length = 0;
+  ImageFormat format = ImageFormat::kUnknown;
+  const char* format_name = nullptr;
+  size_t format_name_length = 0;
+};
+
 class Image {
  public:
   virtual ImageFormat format() const = 0;
@@ -100,14 +116,10 @@ class Image {
                                                 uint64_t bytes) = 0;
   // Whether the image names a backing file.
   virtual bool HasBacking() const { return false; }
-  // The backing file the image names: its name as stored (not
-  // NUL-terminated) and the format it records, kUnknown when it records none
-  // (the opener then probes). False when there is none.
-  virtual bool GetBackingReference(const char** name, size_t* name_length,
-                                   ImageFormat* format) const {
-    (void)name;
-    (void)name_length;
-    (void)format;
+  // The backing file the image names (see BackingReference). False when
+  // there is none.
+  virtual bool GetBackingReference(BackingReference* reference) const {
+    (void)reference;
     return false;
   }
 
@@ -127,13 +139,30 @@ class Image {
 Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
                          Arena& arena, const OpenOptions& options);
 
+// Where OpenBackingChain stopped, for qemu's message ("Could not open
+// backing file: Could not open 'b.qcow2': No such file or directory").
+struct BackingFailure {
+  enum class Kind : uint8_t {
+    kNone,
+    kOpenFile,       // the file `path` could not be opened
+    kUnknownDriver,  // `format_name` is no driver qemu has
+    kOther,          // the returned Status says what
+  };
+  Kind kind = Kind::kNone;
+  ByteView path;  // the backing file, relative to the top image's directory
+  const char* format_name = nullptr;
+  size_t format_name_length = 0;
+};
+
 // Opens the backing chain below `top`, as qemu does when it opens an image
 // with its backing files: each backing file through `opener`, with the
 // format the image above records or else probed, linked with set_backing().
-// Formats we only recognise, a chain deeper than `max_depth` (or a loop) and
-// files that cannot be opened are errors.
+// Formats we only recognise or do not know, a chain deeper than `max_depth`
+// (or a loop) and files that cannot be opened are errors; `failure`, when
+// given, says which.
+constexpr int kMaxBackingDepth = 16;
 Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const OpenOptions& options,
-                        int max_depth = 16);
+                        int max_depth = kMaxBackingDepth, BackingFailure* failure = nullptr);
 
 // qemu's bdrv_block_status_above(image, NULL, ...): the driver's answer
 // refined by the generic block layer (alignment, the file layer's holes via

@@ -273,8 +273,7 @@ class Qcow2Image final : public Image {
   bool HasDriverBlockStatus() const override { return true; }
   Result<BlockStatus> DriverBlockStatus(bool want_zero, uint64_t offset, uint64_t bytes) override;
   bool HasBacking() const override { return backing_file_.size > 0; }
-  bool GetBackingReference(const char** name, size_t* name_length,
-                           ImageFormat* format) const override;
+  bool GetBackingReference(BackingReference* reference) const override;
 
   // The header as decoded.
   const Qcow2Header& header() const { return header_; }

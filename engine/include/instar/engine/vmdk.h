@@ -85,12 +85,13 @@ class VmdkImage : public Image {
   // A non-empty parentFileNameHint is the backing file, of format vmdk, as
   // vmdk_parent_open() sets it up for qemu's block layer.
   bool HasBacking() const override { return parent_hint_length_ > 0; }
-  bool GetBackingReference(const char** name, size_t* name_length,
-                           ImageFormat* format) const override {
+  bool GetBackingReference(BackingReference* reference) const override {
     if (!HasBacking()) return false;
-    *name = parent_hint_;
-    *name_length = parent_hint_length_;
-    *format = ImageFormat::kVmdk;
+    reference->name = parent_hint_;
+    reference->name_length = parent_hint_length_;
+    reference->format = ImageFormat::kVmdk;
+    reference->format_name = "vmdk";
+    reference->format_name_length = 4;
     return true;
   }
 
