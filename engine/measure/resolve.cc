@@ -21,6 +21,15 @@ bool TextIs(MeasureText text, const char* literal) {
   return literal[i] == '\0';
 }
 
+// The index of `text` among `names`, or -1: qemu's qapi_enum_parse().
+template <size_t N>
+int EnumIndex(MeasureText text, const char* const (&names)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    if (TextIs(text, names[i])) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 MeasureText Literal(const char* text) {
   size_t n = 0;
   while (text[n] != '\0') ++n;
@@ -32,14 +41,27 @@ Status ParsePreallocation(const MeasureOptionValue& value, Preallocation* out,
   *out = Preallocation::kOff;
   if (!value.present) return Status::Ok();
   static constexpr const char* kNames[] = {"off", "metadata", "falloc", "full"};
-  for (int i = 0; i < 4; ++i) {
-    if (TextIs(value.text, kNames[i])) {
-      *out = static_cast<Preallocation>(i);
-      return Status::Ok();
-    }
+  if (const int i = EnumIndex(value.text, kNames); i >= 0) {
+    *out = static_cast<Preallocation>(i);
+    return Status::Ok();
   }
   error->value = value.text;
   return MeasureFailure(error, MeasureErrorKind::kInvalidEnumValue, "invalid preallocation mode");
+}
+
+// The subformat of vpc and vhdx: "dynamic" (the default) or "fixed".
+Status ParseFixedSubformat(const ParsedMeasureOptions& options, const char* failure, bool* fixed,
+                           MeasureError* error) {
+  const MeasureOptionValue& subformat = options.Get(K::kSubformat);
+  static constexpr const char* kNames[] = {"dynamic", "fixed"};
+  const int i = subformat.present ? EnumIndex(subformat.text, kNames) : 0;
+  if (i < 0) {
+    error->subject = Literal("subformat");
+    error->value = subformat.text;
+    return MeasureFailure(error, MeasureErrorKind::kEnumNotAccepted, failure);
+  }
+  *fixed = i == 1;
+  return Status::Ok();
 }
 
 // The LUKS answers qemu gives without a secret object: instar has no
@@ -139,14 +161,10 @@ Status ResolveVmdkOptions(const ParsedMeasureOptions& options, VmdkTargetOptions
 
   if (adapter.present) {
     static constexpr const char* kAdapters[] = {"ide", "buslogic", "lsilogic", "legacyESX"};
-    bool found = false;
-    for (int i = 0; i < 4 && !found; ++i) {
-      if (TextIs(adapter.text, kAdapters[i])) {
-        out->adapter_type = static_cast<VmdkAdapterType>(i);
-        found = true;
-      }
-    }
-    if (!found) {
+    const int i = EnumIndex(adapter.text, kAdapters);
+    if (i >= 0) {
+      out->adapter_type = static_cast<VmdkAdapterType>(i);
+    } else {
       error->value = adapter.text;
       return MeasureFailure(error, MeasureErrorKind::kInvalidEnumValue, "bad vmdk adapter type");
     }
@@ -155,14 +173,10 @@ Status ResolveVmdkOptions(const ParsedMeasureOptions& options, VmdkTargetOptions
     static constexpr const char* kSubformats[] = {"monolithicSparse", "monolithicFlat",
                                                   "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
                                                   "streamOptimized"};
-    bool found = false;
-    for (int i = 0; i < 5 && !found; ++i) {
-      if (TextIs(subformat.text, kSubformats[i])) {
-        out->subformat = static_cast<VmdkSubformat>(i);
-        found = true;
-      }
-    }
-    if (!found) {
+    const int i = EnumIndex(subformat.text, kSubformats);
+    if (i >= 0) {
+      out->subformat = static_cast<VmdkSubformat>(i);
+    } else {
       error->value = subformat.text;
       return MeasureFailure(error, MeasureErrorKind::kInvalidEnumValue, "bad vmdk subformat");
     }
@@ -195,16 +209,7 @@ Status ResolveVpcOptions(const ParsedMeasureOptions& options, VpcTargetOptions* 
                          MeasureError* error) {
   *out = VpcTargetOptions();
   error->target = ImageFormat::kVpc;
-  const MeasureOptionValue& subformat = options.Get(K::kSubformat);
-  if (subformat.present) {
-    if (TextIs(subformat.text, "fixed")) {
-      out->fixed = true;
-    } else if (!TextIs(subformat.text, "dynamic")) {
-      error->subject = Literal("subformat");
-      error->value = subformat.text;
-      return MeasureFailure(error, MeasureErrorKind::kEnumNotAccepted, "bad vpc subformat");
-    }
-  }
+  INSTAR_RETURN_IF_ERROR(ParseFixedSubformat(options, "bad vpc subformat", &out->fixed, error));
   out->force_size = options.Get(K::kForceSize).present && options.Get(K::kForceSize).boolean;
   return Status::Ok();
 }
@@ -218,16 +223,7 @@ Status ResolveVhdxOptionsForSize(const ParsedMeasureOptions& options, uint64_t i
   constexpr uint64_t kMiB = 1 << 20;
   *out = VhdxTargetOptions();
   error->target = ImageFormat::kVhdx;
-  const MeasureOptionValue& subformat = options.Get(K::kSubformat);
-  if (subformat.present) {
-    if (TextIs(subformat.text, "fixed")) {
-      out->fixed = true;
-    } else if (!TextIs(subformat.text, "dynamic")) {
-      error->subject = Literal("subformat");
-      error->value = subformat.text;
-      return MeasureFailure(error, MeasureErrorKind::kEnumNotAccepted, "bad vhdx subformat");
-    }
-  }
+  INSTAR_RETURN_IF_ERROR(ParseFixedSubformat(options, "bad vhdx subformat", &out->fixed, error));
   const MeasureOptionValue& zero = options.Get(K::kBlockStateZero);
   out->block_state_zero = zero.present ? zero.boolean : true;
   // ROUND_UP in uint64_t, wrapping as qemu's does for absurd values.
