@@ -22,12 +22,7 @@ Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& 
   }
 }
 
-namespace {
-
-// qemu's path_combine(): `name` relative to the directory of `base` (a path
-// relative to the top image's directory, empty for the top image itself),
-// or `name` alone when it is absolute. The result lives in the arena.
-Result<ByteView> CombinePath(ByteView base, const char* name, size_t name_length, Arena& arena) {
+Result<ByteView> PathCombine(ByteView base, const char* name, size_t name_length, Arena& arena) {
   size_t dir_length = 0;
   if (name_length == 0 || name[0] != '/') {
     for (size_t i = base.size; i > 0; --i) {
@@ -43,8 +38,6 @@ Result<ByteView> CombinePath(ByteView base, const char* name, size_t name_length
   CopyBytes(out + dir_length, name, name_length);
   return ByteView{out, dir_length + name_length};
 }
-
-}  // namespace
 
 Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const OpenOptions& options,
                         int max_depth, BackingFailure* failure) {
@@ -71,7 +64,7 @@ Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const Op
       failure->format_name_length = reference.format_name_length;
       return Status::InvalidArgument("Unknown driver");
     }
-    INSTAR_ASSIGN_OR_RETURN(path, CombinePath(path, reference.name, reference.name_length, arena));
+    INSTAR_ASSIGN_OR_RETURN(path, PathCombine(path, reference.name, reference.name_length, arena));
     failure->path = path;
     Result<BlockDevice*> device = opener.Open(reinterpret_cast<const char*>(path.data), path.size);
     if (!device.ok()) {

@@ -33,19 +33,13 @@ void ReportBackingFailure(OperationContext& ctx, const Status& status,
       return;
     case BackingFailure::Kind::kOpenFile: {
       const char* top = ctx.config.filename;
-      size_t top_dir = 0;
-      if (failure.path.size == 0 || failure.path.data[0] != '/') {
-        const size_t top_length = BoundedLength(top, sizeof(ctx.config.filename));
-        for (size_t i = top_length; i > 0; --i) {
-          if (top[i - 1] == '/') {
-            top_dir = i;
-            break;
-          }
-        }
-      }
+      const ByteView top_name{reinterpret_cast<const uint8_t*>(top),
+                              BoundedLength(top, sizeof(ctx.config.filename))};
+      Result<ByteView> combined = PathCombine(
+          top_name, reinterpret_cast<const char*>(failure.path.data), failure.path.size, ctx.arena);
+      const ByteView path = combined.ok() ? *combined : failure.path;
       text.Append("Could not open '")
-          .Append(top, top_dir)
-          .Append(reinterpret_cast<const char*>(failure.path.data), failure.path.size)
+          .Append(reinterpret_cast<const char*>(path.data), path.size)
           .Append("': ")
           .Append(status);
       return;

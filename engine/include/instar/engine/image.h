@@ -139,6 +139,10 @@ class Image {
 Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
                          Arena& arena, const OpenOptions& options);
 
+// qemu's path_combine(): `name` relative to the directory of `base`, or
+// `name` alone when it is absolute. The result lives in `arena`.
+Result<ByteView> PathCombine(ByteView base, const char* name, size_t name_length, Arena& arena);
+
 // Where OpenBackingChain stopped, for qemu's message ("Could not open
 // backing file: Could not open 'b.qcow2': No such file or directory").
 struct BackingFailure {
