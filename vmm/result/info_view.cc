@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "instar/engine/bytes.h"
 #include "instar/guest/info_result.h"
 
 namespace instar::vmm {
@@ -108,15 +109,10 @@ class FieldReader {
 
 bool ValidDevice(uint64_t device) { return device <= abi::kMaxDevices; }
 
-// The little-endian integer of `width` bytes at `at`; the caller has checked
-// that they lie inside `b`.
-uint64_t LeBytes(const std::string& b, size_t at, size_t width) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < width; ++i)
-    v |= uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
-  return v;
+// The bytes of `b` from `at`; the caller has checked the field lies inside.
+const uint8_t* At(const std::string& b, size_t at) {
+  return reinterpret_cast<const uint8_t*>(b.data()) + at;
 }
-uint64_t Le64(const std::string& b, size_t at) { return LeBytes(b, at, 8); }
 
 // One packed snapshot record (info_result.h), appended `repeat` times.
 bool ReadSnapshots(const ResultRecord& record, std::vector<SnapshotView>* out, std::string* error) {
@@ -127,7 +123,7 @@ bool ReadSnapshots(const ResultRecord& record, std::vector<SnapshotView>* out, s
   }
   const size_t id_length = static_cast<unsigned char>(b[44]);
   const size_t name_length = static_cast<unsigned char>(b[45]);
-  const uint64_t repeat = LeBytes(b, 40, 4);
+  const uint64_t repeat = LoadLE32(At(b, 40));
   if (id_length > kSnapshotMaxIdBytes ||
       b.size() != kSnapshotFixedBytes + id_length + name_length || repeat == 0 ||
       repeat > kMaxSnapshots - out->size()) {
@@ -135,11 +131,11 @@ bool ReadSnapshots(const ResultRecord& record, std::vector<SnapshotView>* out, s
     return false;
   }
   SnapshotView view;
-  view.vm_state_size = Le64(b, 0);
-  view.date_sec = Le64(b, 8);
-  view.date_nsec = Le64(b, 16);
-  view.vm_clock_nsec = Le64(b, 24);
-  const uint64_t icount = Le64(b, 32);
+  view.vm_state_size = LoadLE64(At(b, 0));
+  view.date_sec = LoadLE64(At(b, 8));
+  view.date_nsec = LoadLE64(At(b, 16));
+  view.vm_clock_nsec = LoadLE64(At(b, 24));
+  const uint64_t icount = LoadLE64(At(b, 32));
   if (icount != UINT64_MAX) view.icount = icount;
   view.id = b.substr(kSnapshotFixedBytes, id_length);
   view.name = b.substr(kSnapshotFixedBytes + id_length, name_length);

@@ -2,17 +2,9 @@
 
 #include <cstring>
 
+#include "instar/engine/bytes.h"
+
 namespace instar::vmm {
-
-namespace {
-
-uint16_t Le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t Le32(const uint8_t* p) {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
-uint64_t Le64(const uint8_t* p) { return uint64_t{Le32(p)} | (uint64_t{Le32(p + 4)} << 32); }
-
-}  // namespace
 
 bool DecodeResult(const std::vector<uint8_t>& stream, uint32_t expected_operation,
                   DecodedResult* out, std::string* error) {
@@ -26,19 +18,19 @@ bool DecodeResult(const std::vector<uint8_t>& stream, uint32_t expected_operatio
     return false;
   }
   const uint8_t* data = stream.data();
-  if (Le32(data) != abi::kResultMagic) {
+  if (LoadLE32(data) != abi::kResultMagic) {
     *error = "the result has a bad magic";
     return false;
   }
-  if (Le32(data + 4) != expected_operation) {
+  if (LoadLE32(data + 4) != expected_operation) {
     *error = "the result answers another operation";
     return false;
   }
-  if (Le32(data + 8) != stream.size() - header) {
+  if (LoadLE32(data + 8) != stream.size() - header) {
     *error = "the result's length does not match its size";
     return false;
   }
-  if (Le32(data + 12) != 0) {
+  if (LoadLE32(data + 12) != 0) {
     *error = "the result header has non-zero reserved bits";
     return false;
   }
@@ -55,10 +47,10 @@ bool DecodeResult(const std::vector<uint8_t>& stream, uint32_t expected_operatio
       *error = where + " is cut short";
       return false;
     }
-    const uint16_t tag = Le16(data + pos);
+    const uint16_t tag = LoadLE16(data + pos);
     const uint8_t type = data[pos + 2];
     const uint8_t reserved = data[pos + 3];
-    const uint32_t length = Le32(data + pos + 4);
+    const uint32_t length = LoadLE32(data + pos + 4);
     pos += sizeof(abi::RecordHeader);
     const uint64_t padded = (uint64_t{length} + 7) & ~uint64_t{7};
     if (padded > stream.size() - pos) {
@@ -88,7 +80,7 @@ bool DecodeResult(const std::vector<uint8_t>& stream, uint32_t expected_operatio
           *error = where + " is a number of the wrong size";
           return false;
         }
-        record.number = Le64(payload);
+        record.number = LoadLE64(payload);
         break;
       case abi::RecordType::kBool:
         if (length != 1 || payload[0] > 1) {
