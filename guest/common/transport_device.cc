@@ -39,7 +39,9 @@ Result<TransportDevice*> TransportDevice::Create(Transport& transport, uint32_t 
                                                  Arena& arena) {
   const abi::CallReply reply = SimpleCall(transport, abi::Call::kSize, device);
   INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-  TransportDevice* result = arena.New<TransportDevice>(transport, device, reply.value);
+  // Without room for the windows the device still works, one call a read.
+  uint8_t* windows = arena.AllocateArray<uint8_t>(kReadAheadWindows * kReadAheadBytes);
+  TransportDevice* result = arena.New<TransportDevice>(transport, device, reply.value, windows);
   if (result == nullptr) return Status::NoSpace("out of memory for a device");
   return result;
 }
@@ -48,6 +50,40 @@ Status TransportDevice::Read(uint64_t offset, void* buffer, size_t length) {
   uint64_t end;
   if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");
   uint8_t* out = static_cast<uint8_t*>(buffer);
+  if (length >= kReadAheadBytes || windows_[0].bytes == nullptr ||
+      end > UINT64_MAX - kReadAheadBytes) {
+    return ReadDirect(offset, out, length);
+  }
+  while (length > 0) {
+    const uint64_t base = AlignDown(offset, kReadAheadBytes);
+    INSTAR_ASSIGN_OR_RETURN(const uint8_t* window, WindowAt(base));
+    const size_t at = static_cast<size_t>(offset - base);
+    const size_t n = length < kReadAheadBytes - at ? length : kReadAheadBytes - at;
+    CopyBytes(out, window + at, n);
+    out += n;
+    offset += n;
+    length -= n;
+  }
+  return Status::Ok();
+}
+
+Result<const uint8_t*> TransportDevice::WindowAt(uint64_t base) {
+  Window* victim = &windows_[0];
+  for (Window& window : windows_) {
+    if (window.last_use != 0 && window.base == base) {
+      window.last_use = ++uses_;
+      return static_cast<const uint8_t*>(window.bytes);
+    }
+    if (window.last_use < victim->last_use) victim = &window;
+  }
+  victim->last_use = 0;  // empty until the read succeeds
+  INSTAR_RETURN_IF_ERROR(ReadDirect(base, victim->bytes, kReadAheadBytes));
+  victim->base = base;
+  victim->last_use = ++uses_;
+  return static_cast<const uint8_t*>(victim->bytes);
+}
+
+Status TransportDevice::ReadDirect(uint64_t offset, uint8_t* out, size_t length) {
   while (length > 0) {
     const size_t chunk =
         length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);

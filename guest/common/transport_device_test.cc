@@ -69,7 +69,7 @@ TEST(TransportDeviceTest, SplitsReadsIntoTransfers) {
 TEST(TransportDeviceTest, ReportsHostFailures) {
   FakeTransport transport;
   transport.fail_reads = true;
-  TransportDevice device(transport, 0, 100);
+  TransportDevice device(transport, 0, 100, nullptr);
   uint8_t byte;
   EXPECT_EQ(device.Read(0, &byte, 1).code(), StatusCode::kIOError);
   EXPECT_EQ(device.Read(UINT64_MAX, &byte, 1).code(), StatusCode::kIOError);
@@ -82,6 +82,95 @@ TEST(TransportDeviceTest, ReportsHostFailures) {
   TransportDeviceOpener opener(transport, arena);
   EXPECT_FALSE(opener.Open("extent.vmdk", 11).ok());
   EXPECT_FALSE(opener.Open("", 0).ok());
+}
+
+// The reads of kind kRead, in order.
+std::vector<abi::CallRequest> Reads(const FakeTransport& transport) {
+  std::vector<abi::CallRequest> reads;
+  for (const abi::CallRequest& r : transport.requests) {
+    if (r.call == static_cast<uint32_t>(abi::Call::kRead)) reads.push_back(r);
+  }
+  return reads;
+}
+
+class ReadAheadTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kWindow = TransportDevice::kReadAheadBytes;
+
+  void SetUp() override {
+    Result<TransportDevice*> made = TransportDevice::Create(transport_, 0, arena_);
+    ASSERT_TRUE(made.ok());
+    device_ = *made;
+  }
+  // Reads [offset, offset + length) and checks the bytes against the pattern.
+  void ReadAndCheck(uint64_t offset, size_t length) {
+    std::vector<uint8_t> data(length);
+    ASSERT_TRUE(device_->Read(offset, data.data(), length).ok());
+    for (size_t i = 0; i < length; ++i) ASSERT_EQ(data[i], (offset + i) % 251) << offset + i;
+  }
+
+  FakeTransport transport_;
+  std::vector<uint8_t> arena_memory_ = std::vector<uint8_t>(1 << 20);
+  Arena arena_{arena_memory_.data(), arena_memory_.size()};
+  TransportDevice* device_ = nullptr;
+};
+
+// Why: a 64 KiB qcow2 L1 table read 4 KiB at a time cost sixteen exits.
+TEST_F(ReadAheadTest, SmallReadsInOneWindowAreOneCall) {
+  for (uint64_t offset = kWindow; offset < 2 * kWindow; offset += 4096) ReadAndCheck(offset, 4096);
+  const std::vector<abi::CallRequest> reads = Reads(transport_);
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].offset, kWindow);
+  EXPECT_EQ(reads[0].length, kWindow);
+}
+
+TEST_F(ReadAheadTest, AReadAcrossTwoWindowsFillsBoth) {
+  ReadAndCheck(kWindow - 10, 20);
+  EXPECT_EQ(Reads(transport_).size(), 2u);
+  ReadAndCheck(kWindow - 5, 10);
+  EXPECT_EQ(Reads(transport_).size(), 2u);
+}
+
+TEST_F(ReadAheadTest, TheLeastRecentlyUsedWindowGoesFirst) {
+  const size_t windows = TransportDevice::kReadAheadWindows;
+  for (size_t i = 0; i < windows; ++i) ReadAndCheck(i * kWindow, 8);
+  ReadAndCheck(0, 8);                  // window 0 is now the most recent
+  ReadAndCheck(windows * kWindow, 8);  // evicts window 1
+  EXPECT_EQ(Reads(transport_).size(), windows + 1);
+  ReadAndCheck(0, 8);
+  EXPECT_EQ(Reads(transport_).size(), windows + 1);
+  ReadAndCheck(kWindow, 8);
+  EXPECT_EQ(Reads(transport_).size(), windows + 2);
+}
+
+TEST_F(ReadAheadTest, LargeReadsGoStraightToTheHost) {
+  ReadAndCheck(100, kWindow);
+  const std::vector<abi::CallRequest> reads = Reads(transport_);
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].offset, 100u);
+  EXPECT_EQ(reads[0].length, kWindow);
+}
+
+TEST_F(ReadAheadTest, AFailedWindowIsNotKept) {
+  transport_.fail_reads = true;
+  uint8_t byte;
+  EXPECT_EQ(device_->Read(0, &byte, 1).code(), StatusCode::kIOError);
+  transport_.fail_reads = false;
+  ReadAndCheck(0, 1);
+  EXPECT_EQ(Reads(transport_).size(), 2u);
+}
+
+TEST_F(ReadAheadTest, WithoutArenaRoomEveryReadIsACall) {
+  std::vector<uint8_t> small(4096);
+  Arena arena(small.data(), small.size());
+  Result<TransportDevice*> device = TransportDevice::Create(transport_, 0, arena);
+  ASSERT_TRUE(device.ok());
+  uint8_t byte;
+  ASSERT_TRUE((*device)->Read(3, &byte, 1).ok());
+  ASSERT_TRUE((*device)->Read(4, &byte, 1).ok());
+  const std::vector<abi::CallRequest> reads = Reads(transport_);
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_EQ(reads[1].length, 1u);
 }
 
 }  // namespace
