@@ -24,15 +24,16 @@ void PrintUsage(const GlobalOptions& global) {
       "Usage: %s [--sandbox=kvm|process|emulated] [--compat X.Y.Z] COMMAND [ARGS...]\n"
       "\n"
       "A qemu-img compatible disk-image tool: every byte of an image is parsed\n"
-      "inside a sandbox (a KVM guest where /dev/kvm is usable, else a\n"
-      "seccomp-strict helper process).\n"
+      "inside a sandbox (an unprivileged KVM guest where /dev/kvm is usable,\n"
+      "else a seccomp-strict helper process).\n"
       "\n"
       "Commands:\n",
       global.argv0.c_str());
   for (const Command& command : Commands()) std::printf("  %s\n", command.synopsis);
   std::printf(
       "\n"
-      "  --sandbox=KIND   kvm, process or emulated (default: kvm if usable, else process)\n"
+      "  --sandbox=KIND   auto, kvm, process or emulated (default auto: kvm where a\n"
+      "                   VM starts, else process; --version says which)\n"
       "  --compat X.Y.Z   behave as this qemu-img version (default %d.%d.%d)\n"
       "  -V, --version    print the version\n"
       "\n"
@@ -74,18 +75,22 @@ int Main(int argc, char** argv) {
     if (arg == "-V" || arg == "--version") {
       std::printf("instar version 0.1.0 (qemu-img %d.%d.%d compatible)\n",
                   kNewestKnownVersion.major, kNewestKnownVersion.minor, kNewestKnownVersion.micro);
+      std::printf("sandbox: %s\n", DescribeAutoSandbox().c_str());
       return kExitOk;
     }
     if (TakeValue(args, &i, "--sandbox", &value)) {
-      if (value == "kvm") {
+      if (value == "auto") {
+        global.sandbox.reset();
+      } else if (value == "kvm") {
         global.sandbox = SandboxKind::kKvm;
       } else if (value == "process") {
         global.sandbox = SandboxKind::kProcess;
       } else if (value == "emulated") {
         global.sandbox = SandboxKind::kEmulated;
       } else {
-        return ReportError(global,
-                           "--sandbox expects 'kvm', 'process' or 'emulated', not '" + value + "'");
+        return ReportError(
+            global,
+            "--sandbox expects 'auto', 'kvm', 'process' or 'emulated', not '" + value + "'");
       }
       continue;
     }

@@ -31,7 +31,7 @@ struct GlobalOptions {
   std::string argv0;    // as typed: qemu's "Try '<argv0> ... --help'" uses it
   std::string program;  // base name of argv0: the prefix of error lines
   QemuVersion compat = kNewestKnownVersion;
-  std::optional<SandboxKind> sandbox;  // unset: DefaultSandboxKind()
+  std::optional<SandboxKind> sandbox;  // unset: auto (RunSandboxed)
   SandboxLimits limits;
 };
 

@@ -273,16 +273,7 @@ bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std
 
 bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
                   DeviceTable& devices, DecodedResult* result, int* exit_code) {
-  const SandboxKind kind = global.sandbox.value_or(DefaultSandboxKind());
-  std::string why;
-  std::unique_ptr<Sandbox> sandbox = MakeSandbox(kind, &why);
-  if (sandbox == nullptr) {
-    ReportError(global,
-                std::string("cannot use the ") + SandboxKindName(kind) + " sandbox: " + why);
-    *exit_code = kExitSandboxUnavailable;
-    return false;
-  }
-  const SandboxOutcome outcome = sandbox->Run(config, devices, global.limits);
+  const SandboxOutcome outcome = RunSandboxed(global.sandbox, config, devices, global.limits);
   if (outcome.exit != kExitOk) {
     ReportError(global, outcome.message);
     *exit_code = outcome.exit;

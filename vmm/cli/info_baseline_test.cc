@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 #include <boost/json/src.hpp>
 
+#include "vmm/testing/required_sandboxes.h"
 #include "vmm/testing/subprocess.h"
 
 namespace instar::vmm {
@@ -249,7 +250,7 @@ TEST(InfoBaselineSetTest, VersionMapListsTheTestedVersions) {
 TEST(InfoEmulatedTest, EmulatedSandboxMatchesQemuImg) {
   const testing::ProgramResult probe =
       RunInstar("emulated", "11.1.3", {"info", (CorpusDir() / "raw-sparse.raw").string()});
-  if (probe.exit_code == 73) GTEST_SKIP() << "this build has no emulated backend: " << probe.err;
+  if (probe.exit_code == 73) INSTAR_SKIP_OR_FAIL_BACKEND("emulated", probe.err);
   std::vector<std::string> formats;
   for (const CorpusImage& image : ManifestImages()) {
     const bool first_of_format =

@@ -1,6 +1,7 @@
 #include "vmm/sandbox/guest_memory.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -19,15 +20,19 @@ namespace {
 // Page-table entry bits (Intel SDM vol. 3, 4.5).
 constexpr uint64_t kPresent = 1ull << 0;
 constexpr uint64_t kWritable = 1ull << 1;
+constexpr uint64_t kUser = 1ull << 2;
 constexpr uint64_t kAccessed = 1ull << 5;
 constexpr uint64_t kDirty = 1ull << 6;
 constexpr uint64_t kLargePage = 1ull << 7;
 // Accessed and dirty are set up front so the CPU never writes the tables.
 // No page is marked no-execute: the emulator's CPU (Unicorn 2.0) has no NX,
 // and both backends must run the same page tables (docs/sandbox.md).
-constexpr uint64_t kTable = kPresent | kWritable | kAccessed;
-constexpr uint64_t kReadOnly = kPresent | kAccessed | kDirty;
-constexpr uint64_t kReadWrite = kPresent | kWritable | kAccessed | kDirty;
+// A table entry allows everything; the leaf decides (the U/S and R/W bits of
+// every level must allow an access).
+constexpr uint64_t kTable = kPresent | kWritable | kUser | kAccessed;
+constexpr uint64_t kKernelReadOnly = kPresent | kAccessed | kDirty;
+constexpr uint64_t kUserReadOnly = kPresent | kUser | kAccessed | kDirty;
+constexpr uint64_t kUserReadWrite = kPresent | kWritable | kUser | kAccessed | kDirty;
 
 // Control register and EFER bits.
 constexpr uint64_t kCr0ProtectionEnable = 1ull << 0;
@@ -42,29 +47,43 @@ constexpr uint64_t kEferLongModeActive = 1ull << 10;
 
 constexpr uint64_t kEntriesPerTable = 512;
 
-SegmentState CodeSegment() {
+// A flat 64-bit code segment; `selector`'s low bits are its privilege level.
+SegmentState CodeSegment(uint16_t selector) {
   SegmentState s;
   s.limit = 0xFFFFFFFF;
-  s.selector = layout::kCodeSelector;
+  s.selector = selector;
   s.type = 0xB;  // execute/read, accessed
   s.present = 1;
+  s.dpl = selector & 3;
   s.s = 1;
   s.l = 1;
   s.g = 1;
   return s;
 }
 
-SegmentState DataSegment() {
+SegmentState DataSegment(uint16_t selector) {
   SegmentState s;
   s.limit = 0xFFFFFFFF;
-  s.selector = layout::kDataSelector;
+  s.selector = selector;
   s.type = 0x3;  // read/write, accessed
   s.present = 1;
+  s.dpl = selector & 3;
   s.s = 1;
   s.db = 1;
   s.g = 1;
   return s;
 }
+
+constexpr uint64_t kRflagsReserved = 0x2;  // the always-one bit; interrupts off, IOPL 0
+
+// The iretq frame at the start of the ring-change page (the order iretq pops
+// it in), and the instruction after it.
+struct RingChangeFrame {
+  uint64_t rip, cs, rflags, rsp, ss;
+};
+constexpr uint64_t kIretqOffset = 64;
+constexpr uint8_t kIretq[] = {0x48, 0xCF};
+static_assert(sizeof(RingChangeFrame) <= kIretqOffset);
 
 SegmentState TaskSegment() {
   SegmentState s;
@@ -167,6 +186,7 @@ bool GuestMemory::Load(std::span<const uint8_t> image, const abi::OperationConfi
 
   BuildPageTables();
   BuildGdt();
+  BuildRingChange();
 
   layout::BootInfo boot{};
   boot.magic = layout::kBootInfoMagic;
@@ -183,6 +203,12 @@ bool GuestMemory::Load(std::span<const uint8_t> image, const abi::OperationConfi
   return true;
 }
 
+std::array<GuestMemory::RamRange, 2> GuestMemory::ram_ranges() const {
+  constexpr uint64_t kAfterHole = layout::kHypercallAddress + layout::kPageSize;
+  return {{{0, layout::kHypercallAddress, host_},
+           {kAfterHole, size_ - kAfterHole, host_ + kAfterHole}}};
+}
+
 void GuestMemory::BuildPageTables() {
   auto* pml4 = reinterpret_cast<uint64_t*>(host_ + layout::kPml4Address);
   auto* pdpt = reinterpret_cast<uint64_t*>(host_ + layout::kPdptAddress);
@@ -192,24 +218,27 @@ void GuestMemory::BuildPageTables() {
   pdpt[0] = layout::kPdAddress | kTable;
   pd[0] = layout::kPtAddress | kTable;
   for (uint64_t i = 1; i < size_ / layout::kLargePageSize; ++i) {
-    pd[i] = i * layout::kLargePageSize | kReadWrite | kLargePage;
+    pd[i] = i * layout::kLargePageSize | kUserReadWrite | kLargePage;
   }
   // The first 2 MiB page by page; what is not listed stays absent (the null
   // page, the page tables themselves, the guard pages below the stack).
   for (uint64_t i = 0; i < kEntriesPerTable; ++i) {
     const uint64_t page = i * layout::kPageSize;
     uint64_t flags = 0;
-    if (page == layout::kGdtAddress || page == layout::kBootInfoAddress ||
-        page == layout::kConfigAddress) {
-      flags = kReadOnly;
+    if (page == layout::kGdtAddress || page == layout::kRingChangeAddress) {
+      flags = kKernelReadOnly;
+    } else if (page == layout::kBootInfoAddress || page == layout::kConfigAddress) {
+      flags = kUserReadOnly;
     } else if (page == layout::kMailboxAddress) {
-      flags = kReadWrite;
+      flags = kUserReadWrite;
+    } else if (page == layout::kHypercallAddress) {
+      flags = kUserReadWrite;
     } else if (page >= layout::kStackBottom && page < layout::kStackTop) {
-      flags = kReadWrite;
+      flags = kUserReadWrite;
     } else if (page >= layout::kImageAddress && page < header_.data_start) {
-      flags = kReadOnly;
+      flags = kUserReadOnly;
     } else if (page >= header_.data_start && page < layout::kImageRegionEnd) {
-      flags = kReadWrite;
+      flags = kUserReadWrite;
     }
     pt[i] = flags != 0 ? page | flags : 0;
   }
@@ -218,11 +247,21 @@ void GuestMemory::BuildPageTables() {
 void GuestMemory::BuildGdt() {
   auto* gdt = reinterpret_cast<uint64_t*>(host_ + layout::kGdtAddress);
   gdt[0] = 0;
-  gdt[layout::kCodeSelector / 8] = GdtEntry(CodeSegment());
-  gdt[layout::kDataSelector / 8] = GdtEntry(DataSegment());
+  for (const SegmentState& segment :
+       {CodeSegment(layout::kKernelCodeSelector), DataSegment(layout::kKernelDataSelector),
+        DataSegment(layout::kUserDataSelector), CodeSegment(layout::kUserCodeSelector)}) {
+    gdt[segment.selector / 8] = GdtEntry(segment);
+  }
   const SegmentState task = TaskSegment();
   gdt[layout::kTaskSelector / 8] = GdtEntry(task);
   gdt[layout::kTaskSelector / 8 + 1] = task.base >> 32;  // a system descriptor's upper half
+}
+
+void GuestMemory::BuildRingChange() {
+  const RingChangeFrame frame = {header_.entry, layout::kUserCodeSelector, kRflagsReserved,
+                                 layout::kStackTop, layout::kUserDataSelector};
+  std::memcpy(host_ + layout::kRingChangeAddress, &frame, sizeof(frame));
+  std::memcpy(host_ + layout::kRingChangeAddress + kIretqOffset, kIretq, sizeof(kIretq));
 }
 
 BootState GuestMemory::boot_state() const {
@@ -230,7 +269,7 @@ BootState GuestMemory::boot_state() const {
   state.rip = header_.entry;
   state.rsp = layout::kStackTop;
   state.rdi = layout::kBootInfoAddress;
-  state.rflags = 0x2;  // the reserved bit; interrupts off
+  state.rflags = kRflagsReserved;
   state.cr0 = kCr0ProtectionEnable | kCr0MonitorCoprocessor | kCr0ExtensionType | kCr0NumericError |
               kCr0WriteProtect | kCr0Paging;
   state.cr3 = layout::kPml4Address;
@@ -238,9 +277,13 @@ BootState GuestMemory::boot_state() const {
   state.efer = kEferLongModeEnable | kEferLongModeActive;
   state.gdt_base = layout::kGdtAddress;
   state.gdt_limit = layout::kGdtEntries * 8 - 1;
-  state.code = CodeSegment();
-  state.data = DataSegment();
+  state.code = CodeSegment(layout::kUserCodeSelector);
+  state.data = DataSegment(layout::kUserDataSelector);
   state.task = TaskSegment();
+  state.ring_change_rip = layout::kRingChangeAddress + kIretqOffset;
+  state.ring_change_rsp = layout::kRingChangeAddress;
+  state.kernel_code = CodeSegment(layout::kKernelCodeSelector);
+  state.kernel_data = DataSegment(layout::kKernelDataSelector);
   return state;
 }
 
@@ -277,6 +320,21 @@ HypercallOutcome ServeHypercall(GuestMemory& memory, CallHandler& handler) {
   }
   memory.Write(layout::kReplyAddress, &reply, sizeof(reply));
   return HypercallOutcome::kContinue;
+}
+
+bool IsHypercall(const HypercallPageAccess& access) {
+  return access.store && access.size == 4 && access.offset == 0;
+}
+
+std::string HypercallMisuseMessage(const HypercallPageAccess& access, uint64_t rip) {
+  char text[160];
+  (void)std::snprintf(text, sizeof(text),
+                      "the sandbox guest broke the call protocol: a %u-byte %s at offset 0x%llx "
+                      "of the hypercall page (rip 0x%llx)",
+                      access.size, access.store ? "store" : "load",
+                      static_cast<unsigned long long>(access.offset),
+                      static_cast<unsigned long long>(rip));
+  return text;
 }
 
 SandboxOutcome FailedGuestOutcome(const CallHandler& handler, ExitCode exit, std::string message) {

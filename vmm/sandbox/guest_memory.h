@@ -7,7 +7,8 @@
 // BootState() is the vCPU state both backends start the guest in, so the
 // image sees the same machine under KVM and under the emulator.
 //
-// ServeHypercall() is the whole host side of one `out kHypercallPort`: it
+// ServeHypercall() is the whole host side of one hypercall (a store to the
+// hypercall page, kvm_layout.h): it
 // copies the request out of the mailbox, asks CallHandler::Check() about
 // it, translates request.buffer to host memory only when the whole payload
 // lies in a region the guest may use for that direction (PayloadBuffer()),
@@ -17,6 +18,7 @@
 #ifndef INSTAR_VMM_SANDBOX_GUEST_MEMORY_H_
 #define INSTAR_VMM_SANDBOX_GUEST_MEMORY_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -45,8 +47,9 @@ struct SegmentState {
   uint8_t g = 0;
 };
 
-// The vCPU at the first instruction: 64-bit long mode, paging on, CPL 0,
-// interrupts off, no IDT (any exception ends the guest).
+// The vCPU at the guest's first instruction: 64-bit long mode, paging on,
+// CPL 3 (user code and data segments), interrupts off, IOPL 0, no IDT (any
+// exception ends the guest).
 struct BootState {
   uint64_t rip = 0;
   uint64_t rsp = 0;
@@ -61,6 +64,14 @@ struct BootState {
   SegmentState code;  // cs
   SegmentState data;  // ds, es, fs, gs, ss
   SegmentState task;  // tr (VMX refuses to enter without a usable TR)
+
+  // For a host that cannot set CPL 3 directly (Unicorn): start at
+  // ring_change_rip at CPL 0 in these segments, with rsp = ring_change_rsp
+  // and everything else as above; the iretq there enters rip at CPL 3.
+  uint64_t ring_change_rip = 0;
+  uint64_t ring_change_rsp = 0;
+  SegmentState kernel_code;
+  SegmentState kernel_data;
 };
 
 // The GDT entry encoding `segment`.
@@ -80,12 +91,21 @@ class GuestMemory {
   GuestMemory& operator=(const GuestMemory&) = delete;
 
   // Checks `image` (its ImageHeader against the layout, its size against
-  // kImageMaxBytes) and writes the page tables, GDT, BootInfo, `config` and
-  // the image. Once only.
+  // kImageMaxBytes) and writes the page tables, GDT, ring-change page,
+  // BootInfo, `config` and the image. Once only.
   bool Load(std::span<const uint8_t> image, const abi::OperationConfig& config, std::string* error);
 
   uint8_t* host() const { return host_; }
   uint64_t size() const { return size_; }
+
+  // What a backend registers as guest RAM: everything but the hypercall
+  // page, whose accesses must leave the guest.
+  struct RamRange {
+    uint64_t guest_address;
+    uint64_t bytes;
+    uint8_t* host;
+  };
+  std::array<RamRange, 2> ram_ranges() const;
   // Valid after Load().
   const kvm_layout::ImageHeader& image_header() const { return header_; }
   BootState boot_state() const;
@@ -104,6 +124,7 @@ class GuestMemory {
   GuestMemory(uint8_t* host, uint64_t size) : host_(host), size_(size) {}
   void BuildPageTables();
   void BuildGdt();
+  void BuildRingChange();
 
   uint8_t* host_;
   uint64_t size_;
@@ -119,6 +140,19 @@ enum class HypercallOutcome {
 
 // Serves the request at kMailboxAddress (see the top of this file).
 HypercallOutcome ServeHypercall(GuestMemory& memory, CallHandler& handler);
+
+// An access the guest made to the hypercall page: `offset` into the page,
+// `size` bytes, a store or a load.
+struct HypercallPageAccess {
+  uint64_t offset = 0;
+  uint32_t size = 0;
+  bool store = false;
+};
+// A hypercall is one 4-byte store at offset 0; anything else on that page
+// breaks the call protocol.
+bool IsHypercall(const HypercallPageAccess& access);
+// The message for an access that is not a hypercall (kExitBadResult).
+std::string HypercallMisuseMessage(const HypercallPageAccess& access, uint64_t rip);
 
 // The outcome of a guest that stopped after kExit or kAbort: its result, or
 // the exit code and one line for an abort, a non-zero exit status or a

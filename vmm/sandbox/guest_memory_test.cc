@@ -154,10 +154,14 @@ TEST(GuestMemoryTest, LoadsOnlyOnce) {
 TEST(GuestMemoryTest, BuildsTheMemoryMap) {
   auto memory = Loaded();
   ASSERT_NE(memory, nullptr);
-  constexpr uint64_t kPresent = 1, kWritable = 2, kLarge = 0x80;
+  constexpr uint64_t kPresent = 1, kWritable = 2, kUser = 4, kLarge = 0x80;
   constexpr uint64_t kAddressMask = 0x000FFFFFFFFFF000;
 
   EXPECT_EQ(Entry(*memory, layout::kPml4Address, 0) & kAddressMask, layout::kPdptAddress);
+  // Every table lets user pages through; the leaves decide.
+  EXPECT_EQ(Entry(*memory, layout::kPml4Address, 0) & kUser, kUser);
+  EXPECT_EQ(Entry(*memory, layout::kPdptAddress, 0) & kUser, kUser);
+  EXPECT_EQ(Entry(*memory, layout::kPdAddress, 0) & kUser, kUser);
   EXPECT_EQ(Entry(*memory, layout::kPml4Address, 1), 0u);
   EXPECT_EQ(Entry(*memory, layout::kPdptAddress, 0) & kAddressMask, layout::kPdAddress);
   EXPECT_EQ(Entry(*memory, layout::kPdptAddress, 1), 0u);
@@ -167,7 +171,7 @@ TEST(GuestMemoryTest, BuildsTheMemoryMap) {
   for (uint64_t i = 1; i < large_pages; ++i) {
     const uint64_t pde = Entry(*memory, layout::kPdAddress, i);
     EXPECT_EQ(pde & kAddressMask, i * layout::kLargePageSize);
-    EXPECT_EQ(pde & (kPresent | kWritable | kLarge), kPresent | kWritable | kLarge);
+    EXPECT_EQ(pde & (kPresent | kWritable | kUser | kLarge), kPresent | kWritable | kUser | kLarge);
     EXPECT_EQ(pde >> 63, 0u);
   }
   EXPECT_EQ(Entry(*memory, layout::kPdAddress, large_pages), 0u);
@@ -177,30 +181,47 @@ TEST(GuestMemoryTest, BuildsTheMemoryMap) {
   };
   for (uint64_t absent :
        {uint64_t{0}, layout::kPml4Address, layout::kPdptAddress, layout::kPdAddress,
-        layout::kPtAddress, layout::kSystemEnd, layout::kStackBottom - layout::kPageSize}) {
+        layout::kPtAddress, layout::kRingChangeAddress + layout::kPageSize,
+        layout::kStackBottom - layout::kPageSize}) {
     EXPECT_EQ(pte(absent), 0u) << std::hex << absent;
   }
-  for (uint64_t read_only :
-       {layout::kGdtAddress, layout::kBootInfoAddress, layout::kConfigAddress}) {
-    EXPECT_EQ(pte(read_only) & (kPresent | kWritable), kPresent);
+  const uint64_t kAccess = kPresent | kWritable | kUser;
+  // Kernel pages: the guest at CPL 3 cannot touch them.
+  for (uint64_t kernel : {layout::kGdtAddress, layout::kRingChangeAddress}) {
+    EXPECT_EQ(pte(kernel) & kAccess, kPresent) << std::hex << kernel;
+    EXPECT_EQ(pte(kernel) & kAddressMask, kernel);
+  }
+  for (uint64_t read_only : {layout::kBootInfoAddress, layout::kConfigAddress}) {
+    EXPECT_EQ(pte(read_only) & kAccess, kPresent | kUser);
     EXPECT_EQ(pte(read_only) & kAddressMask, read_only);
   }
-  EXPECT_EQ(pte(layout::kMailboxAddress) & (kPresent | kWritable), kPresent | kWritable);
-  EXPECT_EQ(pte(layout::kStackBottom) & (kPresent | kWritable), kPresent | kWritable);
-  EXPECT_EQ(pte(layout::kStackTop - layout::kPageSize) & (kPresent | kWritable),
-            kPresent | kWritable);
+  EXPECT_EQ(pte(layout::kMailboxAddress) & kAccess, kAccess);
+  EXPECT_EQ(pte(layout::kStackBottom) & kAccess, kAccess);
+  EXPECT_EQ(pte(layout::kStackTop - layout::kPageSize) & kAccess, kAccess);
+  // The hypercall page: mapped for the guest, but a hole in its RAM.
+  EXPECT_EQ(pte(layout::kHypercallAddress) & kAccess, kAccess);
+  EXPECT_EQ(pte(layout::kHypercallAddress) & kAddressMask, layout::kHypercallAddress);
+  const auto ram = memory->ram_ranges();
+  EXPECT_EQ(ram[0].guest_address, 0u);
+  EXPECT_EQ(ram[0].bytes, layout::kHypercallAddress);
+  EXPECT_EQ(ram[1].guest_address, layout::kHypercallAddress + layout::kPageSize);
+  EXPECT_EQ(ram[1].guest_address + ram[1].bytes, kMemoryBytes);
+  EXPECT_EQ(ram[1].host, memory->host() + ram[1].guest_address);
   // Code: present, read-only. Data: writable.
-  EXPECT_EQ(pte(layout::kImageAddress) & (kPresent | kWritable), kPresent);
-  EXPECT_EQ(pte(kDataStart) & (kPresent | kWritable), kPresent | kWritable);
+  EXPECT_EQ(pte(layout::kImageAddress) & kAccess, kPresent | kUser);
+  EXPECT_EQ(pte(kDataStart) & kAccess, kAccess);
   EXPECT_EQ(pte(layout::kImageRegionEnd - layout::kPageSize) & kAddressMask,
             layout::kImageRegionEnd - layout::kPageSize);
 
-  // The GDT: the classic flat 64-bit code and data descriptors, and a busy TSS.
+  // The GDT: the classic flat 64-bit code and data descriptors at DPL 0 and
+  // DPL 3, and a busy TSS.
   EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 0), 0u);
   EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 1), 0x00AF9B000000FFFFu);
   EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 2), 0x00CF93000000FFFFu);
-  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 3), 0x00008B0000000067u);
-  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 4), 0u);
+  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 3), 0x00CFF3000000FFFFu);
+  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 4), 0x00AFFB000000FFFFu);
+  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 5), 0x00008B0000000067u);
+  EXPECT_EQ(Entry(*memory, layout::kGdtAddress, 6), 0u);
 
   layout::BootInfo boot;
   ASSERT_TRUE(memory->Read(layout::kBootInfoAddress, &boot, sizeof(boot)));
@@ -222,6 +243,24 @@ TEST(GuestMemoryTest, BuildsTheMemoryMap) {
   EXPECT_EQ(state.cr0 & 0x80010001u, 0x80010001u);  // PG, WP, PE
   EXPECT_EQ(state.efer, 0x500u);                    // LMA, LME
   EXPECT_EQ(state.gdt_limit, layout::kGdtEntries * 8 - 1);
+  EXPECT_EQ(state.code.selector, layout::kUserCodeSelector);
+  EXPECT_EQ(state.code.dpl, 3);
+  EXPECT_EQ(state.data.selector, layout::kUserDataSelector);
+  EXPECT_EQ(state.data.dpl, 3);
+  EXPECT_EQ(state.rflags, 0x2u);  // interrupts off, IOPL 0
+
+  // The ring change: an iretq frame into the same CPL 3 state, then iretq.
+  EXPECT_EQ(state.ring_change_rsp, layout::kRingChangeAddress);
+  EXPECT_EQ(state.kernel_code.dpl, 0);
+  const uint64_t frame[] = {state.rip, layout::kUserCodeSelector, state.rflags, state.rsp,
+                            layout::kUserDataSelector};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(Entry(*memory, layout::kRingChangeAddress, i), frame[i]) << i;
+  }
+  uint8_t iretq[2];
+  ASSERT_TRUE(memory->Read(state.ring_change_rip, iretq, sizeof(iretq)));
+  EXPECT_EQ(iretq[0], 0x48);
+  EXPECT_EQ(iretq[1], 0xCF);
 }
 
 TEST(GuestMemoryTest, PayloadBuffersStayInTheirRegions) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,22 @@ class Sandbox {
 // (e.g. "/dev/kvm: No such file or directory (is KVM enabled?)").
 std::unique_ptr<Sandbox> MakeSandbox(SandboxKind kind, std::string* why);
 
-// kvm where /dev/kvm is usable, else process.
-SandboxKind DefaultSandboxKind();
+// Runs `config` in the backend `kind`; with no kind (`--sandbox=auto`, the
+// default) in kvm where /dev/kvm opens, falling back to process when the kvm
+// backend cannot be made or reports kExitSandboxUnavailable, so auto never
+// fails where process would work. A backend that cannot be made gives
+// kExitSandboxUnavailable and "cannot use the KIND sandbox: WHY".
+SandboxOutcome RunSandboxed(std::optional<SandboxKind> kind, const abi::OperationConfig& config,
+                            DeviceTable& devices, const SandboxLimits& limits);
+
+// Whether `kind` can start here and run the guest through the whole call
+// protocol (a run of an operation the guest refuses, with no devices);
+// *why says what happened, in a few words.
+bool ProbeSandbox(SandboxKind kind, std::string* why);
+
+// What auto would use here, with the reason, after probing kvm for real:
+// "kvm (a KVM guest started and ran)" or "process (kvm cannot run here: ...)".
+std::string DescribeAutoSandbox();
 
 }  // namespace instar::vmm
 

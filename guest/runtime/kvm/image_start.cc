@@ -3,7 +3,8 @@
 // The host reads the ImageHeader at kImageAddress to find the entry and the
 // end of the read-only part (kvm_layout.h); the linker script (guest.ld)
 // places it first and defines the symbols it refers to. The entry stub runs
-// with rsp = kStackTop and rdi = the BootInfo address, as both hosts set them,
+// at CPL 3 with rsp = kStackTop and rdi = the BootInfo address, as both hosts
+// set them,
 // zeroes the bss (fresh guest memory is zero already; this keeps the image
 // correct on any loader), and calls InstarGuestMain(), which never returns.
 #include <cstdint>
@@ -51,8 +52,7 @@ instar_guest_entry:
     rep stosb
     movq %rbx, %rdi
     call InstarGuestMain
-1:  hlt
-    jmp 1b
+    ud2
     .size instar_guest_entry, . - instar_guest_entry
     .popsection
 )");

@@ -16,9 +16,10 @@ T* AtAddress(uint64_t address) {
 }
 
 void Hypercall() {
-  // The "memory" clobber orders the mailbox writes before the exit and every
-  // read of the reply or of a kRead buffer after it.
-  asm volatile("outl %%eax, %w0" : : "Nd"(kvm_layout::kHypercallPort), "a"(0u) : "memory");
+  // One 4-byte store, the only access the host accepts on the hypercall
+  // page. The "memory" clobber orders the mailbox writes before the exit and
+  // every read of the reply or of a kRead buffer after it.
+  asm volatile("movl %%eax, (%0)" : : "r"(kvm_layout::kHypercallAddress), "a"(0u) : "memory");
 }
 
 }  // namespace
@@ -32,7 +33,7 @@ abi::CallReply KvmTransport::Call(const abi::CallRequest& request, const void* o
     mailbox->buffer = reinterpret_cast<uintptr_t>(in);
   }
   Hypercall();
-  if (request.call == static_cast<uint32_t>(abi::Call::kExit)) HaltForever();
+  if (request.call == static_cast<uint32_t>(abi::Call::kExit)) StopForever();
   return *AtAddress<abi::CallReply>(kvm_layout::kReplyAddress);
 }
 
@@ -41,7 +42,7 @@ void KvmTransport::Exit(uint64_t status) {
   request.call = static_cast<uint32_t>(abi::Call::kExit);
   request.offset = status;
   Call(request, nullptr, nullptr);
-  HaltForever();
+  StopForever();
 }
 
 void KvmTransport::Abort(const char* message) {
@@ -54,8 +55,6 @@ void KvmTransport::Abort(const char* message) {
   Exit(1);
 }
 
-void HaltForever() {
-  for (;;) asm volatile("hlt");
-}
+void StopForever() { __builtin_trap(); }
 
 }  // namespace instar::guest

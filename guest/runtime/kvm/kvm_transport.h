@@ -1,9 +1,10 @@
-// KvmTransport: the call table over the port-I/O hypercall of the flat guest
-// image (kvm_layout.h), the same under KVM and under the emulator.
+// KvmTransport: the call table over the hypercall of the flat guest image
+// (kvm_layout.h), the same under KVM and under the emulator.
 //
 // One call at a time: the request goes to the mailbox with `buffer` pointing
-// at the caller's payload, `out kHypercallPort` hands control to the host,
-// and the reply is read back from kReplyAddress. Payloads are used in place
+// at the caller's payload, a store to kHypercallAddress hands control to the
+// host (from CPL 3: no privileged instruction is involved), and the reply is
+// read back from kReplyAddress. Payloads are used in place
 // (identity-mapped memory), so they must live where the host accepts them:
 // on the stack, in the image's data or bss, or in the arena.
 #ifndef INSTAR_GUEST_RUNTIME_KVM_KVM_TRANSPORT_H_
@@ -30,9 +31,10 @@ class KvmTransport final : public Transport {
   [[noreturn]] void Abort(const char* message);
 };
 
-// Stops the vCPU for good: the host never resumes a guest after kExit, but
-// if it did, the guest must not run on.
-[[noreturn]] void HaltForever();
+// Stops the guest for good: the host never resumes a guest after kExit, but
+// if it did, the guest must not run on. At CPL 3 there is no `hlt`; an
+// invalid opcode ends the guest as a crash.
+[[noreturn]] void StopForever();
 
 }  // namespace instar::guest
 

@@ -21,19 +21,23 @@ enum Behaviour : uint32_t {
   // Emits a result (ResultHeader, operation kEcho) with: kTagFilename
   // (config.filename), kTagSize (kSize of device 0), and the first
   // kEchoBytes of device 0 read into the bss (kTagBss), the last bytes of the
-  // arena (kTagArenaEnd) and the stack (kTagStack).
+  // arena (kTagArenaEnd) and the stack (kTagStack), and the privilege level
+  // it runs at (kTagCpl, from cs).
   kEcho = 100,
   kSpin = 101,             // loops forever
   kNullWrite = 102,        // writes to address 0 (not mapped)
   kInvalidOpcode = 103,    // ud2
-  kHaltWithoutExit = 104,  // hlt before kExit
-  kOtherPort = 105,        // out to a port that is not the hypercall port
+  kHalt = 104,             // hlt: privileged, a fault at CPL 3
+  kPortIo = 105,           // out to port 0x80: privileged, a fault at CPL 3
   kWriteCode = 106,        // writes into its own (read-only) code
   kStackOverflow = 107,    // recursion into the guard page
   kHostileCalls = 108,     // the kHostile* requests; emits each reply's error
+  kReadGdt = 109,          // reads the GDT: a kernel page, a fault at CPL 3
   kExitWithoutEmit = 110,  // kExit(0) with no kEmit
   kAbort = 111,            // kAbort(kAbortMessage)
   kExitStatus = 112,       // emits a result, then kExit(3)
+  kHypercallLoad = 113,    // a 4-byte load from the hypercall page
+  kHypercallByte = 114,    // a 1-byte store to the hypercall page
 };
 
 struct BehaviourName {
@@ -44,8 +48,11 @@ constexpr BehaviourName kBehaviourNames[] = {
     {"spin", kSpin},
     {"null-write", kNullWrite},
     {"invalid-opcode", kInvalidOpcode},
-    {"halt", kHaltWithoutExit},
-    {"other-port", kOtherPort},
+    {"halt", kHalt},
+    {"port-io", kPortIo},
+    {"read-gdt", kReadGdt},
+    {"hypercall-load", kHypercallLoad},
+    {"hypercall-byte", kHypercallByte},
     {"write-code", kWriteCode},
     {"stack-overflow", kStackOverflow},
     {"exit-without-emit", kExitWithoutEmit},
@@ -58,6 +65,7 @@ constexpr uint16_t kTagBss = 12;
 constexpr uint16_t kTagArenaEnd = 13;
 constexpr uint16_t kTagStack = 14;
 constexpr uint16_t kTagReplyError = 15;  // i64, one per hostile request, in order
+constexpr uint16_t kTagCpl = 16;         // u64
 constexpr uint32_t kEchoBytes = 64;
 constexpr char kAbortMessage[] = "test guest: aborting on request";
 

@@ -107,6 +107,10 @@ void Echo(KvmTransport& transport, const layout::BootInfo& boot, uint8_t* arena)
   }
   result.AddBytes(kTagStack, on_stack, kEchoBytes);
 
+  uint64_t cs = 0;
+  asm volatile("movq %%cs, %0" : "=r"(cs));
+  result.AddU64(kTagCpl, cs & 3);
+
   if (result.Emit(transport) != abi::CallError::kOk) transport.Abort("test guest: kEmit failed");
 }
 
@@ -187,11 +191,24 @@ extern "C" void InstarGuestMain(const instar::kvm_layout::BootInfo* boot) {
     case kInvalidOpcode:
       asm volatile("ud2");
       break;
-    case kHaltWithoutExit:
+    case kHalt:
       asm volatile("hlt");
       break;
-    case kOtherPort:
+    case kPortIo:
       asm volatile("outb %%al, $0x80" : : "a"(0) : "memory");
+      break;
+    case kReadGdt: {
+      uint64_t entry;
+      asm volatile("movq (%1), %0" : "=r"(entry) : "r"(kvm_layout::kGdtAddress) : "memory");
+      break;
+    }
+    case kHypercallLoad: {
+      uint32_t value;
+      asm volatile("movl (%1), %0" : "=r"(value) : "r"(kvm_layout::kHypercallAddress) : "memory");
+      break;
+    }
+    case kHypercallByte:
+      asm volatile("movb $0, (%0)" : : "r"(kvm_layout::kHypercallAddress) : "memory");
       break;
     case kWriteCode:
       asm volatile("movb $0xcc, (%0)" : : "r"(kvm_layout::kImageAddress + 64) : "memory");

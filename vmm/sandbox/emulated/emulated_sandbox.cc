@@ -30,6 +30,7 @@ struct UnicornApi {
   decltype(&uc_close) close;
   decltype(&uc_strerror) strerror;
   decltype(&uc_mem_map_ptr) mem_map_ptr;
+  decltype(&uc_mmio_map) mmio_map;
   decltype(&uc_reg_write) reg_write;
   decltype(&uc_reg_read) reg_read;
   decltype(&uc_hook_add) hook_add;
@@ -63,6 +64,7 @@ const UnicornApi* LoadUnicorn(std::string* why) {
         !Resolve(library, "uc_close", &loaded.close) ||
         !Resolve(library, "uc_strerror", &loaded.strerror) ||
         !Resolve(library, "uc_mem_map_ptr", &loaded.mem_map_ptr) ||
+        !Resolve(library, "uc_mmio_map", &loaded.mmio_map) ||
         !Resolve(library, "uc_reg_write", &loaded.reg_write) ||
         !Resolve(library, "uc_reg_read", &loaded.reg_read) ||
         !Resolve(library, "uc_hook_add", &loaded.hook_add) ||
@@ -80,6 +82,7 @@ const UnicornApi* LoadUnicorn(std::string* why) {
 
 constexpr uint32_t kMsrEfer = 0xC0000080;
 // Exception vectors worth naming in a crash report.
+constexpr uint32_t kGeneralProtectionVector = 13;
 constexpr uint32_t kPageFaultVector = 14;
 
 std::string Hex(uint64_t value) {
@@ -139,19 +142,20 @@ struct RunState {
   GuestMemory* memory = nullptr;
   CallHandler* handler = nullptr;
   bool stopped = false;  // kExit or kAbort
-  bool bad_port_io = false;
-  uint32_t port = 0;
+  bool bad_hypercall = false;
+  HypercallPageAccess access;
   bool exception = false;
   uint32_t vector = 0;
   bool bad_memory = false;
   uint64_t address = 0;
 };
 
-void OnOut(uc_engine* uc, uint32_t port, int size, uint32_t /*value*/, void* user_data) {
-  auto* state = static_cast<RunState*>(user_data);
-  if (port != layout::kHypercallPort || size != 4) {
-    state->bad_port_io = true;
-    state->port = port;
+// An access to the hypercall page (Unicorn's MMIO callbacks: the same exit
+// KVM takes).
+void OnHypercallPage(uc_engine* uc, const HypercallPageAccess& access, RunState* state) {
+  if (!IsHypercall(access)) {
+    state->bad_hypercall = true;
+    state->access = access;
     state->api->emu_stop(uc);
     return;
   }
@@ -161,11 +165,13 @@ void OnOut(uc_engine* uc, uint32_t port, int size, uint32_t /*value*/, void* use
   }
 }
 
-uint32_t OnIn(uc_engine* uc, uint32_t port, int /*size*/, void* user_data) {
-  auto* state = static_cast<RunState*>(user_data);
-  state->bad_port_io = true;
-  state->port = port;
-  state->api->emu_stop(uc);
+void OnHypercallStore(uc_engine* uc, uint64_t offset, unsigned size, uint64_t /*value*/,
+                      void* user_data) {
+  OnHypercallPage(uc, {offset, size, true}, static_cast<RunState*>(user_data));
+}
+
+uint64_t OnHypercallLoad(uc_engine* uc, uint64_t offset, unsigned size, void* user_data) {
+  OnHypercallPage(uc, {offset, size, false}, static_cast<RunState*>(user_data));
   return 0;
 }
 
@@ -184,6 +190,24 @@ bool OnInvalidMemory(uc_engine* /*uc*/, uc_mem_type /*type*/, uint64_t address, 
   return false;
 }
 
+// Port I/O at CPL 3 with IOPL 0 (the guest's only state) is a general
+// protection fault on a real CPU and under KVM, but Unicorn 2.0 skips that
+// check and runs the instruction: raise the fault the CPU would.
+void OnPortIo(uc_engine* uc, RunState* state) {
+  state->exception = true;
+  state->vector = kGeneralProtectionVector;
+  state->api->emu_stop(uc);
+}
+
+void OnOut(uc_engine* uc, uint32_t /*port*/, int /*size*/, uint32_t /*value*/, void* user_data) {
+  OnPortIo(uc, static_cast<RunState*>(user_data));
+}
+
+uint32_t OnIn(uc_engine* uc, uint32_t /*port*/, int /*size*/, void* user_data) {
+  OnPortIo(uc, static_cast<RunState*>(user_data));
+  return 0;
+}
+
 uint64_t ReadRegister(const UnicornApi& api, uc_engine* uc, int reg) {
   uint64_t value = 0;
   api.reg_read(uc, reg, &value);
@@ -196,9 +220,12 @@ uint64_t SegmentFlags(const SegmentState& segment) {
   return (GdtEntry(segment) >> 32) & 0x00F0FF00;
 }
 
-// Puts the vCPU in BootState: the same registers the kvm backend sets with
-// KVM_SET_SREGS/KVM_SET_REGS. Paging is switched on last, when CR3, CR4 and
-// EFER are in place, as a real CPU requires.
+// Puts the vCPU in BootState's ring-change state: the registers the kvm
+// backend sets with KVM_SET_SREGS/KVM_SET_REGS, but at CPL 0 on the
+// ring-change page, whose iretq enters the guest at CPL 3 (Unicorn refuses a
+// DPL 3 stack segment while CPL is 0, and CPL follows the stack segment).
+// Paging is switched on last, when CR3, CR4 and EFER are in place, as a real
+// CPU requires.
 uc_err SetBootState(const UnicornApi& api, uc_engine* uc, const BootState& boot) {
   uc_x86_mmr gdtr{};
   gdtr.base = boot.gdt_base;
@@ -223,17 +250,23 @@ uc_err SetBootState(const UnicornApi& api, uc_engine* uc, const BootState& boot)
       (err = api.reg_write(uc, UC_X86_REG_CR0, &cr0)) != UC_ERR_OK) {
     return err;
   }
-  const uint16_t code = boot.code.selector;
-  const uint16_t data = boot.data.selector;
-  for (int reg : {UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_SS, UC_X86_REG_FS, UC_X86_REG_GS}) {
-    if ((err = api.reg_write(uc, reg, &data)) != UC_ERR_OK) return err;
+  // The user data segment stays in ds/es/fs/gs across the iretq (its DPL is
+  // 3); cs and ss come from the iretq frame.
+  const uint16_t user_data = boot.data.selector;
+  for (int reg : {UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS}) {
+    if ((err = api.reg_write(uc, reg, &user_data)) != UC_ERR_OK) return err;
   }
-  if ((err = api.reg_write(uc, UC_X86_REG_CS, &code)) != UC_ERR_OK) return err;
+  const uint16_t kernel_data = boot.kernel_data.selector;
+  const uint16_t kernel_code = boot.kernel_code.selector;
+  if ((err = api.reg_write(uc, UC_X86_REG_SS, &kernel_data)) != UC_ERR_OK ||
+      (err = api.reg_write(uc, UC_X86_REG_CS, &kernel_code)) != UC_ERR_OK) {
+    return err;
+  }
   const struct {
     int reg;
     uint64_t value;
-  } registers[] = {{UC_X86_REG_RIP, boot.rip},
-                   {UC_X86_REG_RSP, boot.rsp},
+  } registers[] = {{UC_X86_REG_RIP, boot.ring_change_rip},
+                   {UC_X86_REG_RSP, boot.ring_change_rsp},
                    {UC_X86_REG_RDI, boot.rdi},
                    {UC_X86_REG_RFLAGS, boot.rflags}};
   for (const auto& r : registers) {
@@ -282,8 +315,17 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
   uc_err err = engine.Open();
   if (err != UC_ERR_OK) return unavailable(std::string("uc_open: ") + api.strerror(err));
   uc_engine* uc = engine.get();
-  err = api.mem_map_ptr(uc, 0, memory->size(), UC_PROT_ALL, memory->host());
-  if (err != UC_ERR_OK) return unavailable(std::string("uc_mem_map_ptr: ") + api.strerror(err));
+  RunState state;
+  state.api = &api;
+  state.memory = memory.get();
+  state.handler = &handler;
+  for (const GuestMemory::RamRange& ram : memory->ram_ranges()) {
+    err = api.mem_map_ptr(uc, ram.guest_address, ram.bytes, UC_PROT_ALL, ram.host);
+    if (err != UC_ERR_OK) return unavailable(std::string("uc_mem_map_ptr: ") + api.strerror(err));
+  }
+  err = api.mmio_map(uc, layout::kHypercallAddress, layout::kPageSize, &OnHypercallLoad, &state,
+                     &OnHypercallStore, &state);
+  if (err != UC_ERR_OK) return unavailable(std::string("uc_mmio_map: ") + api.strerror(err));
   const BootState boot = memory->boot_state();
   err = SetBootState(api, uc, boot);
   if (err != UC_ERR_OK) {
@@ -291,10 +333,6 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
                        api.strerror(err));
   }
 
-  RunState state;
-  state.api = &api;
-  state.memory = memory.get();
-  state.handler = &handler;
   uc_hook out_hook, in_hook, interrupt_hook, memory_hook;
   if ((err = api.hook_add(uc, &out_hook, UC_HOOK_INSN, reinterpret_cast<void*>(&OnOut), &state, 1,
                           0, UC_X86_INS_OUT)) != UC_ERR_OK ||
@@ -307,19 +345,17 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
     return unavailable(std::string("uc_hook_add: ") + api.strerror(err));
   }
 
-  // No stop address: the guest ends by a hypercall, a fault, hlt or the
+  // No stop address: the guest ends by a hypercall, a fault or the
   // watchdog (uc_emu_start's time-out, in microseconds).
   const auto timeout_us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(limits.timeout).count());
   api.ctl(uc, UC_CTL_WRITE(UC_CTL_UC_USE_EXITS, 1), 1);  // uc_ctl_exits_enable()
-  err = api.emu_start(uc, boot.rip, 0, timeout_us > 0 ? timeout_us : 1, 0);
+  err = api.emu_start(uc, boot.ring_change_rip, 0, timeout_us > 0 ? timeout_us : 1, 0);
   const uint64_t rip = ReadRegister(api, uc, UC_X86_REG_RIP);
 
   if (state.stopped) return StoppedGuestOutcome(handler);
-  if (state.bad_port_io) {
-    return FailedGuestOutcome(handler, kExitBadResult,
-                              "the sandbox guest did port I/O on port " + Hex(state.port) +
-                                  " (rip " + Hex(rip) + "), which is not the hypercall port");
+  if (state.bad_hypercall) {
+    return FailedGuestOutcome(handler, kExitBadResult, HypercallMisuseMessage(state.access, rip));
   }
   if (state.exception) {
     std::string what = std::string(ExceptionName(state.vector)) + " (vector " +
@@ -353,7 +389,7 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
   }
   return FailedGuestOutcome(
       handler, kExitBadResult,
-      "the sandbox guest halted at rip " + Hex(rip) + " without finishing the call protocol");
+      "the sandbox guest stopped at rip " + Hex(rip) + " without finishing the call protocol");
 }
 
 }  // namespace

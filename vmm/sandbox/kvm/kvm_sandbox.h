@@ -1,24 +1,30 @@
 // The kvm backend: our own minimal VMM, after kvmtool and Firecracker.
 //
 // One VM, one memory slot (GuestMemory, at guest-physical 0), one vCPU that
-// starts directly in 64-bit long mode (BootState: identity page tables, GDT,
-// CR0/CR3/CR4/EFER, flat segments), and one KVM_RUN loop that switches on
-// the exit reason:
+// starts directly in 64-bit long mode at CPL 3 (BootState: page tables with
+// the user bit, GDT with DPL 3 code and data, CR0/CR3/CR4/EFER), and one
+// KVM_RUN loop that switches on the exit reason:
 //
-//   KVM_EXIT_IO on kHypercallPort   ServeHypercall(); stop after kExit/kAbort
-//   any other port I/O              kExitBadResult
-//   KVM_EXIT_HLT                    kExitBadResult (halted without kExit)
+//   KVM_EXIT_MMIO on the hypercall page  a 4-byte store: ServeHypercall(),
+//                                   stop after kExit/kAbort; any other
+//                                   access: kExitBadResult
+//   KVM_EXIT_MMIO elsewhere         kExitGuestCrash (cannot happen: the page
+//                                   tables map nothing else without RAM)
+//   KVM_EXIT_IO, KVM_EXIT_HLT       kExitBadResult (privileged: they fault at
+//                                   CPL 3, so the guest was not unprivileged)
 //   KVM_EXIT_SHUTDOWN               kExitGuestCrash (triple fault: the guest
 //                                   has no IDT, so every exception ends here)
-//   KVM_EXIT_MMIO                   kExitGuestCrash (unmapped address)
 //   KVM_EXIT_INTERNAL_ERROR         kExitGuestCrash
 //   KVM_EXIT_FAIL_ENTRY             kExitSandboxUnavailable
 //   KVM_EXIT_INTR / EINTR           the watchdog, if it fired: kExitTimeout
 //   anything else                   kExitGuestCrash
 //
-// The watchdog is a thread that, at the deadline, sets kvm_run.immediate_exit
-// and signals the vCPU thread, so KVM_RUN returns EINTR whether the guest is
-// running or the host is between two runs.
+// The request numbers come from kvm_ioctls.h, not <linux/kvm.h>'s macros
+// (a C++ trap there gives two of them the wrong size).
+//
+// The watchdog is a one-shot timer that, at the deadline, signals the vCPU
+// thread; the handler sets kvm_run.immediate_exit, so KVM_RUN returns EINTR
+// whether the guest is running or the host is between two runs.
 #ifndef INSTAR_VMM_SANDBOX_KVM_KVM_SANDBOX_H_
 #define INSTAR_VMM_SANDBOX_KVM_KVM_SANDBOX_H_
 

@@ -23,6 +23,7 @@
 #include "vmm/sandbox/device_table.h"
 #include "vmm/sandbox/guest_memory.h"
 #include "vmm/sandbox/sandbox.h"
+#include "vmm/testing/required_sandboxes.h"
 
 namespace instar::vmm::testing {
 
@@ -89,9 +90,7 @@ class FlatGuestTest : public ::testing::TestWithParam<FlatBackend> {
     std::string error;
     ASSERT_TRUE(ReadGuestImageFile(INSTAR_TEST_GUEST_IMAGE, &image_, &error)) << error;
     std::string why;
-    if (GetParam().make(image_, &why) == nullptr) {
-      GTEST_SKIP() << "the " << GetParam().name << " backend cannot run here: " << why;
-    }
+    if (GetParam().make(image_, &why) == nullptr) INSTAR_SKIP_OR_FAIL_BACKEND(GetParam().name, why);
     char path[] = "/tmp/instar-flat-guest-test-XXXXXX";
     const int fd = ::mkstemp(path);
     ASSERT_GE(fd, 0);
@@ -146,7 +145,8 @@ TEST_P(FlatGuestTest, EchoesThroughEveryBufferRegion) {
   ASSERT_TRUE(ParseResult(outcome.result, tg::kEcho, &records));
   std::map<uint16_t, Record> by_tag;
   for (const Record& r : records) by_tag[r.tag] = r;
-  ASSERT_EQ(by_tag.size(), 5u);
+  ASSERT_EQ(by_tag.size(), 6u);
+  EXPECT_EQ(AsU64(by_tag[tg::kTagCpl]), 3u) << "the guest must run unprivileged";
   EXPECT_EQ(
       std::string(by_tag[tg::kTagFilename].payload.begin(), by_tag[tg::kTagFilename].payload.end()),
       "echo-me.img");
@@ -199,6 +199,10 @@ TEST_P(FlatGuestTest, AFaultIsAGuestCrash) {
       {tg::kInvalidOpcode, FaultText("invalid opcode")},
       {tg::kWriteCode, FaultText("page fault")},
       {tg::kStackOverflow, FaultText("page fault")},
+      // Privileged work faults: the guest runs at CPL 3.
+      {tg::kHalt, FaultText("general protection fault")},
+      {tg::kPortIo, FaultText("general protection fault")},
+      {tg::kReadGdt, FaultText("page fault")},
       {tg::kAbort, "aborted: test guest: aborting on request"},
   };
   for (const auto& c : cases) {
@@ -216,8 +220,8 @@ TEST_P(FlatGuestTest, BreakingTheProtocolIsABadResult) {
     tg::Behaviour behaviour;
     const char* message_part;
   } cases[] = {
-      {tg::kHaltWithoutExit, "halted"},
-      {tg::kOtherPort, "port 0x80"},
+      {tg::kHypercallLoad, "a 4-byte load at offset 0x0 of the hypercall page"},
+      {tg::kHypercallByte, "a 1-byte store at offset 0x0 of the hypercall page"},
       {tg::kExitWithoutEmit, "without a result"},
       {tg::kExitStatus, "status 3"},
   };

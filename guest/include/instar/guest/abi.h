@@ -4,11 +4,12 @@
 // The call table. The guest asks the host for one thing at a time with a
 // CallRequest and gets a CallReply back:
 //
-//   kvm, emulated  the request is written at guest-physical kMailboxAddress
-//                  (see kvm_layout.h) and the guest executes
-//                  `out kHypercallPort, eax`; the host validates the request,
-//                  moves bytes to or from guest memory at `buffer`, and writes
-//                  the reply just after the request.
+//   kvm, emulated  the request is written at kMailboxAddress (see
+//                  kvm_layout.h) and the guest stores 4 bytes to
+//                  kHypercallAddress, a page with no memory behind it; the
+//                  host validates the request, moves bytes to or from guest
+//                  memory at `buffer`, and writes the reply just after the
+//                  request.
 //   process        the request is written to fd 1, followed by `length`
 //                  payload bytes for calls that carry data to the host
 //                  (kWrite, kOpen, kEmit, kLog, kAbort); the host answers on
