@@ -39,11 +39,21 @@ Result<TransportDevice*> TransportDevice::Create(Transport& transport, uint32_t 
                                                  Arena& arena) {
   const abi::CallReply reply = SimpleCall(transport, abi::Call::kSize, device);
   INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-  // Without room for the windows the device still works, one call a read.
-  uint8_t* windows = arena.AllocateArray<uint8_t>(kReadAheadWindows * kReadAheadBytes);
-  TransportDevice* result = arena.New<TransportDevice>(transport, device, reply.value, windows);
+  TransportDevice* result =
+      arena.New<TransportDevice>(transport, device, reply.value, nullptr, nullptr);
   if (result == nullptr) return Status::NoSpace("out of memory for a device");
+  // Without room for the windows or the extent list the device still works,
+  // one call a read or a seek.
+  result->UseBuffers(arena.AllocateArray<uint8_t>(kReadAheadWindows * kReadAheadBytes),
+                     arena.AllocateArray<abi::DataExtent>(kExtentCacheEntries));
   return result;
+}
+
+void TransportDevice::UseBuffers(uint8_t* windows, abi::DataExtent* extents) {
+  for (size_t i = 0; i < kReadAheadWindows; ++i) {
+    windows_[i].bytes = windows != nullptr ? windows + i * kReadAheadBytes : nullptr;
+  }
+  extents_ = extents;
 }
 
 Status TransportDevice::Read(uint64_t offset, void* buffer, size_t length) {
@@ -101,16 +111,59 @@ Status TransportDevice::ReadDirect(uint64_t offset, uint8_t* out, size_t length)
   return Status::Ok();
 }
 
-Result<uint64_t> TransportDevice::SeekData(uint64_t offset) {
-  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekData, device_, offset);
+Result<bool> TransportDevice::CoverExtents(uint64_t offset) {
+  if (extents_ == nullptr) return false;
+  if (offset >= extents_from_ && offset < extents_to_) return true;
+  abi::CallRequest request{};
+  request.call = static_cast<uint32_t>(abi::Call::kDataExtents);
+  request.device = device_;
+  request.offset = offset;
+  request.length = kExtentCacheEntries * sizeof(abi::DataExtent);
+  extents_to_ = 0;  // nothing listed until the reply checks out
+  const abi::CallReply reply = transport_.Call(request, nullptr, extents_);
   INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-  return reply.value == abi::kNoData ? BlockDevice::kNoData : reply.value;
+  if (reply.value > kExtentCacheEntries) return Status::IOError("the host listed too many extents");
+  uint64_t previous_end = offset;
+  for (size_t i = 0; i < reply.value; ++i) {
+    if (extents_[i].start < previous_end || extents_[i].end <= extents_[i].start) {
+      return Status::IOError("the host listed extents out of order");
+    }
+    previous_end = extents_[i].end;
+  }
+  extent_count_ = static_cast<size_t>(reply.value);
+  extents_from_ = offset;
+  extents_to_ = extent_count_ == kExtentCacheEntries ? previous_end : UINT64_MAX;
+  return true;
+}
+
+Result<uint64_t> TransportDevice::SeekData(uint64_t offset) {
+  INSTAR_ASSIGN_OR_RETURN(const bool listed, CoverExtents(offset));
+  if (!listed) {
+    const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekData, device_, offset);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    return reply.value == abi::kNoData ? BlockDevice::kNoData : reply.value;
+  }
+  // The first run that ends after `offset`: data from `offset` or from its
+  // start. None: no data after `offset` (a full list ends past it).
+  for (size_t i = 0; i < extent_count_; ++i) {
+    if (extents_[i].end > offset) return extents_[i].start > offset ? extents_[i].start : offset;
+  }
+  return BlockDevice::kNoData;
 }
 
 Result<uint64_t> TransportDevice::SeekHole(uint64_t offset) {
-  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekHole, device_, offset);
-  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-  return reply.value;
+  INSTAR_ASSIGN_OR_RETURN(const bool listed, CoverExtents(offset));
+  if (!listed) {
+    const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekHole, device_, offset);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    return reply.value;
+  }
+  // Inside a run: its end. Anywhere else, `offset` is in a hole already (at
+  // and past the end of the file too, as lseek has it).
+  for (size_t i = 0; i < extent_count_; ++i) {
+    if (extents_[i].start <= offset && offset < extents_[i].end) return extents_[i].end;
+  }
+  return offset;
 }
 
 Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -30,7 +31,28 @@ class FakeTransport final : public Transport {
         break;
       case abi::Call::kSeekData:
         reply.value = abi::kNoData;
+        for (const abi::DataExtent& run : data) {
+          if (run.end > request.offset) {
+            reply.value = std::max(run.start, request.offset);
+            break;
+          }
+        }
         break;
+      case abi::Call::kSeekHole:
+        reply.value = request.offset;
+        for (const abi::DataExtent& run : data) {
+          if (run.start <= request.offset && request.offset < run.end) reply.value = run.end;
+        }
+        break;
+      case abi::Call::kDataExtents: {
+        auto* out = static_cast<abi::DataExtent*>(in);
+        const size_t capacity = request.length / sizeof(abi::DataExtent);
+        for (const abi::DataExtent& run : data) {
+          if (run.end <= request.offset || reply.value == capacity) continue;
+          out[reply.value++] = {std::max(run.start, request.offset), run.end};
+        }
+        break;
+      }
       case abi::Call::kOpen:
         reply.error = static_cast<int32_t>(abi::CallError::kNotFound);
         break;
@@ -41,6 +63,7 @@ class FakeTransport final : public Transport {
   }
 
   uint64_t size = 10 << 20;
+  std::vector<abi::DataExtent> data;  // the file's runs of data, in order
   bool fail_reads = false;
   std::vector<abi::CallRequest> requests;
 };
@@ -69,7 +92,7 @@ TEST(TransportDeviceTest, SplitsReadsIntoTransfers) {
 TEST(TransportDeviceTest, ReportsHostFailures) {
   FakeTransport transport;
   transport.fail_reads = true;
-  TransportDevice device(transport, 0, 100, nullptr);
+  TransportDevice device(transport, 0, 100, nullptr, nullptr);
   uint8_t byte;
   EXPECT_EQ(device.Read(0, &byte, 1).code(), StatusCode::kIOError);
   EXPECT_EQ(device.Read(UINT64_MAX, &byte, 1).code(), StatusCode::kIOError);
@@ -171,6 +194,84 @@ TEST_F(ReadAheadTest, WithoutArenaRoomEveryReadIsACall) {
   const std::vector<abi::CallRequest> reads = Reads(transport_);
   ASSERT_EQ(reads.size(), 2u);
   EXPECT_EQ(reads[1].length, 1u);
+}
+
+size_t CallsOf(const FakeTransport& transport, abi::Call call) {
+  return std::count_if(
+      transport.requests.begin(), transport.requests.end(),
+      [&](const abi::CallRequest& r) { return r.call == static_cast<uint32_t>(call); });
+}
+
+// Why: walking a file's allocation took a kSeekData and a kSeekHole call per
+// run of data, each an exit.
+TEST(ExtentListTest, SeeksAnswerAsTheHostWouldInOneCall) {
+  FakeTransport host;  // answers every call one by one: the reference
+  host.data = {{4096, 8192}, {65536, 70000}, {1 << 20, 2 << 20}};
+  FakeTransport transport;
+  transport.data = host.data;
+  std::vector<uint8_t> arena_memory(1 << 20);
+  Arena arena(arena_memory.data(), arena_memory.size());
+  Result<TransportDevice*> device = TransportDevice::Create(transport, 0, arena);
+  ASSERT_TRUE(device.ok());
+  TransportDevice direct(host, 0, host.size, nullptr, nullptr);
+  for (uint64_t offset :
+       {uint64_t{0}, uint64_t{4095}, uint64_t{4096}, uint64_t{5000}, uint64_t{8192},
+        uint64_t{65535}, uint64_t{69999}, uint64_t{70000}, uint64_t{1} << 20,
+        (uint64_t{2} << 20) - 1, uint64_t{2} << 20, uint64_t{10} << 20, uint64_t{1} << 40}) {
+    SCOPED_TRACE(offset);
+    EXPECT_EQ(*(*device)->SeekData(offset), *direct.SeekData(offset));
+    EXPECT_EQ(*(*device)->SeekHole(offset), *direct.SeekHole(offset));
+  }
+  EXPECT_EQ(CallsOf(transport, abi::Call::kDataExtents), 1u);
+  EXPECT_EQ(CallsOf(transport, abi::Call::kSeekData), 0u);
+  EXPECT_EQ(CallsOf(transport, abi::Call::kSeekHole), 0u);
+}
+
+TEST(ExtentListTest, AFullListIsExtendedFromWhereItEnds) {
+  FakeTransport transport;
+  const size_t runs = TransportDevice::kExtentCacheEntries + 10;
+  for (uint64_t i = 0; i < runs; ++i) transport.data.push_back({i * 8192, i * 8192 + 4096});
+  std::vector<uint8_t> arena_memory(1 << 20);
+  Arena arena(arena_memory.data(), arena_memory.size());
+  Result<TransportDevice*> device = TransportDevice::Create(transport, 0, arena);
+  ASSERT_TRUE(device.ok());
+  uint64_t offset = 0;
+  size_t found = 0;
+  for (;;) {
+    const uint64_t start = *(*device)->SeekData(offset);
+    if (start == BlockDevice::kNoData) break;
+    EXPECT_EQ(start, found * 8192);
+    offset = *(*device)->SeekHole(start);
+    EXPECT_EQ(offset, start + 4096);
+    ++found;
+  }
+  EXPECT_EQ(found, runs);
+  EXPECT_EQ(CallsOf(transport, abi::Call::kDataExtents), 2u);
+}
+
+// A host that lists runs out of order is wrong; the device says so.
+class DisorderlyTransport final : public Transport {
+ public:
+  abi::CallReply Call(const abi::CallRequest& request, const void*, void* in) override {
+    abi::CallReply reply{};
+    if (request.call == static_cast<uint32_t>(abi::Call::kSize)) reply.value = 1 << 20;
+    if (request.call == static_cast<uint32_t>(abi::Call::kDataExtents)) {
+      auto* out = static_cast<abi::DataExtent*>(in);
+      out[0] = {8192, 12288};
+      out[1] = {4096, 6000};
+      reply.value = 2;
+    }
+    return reply;
+  }
+};
+
+TEST(ExtentListTest, RefusesRunsOutOfOrder) {
+  DisorderlyTransport transport;
+  std::vector<uint8_t> arena_memory(1 << 20);
+  Arena arena(arena_memory.data(), arena_memory.size());
+  Result<TransportDevice*> device = TransportDevice::Create(transport, 0, arena);
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ((*device)->SeekData(0).status().code(), StatusCode::kIOError);
 }
 
 }  // namespace

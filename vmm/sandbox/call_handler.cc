@@ -18,6 +18,7 @@ bool NeedsDevice(abi::Call call) {
     case abi::Call::kFlush:
     case abi::Call::kSeekData:
     case abi::Call::kSeekHole:
+    case abi::Call::kDataExtents:
       return true;
     default:
       return false;
@@ -26,7 +27,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kExit);
+         call <= static_cast<uint32_t>(abi::Call::kDataExtents);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.
@@ -67,6 +68,12 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
     case abi::Call::kSeekData:
     case abi::Call::kSeekHole:
       return abi::CallError::kOk;
+    case abi::Call::kDataExtents:
+      if (request.length == 0 || request.length > abi::kMaxTransfer ||
+          request.length % sizeof(abi::DataExtent) != 0) {
+        return abi::CallError::kBadRange;
+      }
+      return abi::CallError::kOk;
     case abi::Call::kOpen:
       if (request.length == 0 || request.length > abi::kMaxName) return abi::CallError::kBadRange;
       if (devices_.count() >= abi::kMaxDevices) return abi::CallError::kDenied;
@@ -93,6 +100,7 @@ uint64_t CallHandler::PayloadLength(const abi::CallRequest& request) {
     case abi::Call::kEmit:
     case abi::Call::kLog:
     case abi::Call::kAbort:
+    case abi::Call::kDataExtents:
       return request.length;
     default:
       return 0;
@@ -100,7 +108,8 @@ uint64_t CallHandler::PayloadLength(const abi::CallRequest& request) {
 }
 
 bool CallHandler::PayloadIsOutput(const abi::CallRequest& request) {
-  return static_cast<abi::Call>(request.call) == abi::Call::kRead;
+  const auto call = static_cast<abi::Call>(request.call);
+  return call == abi::Call::kRead || call == abi::Call::kDataExtents;
 }
 
 abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* payload) {
@@ -131,6 +140,16 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
     case abi::Call::kSeekHole:
       error = devices_.SeekHole(request.device, request.offset, &reply.value);
       break;
+    case abi::Call::kDataExtents: {
+      // Built apart and copied: the payload may be guest memory, whose
+      // alignment is the guest's choice.
+      std::vector<abi::DataExtent> extents(request.length / sizeof(abi::DataExtent));
+      error = devices_.DataExtents(request.device, request.offset, extents.data(), extents.size(),
+                                   &reply.value);
+      std::memset(payload, 0, request.length);
+      std::memcpy(payload, extents.data(), reply.value * sizeof(abi::DataExtent));
+      break;
+    }
     case abi::Call::kOpen: {
       uint32_t device = 0;
       error = devices_.OpenByName(

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -77,7 +78,7 @@ TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
 
 TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
   CallHandler handler(devices_);
-  for (uint32_t call : {0u, 12u, 0x7fffffffu, 0xffffffffu}) {
+  for (uint32_t call : {0u, 13u, 0x7fffffffu, 0xffffffffu}) {
     abi::CallRequest r{};
     r.call = call;
     EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;
@@ -196,6 +197,57 @@ TEST(DeviceTableTest, ReportsOpenFailuresAsQemuDoes) {
   uint32_t device = 0;
   // Nothing to resolve a name against yet.
   EXPECT_EQ(devices.OpenByName("x", &device), abi::CallError::kDenied);
+}
+
+// A file with data at [0, 4096) and [1 MiB, 1 MiB + 4096), holes elsewhere
+// (where the file system makes holes; tmpfs and ext4 do).
+TEST_F(CallHandlerTest, ListsDataExtentsInOneCall) {
+  const std::string sparse = (dir_ / "sparse.raw").string();
+  {
+    std::ofstream out(sparse, std::ios::binary);
+    out << std::string(4096, 'a');
+    out.seekp(1 << 20);
+    out << std::string(4096, 'b');
+  }
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenPath(sparse, &error)) << error;
+  uint64_t probe = 0;
+  ASSERT_EQ(devices.SeekHole(0, 0, &probe), abi::CallError::kOk);
+  if (probe != 4096)
+    GTEST_SKIP() << "this file system makes no holes (SEEK_HOLE gave " << probe << ")";
+  CallHandler handler(devices);
+  const abi::CallReply all = Send(handler, Request(abi::Call::kDataExtents, 0, 0, 64));
+  ASSERT_EQ(all.error, 0);
+  ASSERT_EQ(all.value, 2u);
+  abi::DataExtent runs[4];
+  std::memcpy(runs, last_payload_.data(), sizeof(runs));
+  EXPECT_EQ(runs[0].start, 0u);
+  EXPECT_EQ(runs[0].end, 4096u);
+  EXPECT_EQ(runs[1].start, 1u << 20);
+  EXPECT_EQ(runs[1].end, (1u << 20) + 4096);
+  EXPECT_EQ(runs[2].start, 0u);  // the rest of the buffer is zeroed
+  // From inside a run: the run from there. A full buffer: the first ones.
+  const abi::CallReply from = Send(handler, Request(abi::Call::kDataExtents, 0, 100, 16));
+  ASSERT_EQ(from.value, 1u);
+  std::memcpy(runs, last_payload_.data(), sizeof(runs[0]));
+  EXPECT_EQ(runs[0].start, 100u);
+  EXPECT_EQ(runs[0].end, 4096u);
+  const abi::CallReply past = Send(handler, Request(abi::Call::kDataExtents, 0, 2 << 20, 16));
+  EXPECT_EQ(past.error, 0);
+  EXPECT_EQ(past.value, 0u);
+}
+
+TEST_F(CallHandlerTest, RefusesExtentBuffersOfTheWrongSize) {
+  CallHandler handler(devices_);
+  for (uint64_t length : {uint64_t{0}, uint64_t{15}, uint64_t{17}, abi::kMaxTransfer + 16}) {
+    SCOPED_TRACE(length);
+    EXPECT_EQ(Send(handler, Request(abi::Call::kDataExtents, 0, 0, length)).error,
+              Err(abi::CallError::kBadRange));
+  }
+  EXPECT_EQ(Send(handler, Request(abi::Call::kDataExtents, 9, 0, 16)).error,
+            Err(abi::CallError::kBadDevice));
+  EXPECT_TRUE(CallHandler::PayloadIsOutput(Request(abi::Call::kDataExtents, 0, 0, 16)));
 }
 
 TEST(DeviceTableTest, SeeksLikeLseek) {

@@ -165,4 +165,21 @@ abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t*
   return abi::CallError::kOk;
 }
 
+abi::CallError DeviceTable::DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,
+                                        size_t capacity, uint64_t* count) {
+  *count = 0;
+  uint64_t at = offset;
+  while (*count < capacity) {
+    uint64_t start = 0;
+    uint64_t end = 0;
+    if (const abi::CallError e = SeekData(device, at, &start); e != abi::CallError::kOk) return e;
+    if (start == abi::kNoData) break;
+    if (const abi::CallError e = SeekHole(device, start, &end); e != abi::CallError::kOk) return e;
+    if (end <= start) break;  // the file shrank under us; what was found stands
+    extents[(*count)++] = {start, end};
+    at = end;
+  }
+  return abi::CallError::kOk;
+}
+
 }  // namespace instar::vmm

@@ -39,6 +39,10 @@ class DeviceTable {
   abi::CallError Size(uint32_t device, uint64_t* size);
   abi::CallError SeekData(uint32_t device, uint64_t offset, uint64_t* result);
   abi::CallError SeekHole(uint32_t device, uint64_t offset, uint64_t* result);
+  // Up to `capacity` runs of data from `offset` on (abi::DataExtent), by
+  // SeekData and SeekHole in turn; *count says how many.
+  abi::CallError DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,
+                             size_t capacity, uint64_t* count);
 
  private:
   std::vector<int> fds_;

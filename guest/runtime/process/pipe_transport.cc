@@ -56,11 +56,14 @@ abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* 
 
   abi::CallReply reply{};
   if (!sys::ReadFull(kFromHost, &reply, sizeof(reply))) sys::Exit(kBrokenPipeStatus);
-  if (call == abi::Call::kRead && reply.error == 0) {
-    if (reply.value != request.length) sys::Exit(kBrokenPipeStatus);
-    if (!sys::ReadFull(kFromHost, in, static_cast<size_t>(reply.value))) {
-      sys::Exit(kBrokenPipeStatus);
-    }
+  // The host sends `length` bytes after a successful kRead or kDataExtents
+  // with a non-zero value (abi.h).
+  if (call == abi::Call::kRead && reply.error == 0 && reply.value != request.length) {
+    sys::Exit(kBrokenPipeStatus);
+  }
+  if ((call == abi::Call::kRead || call == abi::Call::kDataExtents) && reply.error == 0 &&
+      reply.value > 0 && !sys::ReadFull(kFromHost, in, static_cast<size_t>(request.length))) {
+    sys::Exit(kBrokenPipeStatus);
   }
   return reply;
 }

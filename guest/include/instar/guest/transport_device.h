@@ -12,6 +12,11 @@
 // small reads of a format's metadata lie together (a qcow2 L1 table read 4
 // KiB at a time is one call, not sixteen). Past the end of the file a window
 // holds zeros, as kRead gives them.
+//
+// SeekData and SeekHole are answered from a list of the file's data runs
+// (kDataExtents, up to kExtentCacheEntries at a time) rather than one
+// kSeekData/kSeekHole call each: walking a file's allocation took two calls
+// per run.
 #ifndef INSTAR_GUEST_TRANSPORT_DEVICE_H_
 #define INSTAR_GUEST_TRANSPORT_DEVICE_H_
 
@@ -32,14 +37,15 @@ class TransportDevice final : public BlockDevice {
 
   static constexpr size_t kReadAheadBytes = 64 * 1024;
   static constexpr size_t kReadAheadWindows = 4;
+  static constexpr size_t kExtentCacheEntries = 256;
 
   // `windows` holds kReadAheadWindows * kReadAheadBytes bytes, or is null
-  // for a device that reads exactly what it is asked.
-  TransportDevice(Transport& transport, uint32_t device, uint64_t size, uint8_t* windows)
+  // for a device that reads exactly what it is asked; `extents` holds
+  // kExtentCacheEntries, or is null for one call per seek.
+  TransportDevice(Transport& transport, uint32_t device, uint64_t size, uint8_t* windows,
+                  abi::DataExtent* extents)
       : transport_(transport), device_(device), size_(size) {
-    for (size_t i = 0; i < kReadAheadWindows && windows != nullptr; ++i) {
-      windows_[i].bytes = windows + i * kReadAheadBytes;
-    }
+    UseBuffers(windows, extents);
   }
 
   Status Read(uint64_t offset, void* buffer, size_t length) override;
@@ -56,17 +62,29 @@ class TransportDevice final : public BlockDevice {
     uint64_t last_use = 0;  // 0: empty
   };
 
+  void UseBuffers(uint8_t* windows, abi::DataExtent* extents);
   // One call per kMaxTransfer bytes, straight into `out`.
   Status ReadDirect(uint64_t offset, uint8_t* out, size_t length);
   // The window holding `base` (kReadAheadBytes aligned), filled on a miss;
   // null when the device has no windows.
   Result<const uint8_t*> WindowAt(uint64_t base);
+  // Makes the extent list cover `offset` (one kDataExtents from there when
+  // it does not); false when the device has no list.
+  Result<bool> CoverExtents(uint64_t offset);
 
   Transport& transport_;
   uint32_t device_;
   uint64_t size_;
   Window windows_[kReadAheadWindows];
   uint64_t uses_ = 0;
+  // The data runs in [extents_from_, extents_to_): every run that starts in
+  // that range is listed (the list was filled from extents_from_ and either
+  // ended, extents_to_ = UINT64_MAX, or filled up, extents_to_ = the last
+  // run's end). extents_to_ == 0: nothing listed yet.
+  abi::DataExtent* extents_ = nullptr;
+  size_t extent_count_ = 0;
+  uint64_t extents_from_ = 0;
+  uint64_t extents_to_ = 0;
 };
 
 // Opens further files with kOpen; the devices live in `arena`.
