@@ -7,6 +7,7 @@
 #include "harness/core/error.h"
 #include "harness/core/json_schema.h"
 #include "harness/core/words.h"
+#include "harness/run/normalise.h"
 
 namespace instar::harness {
 
@@ -143,7 +144,7 @@ void AppendOptions(std::vector<std::string>& argv, const std::vector<std::string
 void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
                  std::vector<CaseSpec>& out) {
   for (const auto& sized : file.sized_cases) {
-    CaseSpec spec{file.command, type.name, "_size", sized.name, {}, {}, false};
+    CaseSpec spec{file.command, type.name, "_size", sized.name, {}, {}, type.filters};
     spec.parameters["mode"] = "size";
     spec.parameters["size"] = sized.size;
     spec.parameters["target"] = sized.target;
@@ -159,7 +160,7 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
   for (const ManifestImage* image : SelectImages(manifest, *file.images)) {
     for (const auto& target : file.images->targets) {
       CaseSpec spec{file.command, type.name, image->format, image->id + "__" + target,
-                    {},           {},        false};
+                    {},           {},        type.filters};
       spec.parameters["mode"] = "image";
       spec.parameters["image"] = image->id;
       spec.parameters["format"] = image->format;
@@ -175,7 +176,7 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
 
 void PlanCreate(const CaseFile& file, const OutputTypeSpec& type, std::vector<CaseSpec>& out) {
   for (const auto& sized : file.sized_cases) {
-    CaseSpec spec{file.command, type.name, sized.target, sized.name, {}, {}, true};
+    CaseSpec spec{file.command, type.name, sized.target, sized.name, {}, {}, type.filters};
     spec.parameters["target"] = sized.target;
     spec.parameters["format"] = QemuFormatName(sized.target);
     spec.parameters["size"] = sized.size;
@@ -197,7 +198,7 @@ void PlanCreate(const CaseFile& file, const OutputTypeSpec& type, std::vector<Ca
 void PlanInfo(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
               std::vector<CaseSpec>& out) {
   for (const ManifestImage* image : SelectImages(manifest, *file.images)) {
-    CaseSpec spec{file.command, type.name, image->format, image->id, {}, {}, false};
+    CaseSpec spec{file.command, type.name, image->format, image->id, {}, {}, type.filters};
     spec.parameters["image"] = image->id;
     spec.parameters["format"] = image->format;
     std::vector<std::string> argv = {std::string(kBinaryWord), "info"};
@@ -212,9 +213,11 @@ void PlanInfo(const CaseFile& file, const Manifest& manifest, const OutputTypeSp
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> commands = {
-      {"measure", {{"measure-human", {}}, {"measure-json", {"--output=json"}}}},
-      {"create", {{"create-info-json", {"--output=json"}}}},
-      {"info", {{"info-human", {}}, {"info-json", {"--output=json"}}}},
+      {"measure", {{"measure-human", {}, {}}, {"measure-json", {"--output=json"}, {}}}},
+      // qemu-img create draws the vmdk cid at random: without the filter no
+      // two runs of a vmdk case would print the same.
+      {"create", {{"create-info-json", {"--output=json"}, {std::string(kRandomCidFilter)}}}},
+      {"info", {{"info-human", {}, {}}, {"info-json", {"--output=json"}, {}}}},
   };
   return commands;
 }
@@ -224,6 +227,28 @@ const CommandSpec* FindCommand(std::string_view name) {
     if (command.name == name) return &command;
   }
   return nullptr;
+}
+
+const OutputTypeSpec* FindOutputType(std::string_view name) {
+  for (const auto& command : Commands()) {
+    for (const auto& type : command.output_types) {
+      if (type.name == name) return &type;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> SelectOutputTypes(const CommandSpec& command,
+                                           const std::vector<std::string>& requested) {
+  std::vector<std::string> known;
+  for (const auto& type : command.output_types) known.push_back(type.name);
+  for (const auto& type : requested) {
+    if (!Contains(known, type)) {
+      throw HarnessError("command " + command.name + " has no output type \"" + type +
+                         "\" (it has " + JoinWords(known) + ")");
+    }
+  }
+  return requested.empty() ? known : requested;
 }
 
 std::string QemuFormatName(std::string_view target) {
@@ -263,12 +288,9 @@ std::vector<CaseSpec> PlanCases(const CaseFile& file, const Manifest& manifest,
   const CommandSpec* command = FindCommand(file.command);
   if (command == nullptr) throw HarnessError("unknown command \"" + file.command + "\"");
   std::vector<CaseSpec> cases;
-  for (const auto& wanted : output_types) {
+  for (const auto& wanted : SelectOutputTypes(*command, output_types)) {
     auto type = std::find_if(command->output_types.begin(), command->output_types.end(),
                              [&](const OutputTypeSpec& t) { return t.name == wanted; });
-    if (type == command->output_types.end()) {
-      throw HarnessError("command " + file.command + " has no output type \"" + wanted + "\"");
-    }
     if (file.command == "measure") {
       PlanMeasure(file, manifest, *type, cases);
     } else if (file.command == "create") {

@@ -31,6 +31,9 @@ namespace instar::harness {
 struct OutputTypeSpec {
   std::string name;                // "measure-json"
   std::vector<std::string> flags;  // added to the step that prints: {"--output=json"}
+  // The output filters (run/normalise.h) of every case of this type, by
+  // name, on both sides: what generate records and what conform compares.
+  std::vector<std::string> filters;
 };
 
 struct CommandSpec {
@@ -41,6 +44,13 @@ struct CommandSpec {
 // measure, create, info.
 const std::vector<CommandSpec>& Commands();
 const CommandSpec* FindCommand(std::string_view name);
+// The output type of that name of any command; null when there is none.
+const OutputTypeSpec* FindOutputType(std::string_view name);
+
+// `requested` checked against the command's output types, or all of them
+// when it is empty. Throws HarnessError naming those the command has.
+std::vector<std::string> SelectOutputTypes(const CommandSpec& command,
+                                           const std::vector<std::string>& requested);
 
 // The -f word qemu-img wants for a target: the bucket "vhd" is qemu's "vpc".
 std::string QemuFormatName(std::string_view target);
@@ -66,7 +76,8 @@ struct CaseFile {
 CaseFile ParseCaseFile(const std::filesystem::path& path, const Manifest& manifest);
 
 // Plans every case of `file` for each of `output_types` (names from the
-// command's CommandSpec), output type by output type, in file order.
+// command's CommandSpec; all of them when empty), output type by output
+// type, in file order.
 std::vector<CaseSpec> PlanCases(const CaseFile& file, const Manifest& manifest,
                                 const std::vector<std::string>& output_types);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/core/error.h"
+#include "harness/run/normalise.h"
 #include "harness/testing/test_support.h"
 
 namespace instar::harness {
@@ -92,10 +93,31 @@ TEST_F(CaseFileTest, PlansCreatePipelineWithVhdAsVpc) {
                                                          "subformat=fixed", "$FILENAME", "1M"}));
   EXPECT_EQ(it->steps[1].argv,
             (std::vector<std::string>{"qemu-img", "info", "--output=json", "$FILENAME"}));
-  EXPECT_TRUE(it->filter_random_cid);
+  EXPECT_EQ(it->filters, std::vector<std::string>{"random-cid"});
   EXPECT_TRUE(std::any_of(cases.begin(), cases.end(), [](const CaseSpec& c) {
     return c.name == "1G-zstd" && c.steps[0].argv[5] == "compression_type=zstd";
   }));
+}
+
+TEST(CommandTableTest, OutputTypesAndTheirNamedFilters) {
+  const CommandSpec* measure = FindCommand("measure");
+  ASSERT_NE(measure, nullptr);
+  EXPECT_EQ(SelectOutputTypes(*measure, {}),
+            (std::vector<std::string>{"measure-human", "measure-json"}));
+  EXPECT_EQ(SelectOutputTypes(*measure, {"measure-json"}),
+            std::vector<std::string>{"measure-json"});
+  EXPECT_EQ(testing::ErrorOf([&] { SelectOutputTypes(*measure, {"info-json"}); }),
+            "command measure has no output type \"info-json\" (it has measure-human, "
+            "measure-json)");
+  EXPECT_EQ(FindOutputType("create-info-json")->filters, std::vector<std::string>{"random-cid"});
+  EXPECT_TRUE(FindOutputType("info-json")->filters.empty());
+  EXPECT_EQ(FindOutputType("info"), nullptr);
+  // Every name in the table is a filter the runner knows.
+  for (const auto& command : Commands()) {
+    for (const auto& type : command.output_types) {
+      for (const auto& name : type.filters) EXPECT_NO_THROW(FindOutputFilter(name)) << name;
+    }
+  }
 }
 
 TEST_F(CaseFileTest, ValidMinimalFile) { EXPECT_EQ(ErrorOf(Measure(kSizeCase)), ""); }

@@ -2,15 +2,19 @@
 //
 // A CaseSpec is fully planned before anything runs: its output type, bucket
 // and name (which give its place in the baseline tree), the parameters that
-// meta.json records, and the steps, each an argv template. Templates name the
-// binary as "qemu-img" and paths only through placeholders:
+// meta.json records, the steps, each an argv template, and the names of the
+// output filters its outputs go through. Templates name the binary as
+// "qemu-img" and paths only through placeholders:
 //   $FILENAME       a scratch file of the case (created by a step)
 //   $TESTDATA_ROOT  the materialised corpus directory
 // The same words are what the recorded output uses for those paths, so a
-// template is also the normalised argv written to meta.json. A runner
-// (generate today, conform later) substitutes the binary and the real paths,
-// runs the steps in order and stops at the first step that fails or times
-// out.
+// template is also the normalised argv written to meta.json. The case runner
+// (run/case_runner.h) substitutes the binary (qemu-img of a version for
+// generate, `instar --compat V` for conform) and the real paths, runs the
+// steps in order and stops at the first step that fails or times out.
+//
+// Generate gets its CaseSpecs from the planner (case_file.h), conform from
+// the baseline store (store/baseline_store.h); both runs are the same steps.
 #ifndef INSTAR_HARNESS_CASES_CASE_MODEL_H_
 #define INSTAR_HARNESS_CASES_CASE_MODEL_H_
 
@@ -38,14 +42,18 @@ struct CaseSpec {
   std::string name;         // "1G-qcow2-default", "qcow2-v2__raw"
   boost::json::object parameters;
   std::vector<StepSpec> steps;
-  // Replace the vmdk cid that `qemu-img create` draws at random (see
-  // docs/harness.md); set only where the image was created by this case.
-  bool filter_random_cid = false;
+  // Output filters (run/normalise.h) every step's stdout and stderr go
+  // through, by name: those of the output type (case_file.h), such as
+  // "random-cid" for create-info-json.
+  std::vector<std::string> filters;
 
   // "bucket/name": unique within an output type, the id profiles hash.
   std::string Id() const { return bucket + "/" + name; }
   bool UsesCorpus() const;
   bool UsesScratchFile() const;
+  // Whether the name or the id matches one of `globs` (fnmatch), as
+  // --case selects cases; true when there are none.
+  bool MatchesAnyGlob(const std::vector<std::string>& globs) const;
 };
 
 }  // namespace instar::harness

@@ -1,73 +1,15 @@
 #include "harness/conform/conform_cases.h"
 
 #include <algorithm>
-#include <set>
 
-#include "harness/cases/case_model.h"
 #include "harness/core/error.h"
 #include "harness/core/json_schema.h"
 #include "harness/core/words.h"
-#include "harness/generate/baseline_store.h"
 #include "harness/matrix/matrix.h"
 
 namespace instar::harness {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-bool AnyArgumentContains(const RecordedCase& recorded, std::string_view word) {
-  for (const auto& step : recorded.steps) {
-    for (const auto& argument : step.argv) {
-      if (argument.find(word) != std::string::npos) return true;
-    }
-  }
-  return false;
-}
-
-int ExitCode(const Entry& entry, const boost::json::object& step) {
-  const auto& value = step.at("exit-code");
-  if (!value.is_int64() && !value.is_uint64()) entry.Fail("\"exit-code\" must be an integer");
-  auto code = value.to_number<int64_t>();
-  if (code < 0 || code > 255) entry.Fail("\"exit-code\" out of range");
-  return static_cast<int>(code);
-}
-
-// The case stems (<dir>/<name>) of the *.meta.json files in `dir`.
-std::vector<fs::path> MetaStems(const fs::path& dir) {
-  std::vector<fs::path> stems;
-  if (!fs::is_directory(dir)) return stems;
-  for (const auto& item : fs::directory_iterator(dir)) {
-    const std::string file = item.path().filename().string();
-    if (!item.is_regular_file() || !file.ends_with(kMetaSuffix)) continue;
-    stems.push_back(dir / file.substr(0, file.size() - kMetaSuffix.size()));
-  }
-  return stems;
-}
-
-void SortCases(std::vector<RecordedCase>& cases) {
-  std::sort(cases.begin(), cases.end(), [](const RecordedCase& a, const RecordedCase& b) {
-    return a.bucket != b.bucket ? a.bucket < b.bucket : a.name < b.name;
-  });
-}
-
-std::vector<fs::path> Buckets(const fs::path& dir) {
-  std::vector<fs::path> buckets;
-  if (!fs::is_directory(dir)) return buckets;
-  for (const auto& item : fs::directory_iterator(dir)) {
-    if (item.is_directory()) buckets.push_back(item.path());
-  }
-  std::sort(buckets.begin(), buckets.end());
-  return buckets;
-}
-
-}  // namespace
-
-bool RecordedCase::UsesCorpus() const { return AnyArgumentContains(*this, kTestdataPlaceholder); }
-
-bool RecordedCase::UsesScratchFile() const {
-  return AnyArgumentContains(*this, kFilenamePlaceholder);
-}
 
 VersionMap LoadVersionMap(const fs::path& path) {
   if (!fs::exists(path)) {
@@ -96,80 +38,6 @@ VersionMap LoadVersionMap(const fs::path& path) {
     map.profiles.push_back(std::move(profile));
   }
   return map;
-}
-
-RecordedCase LoadRecordedCase(const fs::path& stem, const std::string& output_type,
-                              const std::string& bucket) {
-  const fs::path meta_path = stem.string() + std::string(kMetaSuffix);
-  const boost::json::value document = ParseJsonFile(meta_path);
-  Entry top(meta_path.string(), "");
-  const auto& root = top.AsObject(document);
-  top.CheckKeys(root, {"case", "output-type", "bucket", "steps"},
-                {"command", "version", "parameters"});
-  RecordedCase recorded;
-  recorded.output_type = top.String(root, "output-type");
-  recorded.bucket = top.String(root, "bucket");
-  recorded.name = top.String(root, "case");
-  recorded.stem = stem;
-  if (recorded.output_type != output_type || recorded.bucket != bucket ||
-      recorded.name != stem.filename().string()) {
-    top.Fail("describes " + recorded.output_type + " " + recorded.Id() + ", not " + output_type +
-             " " + bucket + "/" + stem.filename().string());
-  }
-  const auto& steps = top.Array(root, "steps");
-  if (steps.empty()) top.Fail("\"steps\" is empty");
-  for (size_t i = 0; i < steps.size(); ++i) {
-    Entry entry = top.Nested("steps[" + std::to_string(i) + "]");
-    const auto& object = entry.AsObject(steps[i]);
-    entry.CheckKeys(object, {"name", "argv", "exit-code"},
-                    {"stdout-bytes", "stderr-bytes", "timed-out"});
-    RecordedStep step{entry.String(object, "name"), entry.StringArray(object, "argv"),
-                      ExitCode(entry, object)};
-    if (step.argv.empty() || step.argv.front() != kBinaryWord) {
-      entry.Fail("\"argv\" must start with \"" + std::string(kBinaryWord) + "\"");
-    }
-    recorded.steps.push_back(std::move(step));
-  }
-  return recorded;
-}
-
-std::vector<RecordedCase> ListProfileCases(const fs::path& profiles, const std::string& output_type,
-                                           const std::string& profile) {
-  std::vector<RecordedCase> cases;
-  for (const auto& bucket : Buckets(profiles / output_type / profile)) {
-    for (const auto& stem : MetaStems(bucket)) {
-      cases.push_back(LoadRecordedCase(stem, output_type, bucket.filename().string()));
-    }
-  }
-  SortCases(cases);
-  return cases;
-}
-
-std::vector<RecordedCase> ListBaselineCases(const fs::path& baselines,
-                                            const std::string& output_type,
-                                            const std::string& version) {
-  std::vector<RecordedCase> cases;
-  for (const auto& bucket : Buckets(baselines / output_type)) {
-    for (const auto& stem : MetaStems(bucket / version)) {
-      cases.push_back(LoadRecordedCase(stem, output_type, bucket.filename().string()));
-    }
-  }
-  SortCases(cases);
-  return cases;
-}
-
-std::vector<std::string> ListBaselineVersions(const fs::path& baselines,
-                                              const std::string& output_type) {
-  std::set<std::string> found;
-  for (const auto& bucket : Buckets(baselines / output_type)) {
-    for (const auto& item : fs::directory_iterator(bucket)) {
-      const std::string name = item.path().filename().string();
-      if (item.is_directory() && ParseVersionText(name)) found.insert(name);
-    }
-  }
-  std::vector<std::string> versions(found.begin(), found.end());
-  SortVersionTexts(versions);
-  return versions;
 }
 
 std::vector<ConformTarget> SelectTargets(const std::string& output_type,
@@ -220,7 +88,7 @@ std::vector<ConformTarget> SelectTargets(const std::string& output_type,
                            profile.versions,
                            profile.versions.front(),
                            true,
-                           ListProfileCases(selection.profiles, output_type, profile.name)};
+                           ReadProfileCases(selection.profiles, output_type, profile.name)};
       if (target.cases.empty()) {
         throw HarnessError((selection.profiles / output_type / profile.name).string() +
                            ": no cases (is the profiles tree complete?)");
@@ -230,7 +98,7 @@ std::vector<ConformTarget> SelectTargets(const std::string& output_type,
     return targets;
   }
 
-  const std::vector<std::string> present = ListBaselineVersions(selection.baselines, output_type);
+  const std::vector<std::string> present = BaselineVersions(selection.baselines, output_type);
   if (present.empty()) {
     throw HarnessError((selection.baselines / output_type).string() + ": no baselines");
   }
@@ -252,7 +120,7 @@ std::vector<ConformTarget> SelectTargets(const std::string& output_type,
                        {version},
                        version,
                        false,
-                       ListBaselineCases(selection.baselines, output_type, version)});
+                       ReadBaselineCases(selection.baselines, output_type, version)});
   }
   return targets;
 }

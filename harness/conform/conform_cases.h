@@ -1,8 +1,8 @@
 // What conform compares against: the recorded cases of a profile
 // (profiles/<type>/profile-NN/<bucket>/<case>.*) or of one version of a
-// baseline tree (<baselines>/<type>/<bucket>/<version>/<case>.*), read from
-// their meta.json files, and the profiles of an output type from its
-// version-map.json.
+// baseline tree (<baselines>/<type>/<bucket>/<version>/<case>.*), read by
+// the baseline store (store/baseline_store.h), and the profiles of an
+// output type from its version-map.json.
 //
 // A target is one column of the conformance grid: a profile (instar runs
 // with --compat set to the profile's lowest version) or, when conform reads
@@ -15,27 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/store/baseline_store.h"
+
 namespace instar::harness {
-
-struct RecordedStep {
-  std::string name;               // "measure"
-  std::vector<std::string> argv;  // normalised: argv[0] is "qemu-img", paths are placeholders
-  int exit_code = 0;
-};
-
-struct RecordedCase {
-  std::string output_type;
-  std::string bucket;
-  std::string name;
-  std::filesystem::path stem;  // <dir>/<name>; add ".stdout.txt" etc.
-  std::vector<RecordedStep> steps;
-
-  std::string Id() const { return bucket + "/" + name; }
-  // The exit code of the last step that ran: what the case asserts.
-  int expected_exit() const { return steps.back().exit_code; }
-  bool UsesCorpus() const;
-  bool UsesScratchFile() const;
-};
 
 struct ProfileEntry {
   std::string name;                   // "profile-02"
@@ -54,28 +36,10 @@ struct ConformTarget {
   std::vector<std::string> versions;  // the versions its baselines stand for
   std::string compat;                 // what instar gets as --compat: the lowest version
   bool is_profile = true;
-  std::vector<RecordedCase> cases;  // sorted by Id()
+  std::vector<StoredCase> cases;  // sorted by bucket, then name
 };
 
 VersionMap LoadVersionMap(const std::filesystem::path& path);
-
-// Reads <stem>.meta.json and checks that it describes that case of that
-// output type and bucket.
-RecordedCase LoadRecordedCase(const std::filesystem::path& stem, const std::string& output_type,
-                              const std::string& bucket);
-
-// Every case (every *.meta.json) of profiles/<type>/<profile>/, sorted.
-std::vector<RecordedCase> ListProfileCases(const std::filesystem::path& profiles,
-                                           const std::string& output_type,
-                                           const std::string& profile);
-// Every case of <baselines>/<type>/*/<version>/, sorted.
-std::vector<RecordedCase> ListBaselineCases(const std::filesystem::path& baselines,
-                                            const std::string& output_type,
-                                            const std::string& version);
-// The versions that have a directory in some bucket of <baselines>/<type>/,
-// in version order.
-std::vector<std::string> ListBaselineVersions(const std::filesystem::path& baselines,
-                                              const std::string& output_type);
 
 struct TargetSelection {
   std::filesystem::path profiles = "profiles";

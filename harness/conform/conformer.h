@@ -1,15 +1,16 @@
 // Conform: runs instar on the recorded cases of every selected output type
-// and target (profile, or version of a baseline tree) and judges each case.
+// and target (profile, or version of a baseline tree) and judges each case:
+// store (store/baseline_store.h) -> pool -> the same steps with
+// `instar --compat V` -> judge (outcome.h).
 //
-// For each case the fixture is recreated: the image corpus, materialised
-// once per run as generate materialises it ($TESTDATA_ROOT), and an empty
-// scratch file name per worker ($FILENAME, removed after each case). instar
-// runs each recorded step with the step's own argv (instar_argv.h), with
-// --compat set to the target's lowest version and --sandbox passed through,
-// in the environment every harness child gets (LC_ALL=C, TZ=UTC, PATH), and
-// the steps stop at the first that fails, as generate's did. Both sides'
-// stdout then go through the divergence filters (divergences.h) and the last
-// step's is judged (outcome.h).
+// The cases are read back from the store as the CaseSpecs generate ran, and
+// run by the same case runner (run/case_runner.h): the fixture is recreated
+// (the corpus, materialised once per run, and an empty scratch file per
+// worker), each recorded step runs with `instar [--sandbox=KIND] --compat V`
+// in place of qemu-img (instar_argv.h), and the steps stop at the first that
+// fails, as generate's did. instar's output gets the same path rewrites and
+// named filters as the baseline got; then both sides' stdout go through the
+// divergence filters (divergences.h) and the case is judged.
 //
 // A failing case leaves <output-dir>/<type>/<target>/<bucket>/<case>.out
 // (the expected stdout, normalised), .out.bad (instar's, normalised),
@@ -26,8 +27,8 @@
 #include "harness/conform/conform_cases.h"
 #include "harness/conform/divergences.h"
 #include "harness/conform/report.h"
-#include "harness/generate/progress.h"
 #include "harness/run/interrupt.h"
+#include "harness/run/progress.h"
 
 namespace instar::harness {
 

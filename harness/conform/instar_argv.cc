@@ -1,7 +1,6 @@
 #include "harness/conform/instar_argv.h"
 
 #include "harness/cases/case_model.h"
-#include "harness/core/error.h"
 
 namespace instar::harness {
 
@@ -26,38 +25,26 @@ bool IsPlaceholderPath(std::string_view word) {
 
 }  // namespace
 
-std::string ResolvePlaceholders(std::string_view word, const PlaceholderValues& values) {
-  std::string out;
-  out.reserve(word.size());
-  size_t pos = 0;
-  while (pos < word.size()) {
-    if (word.substr(pos).starts_with(kTestdataPlaceholder)) {
-      out += values.testdata_root;
-      pos += kTestdataPlaceholder.size();
-    } else if (word.substr(pos).starts_with(kFilenamePlaceholder)) {
-      out += values.filename;
-      pos += kFilenamePlaceholder.size();
-    } else {
-      out += word[pos++];
-    }
-  }
-  return out;
+Program InstarProgram(const std::filesystem::path& instar, const std::string& compat,
+                      const std::string& sandbox) {
+  Program program{instar, {}};
+  if (!sandbox.empty()) program.options.push_back("--sandbox=" + sandbox);
+  program.options.push_back("--compat");
+  program.options.push_back(compat);
+  return program;
 }
 
-std::vector<std::string> InstarArguments(const std::vector<std::string>& recorded_argv,
-                                         const std::string& compat, const std::string& sandbox,
-                                         const PlaceholderValues& values) {
-  if (recorded_argv.empty() || recorded_argv.front() != kBinaryWord) {
-    throw HarnessError("a recorded argv must start with \"" + std::string(kBinaryWord) + "\"");
+std::string ShownCommand(const CaseSpec& spec, const Program& program) {
+  const PlaceholderValues placeholders{std::string(kFilenamePlaceholder),
+                                       std::string(kTestdataPlaceholder)};
+  std::string shown;
+  for (const auto& step : spec.steps) {
+    std::vector<std::string> words = {"instar"};
+    for (auto& word : StepArguments(program, step, placeholders)) words.push_back(std::move(word));
+    if (!shown.empty()) shown += " && ";
+    shown += ShellCommand(words);
   }
-  std::vector<std::string> arguments;
-  if (!sandbox.empty()) arguments.push_back("--sandbox=" + sandbox);
-  arguments.push_back("--compat");
-  arguments.push_back(compat);
-  for (size_t i = 1; i < recorded_argv.size(); ++i) {
-    arguments.push_back(ResolvePlaceholders(recorded_argv[i], values));
-  }
-  return arguments;
+  return shown;
 }
 
 std::string ShellQuote(std::string_view word) {

@@ -130,6 +130,12 @@ uint64_t Entry::Unsigned(const boost::json::object& object, std::string_view key
   Fail(Quoted(key) + " must be a non-negative integer, found " + KindName(value));
 }
 
+bool Entry::Bool(const boost::json::object& object, std::string_view key) const {
+  const auto& value = object.at(boost::json::string_view(key.data(), key.size()));
+  if (!value.is_bool()) Fail(Quoted(key) + " must be a boolean, found " + KindName(value));
+  return value.get_bool();
+}
+
 std::vector<std::string> Entry::StringArray(const boost::json::object& object,
                                             std::string_view key) const {
   const auto& array = Array(object, key);

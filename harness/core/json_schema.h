@@ -43,6 +43,7 @@ class Entry {
   std::string String(const boost::json::object& object, std::string_view key) const;
   // A non-negative integer.
   uint64_t Unsigned(const boost::json::object& object, std::string_view key) const;
+  bool Bool(const boost::json::object& object, std::string_view key) const;
   // An array of non-empty strings (possibly empty itself).
   std::vector<std::string> StringArray(const boost::json::object& object,
                                        std::string_view key) const;

@@ -1,19 +1,11 @@
 #include "harness/generate/generator.h"
 
-#include <fnmatch.h>
-#include <stdlib.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -21,11 +13,8 @@
 #include "harness/cases/case_file.h"
 #include "harness/cases/manifest.h"
 #include "harness/core/error.h"
-#include "harness/generate/baseline_store.h"
-#include "harness/run/child.h"
-#include "harness/run/corpus.h"
-#include "harness/run/normalise.h"
-#include "harness/run/scratch.h"
+#include "harness/run/case_runner.h"
+#include "harness/store/baseline_store.h"
 
 namespace instar::harness {
 
@@ -43,64 +32,11 @@ double CpuSeconds(int who) {
   return Seconds(usage.ru_utime) + Seconds(usage.ru_stime);
 }
 
-bool MatchesGlobs(const CaseSpec& spec, const std::vector<std::string>& globs) {
-  if (globs.empty()) return true;
-  std::string id = spec.Id();
-  for (const auto& glob : globs) {
-    if (::fnmatch(glob.c_str(), spec.name.c_str(), 0) == 0) return true;
-    if (::fnmatch(glob.c_str(), id.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
-
-std::string Substitute(std::string word, const std::string& filename, const std::string& corpus) {
-  auto replace = [&word](std::string_view placeholder, const std::string& value) {
-    for (size_t pos = word.find(placeholder); pos != std::string::npos;
-         pos = word.find(placeholder, pos + value.size())) {
-      word.replace(pos, placeholder.size(), value);
-    }
-  };
-  replace(kFilenamePlaceholder, filename);
-  replace(kTestdataPlaceholder, corpus);
-  return word;
-}
-
 struct Job {
   const CaseSpec* spec;
   const MatrixEntry* version;
-  fs::path version_dir;
+  fs::path dir;  // where the case is recorded
 };
-
-void ClearDirectory(const fs::path& dir) {
-  for (const auto& item : fs::directory_iterator(dir)) fs::remove_all(item.path());
-}
-
-// Removes files under <out>/<type>/*/<version>/ that `expected` does not
-// list, and directories left empty. Returns the number of files removed.
-size_t PruneStale(const fs::path& out, const std::set<std::string>& types,
-                  const std::set<std::string>& versions, const std::set<fs::path>& expected) {
-  size_t removed = 0;
-  for (const auto& type : types) {
-    fs::path type_dir = out / type;
-    if (!fs::is_directory(type_dir)) continue;
-    for (const auto& bucket : fs::directory_iterator(type_dir)) {
-      if (!bucket.is_directory()) continue;
-      for (const auto& version : versions) {
-        fs::path dir = bucket.path() / version;
-        if (!fs::is_directory(dir)) continue;
-        for (const auto& file : fs::directory_iterator(dir)) {
-          if (!expected.contains(file.path())) {
-            fs::remove_all(file.path());
-            ++removed;
-          }
-        }
-        if (fs::is_empty(dir)) fs::remove(dir);
-      }
-      if (fs::is_empty(bucket.path())) fs::remove(bucket.path());
-    }
-  }
-  return removed;
-}
 
 // Writes finished cases on a thread of its own, so that a worker starts its
 // next child as soon as the last one is reaped instead of after three file
@@ -189,20 +125,7 @@ std::vector<CaseSpec> PlanRequest(const GenerateRequest& request) {
     throw HarnessError("unknown command \"" + request.command +
                        "\" (known: measure, create, info)");
   }
-  std::vector<std::string> types = request.output_types;
-  if (types.empty()) {
-    for (const auto& type : command->output_types) types.push_back(type.name);
-  }
-  for (const auto& type : types) {
-    bool known = std::any_of(command->output_types.begin(), command->output_types.end(),
-                             [&](const OutputTypeSpec& t) { return t.name == type; });
-    if (!known) {
-      std::string names;
-      for (const auto& t : command->output_types) names += (names.empty() ? "" : ", ") + t.name;
-      throw HarnessError("command " + request.command + " has no output type \"" + type +
-                         "\" (it has " + names + ")");
-    }
-  }
+  const std::vector<std::string> types = SelectOutputTypes(*command, request.output_types);
   Manifest manifest = LoadManifest(request.cases_dir / "images" / "manifest.json");
   fs::path case_path = request.cases_dir / (request.command + ".json");
   CaseFile file = ParseCaseFile(case_path, manifest);
@@ -212,7 +135,7 @@ std::vector<CaseSpec> PlanRequest(const GenerateRequest& request) {
   }
   std::vector<CaseSpec> cases = PlanCases(file, manifest, types);
   std::erase_if(cases,
-                [&](const CaseSpec& spec) { return !MatchesGlobs(spec, request.case_globs); });
+                [&](const CaseSpec& spec) { return !spec.MatchesAnyGlob(request.case_globs); });
   return cases;
 }
 
@@ -227,106 +150,60 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
   }
   GenerateReport report;
   report.versions = request.matrix.entries.size();
-  report.jobs =
-      request.jobs != 0 ? request.jobs : std::max(1u, std::thread::hardware_concurrency());
-
-  std::string scratch_note;
-  ScratchDir scratch(ScratchBase(&scratch_note));
-  if (!scratch_note.empty()) report.notes.push_back(scratch_note);
-  const fs::path corpus = scratch.path() / "corpus";
-  bool uses_corpus = std::any_of(cases.begin(), cases.end(),
-                                 [](const CaseSpec& spec) { return spec.UsesCorpus(); });
-  if (uses_corpus) {
-    fs::create_directory(corpus);
-    Manifest manifest = LoadManifest(request.cases_dir / "images" / "manifest.json");
-    MaterialiseCorpus(manifest, request.cases_dir / "images", corpus, report.jobs, &interrupt);
-  }
 
   std::vector<Job> jobs;
+  std::vector<const CaseSpec*> job_cases;
   std::set<fs::path> expected_files;
-  std::set<fs::path> version_dirs;
+  std::set<fs::path> dirs;
   for (const auto& entry : request.matrix.entries) {
     for (const auto& spec : cases) {
-      fs::path dir = VersionDir(request.out_dir, spec, entry.version_text);
-      version_dirs.insert(dir);
-      for (auto suffix : {kStdoutSuffix, kStderrSuffix, kMetaSuffix}) {
-        expected_files.insert(dir / (spec.name + std::string(suffix)));
-      }
+      fs::path dir = BaselineDir(request.out_dir, spec, entry.version_text);
+      dirs.insert(dir);
+      for (auto& file : RecordFiles(dir, spec.name)) expected_files.insert(std::move(file));
       jobs.push_back({&spec, &entry, std::move(dir)});
+      job_cases.push_back(&spec);
     }
   }
-  for (const auto& dir : version_dirs) fs::create_directories(dir);
   report.cases = jobs.size();
+
+  CasePool pool(std::move(job_cases), {request.cases_dir / "images", request.jobs, request.timeout},
+                interrupt);
+  report.jobs = pool.jobs();
+  if (!pool.note().empty()) report.notes.push_back(pool.note());
+  for (const auto& dir : dirs) fs::create_directories(dir);
 
   Progress progress("generate " + request.command, jobs.size(), request.progress);
   RecordWriter writer(progress);
-  std::atomic<size_t> next{0};
-  std::mutex mutex;  // guards report and first_error
+  std::mutex mutex;  // guards report
   std::string first_error;
-
-  auto worker = [&](unsigned index) {
-    ChildRunner runner(&interrupt);
-    const fs::path work_dir = scratch.path() / ("w" + std::to_string(index));
-    fs::create_directory(work_dir);
-    const std::string filename = (work_dir / "filename").string();
-    const std::vector<PathRewrite> rewrites = {
-        {filename, std::string(kFilenamePlaceholder)},
-        {corpus.string(), std::string(kTestdataPlaceholder)}};
-    const std::vector<std::string> environment = MinimalEnvironment();
-
-    for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
-      if (interrupt.stopping() || writer.failed()) return;
+  try {
+    pool.Run([&](size_t i, CaseRunner& runner) {
       const Job& job = jobs[i];
       const CaseSpec& spec = *job.spec;
-      if (request.resume && IsRecorded(job.version_dir, spec.name)) {
+      // The writer's error is thrown below; the rest of the run is moot.
+      if (writer.failed()) return;
+      if (request.resume && IsRecorded(job.dir, spec.name)) {
         std::lock_guard<std::mutex> lock(mutex);
         ++report.skipped;
         progress.Advance();
-        continue;
-      }
-      try {
-        std::vector<StepRun> runs;
-        for (const auto& step : spec.steps) {
-          ChildRequest child{job.version->qemu_img, {}, environment, request.timeout};
-          for (size_t w = 1; w < step.argv.size(); ++w) {
-            child.arguments.push_back(Substitute(step.argv[w], filename, corpus.string()));
-          }
-          ChildResult result = runner.Run(child);
-          result.out = RewritePaths(result.out, rewrites);
-          result.err = RewritePaths(result.err, rewrites);
-          if (spec.filter_random_cid) {
-            result.out = FilterRandomCid(result.out);
-            result.err = FilterRandomCid(result.err);
-          }
-          bool stop = result.exit_code != 0 || result.timed_out;
-          runs.push_back({&step, std::move(result)});
-          if (stop || interrupt.stopping()) break;
-        }
-        if (spec.UsesScratchFile()) ClearDirectory(work_dir);
-        if (interrupt.stopping()) return;
-        writer.Push(job.version_dir, spec.name, BuildRecord(spec, job.version->version_text, runs));
-        std::lock_guard<std::mutex> lock(mutex);
-        ++report.recorded;
-        if (runs.back().result.exit_code != 0) ++report.nonzero_exits;
-        for (const auto& run : runs) {
-          if (run.result.timed_out) {
-            report.timed_out.push_back(spec.output_type + "/" + spec.bucket + "/" +
-                                       job.version->version_text + "/" + spec.name);
-          }
-        }
-      } catch (const std::exception& error) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (first_error.empty()) first_error = error.what();
-        next.store(jobs.size());
         return;
       }
-    }
-  };
-
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < report.jobs; ++i) threads.emplace_back(worker, i);
-  worker(0);
-  for (auto& thread : threads) thread.join();
+      const std::vector<StepRun> runs = runner.Run(spec, {job.version->qemu_img, {}});
+      if (interrupt.stopping()) return;  // the case in flight is not written
+      writer.Push(job.dir, spec.name, BuildRecord(spec, job.version->version_text, runs));
+      std::lock_guard<std::mutex> lock(mutex);
+      ++report.recorded;
+      if (runs.back().result.exit_code != 0) ++report.nonzero_exits;
+      for (const auto& run : runs) {
+        if (run.result.timed_out) {
+          report.timed_out.push_back(spec.output_type + "/" + spec.bucket + "/" +
+                                     job.version->version_text + "/" + spec.name);
+        }
+      }
+    });
+  } catch (const HarnessError& error) {
+    first_error = error.what();
+  }
   // Cases taken from the workers are complete: they are written even when
   // the run was interrupted.
   std::string write_error = writer.Close();
@@ -340,7 +217,7 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
     std::set<std::string> types, versions;
     for (const auto& spec : cases) types.insert(spec.output_type);
     for (const auto& entry : request.matrix.entries) versions.insert(entry.version_text);
-    report.pruned_files = PruneStale(request.out_dir, types, versions, expected_files);
+    report.pruned_files = PruneBaselines(request.out_dir, types, versions, expected_files);
   }
 
   report.wall_seconds =
@@ -353,21 +230,22 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
 std::string FormatSummary(const GenerateRequest& request, const GenerateReport& report) {
   char line[512];
   std::string text;
-  std::snprintf(line, sizeof(line),
-                "generate %s: %zu cases over %zu version%s: %zu recorded, %zu skipped, "
-                "%zu non-zero exits, %zu time-outs\n",
-                request.command.c_str(), report.cases, report.versions,
-                report.versions == 1 ? "" : "s", report.recorded, report.skipped,
-                report.nonzero_exits, report.timed_out.size());
+  (void)std::snprintf(line, sizeof(line),
+                      "generate %s: %zu cases over %zu version%s: %zu recorded, %zu skipped, "
+                      "%zu non-zero exits, %zu time-outs\n",
+                      request.command.c_str(), report.cases, report.versions,
+                      report.versions == 1 ? "" : "s", report.recorded, report.skipped,
+                      report.nonzero_exits, report.timed_out.size());
   text += line;
   double share = report.children_cpu_seconds > 0
                      ? 100.0 * report.self_cpu_seconds / report.children_cpu_seconds
                      : 0.0;
-  std::snprintf(line, sizeof(line),
-                "  wall %.2f s with %u jobs, children CPU %.2f s, harness CPU %.2f s (%.1f %% of "
-                "the children's)\n",
-                report.wall_seconds, report.jobs, report.children_cpu_seconds,
-                report.self_cpu_seconds, share);
+  (void)std::snprintf(
+      line, sizeof(line),
+      "  wall %.2f s with %u jobs, children CPU %.2f s, harness CPU %.2f s (%.1f %% of "
+      "the children's)\n",
+      report.wall_seconds, report.jobs, report.children_cpu_seconds, report.self_cpu_seconds,
+      share);
   text += line;
   if (report.pruned_files > 0) {
     text += "  removed " + std::to_string(report.pruned_files) + " stale file" +

@@ -1,13 +1,11 @@
 // Generate: runs every planned case on every selected qemu-img version and
-// records the baselines.
+// records the baselines: plan (cases/case_file.h) -> pool -> the steps with
+// qemu-img -> store (store/baseline_store.h).
 //
-// Work is (case, version) pairs handed to --jobs worker threads; a worker
-// runs a whole case, a pipeline's steps in order, and hands the result to a
-// writer thread. Each case gets a scratch file of its own ($FILENAME) in its
-// worker's directory; the corpus is materialised once per run
-// ($TESTDATA_ROOT). All scratch lives in one temporary directory, on
-// /dev/shm (tmpfs) where possible, else $TMPDIR, or $INSTAR_HARNESS_SCRATCH
-// when set; it is removed at the end, whatever the end.
+// Work is (case, version) pairs handed to the workers of a CasePool
+// (run/case_runner.h, which says where scratch files and the corpus live);
+// a worker runs a whole case, a pipeline's steps in order, and hands the
+// result to a writer thread.
 //
 // Files are written atomically, meta.json last; --resume skips recorded
 // cases. An Interrupt stops the run between cases: children are killed, the
@@ -24,9 +22,9 @@
 #include <vector>
 
 #include "harness/cases/case_model.h"
-#include "harness/generate/progress.h"
 #include "harness/matrix/matrix.h"
 #include "harness/run/interrupt.h"
+#include "harness/run/progress.h"
 
 namespace instar::harness {
 

@@ -11,21 +11,14 @@
 
 #include "harness/core/error.h"
 #include "harness/core/files.h"
-#include "harness/core/json_schema.h"
 #include "harness/core/json_writer.h"
-#include "harness/generate/baseline_store.h"
-#include "harness/matrix/matrix.h"
+#include "harness/store/baseline_store.h"
 
 namespace instar::harness {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool EndsWith(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::vector<fs::path> SortedChildren(const fs::path& dir, bool directories) {
   std::vector<fs::path> children;
@@ -34,32 +27,6 @@ std::vector<fs::path> SortedChildren(const fs::path& dir, bool directories) {
   }
   std::sort(children.begin(), children.end());
   return children;
-}
-
-int LastExitCode(const fs::path& meta_path) {
-  Entry entry(meta_path.string(), "");
-  const boost::json::value document = ParseJsonFile(meta_path);
-  const auto& meta = entry.AsObject(document);
-  if (!meta.contains("steps")) entry.Fail("missing field \"steps\"");
-  const auto& steps = entry.Array(meta, "steps");
-  if (steps.empty()) entry.Fail("\"steps\" is empty");
-  const auto& last = entry.AsObject(steps.back());
-  if (!last.contains("exit-code") || !last.at("exit-code").is_int64()) {
-    entry.Fail("the last step has no integer \"exit-code\"");
-  }
-  return static_cast<int>(last.at("exit-code").get_int64());
-}
-
-std::string StemOf(const std::string& file_name, std::string_view suffix) {
-  return file_name.substr(0, file_name.size() - suffix.size());
-}
-
-// Copies src to dst unless dst already holds the same bytes.
-void CopyIfChanged(const fs::path& src, const fs::path& dst) {
-  std::string data = ReadFile(src);
-  std::error_code ec;
-  if (fs::exists(dst, ec) && ReadFile(dst) == data) return;
-  WriteFileAtomic(dst, data);
 }
 
 void RemoveUnexpected(const fs::path& dir, const std::set<fs::path>& expected) {
@@ -100,41 +67,20 @@ std::vector<VersionDigest> ReadDigests(const fs::path& baselines, const std::str
   if (!fs::is_directory(type_dir)) {
     throw HarnessError(type_dir.string() + ": no baselines of this output type");
   }
-  std::map<std::string, VersionDigest> by_version;
-  for (const auto& bucket_dir : SortedChildren(type_dir, true)) {
-    const std::string bucket = bucket_dir.filename().string();
-    for (const auto& version_dir : SortedChildren(bucket_dir, true)) {
-      const std::string version = version_dir.filename().string();
-      if (!ParseVersionText(version)) {
-        throw HarnessError(version_dir.string() + ": not a version directory (X.Y.Z)");
-      }
-      VersionDigest& digest = by_version[version];
-      digest.version = version;
-      for (const auto& file : SortedChildren(version_dir, false)) {
-        const std::string file_name = file.filename().string();
-        if (!EndsWith(file_name, kMetaSuffix)) continue;
-        const std::string name = StemOf(file_name, kMetaSuffix);
-        const fs::path stdout_path = version_dir / (name + std::string(kStdoutSuffix));
-        if (!fs::exists(stdout_path) ||
-            !fs::exists(version_dir / (name + std::string(kStderrSuffix)))) {
-          throw HarnessError(file.string() + ": the case is incomplete (regenerate it)");
-        }
-        std::string out = ReadFile(stdout_path);
-        digest.cases.push_back(
-            {bucket + "/" + name, XXH3_64bits(out.data(), out.size()), LastExitCode(file)});
-      }
-    }
-  }
   std::vector<VersionDigest> versions;
-  for (auto& [text, digest] : by_version) {
+  for (const auto& version : BaselineVersions(baselines, output_type)) {
+    VersionDigest digest;
+    digest.version = version;
+    for (const auto& stored : ReadBaselineCases(baselines, output_type, version)) {
+      const std::string out = stored.ReadStdout();
+      digest.cases.push_back(
+          {stored.spec.Id(), XXH3_64bits(out.data(), out.size()), stored.expected_exit()});
+    }
     std::sort(digest.cases.begin(), digest.cases.end(),
               [](const CaseDigest& a, const CaseDigest& b) { return a.id < b.id; });
     digest.fingerprint = Fingerprint(digest.cases);
     versions.push_back(std::move(digest));
   }
-  std::sort(versions.begin(), versions.end(), [](const VersionDigest& a, const VersionDigest& b) {
-    return *ParseVersionText(a.version) < *ParseVersionText(b.version);
-  });
   return versions;
 }
 
@@ -155,7 +101,7 @@ std::vector<Profile> GroupProfiles(const std::vector<VersionDigest>& versions) {
   }
   for (size_t i = 0; i < profiles.size(); ++i) {
     char name[32];
-    std::snprintf(name, sizeof(name), "profile-%02zu", i + 1);
+    (void)std::snprintf(name, sizeof(name), "profile-%02zu", i + 1);
     profiles[i].name = name;
   }
   return profiles;
@@ -179,14 +125,11 @@ OutputTypeProfiles WriteProfiles(const fs::path& baselines, const fs::path& out,
       const std::string bucket = c.id.substr(0, c.id.find('/'));
       const std::string name = c.id.substr(c.id.find('/') + 1);
       const fs::path src_dir = baselines / output_type / bucket / lowest;
-      const fs::path dst_dir = profile_dir / bucket;
+      const fs::path dst_dir = ProfileDir(out, output_type, profile.name, bucket);
       fs::create_directories(dst_dir);
       expected.insert(dst_dir);
-      for (auto suffix : {kStdoutSuffix, kStderrSuffix, kMetaSuffix}) {
-        const std::string file = name + std::string(suffix);
-        CopyIfChanged(src_dir / file, dst_dir / file);
-        expected.insert(dst_dir / file);
-      }
+      CopyRecord(src_dir, dst_dir, name);
+      for (auto& file : RecordFiles(dst_dir, name)) expected.insert(std::move(file));
     }
   }
 
@@ -242,7 +185,7 @@ std::string FormatProfileTable(const std::vector<OutputTypeProfiles>& all) {
       std::string list;
       for (const auto& v : p.versions) list += (list.empty() ? "" : " ") + v;
       char line[64];
-      std::snprintf(line, sizeof(line), "  %-11s ", p.name.c_str());
+      (void)std::snprintf(line, sizeof(line), "  %-11s ", p.name.c_str());
       text +=
           line + list + "  (" + std::to_string(p.cases) + " cases, " + Hex16(p.fingerprint) + ")\n";
     }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/store/baseline_store.h"
 #include "harness/testing/test_support.h"
 
 namespace instar::harness {
@@ -15,16 +16,22 @@ using testing::ReadTree;
 using testing::TempDir;
 using testing::WriteText;
 
-// Fixture baselines with synthetic outputs ("out-A"...): what is tested is
-// the grouping, not what any qemu-img printed.
+// Fixture baselines with synthetic outputs ("out-A"...), recorded by the
+// store's writer: what is tested is the grouping, not what any qemu-img
+// printed.
 void AddCase(const fs::path& baselines, const std::string& bucket, const std::string& version,
              const std::string& name, const std::string& out, int exit_code) {
-  const fs::path dir = baselines / "measure-json" / bucket / version;
-  WriteText(dir / (name + ".stdout.txt"), out);
-  WriteText(dir / (name + ".stderr.txt"), "err of " + version);
-  WriteText(dir / (name + ".meta.json"), R"({"version": ")" + version +
-                                             R"(", "steps": [{"exit-code": )" +
-                                             std::to_string(exit_code) + "}]}\n");
+  CaseSpec spec{"measure", "measure-json", bucket, name, {}, {}, {}};
+  spec.parameters["mode"] = "size";
+  spec.parameters["size"] = "1M";
+  spec.parameters["target"] = "raw";
+  spec.parameters["options"] = boost::json::array();
+  spec.steps.push_back({"measure", {"qemu-img", "measure", "--size", "1M", "-O", "raw"}});
+  const fs::path dir = BaselineDir(baselines, spec, version);
+  fs::create_directories(dir);
+  WriteRecord(
+      dir, name,
+      BuildRecord(spec, version, {{&spec.steps[0], {exit_code, false, out, "err of " + version}}}));
 }
 
 class ProfilesTest : public ::testing::Test {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "harness/core/error.h"
+
 namespace instar::harness {
 
 namespace {
@@ -78,6 +80,22 @@ std::string FilterRandomCid(std::string_view text) {
     line_start = line_end + 1;
   }
   return out;
+}
+
+const std::vector<OutputFilter>& OutputFilters() {
+  static const std::vector<OutputFilter> filters = {{kRandomCidFilter, FilterRandomCid}};
+  return filters;
+}
+
+const OutputFilter& FindOutputFilter(std::string_view name) {
+  for (const auto& filter : OutputFilters()) {
+    if (filter.name == name) return filter;
+  }
+  std::string known;
+  for (const auto& filter : OutputFilters()) {
+    known += (known.empty() ? "" : ", ") + std::string(filter.name);
+  }
+  throw HarnessError("unknown output filter \"" + std::string(name) + "\" (known: " + known + ")");
 }
 
 }  // namespace instar::harness

@@ -1,5 +1,6 @@
 // Helpers for the harness tests: a temporary directory that removes itself,
-// file helpers, and where the tree and the system qemu-img are.
+// file helpers, the message of an expected error, and where the tree and
+// the system qemu-img are.
 #ifndef INSTAR_HARNESS_TESTING_TEST_SUPPORT_H_
 #define INSTAR_HARNESS_TESTING_TEST_SUPPORT_H_
 
@@ -7,9 +8,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+
+#include "harness/core/error.h"
 
 namespace instar::harness::testing {
 
@@ -56,6 +60,17 @@ inline std::map<std::string, std::string> ReadTree(const std::filesystem::path& 
     }
   }
   return tree;
+}
+
+// The message of the HarnessError that `action` throws; "(no error)" when
+// it throws none.
+inline std::string ErrorOf(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const HarnessError& error) {
+    return error.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace instar::harness::testing

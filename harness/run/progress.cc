@@ -1,4 +1,4 @@
-#include "harness/generate/progress.h"
+#include "harness/run/progress.h"
 
 #include <unistd.h>
 

@@ -5,8 +5,8 @@
 // Elsewhere (CI logs, pipes) a plain line is printed every ten seconds and
 // at each quarter. No colour is used, so NO_COLOR has nothing to turn off.
 // Advance() is safe to call from any thread.
-#ifndef INSTAR_HARNESS_GENERATE_PROGRESS_H_
-#define INSTAR_HARNESS_GENERATE_PROGRESS_H_
+#ifndef INSTAR_HARNESS_RUN_PROGRESS_H_
+#define INSTAR_HARNESS_RUN_PROGRESS_H_
 
 #include <chrono>
 #include <cstddef>
@@ -43,4 +43,4 @@ class Progress {
 
 }  // namespace instar::harness
 
-#endif  // INSTAR_HARNESS_GENERATE_PROGRESS_H_
+#endif  // INSTAR_HARNESS_RUN_PROGRESS_H_
