@@ -79,21 +79,22 @@ int RunGenerate(int argc, char** argv) {
     report.interrupted_by = interrupt.signal_number();
   }
   if (report.interrupted_by != 0 && report.cases == 0) {
-    std::fprintf(stderr, "generate: interrupted by signal %d before any case ran\n",
-                 report.interrupted_by);
+    (void)std::fprintf(stderr, "generate: interrupted by signal %d before any case ran\n",
+                       report.interrupted_by);
     return 128 + report.interrupted_by;
   }
-  std::fputs(FormatSummary(request, report).c_str(), stderr);
+  (void)std::fputs(FormatSummary(request, report).c_str(), stderr);
   if (report.interrupted_by != 0) {
-    std::fprintf(stderr,
-                 "generate: interrupted by signal %d; recorded cases are complete, "
-                 "--resume continues\n",
-                 report.interrupted_by);
+    (void)std::fprintf(stderr,
+                       "generate: interrupted by signal %d; recorded cases are complete, "
+                       "--resume continues\n",
+                       report.interrupted_by);
     return 128 + report.interrupted_by;
   }
   if (!report.timed_out.empty()) {
-    std::fprintf(stderr, "generate: %zu step%s timed out (recorded with \"timed-out\": true)\n",
-                 report.timed_out.size(), report.timed_out.size() == 1 ? "" : "s");
+    (void)std::fprintf(stderr,
+                       "generate: %zu step%s timed out (recorded with \"timed-out\": true)\n",
+                       report.timed_out.size(), report.timed_out.size() == 1 ? "" : "s");
     return 1;
   }
   return 0;

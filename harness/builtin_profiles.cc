@@ -32,7 +32,7 @@ int RunProfiles(int argc, char** argv) {
   }
   std::vector<OutputTypeProfiles> all;
   for (const auto& type : types) all.push_back(WriteProfiles(baselines, out, type));
-  std::fputs(FormatProfileTable(all).c_str(), stdout);
+  (void)std::fputs(FormatProfileTable(all).c_str(), stdout);
   return 0;
 }
 

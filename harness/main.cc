@@ -20,10 +20,10 @@ constexpr Builtin kBuiltins[] = {
 };
 
 void PrintUsage(std::FILE* to) {
-  std::fprintf(
+  (void)std::fprintf(
       to, "usage: instar-harness <command> [options]   (<command> --help for its options)\n\n");
   for (const auto& builtin : kBuiltins)
-    std::fprintf(to, "  %-10s %s\n", builtin.name, builtin.summary);
+    (void)std::fprintf(to, "  %-10s %s\n", builtin.name, builtin.summary);
 }
 
 int Main(int argc, char** argv) {
@@ -39,7 +39,7 @@ int Main(int argc, char** argv) {
   for (const auto& builtin : kBuiltins) {
     if (std::strcmp(argv[1], builtin.name) == 0) return builtin.run(argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "instar-harness: unknown command '%s'\n", argv[1]);
+  (void)std::fprintf(stderr, "instar-harness: unknown command '%s'\n", argv[1]);
   PrintUsage(stderr);
   return 2;
 }
@@ -52,10 +52,10 @@ int main(int argc, char** argv) {
   try {
     return instar::harness::Main(argc, argv);
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "instar-harness: %s\n", error.what());
+    (void)std::fprintf(stderr, "instar-harness: %s\n", error.what());
     return 1;
   } catch (...) {
-    std::fprintf(stderr, "instar-harness: unexpected error\n");
+    (void)std::fprintf(stderr, "instar-harness: unexpected error\n");
     return 1;
   }
 }

@@ -125,16 +125,18 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const int code = instar::vmm::Main(argc, argv);
-    if (std::fflush(stdout) != 0) {
-      std::fprintf(stderr, "instar: cannot write the output: %s\n", std::strerror(errno));
+    // A failed fwrite of the output leaves the error flag even when the
+    // final flush has nothing left to write.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+      (void)std::fprintf(stderr, "instar: cannot write the output: %s\n", std::strerror(errno));
       return instar::vmm::kExitError;
     }
     return code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "instar: %s\n", e.what());
+    (void)std::fprintf(stderr, "instar: %s\n", e.what());
     return instar::vmm::kExitError;
   } catch (...) {
-    std::fprintf(stderr, "instar: unexpected internal error\n");
+    (void)std::fprintf(stderr, "instar: unexpected internal error\n");
     return instar::vmm::kExitError;
   }
 }

@@ -14,9 +14,9 @@ std::string FormatDuration(double seconds) {
   char buffer[32];
   long whole = static_cast<long>(seconds + 0.5);
   if (whole >= 60) {
-    std::snprintf(buffer, sizeof(buffer), "%ldm%02lds", whole / 60, whole % 60);
+    (void)std::snprintf(buffer, sizeof(buffer), "%ldm%02lds", whole / 60, whole % 60);
   } else {
-    std::snprintf(buffer, sizeof(buffer), "%lds", whole);
+    (void)std::snprintf(buffer, sizeof(buffer), "%lds", whole);
   }
   return buffer;
 }
@@ -69,20 +69,20 @@ void Progress::Print(bool final_line) {
     text += ", eta " + FormatDuration(static_cast<double>(total_ - done_) / rate);
   }
   if (style_ == ProgressStyle::kTerminal) {
-    std::fprintf(stderr, "\r%s\x1b[K", text.c_str());
-    if (final_line) std::fputc('\n', stderr);
+    (void)std::fprintf(stderr, "\r%s\x1b[K", text.c_str());
+    if (final_line) (void)std::fputc('\n', stderr);
   } else {
-    std::fprintf(stderr, "%s\n", text.c_str());
+    (void)std::fprintf(stderr, "%s\n", text.c_str());
   }
-  std::fflush(stderr);
+  (void)std::fflush(stderr);
   printed_ = true;
 }
 
 void Progress::Finish() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (style_ == ProgressStyle::kTerminal && printed_) {
-    std::fputs("\r\x1b[K", stderr);
-    std::fflush(stderr);
+    (void)std::fputs("\r\x1b[K", stderr);
+    (void)std::fflush(stderr);
   }
 }
 

@@ -220,7 +220,7 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
     format = view.backing_format.value_or("");
   }
   const std::string text = RenderInfo(images, chain, output, global.compat);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  (void)std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }
 

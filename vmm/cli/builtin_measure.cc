@@ -181,7 +181,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     return kExitBadResult;
   }
   const std::string text = RenderMeasure(measure, output, global.compat);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  (void)std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }
 

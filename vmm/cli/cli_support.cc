@@ -28,8 +28,8 @@ int ReportError(const GlobalOptions& global, const CliError& error) {
     }
   }
   for (const std::string& line : error.raw) text += line + "\n";
-  std::fflush(stdout);
-  std::fputs(text.c_str(), stderr);
+  (void)std::fflush(stdout);
+  (void)std::fputs(text.c_str(), stderr);
   return kExitError;
 }
 

@@ -145,7 +145,8 @@ TEST(InstarCliTest, SandboxChoiceErrorsAreOneLine) {
   const std::string self = INSTAR_BINARY_PATH;
   testing::ProgramResult r = testing::RunProgram({self, "--sandbox=bogus", "measure"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "instar: --sandbox expects 'auto', 'kvm', 'process' or 'emulated', not 'bogus'\n");
+  EXPECT_EQ(r.err,
+            "instar: --sandbox expects 'auto', 'kvm', 'process' or 'emulated', not 'bogus'\n");
   r = testing::RunProgram({self, "--compat", "7.2", "measure"});
   EXPECT_EQ(r.err, "instar: --compat expects a qemu-img version X.Y.Z, not '7.2'\n");
 }

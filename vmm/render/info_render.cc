@@ -34,7 +34,7 @@ __attribute__((format(printf, 1, 2))) std::string Format(const char* format, ...
     out.assign(small, static_cast<size_t>(n));
   } else if (n > 0) {
     out.resize(static_cast<size_t>(n));
-    std::vsnprintf(out.data(), out.size() + 1, format, args);
+    (void)std::vsnprintf(out.data(), out.size() + 1, format, args);
   }
   va_end(args);
   return out;
@@ -174,7 +174,7 @@ std::string LocalDate(uint64_t date_sec) {
   struct tm tm;
   if (localtime_r(&t, &tm) == nullptr) return "(null)";
   char text[64];
-  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+  (void)std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
   return text;
 }
 

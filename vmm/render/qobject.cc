@@ -84,16 +84,16 @@ int32_t NextCodepoint(std::string_view text, size_t* pos) {
 
 void AppendHex4(std::string* out, uint32_t value) {
   char text[8];
-  std::snprintf(text, sizeof(text), "\\u%04X", value);
+  (void)std::snprintf(text, sizeof(text), "\\u%04X", value);
   *out += text;
 }
 
 std::string Number(const QObject& object) {
   char text[32];
   if (object.kind() == QObject::Kind::kInt) {
-    std::snprintf(text, sizeof(text), "%" PRId64, object.int_value());
+    (void)std::snprintf(text, sizeof(text), "%" PRId64, object.int_value());
   } else {
-    std::snprintf(text, sizeof(text), "%" PRIu64, object.uint_value());
+    (void)std::snprintf(text, sizeof(text), "%" PRIu64, object.uint_value());
   }
   return text;
 }

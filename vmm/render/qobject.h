@@ -52,8 +52,8 @@ class QDict {
 class QList {
  public:
   void Append(QObject value);
-  bool empty() const { return values_.empty(); }
-  size_t size() const { return values_.size(); }
+  bool empty() const;
+  size_t size() const;
   const QObject& at(size_t i) const;
 
  private:
@@ -88,6 +88,10 @@ class QObject {
   explicit QObject(Value value) : value_(std::move(value)) {}
   Value value_;
 };
+
+// Here, not in QList: std::vector's members need QObject complete.
+inline bool QList::empty() const { return values_.empty(); }
+inline size_t QList::size() const { return values_.size(); }
 
 // qobject_to_json_pretty(): the text, without a trailing newline.
 std::string ToPrettyJson(const QObject& object);

@@ -165,7 +165,7 @@ void SetLimit(int resource, rlim_t value) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+    if (sig != SIGKILL && sig != SIGSTOP) (void)::signal(sig, SIG_DFL);
   }
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
@@ -367,7 +367,7 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
   const double seconds = std::chrono::duration<double>(limits.timeout).count();
   if (timed_out) {
     char text[64];
-    std::snprintf(text, sizeof(text), "%g", seconds);
+    (void)std::snprintf(text, sizeof(text), "%g", seconds);
     return Failure(kExitTimeout, std::string("the sandbox timed out after ") + text + " seconds");
   }
   if (!protocol_error.empty()) {

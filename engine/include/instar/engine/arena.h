@@ -47,8 +47,10 @@ class Arena {
   // An uninitialised array of `count` T (T trivially constructible), or nullptr.
   template <typename T>
   T* AllocateArray(size_t count) {
-    if (count > SIZE_MAX / sizeof(T)) return nullptr;
-    return static_cast<T*>(Allocate(count * sizeof(T), alignof(T)));
+    // T may be a pointer type: an array of pointers is what is meant then.
+    if (count > SIZE_MAX / sizeof(T)) return nullptr;  // NOLINT(bugprone-sizeof-expression)
+    return static_cast<T*>(
+        Allocate(count * sizeof(T), alignof(T)));  // NOLINT(bugprone-sizeof-expression)
   }
 
   // Marks and rewinds: memory allocated after Mark() is released by Reset().
