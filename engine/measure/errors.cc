@@ -2,53 +2,23 @@
 // library. Each line that qemu prints through error_report() starts with
 // "qemu-img: "; hints (error_append_hint) do not.
 #include "instar/engine/measure.h"
+#include "instar/engine/text_builder.h"
 #include "measure/measure_internal.h"
 
 namespace instar {
 
 namespace {
 
-class Writer {
- public:
-  Writer(char* out, size_t capacity) : out_(out), capacity_(capacity) {}
+void Put(TextBuilder& w, const char* text) { w.Append(text); }
+void Put(TextBuilder& w, MeasureText text) { w.Append(text.data, text.length); }
 
-  void Put(char c) {
-    if (length_ + 1 < capacity_) out_[length_] = c;
-    ++length_;
-  }
-  void Put(const char* text) {
-    for (; *text != '\0'; ++text) Put(*text);
-  }
-  void Put(MeasureText text) {
-    for (size_t i = 0; i < text.length; ++i) Put(text.data[i]);
-  }
-  void PutNumber(uint64_t value) {
-    char digits[20];
-    int n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (n > 0) Put(digits[--n]);
-  }
-  // "qemu-img: " + the pieces + "\n"
-  template <typename... Pieces>
-  void Line(Pieces... pieces) {
-    Put("qemu-img: ");
-    (Put(pieces), ...);
-    Put('\n');
-  }
-
-  size_t Finish() {
-    if (capacity_ > 0) out_[length_ < capacity_ ? length_ : capacity_ - 1] = '\0';
-    return length_;
-  }
-
- private:
-  char* out_;
-  size_t capacity_;
-  size_t length_ = 0;
-};
+// "qemu-img: " + the pieces + "\n"
+template <typename... Pieces>
+void Line(TextBuilder& w, Pieces... pieces) {
+  w.Append("qemu-img: ");
+  (Put(w, pieces), ...);
+  w.Append('\n');
+}
 
 MeasureText FormatName(const MeasureError& error) {
   const char* name = ImageFormatName(error.target);
@@ -72,153 +42,153 @@ const char* ErrnoText(StatusCode code) {
   }
 }
 
-void InvalidOptions(Writer& w, const MeasureError& error) {
-  w.Line("Invalid options for file format '", FormatName(error), "'");
+void InvalidOptions(TextBuilder& w, const MeasureError& error) {
+  Line(w, "Invalid options for file format '", FormatName(error), "'");
 }
 
 }  // namespace
 
 size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity) {
-  Writer w(out, capacity);
+  TextBuilder w(out, capacity);
   const MeasureText s = error.subject;
   const MeasureText v = error.value;
   switch (error.kind) {
     case MeasureErrorKind::kNone:
       break;
     case MeasureErrorKind::kInvalidOptionList:
-      w.Line("Invalid option list: ", s);
+      Line(w, "Invalid option list: ", s);
       break;
     case MeasureErrorKind::kImageSizeSyntax:
       if (!error.version.AtLeast(8, 0)) {
-        w.Line("Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
-        w.Line("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+        Line(w, "Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
+        Line(w, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
       } else if (!error.version.AtLeast(10, 1)) {
-        w.Line("Invalid image size specified: '", s, "'.");
+        Line(w, "Invalid image size specified: '", s, "'.");
       } else {
-        w.Line("Invalid image size specified: '", s, "'");
+        Line(w, "Invalid image size specified: '", s, "'");
       }
       break;
     case MeasureErrorKind::kImageSizeRange:
-      w.Line("Invalid image size specified. Must be between 0 and 9223372036854775807.");
+      Line(w, "Invalid image size specified. Must be between 0 and 9223372036854775807.");
       break;
     case MeasureErrorKind::kUnknownFormat:
-      w.Line("Unknown file format '", s, "'");
+      Line(w, "Unknown file format '", s, "'");
       break;
     case MeasureErrorKind::kNoImageCreation:
-      w.Line("Format driver '", FormatName(error), "' does not support image creation");
+      Line(w, "Format driver '", FormatName(error), "' does not support image creation");
       break;
     case MeasureErrorKind::kInvalidParameter:
-      w.Line("Invalid parameter '", s, "'");
+      Line(w, "Invalid parameter '", s, "'");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kExpectsBool:
-      w.Line("Parameter '", s, "' expects 'on' or 'off'");
+      Line(w, "Parameter '", s, "' expects 'on' or 'off'");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kExpectsNumber:
-      w.Line("Parameter '", s, "' expects a number");
+      Line(w, "Parameter '", s, "' expects a number");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kNumberTooLarge:
-      w.Line("Value '", v, "' is too large for parameter '", s, "'");
+      Line(w, "Value '", v, "' is too large for parameter '", s, "'");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kExpectsSize:
-      w.Line("Parameter '", s, "' expects a non-negative number below 2^64");
-      w.Put(
+      Line(w, "Parameter '", s, "' expects a non-negative number below 2^64");
+      w.Append(
           "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
           "and exabytes, respectively.\n");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kSizeOutOfRange:
-      w.Line("Value '", v, "' is out of range for parameter '", s, "'");
+      Line(w, "Value '", v, "' is out of range for parameter '", s, "'");
       InvalidOptions(w, error);
       break;
     case MeasureErrorKind::kMeasureUnsupported:
-      w.Line("Block driver '", FormatName(error), "' does not support size measurement");
+      Line(w, "Block driver '", FormatName(error), "' does not support size measurement");
       break;
     case MeasureErrorKind::kClusterSize:
-      w.Line("Cluster size must be a power of two between 512 and 2048k");
+      Line(w, "Cluster size must be a power of two between 512 and 2048k");
       break;
     case MeasureErrorKind::kExtendedL2ClusterSize:
-      w.Line("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+      Line(w, "Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
       break;
     case MeasureErrorKind::kCompatLevel:
-      w.Line("Invalid compatibility level: '", v, "'");
+      Line(w, "Invalid compatibility level: '", v, "'");
       break;
     case MeasureErrorKind::kRefcountWidth:
-      w.Line("Refcount width must be a power of two and may not exceed 64 bits");
+      Line(w, "Refcount width must be a power of two and may not exceed 64 bits");
       break;
     case MeasureErrorKind::kRefcountNeedsV3:
-      w.Line(
-          "Different refcount widths than 16 bits require compatibility level 1.1 or above "
-          "(use compat=1.1 or greater)");
+      Line(w,
+           "Different refcount widths than 16 bits require compatibility level 1.1 or above "
+           "(use compat=1.1 or greater)");
       break;
     case MeasureErrorKind::kInvalidEnumValue:
-      w.Line("invalid parameter value: ", v);
+      Line(w, "invalid parameter value: ", v);
       break;
     case MeasureErrorKind::kEnumNotAccepted:
-      w.Line("Parameter '", s, "' does not accept value '", v, "'");
+      Line(w, "Parameter '", s, "' does not accept value '", v, "'");
       break;
     case MeasureErrorKind::kKeySecretRequired:
-      w.Line("Parameter '", s, "key-secret' is required for cipher");
+      Line(w, "Parameter '", s, "key-secret' is required for cipher");
       break;
     case MeasureErrorKind::kNoSecret:
-      w.Line("No secret with id '", v, "'");
+      Line(w, "No secret with id '", v, "'");
       break;
     case MeasureErrorKind::kUnexpectedParameter:
-      w.Line("Parameter '", s, "' is unexpected");
+      Line(w, "Parameter '", s, "' is unexpected");
       break;
     case MeasureErrorKind::kImageTooLarge:
-      w.Line("The image size is too large (try using a larger cluster size)");
+      Line(w, "The image size is too large (try using a larger cluster size)");
       break;
     case MeasureErrorKind::kImageTooLargeForFormat:
-      w.Line("The image size is too large for file format '", FormatName(error), "'");
+      Line(w, "The image size is too large for file format '", FormatName(error), "'");
       break;
     case MeasureErrorKind::kSourceLength:
-      w.Line(error.detail, ": ", ErrnoText(error.source_code));
+      Line(w, error.detail, ": ", ErrnoText(error.source_code));
       break;
     case MeasureErrorKind::kBlockStatus:
-      w.Line("Unable to get block status: ", ErrnoText(error.source_code));
+      Line(w, "Unable to get block status: ", ErrnoText(error.source_code));
       break;
     case MeasureErrorKind::kVmdkBackingFormat:
-      w.Line("backing_file must be a vmdk image");
+      Line(w, "backing_file must be a vmdk image");
       break;
     case MeasureErrorKind::kVmdkCompat6HwVersion:
-      w.Line("compat6 cannot be enabled with hwversion set");
+      Line(w, "compat6 cannot be enabled with hwversion set");
       break;
     case MeasureErrorKind::kVmdkFlatBacking:
-      w.Line("Flat image can't have backing file");
+      Line(w, "Flat image can't have backing file");
       break;
     case MeasureErrorKind::kVmdkFlatZeroedGrain:
-      w.Line("Flat image can't enable zeroed grain");
+      Line(w, "Flat image can't enable zeroed grain");
       break;
     case MeasureErrorKind::kVhdxImageTooLarge:
-      w.Line("Image size too large; max of 64TB");
+      Line(w, "Image size too large; max of 64TB");
       break;
     case MeasureErrorKind::kVhdxLogSizeTooLarge:
-      w.Line("Log size must be smaller than 4 GB");
+      Line(w, "Log size must be smaller than 4 GB");
       break;
     case MeasureErrorKind::kVhdxLogSizeMultiple:
-      w.Line("Log size must be a multiple of 1 MB");
+      Line(w, "Log size must be a multiple of 1 MB");
       break;
     case MeasureErrorKind::kVhdxBlockSizeMultiple:
-      w.Line("Block size must be a multiple of 1 MB");
+      Line(w, "Block size must be a multiple of 1 MB");
       break;
     case MeasureErrorKind::kVhdxBlockSizePowerOfTwo:
-      w.Line("Block size must be a power of two");
+      Line(w, "Block size must be a power of two");
       break;
     case MeasureErrorKind::kNotSupported:
-      w.Line(error.detail);
+      Line(w, error.detail);
       break;
   }
-  return w.Finish();
+  return w.needed();
 }
 
 size_t FormatHexSuffixWarning(MeasureText value, char* out, size_t capacity) {
-  Writer w(out, capacity);
-  w.Line("warning: Using a multiplier suffix on hex numbers is deprecated: ", value);
-  return w.Finish();
+  TextBuilder w(out, capacity);
+  Line(w, "warning: Using a multiplier suffix on hex numbers is deprecated: ", value);
+  return w.needed();
 }
 
 namespace measure_internal {

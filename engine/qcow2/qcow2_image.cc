@@ -2,10 +2,10 @@
 // encryption, backing file name, snapshot table and bitmap directory, in the
 // order of qemu's qcow2_do_open() (block/qcow2.c).
 #include "core/formats.h"
+#include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/qcow2.h"
 #include "qcow2/qcow2_internal.h"
-#include "qcow2/qcow2_table_cache.h"
 
 namespace instar {
 
@@ -32,6 +32,9 @@ constexpr uint64_t kMaxBackingNameBytes = 1023;
 constexpr uint64_t kBackingFileFieldBytes = 4096;          // sizeof(bs->backing_file)
 constexpr uint64_t kBackingFormatFieldBytes = 16;          // sizeof(bs->backing_format)
 constexpr uint64_t kDefaultL2CacheMaxBytes = 32ull << 20;  // DEFAULT_L2_CACHE_MAX_SIZE (Linux)
+// 64 KiB of metadata at a time: an L1 window, an L2 slice and a refcount
+// block or two per open image.
+constexpr size_t kTableCacheSlots = 16;
 
 // Whether `qemu-img info` (BDRV_O_NO_IO) leaves the external data file closed:
 // the fix for CVE-2024-4467, in 9.1 and the 9.0.2, 8.2.6 and 7.2.13 stable
@@ -108,7 +111,7 @@ Result<Qcow2Image*> Qcow2Opener::Open() {
   image_->file_ = &file_;
   image_->compat_ = options_.compat;
   INSTAR_RETURN_IF_ERROR(ParseHeader(raw));
-  image_->cache_ = Qcow2TableCache::Create(arena_, file_);
+  image_->cache_ = TableCache::Create(arena_, kTableCacheSlots);
   if (image_->cache_ == nullptr) return Status::NoSpace("no memory for the qcow2 table cache");
   INSTAR_RETURN_IF_ERROR(ReadExtensions());
   INSTAR_RETURN_IF_ERROR(OpenDataFile());
@@ -493,7 +496,7 @@ Status Qcow2Opener::LoadBitmapTable(const Qcow2Bitmap& bitmap) {
   }
   for (uint32_t i = 0; i < bitmap.table_size; ++i) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t entry,
-                            image_->cache_->LoadBE64(bitmap.table_offset + uint64_t{i} * 8));
+                            image_->cache_->LoadBE64(file_, bitmap.table_offset + uint64_t{i} * 8));
     const uint64_t data_offset = entry & qcow2_internal::kBitmapEntryOffsetMask;
     if ((entry & qcow2_internal::kBitmapEntryReservedMask) != 0 ||
         (data_offset != 0 && ((entry & 1) != 0 || (data_offset & (cluster_size - 1)) != 0))) {

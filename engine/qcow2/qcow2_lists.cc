@@ -4,7 +4,6 @@
 #include "instar/engine/bytes.h"
 #include "instar/engine/qcow2.h"
 #include "qcow2/qcow2_internal.h"
-#include "qcow2/qcow2_table_cache.h"
 
 namespace instar {
 

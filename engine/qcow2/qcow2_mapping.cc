@@ -3,10 +3,11 @@
 // (qcow2-cluster.c), qcow2_get_refcount() and
 // qcow2_detect_metadata_preallocation() (qcow2-refcount.c), and
 // qcow2_co_block_status() (qcow2.c).
+#include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/qcow2.h"
+#include "instar/engine/text_builder.h"
 #include "qcow2/qcow2_internal.h"
-#include "qcow2/qcow2_table_cache.h"
 
 namespace instar {
 
@@ -44,102 +45,48 @@ uint64_t EstimateAllocatedBytes(BlockDevice& device) {
   return total;
 }
 
-// Appends printf's "%#" PRIx64 rendering of `value` ("0" for zero).
-size_t AppendHex(char* out, size_t at, size_t capacity, uint64_t value) {
-  char digits[16];
-  int count = 0;
-  do {
-    const uint32_t d = static_cast<uint32_t>(value & 0xf);
-    digits[count++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
-    value >>= 4;
-  } while (value != 0);
-  const bool zero = count == 1 && digits[0] == '0';
-  if (!zero) {
-    if (at + 1 < capacity) out[at++] = '0';
-    if (at + 1 < capacity) out[at++] = 'x';
-  }
-  while (count > 0) {
-    --count;
-    if (at + 1 < capacity) out[at++] = digits[count];
-  }
-  return at;
-}
+// qemu's message for a corruption event: the text before, between and after
+// the event's numbers (a, b, c in turn, each in hex as "%#" PRIx64 prints).
+struct CorruptionWording {
+  const char* around[4] = {};
+};
 
-size_t AppendText(char* out, size_t at, size_t capacity, const char* text) {
-  while (*text != '\0') {
-    if (at + 1 < capacity) out[at++] = *text;
-    ++text;
+CorruptionWording WordingOf(Qcow2CorruptionKind kind) {
+  switch (kind) {
+    case Qcow2CorruptionKind::kNone:
+      break;
+    case Qcow2CorruptionKind::kL2TableUnaligned:
+      return {{"L2 table offset ", " unaligned (L1 index: ", ")"}};
+    case Qcow2CorruptionKind::kZeroClusterInV2:
+      return {{"Zero cluster entry found in pre-v3 image (L2 offset: ", ", L2 index: ", ")"}};
+    case Qcow2CorruptionKind::kCompressedWithDataFile:
+      return {{"Compressed cluster entry found in image with external data file (L2 offset: ",
+               ", L2 index: ", ")"}};
+    case Qcow2CorruptionKind::kClusterUnaligned:
+      return {{"Cluster allocation offset ", " unaligned (L2 offset: ", ", L2 index: ", ")"}};
+    case Qcow2CorruptionKind::kDataFileOffsetMismatch:
+      return {{"External data file host cluster offset ",
+               " does not match guest cluster offset: ", ", L2 index: ", ")"}};
+    case Qcow2CorruptionKind::kInvalidClusterEntry:
+      // qemu's message has the double space.
+      return {{"Invalid cluster entry found  (L2 offset: ", ", L2 index: ", ")"}};
+    case Qcow2CorruptionKind::kRefblockUnaligned:
+      return {{"Refblock offset ", " unaligned (reftable index: ", ")"}};
   }
-  return at;
+  return {};
 }
 
 }  // namespace
 
 size_t FormatQcow2Corruption(const Qcow2CorruptionEvent& e, char* out, size_t capacity) {
-  if (capacity == 0) return 0;
-  size_t n = 0;
-  switch (e.kind) {
-    case Qcow2CorruptionKind::kNone:
-      break;
-    case Qcow2CorruptionKind::kL2TableUnaligned:
-      n = AppendText(out, n, capacity, "L2 table offset ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, " unaligned (L1 index: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kZeroClusterInV2:
-      n = AppendText(out, n, capacity, "Zero cluster entry found in pre-v3 image (L2 offset: ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, ", L2 index: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kCompressedWithDataFile:
-      n = AppendText(out, n, capacity,
-                     "Compressed cluster entry found in image with external data file (L2 "
-                     "offset: ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, ", L2 index: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kClusterUnaligned:
-      n = AppendText(out, n, capacity, "Cluster allocation offset ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, " unaligned (L2 offset: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ", L2 index: ");
-      n = AppendHex(out, n, capacity, e.c);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kDataFileOffsetMismatch:
-      n = AppendText(out, n, capacity, "External data file host cluster offset ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, " does not match guest cluster offset: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ", L2 index: ");
-      n = AppendHex(out, n, capacity, e.c);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kInvalidClusterEntry:
-      // qemu's message has the double space.
-      n = AppendText(out, n, capacity, "Invalid cluster entry found  (L2 offset: ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, ", L2 index: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ")");
-      break;
-    case Qcow2CorruptionKind::kRefblockUnaligned:
-      n = AppendText(out, n, capacity, "Refblock offset ");
-      n = AppendHex(out, n, capacity, e.a);
-      n = AppendText(out, n, capacity, " unaligned (reftable index: ");
-      n = AppendHex(out, n, capacity, e.b);
-      n = AppendText(out, n, capacity, ")");
-      break;
+  const CorruptionWording wording = WordingOf(e.kind);
+  const uint64_t numbers[3] = {e.a, e.b, e.c};
+  TextBuilder text(out, capacity);
+  for (size_t i = 0; i < 4 && wording.around[i] != nullptr; ++i) {
+    if (i > 0) text.AppendHex(numbers[i - 1]);
+    text.Append(wording.around[i]);
   }
-  out[n] = '\0';
-  return n;
+  return text.length();
 }
 
 Status Qcow2Image::CheckReadRange(uint64_t offset, uint64_t length) const {
@@ -157,7 +104,7 @@ Status Qcow2Image::CheckReadRange(uint64_t offset, uint64_t length) const {
 
 Status Qcow2Image::ReadMetadata(uint64_t offset, void* buffer, size_t length) {
   INSTAR_RETURN_IF_ERROR(CheckReadRange(offset, length));
-  return cache_->Read(offset, buffer, length);
+  return cache_->Read(*file_, offset, buffer, length);
 }
 
 Status Qcow2Image::Corruption(Qcow2CorruptionKind kind, uint64_t a, uint64_t b, uint64_t c) {
@@ -262,10 +209,10 @@ Result<int64_t> Qcow2Image::CountContiguousSubclusters(uint64_t slice_base, uint
   for (uint64_t i = 0; i < nb_clusters; ++i) {
     const uint32_t first_sc = i == 0 ? sc_index : 0;
     const uint64_t at = slice_base + (slice_index + i) * entry_bytes;
-    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(at));
+    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(*file_, at));
     uint64_t l2_bitmap = 0;
     if (extended_l2()) {
-      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(at + 8));
+      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(*file_, at + 8));
     }
     Qcow2SubclusterType type;
     INSTAR_ASSIGN_OR_RETURN(int64_t run, SubclusterRangeType(l2_entry, l2_bitmap, first_sc, &type));
@@ -309,7 +256,7 @@ Result<Qcow2Mapping> Qcow2Image::GetHostOffset(uint64_t offset, uint64_t bytes) 
   uint64_t l2_offset = 0;
   if (l1_index < header_.l1_size) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t l1_entry,
-                            cache_->LoadBE64(header_.l1_table_offset + l1_index * 8));
+                            cache_->LoadBE64(*file_, header_.l1_table_offset + l1_index * 8));
     l2_offset = l1_entry & kL1OffsetMask;
   }
   if (l2_offset != 0) {
@@ -322,10 +269,10 @@ Result<Qcow2Mapping> Qcow2Image::GetHostOffset(uint64_t offset, uint64_t bytes) 
     INSTAR_RETURN_IF_ERROR(CheckReadRange(slice_base, l2_slice_entries_ * entry_bytes));
 
     const uint64_t at = slice_base + slice_index * entry_bytes;
-    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(at));
+    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(*file_, at));
     uint64_t l2_bitmap = 0;
     if (extended_l2()) {
-      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(at + 8));
+      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(*file_, at + 8));
     }
     const uint32_t sc_index =
         static_cast<uint32_t>((offset >> subcluster_bits_) & ((extended_l2() ? 32 : 1) - 1));
@@ -377,8 +324,9 @@ Result<Qcow2Mapping> Qcow2Image::GetHostOffset(uint64_t offset, uint64_t bytes) 
 Result<uint64_t> Qcow2Image::GetRefcount(uint64_t cluster_index) {
   const uint64_t table_index = cluster_index >> refcount_block_bits_;
   if (table_index >= refcount_table_entries_) return uint64_t{0};
-  INSTAR_ASSIGN_OR_RETURN(uint64_t table_entry,
-                          cache_->LoadBE64(header_.refcount_table_offset + table_index * 8));
+  INSTAR_ASSIGN_OR_RETURN(
+      uint64_t table_entry,
+      cache_->LoadBE64(*file_, header_.refcount_table_offset + table_index * 8));
   const uint64_t block_offset = table_entry & kRefcountTableOffsetMask;
   if (block_offset == 0) return uint64_t{0};
   if ((block_offset & (cluster_size() - 1)) != 0) {
@@ -390,12 +338,13 @@ Result<uint64_t> Qcow2Image::GetRefcount(uint64_t cluster_index) {
   if (order <= 3) {
     const uint32_t width = 1u << order;
     const uint64_t bit = index * width;
-    INSTAR_ASSIGN_OR_RETURN(uint8_t byte, cache_->LoadByte(block_offset + bit / 8));
+    INSTAR_ASSIGN_OR_RETURN(uint8_t byte, cache_->LoadByte(*file_, block_offset + bit / 8));
     return uint64_t{static_cast<uint8_t>(byte >> (bit % 8)) & ((1u << width) - 1)};
   }
   const size_t width_bytes = size_t{1} << (order - 3);
   uint8_t raw[8];
-  INSTAR_RETURN_IF_ERROR(cache_->Read(block_offset + index * width_bytes, raw, width_bytes));
+  INSTAR_RETURN_IF_ERROR(
+      cache_->Read(*file_, block_offset + index * width_bytes, raw, width_bytes));
   uint64_t value = 0;
   for (size_t i = 0; i < width_bytes; ++i) value = (value << 8) | raw[i];
   return value;

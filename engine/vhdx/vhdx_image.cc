@@ -4,6 +4,7 @@
 #include "instar/engine/vhdx.h"
 
 #include "core/formats.h"
+#include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "vhdx/crc32c.h"
 #include "vhdx/vhdx_log.h"
@@ -75,41 +76,9 @@ struct Region {
   uint64_t end;
 };
 
-// A few 4 KiB pieces of the BAT, replaced round-robin.
-class BatCache {
- public:
-  static constexpr size_t kSlots = 8;
-  static constexpr uint64_t kPieceBytes = 4096;
-
-  bool Init(Arena& arena) {
-    data_ = arena.AllocateArray<uint8_t>(kSlots * kPieceBytes);
-    return data_ != nullptr;
-  }
-
-  Result<uint64_t> Entry(BlockDevice& device, uint64_t bat_offset, uint64_t index) {
-    const uint64_t piece = index * 8 / kPieceBytes;
-    size_t slot = kSlots;
-    for (size_t i = 0; i < kSlots; ++i) {
-      if (valid_[i] && piece_[i] == piece) slot = i;
-    }
-    if (slot == kSlots) {
-      slot = next_victim_;
-      next_victim_ = (next_victim_ + 1) % kSlots;
-      valid_[slot] = false;
-      INSTAR_RETURN_IF_ERROR(
-          device.Read(bat_offset + piece * kPieceBytes, data_ + slot * kPieceBytes, kPieceBytes));
-      piece_[slot] = piece;
-      valid_[slot] = true;
-    }
-    return LoadLE64(data_ + slot * kPieceBytes + index * 8 % kPieceBytes);
-  }
-
- private:
-  uint8_t* data_ = nullptr;
-  uint64_t piece_[kSlots] = {};
-  bool valid_[kSlots] = {};
-  size_t next_victim_ = 0;
-};
+// The BAT is read through the engine's table cache; these many 4 KiB
+// chunks of it are kept.
+constexpr size_t kBatCacheSlots = 8;
 
 class VhdxReader final : public VhdxImage {
  public:
@@ -132,7 +101,7 @@ class VhdxReader final : public VhdxImage {
   size_t region_capacity_ = 0;
   uint32_t chunk_ratio_bits_ = 0;
   uint32_t block_size_bits_ = 0;
-  BatCache bat_cache_;
+  TableCache* bat_cache_ = nullptr;
 };
 
 bool VhdxReader::RegionIsFree(uint64_t start, uint64_t length) const {
@@ -481,7 +450,8 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
     return Status::Corruption("vhdx BAT lies beyond the largest file offset");
   }
   INSTAR_RETURN_IF_ERROR(CheckBat(arena));
-  if (!bat_cache_.Init(arena)) return Status::NoSpace("out of memory for the vhdx BAT cache");
+  bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
+  if (bat_cache_ == nullptr) return Status::NoSpace("out of memory for the vhdx BAT cache");
   return Status::Ok();
 }
 
@@ -492,7 +462,10 @@ Result<VhdxPayloadBlock> VhdxReader::LookUp(uint64_t offset) {
   // vhdx_block_translate: one sector bitmap entry follows each chunk.
   uint64_t index = offset >> block_size_bits_;
   index += index >> chunk_ratio_bits_;
-  INSTAR_ASSIGN_OR_RETURN(const uint64_t entry, bat_cache_.Entry(*file_, bat_offset_, index));
+  // The index is below bat_entries_ (< 2^32) and the BAT ends below
+  // kMaxLength (checked at open), so the sum cannot wrap.
+  INSTAR_ASSIGN_OR_RETURN(const uint64_t entry,
+                          bat_cache_->LoadLE64(*file_, bat_offset_ + index * 8));
   VhdxPayloadBlock block;
   block.state = static_cast<uint8_t>(entry & 7);
   block.file_offset = entry & kBatOffsetMask;

@@ -6,6 +6,7 @@
 #include "instar/engine/vmdk.h"
 
 #include "core/formats.h"
+#include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "vmdk/vmdk_text.h"
 
@@ -54,50 +55,17 @@ uint64_t SectorLength(const BlockDevice& device) {
 
 enum class Lookup : uint8_t { kOk, kUnallocated, kZeroed, kError };
 
-// 4 KiB pieces of grain directories and tables, keyed by file and offset,
-// least recently used replaced first. Table entries are 4 or 8 bytes at
-// sector-aligned tables, so none straddles a piece.
-class TableCache {
- public:
-  static constexpr size_t kSlots = 32;
-  static constexpr uint64_t kPieceBytes = 4096;
+// Grain directories and tables are read through the engine's table cache,
+// which keys its 4 KiB chunks by file, so all extents share these slots.
+constexpr size_t kTableCacheSlots = 32;
 
-  bool Init(Arena& arena) {
-    data_ = arena.AllocateArray<uint8_t>(kSlots * kPieceBytes);
-    return data_ != nullptr;
-  }
-
-  // The `size`-byte little-endian entry at `offset` of `device`.
-  Result<uint64_t> Entry(BlockDevice& device, uint64_t offset, uint32_t size) {
-    const uint64_t piece = AlignDown(offset, kPieceBytes);
-    size_t slot = kSlots;
-    size_t victim = 0;
-    for (size_t i = 0; i < kSlots; ++i) {
-      if (used_[i] != 0 && device_[i] == &device && piece_[i] == piece) {
-        slot = i;
-        break;
-      }
-      if (used_[i] < used_[victim]) victim = i;
-    }
-    if (slot == kSlots) {
-      slot = victim;
-      used_[slot] = 0;
-      INSTAR_RETURN_IF_ERROR(device.Read(piece, data_ + slot * kPieceBytes, kPieceBytes));
-      device_[slot] = &device;
-      piece_[slot] = piece;
-    }
-    used_[slot] = ++clock_;
-    const uint8_t* p = data_ + slot * kPieceBytes + (offset - piece);
-    return size == 8 ? LoadLE64(p) : uint64_t{LoadLE32(p)};
-  }
-
- private:
-  uint8_t* data_ = nullptr;
-  BlockDevice* device_[kSlots] = {};
-  uint64_t piece_[kSlots] = {};
-  uint64_t used_[kSlots] = {};  // 0: empty
-  uint64_t clock_ = 0;
-};
+// The `size`-byte (4 or 8) little-endian table entry at `offset` of `device`.
+Result<uint64_t> LoadEntry(TableCache& tables, BlockDevice& device, uint64_t offset,
+                           uint32_t size) {
+  if (size == 8) return tables.LoadLE64(device, offset);
+  INSTAR_ASSIGN_OR_RETURN(const uint32_t entry, tables.LoadLE32(device, offset));
+  return uint64_t{entry};
+}
 
 struct ExtentNode {
   VmdkExtent extent;
@@ -135,7 +103,7 @@ class VmdkReader final : public VmdkImage {
   // One text window per descriptor nesting level; level 0's also serves
   // the CID and parent hint readers.
   uint8_t* windows_ = nullptr;
-  TableCache tables_;
+  TableCache* tables_ = nullptr;
 };
 
 Result<const char*> VmdkReader::CopyText(TextSource& text, uint64_t start, size_t length) {
@@ -588,8 +556,9 @@ Status VmdkReader::Open(BlockDevice& device, DeviceOpener& opener, Arena& arena,
     extents_[i++] = &node->extent;
     if (node->extent.kind != VmdkExtentKind::kFlat) has_sparse = true;
   }
-  if (has_sparse && !tables_.Init(arena)) {
-    return Status::NoSpace("out of memory for the vmdk table cache");
+  if (has_sparse) {
+    tables_ = TableCache::Create(arena, kTableCacheSlots);
+    if (tables_ == nullptr) return Status::NoSpace("out of memory for the vmdk table cache");
   }
 
   // vmdk_co_get_info: a cluster size only when all extents are alike.
@@ -625,8 +594,9 @@ Lookup VmdkReader::ClusterOffset(VmdkExtent& extent, uint64_t offset, uint64_t* 
   const uint32_t l1_index = static_cast<uint32_t>((relative >> 9) / extent.gd_entry_sectors);
   if (l1_index >= extent.gd_entries) return Lookup::kError;
   const uint64_t table_bytes = uint64_t{extent.gt_entries} * extent.entry_size;
-  Result<uint64_t> l1_entry = tables_.Entry(
-      *extent.file, extent.gd_offset + uint64_t{l1_index} * extent.entry_size, extent.entry_size);
+  Result<uint64_t> l1_entry =
+      LoadEntry(*tables_, *extent.file, extent.gd_offset + uint64_t{l1_index} * extent.entry_size,
+                extent.entry_size);
   if (!l1_entry.ok()) {
     *error = l1_entry.status();
     return Lookup::kError;
@@ -654,8 +624,8 @@ Lookup VmdkReader::ClusterOffset(VmdkExtent& extent, uint64_t offset, uint64_t* 
   if (l2_sector == 0) return Lookup::kUnallocated;
 
   const uint64_t l2_index = ((relative >> 9) / extent.cluster_sectors) % extent.gt_entries;
-  Result<uint64_t> l2_entry = tables_.Entry(
-      *extent.file, l2_sector * 512 + l2_index * extent.entry_size, extent.entry_size);
+  Result<uint64_t> l2_entry = LoadEntry(
+      *tables_, *extent.file, l2_sector * 512 + l2_index * extent.entry_size, extent.entry_size);
   if (!l2_entry.ok()) {
     *error = l2_entry.status();
     return Lookup::kError;

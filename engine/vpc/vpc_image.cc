@@ -5,6 +5,7 @@
 #include "instar/engine/vpc.h"
 
 #include "core/formats.h"
+#include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 
 namespace instar {
@@ -79,46 +80,9 @@ bool UsesChs(const VpcFooter& f, const QemuVersion& compat) {
            BytesEqual(app, "CTXS", 4) || BytesEqual(app, kTap, 4));
 }
 
-// A few 4 KiB pieces of the BAT, replaced round-robin.
-class BatCache {
- public:
-  static constexpr size_t kSlots = 8;
-  static constexpr size_t kChunkBytes = 4096;
-
-  bool Init(Arena& arena) {
-    data_ = arena.AllocateArray<uint8_t>(kSlots * kChunkBytes);
-    return data_ != nullptr;
-  }
-
-  // BAT entry `index` of a table of `table_bytes` bytes at `table_offset`.
-  Result<uint32_t> Entry(BlockDevice& device, uint64_t table_offset, uint64_t table_bytes,
-                         uint64_t index) {
-    const uint64_t byte = index * 4;
-    const uint64_t chunk = byte / kChunkBytes;
-    size_t slot = kSlots;
-    for (size_t i = 0; i < kSlots; ++i) {
-      if (valid_[i] && chunk_[i] == chunk) slot = i;
-    }
-    if (slot == kSlots) {
-      slot = next_victim_;
-      next_victim_ = (next_victim_ + 1) % kSlots;
-      const uint64_t start = chunk * kChunkBytes;
-      const uint64_t length = table_bytes - start < kChunkBytes ? table_bytes - start : kChunkBytes;
-      valid_[slot] = false;
-      INSTAR_RETURN_IF_ERROR(device.Read(table_offset + start, data_ + slot * kChunkBytes,
-                                         static_cast<size_t>(length)));
-      chunk_[slot] = chunk;
-      valid_[slot] = true;
-    }
-    return LoadBE32(data_ + slot * kChunkBytes + byte % kChunkBytes);
-  }
-
- private:
-  uint8_t* data_ = nullptr;
-  uint64_t chunk_[kSlots] = {};
-  bool valid_[kSlots] = {};
-  size_t next_victim_ = 0;
-};
+// The BAT is read through the engine's table cache; these many 4 KiB
+// chunks of it are kept.
+constexpr size_t kBatCacheSlots = 8;
 
 class VpcReader final : public VpcImage {
  public:
@@ -134,7 +98,7 @@ class VpcReader final : public VpcImage {
   Result<uint64_t> ImageOffset(uint64_t offset);
 
   bool dynamic_ = false;
-  BatCache bat_cache_;
+  TableCache* bat_cache_ = nullptr;
 };
 
 Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& options,
@@ -214,7 +178,8 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   if (bat_offset_ > kMaxLength || bat_bytes > kMaxLength - bat_offset_) {
     return Status::Corruption("error reading the vpc block allocation table (out of range)");
   }
-  if (!bat_cache_.Init(arena)) return Status::NoSpace("out of memory for the vpc BAT cache");
+  bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
+  if (bat_cache_ == nullptr) return Status::NoSpace("out of memory for the vpc BAT cache");
 
   // Where the data ends: past the BAT and past every allocated block. The
   // file is scanned in chunks; BAT bytes past EOF read as zeros, which all
@@ -256,9 +221,9 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
 Result<uint64_t> VpcReader::ImageOffset(uint64_t offset) {
   const uint64_t index = offset / block_size_;
   if (index >= max_table_entries_) return kNotAllocated;
-  INSTAR_ASSIGN_OR_RETURN(
-      const uint32_t entry,
-      bat_cache_.Entry(*file_, bat_offset_, uint64_t{max_table_entries_} * 4, index));
+  // The BAT ends below kMaxLength (checked at open), so the sum cannot wrap.
+  INSTAR_ASSIGN_OR_RETURN(const uint32_t entry,
+                          bat_cache_->LoadBE32(*file_, bat_offset_ + index * 4));
   if (entry == kUnallocated) return kNotAllocated;
   return uint64_t{entry} * 512 + bitmap_size_ + offset % block_size_;
 }

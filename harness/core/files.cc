@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "harness/core/error.h"
+#include "host/fd.h"
 
 namespace instar::harness {
 
@@ -15,24 +16,7 @@ namespace {
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
+using host::Fd;
 
 }  // namespace
 

@@ -36,6 +36,7 @@
 #include <boost/process/v2/process.hpp>
 
 #include "harness/core/error.h"
+#include "host/fd.h"
 
 namespace instar::harness {
 
@@ -47,33 +48,16 @@ namespace {
 // A runaway child must not take the harness's memory with it.
 constexpr size_t kMaxCapturedBytes = size_t{512} << 20;
 
-// Closes what it holds; for the parent's copies of the pipes' write ends.
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() { Reset(); }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  int get() const { return fd_; }
+using host::Fd;
 
- private:
-  int fd_ = -1;
-};
-
-// Both ends close-on-exec, so no other worker's child inherits them; the
-// child gets the write end through dup2, which clears the flag on the copy.
-void MakePipe(asio::readable_pipe& read_end, OwnedFd& write_end) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
+// The read end goes to asio, the write end (the parent's copy of the child's
+// stdout or stderr) is closed once the child has its own.
+void MakePipe(asio::readable_pipe& read_end, Fd& write_end) {
+  Fd read_fd;
+  if (!host::MakePipe(&read_fd, &write_end)) {
     throw HarnessError(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
-  read_end.assign(fds[0]);
-  write_end.Reset(fds[1]);
+  read_end.assign(read_fd.Release());
 }
 
 class SpawnAttributes {
@@ -232,7 +216,7 @@ ChildResult ChildRunner::Run(const ChildRequest& request) {
   environment.push_back(nullptr);
 
   asio::readable_pipe out_pipe(io), err_pipe(io);
-  OwnedFd out_write, err_write;
+  Fd out_write, err_write;
   MakePipe(out_pipe, out_write);
   MakePipe(err_pipe, err_write);
 

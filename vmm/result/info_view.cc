@@ -1,111 +1,14 @@
 #include "vmm/result/info_view.h"
 
-#include <set>
-
 #include "instar/engine/bytes.h"
 #include "instar/guest/info_result.h"
+#include "vmm/result/field_reader.h"
 
 namespace instar::vmm {
 
 namespace {
 
 using namespace info_result;
-
-// Reads the fields of one record list (the top level or one object). Each
-// getter claims its tag; Done() fails on any record no getter claimed, so a
-// stream with fields this host does not know is refused, not half-read.
-class FieldReader {
- public:
-  FieldReader(const std::vector<ResultRecord>& records, std::string where, std::string* error)
-      : records_(records), where_(std::move(where)), error_(error) {}
-
-  bool ok() const { return ok_; }
-
-  bool U64(uint16_t tag, const char* name, uint64_t* out) {
-    const ResultRecord* r = One(tag, abi::RecordType::kU64, name, true);
-    if (r != nullptr) *out = r->number;
-    return ok_;
-  }
-  bool U64(uint16_t tag, const char* name, std::optional<uint64_t>* out) {
-    const ResultRecord* r = One(tag, abi::RecordType::kU64, name, false);
-    if (r != nullptr) *out = r->number;
-    return ok_;
-  }
-  bool Bool(uint16_t tag, const char* name, std::optional<bool>* out) {
-    const ResultRecord* r = One(tag, abi::RecordType::kBool, name, false);
-    if (r != nullptr) *out = r->number != 0;
-    return ok_;
-  }
-  bool Text(uint16_t tag, const char* name, std::string* out) {
-    const ResultRecord* r = One(tag, abi::RecordType::kBytes, name, true);
-    if (r != nullptr && CheckText(*r, name)) *out = r->bytes;
-    return ok_;
-  }
-  bool Text(uint16_t tag, const char* name, std::optional<std::string>* out) {
-    const ResultRecord* r = One(tag, abi::RecordType::kBytes, name, false);
-    if (r != nullptr && CheckText(*r, name)) *out = r->bytes;
-    return ok_;
-  }
-  // Every record `tag`, each an object.
-  std::vector<const ResultRecord*> Objects(uint16_t tag, const char* name) {
-    return All(tag, abi::RecordType::kBegin, name);
-  }
-  // Every record `tag`, each of `type`.
-  std::vector<const ResultRecord*> All(uint16_t tag, abi::RecordType type, const char* name) {
-    claimed_.insert(tag);
-    std::vector<const ResultRecord*> out;
-    for (const ResultRecord& r : records_) {
-      if (r.tag != tag) continue;
-      if (r.type != type) {
-        Fail(std::string("a malformed ") + name);
-        return {};
-      }
-      out.push_back(&r);
-    }
-    return out;
-  }
-  bool Done() {
-    if (!ok_) return false;
-    for (const ResultRecord& r : records_) {
-      if (claimed_.count(r.tag) == 0) return Fail("an unknown field " + std::to_string(r.tag));
-    }
-    return true;
-  }
-
- private:
-  bool Fail(const std::string& what) {
-    if (ok_) *error_ = "the " + where_ + " has " + what;
-    ok_ = false;
-    return false;
-  }
-
-  const ResultRecord* One(uint16_t tag, abi::RecordType type, const char* name, bool required) {
-    claimed_.insert(tag);
-    if (!ok_) return nullptr;
-    const ResultRecord* found = nullptr;
-    for (const ResultRecord& r : records_) {
-      if (r.tag != tag) continue;
-      if (found != nullptr || r.type != type) {
-        Fail(std::string("a malformed ") + name);
-        return nullptr;
-      }
-      found = &r;
-    }
-    if (found == nullptr && required) Fail(std::string("no ") + name);
-    return found;
-  }
-
-  bool CheckText(const ResultRecord& r, const char* name) {
-    if (r.bytes.find('\0') != std::string::npos) return Fail(std::string("a malformed ") + name);
-    return true;
-  }
-
-  const std::vector<ResultRecord>& records_;
-  std::string where_;
-  std::string* error_;
-  std::set<uint16_t> claimed_;
-  bool ok_ = true;
-};
 
 bool ValidDevice(uint64_t device) { return device <= abi::kMaxDevices; }
 

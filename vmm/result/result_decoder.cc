@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "instar/engine/bytes.h"
+#include "vmm/result/field_reader.h"
 
 namespace instar::vmm {
 
@@ -151,17 +152,19 @@ std::optional<GuestError> FindGuestError(const DecodedResult& result, bool* malf
   *malformed = false;
   const ResultRecord* error = FindRecord(result.records, abi::kTagError);
   if (error == nullptr) return std::nullopt;
-  const ResultRecord* code = FindRecord(error->children, abi::kTagErrorCode);
-  const ResultRecord* message = FindRecord(error->children, abi::kTagErrorMessage);
-  if (error->type != abi::RecordType::kBegin || result.records.size() != 1 || code == nullptr ||
-      code->type != abi::RecordType::kU64 || message == nullptr ||
-      message->type != abi::RecordType::kBytes || message->bytes.empty()) {
+  // The error object is the whole result, and holds its two fields and no
+  // other: it is read like any view.
+  GuestError out;
+  std::string why;
+  FieldReader f(error->children, "error", &why);
+  f.U64(abi::kTagErrorCode, "code", &out.code);
+  f.Bytes(abi::kTagErrorMessage, "message", &out.message);
+  if (error->type != abi::RecordType::kBegin || result.records.size() != 1 || !f.Done() ||
+      out.message.empty()) {
     *malformed = true;
     return std::nullopt;
   }
-  GuestError out;
-  out.code = code->number;
-  out.message = PrintableText(message->bytes);
+  out.message = PrintableText(out.message);
   return out;
 }
 

@@ -46,7 +46,9 @@ struct GuestError {
 };
 
 // The error when the result is an error result; std::nullopt when it is not.
-// Sets *malformed when the error object itself is broken.
+// Sets *malformed when the error object itself is broken: not the only
+// record, or a field missing, repeated, mistyped or unknown (it is read with
+// FieldReader, field_reader.h, like every view).
 std::optional<GuestError> FindGuestError(const DecodedResult& result, bool* malformed);
 
 // `text` with every control character but '\n' replaced by '?', so guest

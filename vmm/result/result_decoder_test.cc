@@ -9,6 +9,7 @@
 #include "instar/guest/measure_result.h"
 #include "instar/guest/result_codec.h"
 #include "vmm/result/measure_view.h"
+#include "vmm/testing/result_stream.h"
 
 namespace instar::vmm {
 namespace {
@@ -16,14 +17,7 @@ namespace {
 constexpr uint32_t kOp = static_cast<uint32_t>(abi::Operation::kMeasure);
 
 std::vector<uint8_t> Encode(void (*fill)(guest::ResultWriter&)) {
-  std::vector<uint8_t> buffer(4096);
-  guest::ResultWriter writer(buffer.data(), buffer.size());
-  writer.Start(kOp);
-  fill(writer);
-  Result<ByteView> stream = writer.Finish();
-  EXPECT_TRUE(stream.ok());
-  buffer.resize(stream.ok() ? stream->size : 0);
-  return buffer;
+  return testing::EncodeResult(kOp, fill);
 }
 
 std::vector<uint8_t> MeasureStream() {
@@ -47,11 +41,10 @@ TEST(ResultDecoderTest, DecodesWhatTheGuestWrites) {
   ASSERT_EQ(result.records.size(), 3u);
   EXPECT_EQ(result.records[2].children.size(), 1u);
   EXPECT_EQ(result.records[2].children[0].bytes, "nested");
+  // The decoder knows no tags; the views refuse the ones they do not know.
   MeasureView view;
-  ASSERT_TRUE(ReadMeasureView(result, &view, &error)) << error;
-  EXPECT_EQ(view.required, 393216u);
-  EXPECT_EQ(view.fully_allocated, 1074135040u);
-  EXPECT_FALSE(view.bitmaps.has_value());
+  EXPECT_FALSE(ReadMeasureView(result, &view, &error));
+  EXPECT_EQ(error, "the result has an unknown field 40");
 }
 
 TEST(ResultDecoderTest, RejectsEveryTruncation) {
@@ -154,34 +147,30 @@ TEST(ResultDecoderTest, ReadsErrorResultsAndCleansTheirText) {
   EXPECT_EQ(guest_error->code, static_cast<uint64_t>(StatusCode::kCorruption));
 }
 
-TEST(ResultDecoderTest, MeasureViewRejectsMistypedOrRepeatedFields) {
-  const auto check = [](void (*fill)(guest::ResultWriter&)) {
-    DecodedResult result;
-    std::string error;
-    EXPECT_TRUE(DecodeResult(Encode(fill), kOp, &result, &error)) << error;
-    MeasureView view;
-    return ReadMeasureView(result, &view, &error);
+// The error object is read like every view: a field it does not define, or
+// one given twice, makes the result malformed rather than being skipped.
+TEST(ResultDecoderTest, ErrorObjectRejectsUnknownAndRepeatedFields) {
+  const auto error_with = [](uint16_t extra_tag) {
+    return testing::DecodeWritten(kOp, [extra_tag](guest::ResultWriter& w) {
+      (void)w.Begin(abi::kTagError);
+      (void)w.U64(abi::kTagErrorCode, 1);
+      (void)w.String(abi::kTagErrorMessage, "bad");
+      if (extra_tag != 0) (void)w.U64(extra_tag, 2);
+      (void)w.End();
+    });
   };
-  EXPECT_FALSE(check([](guest::ResultWriter& w) { (void)w.U64(measure_result::kTagRequired, 1); }));
-  EXPECT_FALSE(check([](guest::ResultWriter& w) {
-    (void)w.String(measure_result::kTagRequired, "1");
-    (void)w.U64(measure_result::kTagFullyAllocated, 1);
-  }));
-  EXPECT_FALSE(check([](guest::ResultWriter& w) {
-    (void)w.U64(measure_result::kTagRequired, 1);
-    (void)w.U64(measure_result::kTagRequired, 2);
-    (void)w.U64(measure_result::kTagFullyAllocated, 1);
-  }));
-  EXPECT_FALSE(check([](guest::ResultWriter& w) {
-    (void)w.U64(measure_result::kTagRequired, 1);
-    (void)w.U64(measure_result::kTagFullyAllocated, 1);
-    (void)w.Bool(measure_result::kTagBitmaps, true);
-  }));
-  EXPECT_TRUE(check([](guest::ResultWriter& w) {
-    (void)w.U64(measure_result::kTagRequired, 1);
-    (void)w.U64(measure_result::kTagFullyAllocated, 1);
-    (void)w.U64(measure_result::kTagBitmaps, 0);
-  }));
+  bool malformed = true;
+  EXPECT_TRUE(FindGuestError(error_with(0), &malformed).has_value());
+  EXPECT_FALSE(malformed);
+  EXPECT_FALSE(FindGuestError(error_with(4), &malformed).has_value());  // unknown
+  EXPECT_TRUE(malformed);
+  EXPECT_FALSE(FindGuestError(error_with(abi::kTagErrorCode), &malformed).has_value());
+  EXPECT_TRUE(malformed);
+  // Not an error result at all: no error, and nothing malformed.
+  const DecodedResult measure = testing::DecodeWritten(
+      kOp, [](guest::ResultWriter& w) { (void)w.U64(measure_result::kTagRequired, 1); });
+  EXPECT_FALSE(FindGuestError(measure, &malformed).has_value());
+  EXPECT_FALSE(malformed);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/fd.h"
+
 namespace instar::vmm {
 
 namespace {
@@ -17,30 +19,27 @@ namespace {
 // also name a character device (qemu's host_device: /dev/null); it stays
 // non-blocking so a read can never hang the host.
 int OpenImageFile(const std::string& path, bool allow_char_device, int* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
+  host::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) {
     *error = errno;
     return -1;
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(fd.get(), &st) != 0) {
     *error = errno;
-    ::close(fd);
     return -1;
   }
-  if (allow_char_device && S_ISCHR(st.st_mode)) return fd;
+  if (allow_char_device && S_ISCHR(st.st_mode)) return fd.Release();
   if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
     *error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-    ::close(fd);
     return -1;
   }
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
     *error = errno;
-    ::close(fd);
     return -1;
   }
-  return fd;
+  return fd.Release();
 }
 
 // qemu's path_combine(): `name` relative to the directory of `base`.

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/fd.h"
+
 namespace instar::vmm {
 
 namespace layout = kvm_layout;
@@ -363,25 +365,24 @@ SandboxOutcome StoppedGuestOutcome(const CallHandler& handler) {
 }
 
 bool ReadGuestImageFile(const std::string& path, std::vector<uint8_t>* image, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  host::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     *error = "cannot open the guest image '" + path + "': " + std::strerror(errno);
     return false;
   }
   image->assign(layout::kImageMaxBytes + 1, 0);
   size_t used = 0;
   while (used < image->size()) {
-    const ssize_t n = ::read(fd, image->data() + used, image->size() - used);
+    const ssize_t n = ::read(fd.get(), image->data() + used, image->size() - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       *error = "cannot read the guest image '" + path + "': " + std::strerror(errno);
-      ::close(fd);
       return false;
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
-  ::close(fd);
+  fd.Reset();
   image->resize(used);
   if (used > layout::kImageMaxBytes) {
     *error = "the guest image '" + path + "' is larger than " +

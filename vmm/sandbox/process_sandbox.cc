@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host/fd.h"
 #include "vmm/sandbox/call_handler.h"
 
 namespace instar::vmm {
@@ -29,30 +30,8 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kMaxPayload =
     abi::kMaxResult > abi::kMaxTransfer ? abi::kMaxResult : abi::kMaxTransfer;
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-bool MakePipe(Fd* read_end, Fd* write_end) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-  read_end->Reset(fds[0]);
-  write_end->Reset(fds[1]);
-  return true;
-}
+using host::Fd;
+using host::MakePipe;
 
 enum class Io { kOk, kEof, kTimeout, kError };
 
@@ -224,7 +203,10 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
   // starting the helper costs no copy of instar's page tables. What the child
   // does before execve (ExecHelper) is system calls on its own arguments;
   // the rlimits, signal dispositions and death signal it sets are per
-  // process, so they stay its own.
+  // process, so they stay its own. This is not the child runner that runs
+  // programs for the harness and the tests (harness/run/child.h): the helper
+  // is no program whose output is collected but a peer on two pipes, under
+  // limits that posix_spawn cannot set between fork and exec.
   const pid_t pid = ::vfork();
   if (pid < 0) {
     return Failure(kExitSandboxUnavailable,

@@ -1,78 +1,49 @@
-// RunProgram: runs a program with argv (no shell), stdin on /dev/null,
-// stdout and stderr captured apart, killed after a deadline. For tests that
-// drive the real `instar` binary.
+// RunProgram: runs a program for a test that drives a real binary (`instar`,
+// `xz`), through the harness's child runner (harness/run/child.h), so a test
+// starts its children the way instar-harness does: an argv vector, never a
+// shell; stdin on /dev/null; stdout and stderr captured apart; a process
+// group of its own, killed whole after the deadline; a death by signal
+// reported as 128 + the signal number.
+//
+// One difference, on purpose: the child gets this process's environment,
+// not the harness's minimal one, because tests set variables for the program
+// they run ($INSTAR_GUEST_IMAGE, TZ ...).
 #ifndef INSTAR_VMM_TESTING_SUBPROCESS_H_
 #define INSTAR_VMM_TESTING_SUBPROCESS_H_
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "harness/core/error.h"
+#include "harness/run/child.h"
+
 namespace instar::vmm::testing {
 
-struct ProgramResult {
-  int exit_code = -1;  // 128 + signal when killed
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
+// exit_code, timed_out, out, err.
+using ProgramResult = harness::ChildResult;
 
 inline ProgramResult RunProgram(const std::vector<std::string>& argv,
                                 std::chrono::seconds limit = std::chrono::seconds(60)) {
   ProgramResult result;
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return result;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+  if (argv.empty()) return result;
+  harness::ChildRequest request;
+  request.executable = argv[0];
+  request.arguments.assign(argv.begin() + 1, argv.end());
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    request.environment.emplace_back(*variable);
   }
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_count = 2;
-  while (open_count > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
-      char buffer[4096];
-      const ssize_t n = ::read(fds[i].fd, buffer, sizeof(buffer));
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_count;
-      } else {
-        (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
-      }
-    }
+  request.timeout = limit;
+  try {
+    harness::ChildRunner runner;
+    result = runner.Run(request);
+  } catch (const harness::HarnessError& error) {
+    // It could not start: a shell's answer for that, and the reason.
+    result.exit_code = 127;
+    result.err = error.what();
   }
-  for (const pollfd& p : fds) {
-    if (p.fd >= 0) ::close(p.fd);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
 

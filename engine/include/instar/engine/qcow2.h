@@ -220,7 +220,7 @@ struct Qcow2OpenParams {
   bool check = false;
 };
 
-class Qcow2TableCache;
+class TableCache;
 class Qcow2Image;
 
 // Reads the snapshot table entry by entry (qcow2_read_snapshots()).
@@ -400,7 +400,7 @@ class Qcow2Image final : public Image {
 
   BlockDevice* file_ = nullptr;
   BlockDevice* data_file_ = nullptr;  // file_ when there is no external one
-  Qcow2TableCache* cache_ = nullptr;
+  TableCache* cache_ = nullptr;
   QemuVersion compat_;
 
   Qcow2Header header_;
