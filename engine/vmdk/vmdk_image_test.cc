@@ -732,20 +732,62 @@ TEST_F(VmdkTest, SeSparseExtent) {
   EXPECT_EQ(refused.status().code(), StatusCode::kNotSupported);
 }
 
-// Truncated copies of the corpus images: an error or a smaller image,
-// never a crash; block status over what opened either answers or fails.
+// A failure a reader may give for a damaged image: one of the codes that
+// mean "this image is bad or unreadable", with a message. NoSpace would mean
+// the arena ran out, which a truncated image must not cause.
+void ExpectImageError(const Status& status) {
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(status.code() == StatusCode::kCorruption ||
+              status.code() == StatusCode::kNotSupported ||
+              status.code() == StatusCode::kInvalidArgument ||
+              status.code() == StatusCode::kIOError || status.code() == StatusCode::kOutOfRange)
+      << StatusCodeName(status.code());
+  char message[256];
+  EXPECT_GT(FormatStatusMessage(status, message, sizeof(message)), 0u);
+}
+
+// Truncated copies of the corpus images, every 509 bytes: each either fails
+// to open with an image error, or opens with the full image's virtual size
+// (the descriptor and header come first) and answers block status within
+// the request or with an image error. The whole file opens; the empty one
+// does not.
 TEST_F(VmdkTest, TruncatedCopies) {
   reuse_arena_ = true;
   for (const char* name : {"vmdk-sparse.vmdk", "vmdk-stream.vmdk"}) {
+    SCOPED_TRACE(name);
     const std::vector<uint8_t>& full = testing::CorpusBytes(name);
-    for (size_t size = 0; size < full.size(); size += 509) {
+    MemoryDevice whole(full);
+    auto reference = Open(whole, k10013);
+    ASSERT_TRUE(reference.ok());
+    const uint64_t virtual_size = (*reference)->VirtualSize();
+    size_t opened = 0;
+    size_t refused = 0;
+    std::vector<size_t> sizes;
+    for (size_t size = 0; size < full.size(); size += 509) sizes.push_back(size);
+    sizes.push_back(full.size());
+    for (size_t size : sizes) {
+      SCOPED_TRACE(size);
       MemoryDevice device(std::vector<uint8_t>(full.begin(), full.begin() + size));
       auto image = Open(device, k10013);
-      if (!image.ok()) continue;
-      for (uint64_t offset = 0; offset < (*image)->VirtualSize(); offset += 1 << 20) {
-        (void)(*image)->DriverBlockStatus(true, offset, 1 << 20);
+      if (!image.ok()) {
+        ExpectImageError(image.status());
+        ++refused;
+        continue;
+      }
+      ++opened;
+      EXPECT_EQ((*image)->VirtualSize(), virtual_size);
+      for (uint64_t offset = 0; offset < virtual_size; offset += 1 << 20) {
+        auto status = (*image)->DriverBlockStatus(true, offset, 1 << 20);
+        if (status.ok()) {
+          EXPECT_GT(status->bytes, 0u);
+          EXPECT_LE(status->bytes, uint64_t{1} << 20);
+        } else {
+          ExpectImageError(status.status());
+        }
       }
     }
+    EXPECT_GT(opened, 0u);
+    EXPECT_GT(refused, 0u);
   }
 }
 
