@@ -166,6 +166,12 @@ Result<uint64_t> TransportDevice::SeekHole(uint64_t offset) {
   return offset;
 }
 
+Result<uint64_t> TransportDevice::AllocatedBytes() {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kAllocatedSize, device_);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value;
+}
+
 Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {
   if (name_length == 0 || name_length > abi::kMaxName) {
     return Status::InvalidArgument("file name is empty or too long");

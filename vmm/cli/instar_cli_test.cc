@@ -192,5 +192,40 @@ TEST(InstarCliTest, UnknownBackingFormatIsAnUnknownDriver) {
   std::filesystem::remove_all(dir);
 }
 
+// Why: qcow2 allocates a cluster with fallocate, which lseek reports as a
+// hole; instar took its allocated size from the data extents, decided the
+// image was metadata-preallocated, and measured a partly written 2 MiB
+// cluster as the 100 KiB in it (524288 where qemu-img says 2490368). The
+// image is made here, as a user would, by the system qemu-img and qemu-io
+// (Debian's qemu-utils, which ci/setup installs), and instar must print what
+// that qemu-img prints for it.
+TEST(InstarCliTest, MeasuresAPartlyWrittenLargeClusterWhole) {
+  const testing::ProgramResult version = testing::RunProgram({"/usr/bin/qemu-img", "--version"});
+  ASSERT_EQ(version.exit_code, 0) << "the system qemu-img (ci/setup installs qemu-utils)";
+  const std::string first_line = version.out.substr(0, version.out.find('\n'));
+  const std::string compat =
+      first_line.substr(std::string("qemu-img version ").size(), first_line.find(' ', 17) - 17);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("instar-large-cluster-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string image = (dir / "large-cluster.qcow2").string();
+  ASSERT_EQ(testing::RunProgram({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-o",
+                                 "cluster_size=2M", image, "1G"})
+                .exit_code,
+            0);
+  ASSERT_EQ(testing::RunProgram({"/usr/bin/qemu-io", "-c", "write 3M 100k", image}).exit_code, 0);
+  for (const char* output : {"--output=human", "--output=json"}) {
+    SCOPED_TRACE(output);
+    const testing::ProgramResult qemu =
+        testing::RunProgram({"/usr/bin/qemu-img", "measure", output, "-O", "qcow2", image});
+    const testing::ProgramResult instar =
+        Instar({"--compat", compat, "measure", output, "-O", "qcow2", image});
+    ASSERT_EQ(qemu.exit_code, 0) << qemu.err;
+    EXPECT_EQ(instar.exit_code, 0) << instar.err;
+    EXPECT_EQ(instar.out, qemu.out);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace instar::vmm

@@ -19,6 +19,7 @@ bool NeedsDevice(abi::Call call) {
     case abi::Call::kSeekData:
     case abi::Call::kSeekHole:
     case abi::Call::kDataExtents:
+    case abi::Call::kAllocatedSize:
       return true;
     default:
       return false;
@@ -27,7 +28,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kDataExtents);
+         call <= static_cast<uint32_t>(abi::Call::kAllocatedSize);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.
@@ -67,6 +68,7 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
     case abi::Call::kFlush:
     case abi::Call::kSeekData:
     case abi::Call::kSeekHole:
+    case abi::Call::kAllocatedSize:
       return abi::CallError::kOk;
     case abi::Call::kDataExtents:
       if (request.length == 0 || request.length > abi::kMaxTransfer ||
@@ -139,6 +141,9 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
       break;
     case abi::Call::kSeekHole:
       error = devices_.SeekHole(request.device, request.offset, &reply.value);
+      break;
+    case abi::Call::kAllocatedSize:
+      error = devices_.AllocatedSize(request.device, &reply.value);
       break;
     case abi::Call::kDataExtents: {
       // Built apart and copied: the payload may be guest memory, whose

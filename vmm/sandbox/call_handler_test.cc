@@ -2,9 +2,11 @@
 // supplies is wrong in turn, and each must come back as an error reply.
 #include "vmm/sandbox/call_handler.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -78,7 +80,7 @@ TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
 
 TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
   CallHandler handler(devices_);
-  for (uint32_t call : {0u, 13u, 0x7fffffffu, 0xffffffffu}) {
+  for (uint32_t call : {0u, 14u, 0x7fffffffu, 0xffffffffu}) {
     abi::CallRequest r{};
     r.call = call;
     EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;
@@ -236,6 +238,37 @@ TEST_F(CallHandlerTest, ListsDataExtentsInOneCall) {
   const abi::CallReply past = Send(handler, Request(abi::Call::kDataExtents, 0, 2 << 20, 16));
   EXPECT_EQ(past.error, 0);
   EXPECT_EQ(past.value, 0u);
+}
+
+// Why: qcow2 allocates clusters with fallocate, which lseek reports as
+// holes, so an estimate from the data extents said "preallocated" where
+// qemu, reading st_blocks, did not (and measured a partly written large
+// cluster smaller than qemu-img).
+TEST_F(CallHandlerTest, AllocatedSizeIsStBlocksFallocatedRangesIncluded) {
+  const std::string path = (dir_ / "fallocated.raw").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(4096, 'a');
+  }
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenPath(path, &error)) << error;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  if (::fallocate(fd, 0, 1 << 20, 1 << 20) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "this file system has no fallocate: " << std::strerror(errno);
+  }
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  ::close(fd);
+  ASSERT_GE(static_cast<uint64_t>(st.st_blocks) * 512, (1u << 20) + 4096);
+  CallHandler handler(devices);
+  const abi::CallReply reply = Send(handler, Request(abi::Call::kAllocatedSize));
+  ASSERT_EQ(reply.error, 0);
+  EXPECT_EQ(reply.value, static_cast<uint64_t>(st.st_blocks) * 512);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kAllocatedSize, 9)).error,
+            Err(abi::CallError::kBadDevice));
 }
 
 TEST_F(CallHandlerTest, RefusesExtentBuffersOfTheWrongSize) {

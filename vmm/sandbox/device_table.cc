@@ -164,6 +164,14 @@ abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t*
   return abi::CallError::kOk;
 }
 
+abi::CallError DeviceTable::AllocatedSize(uint32_t device, uint64_t* bytes) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  struct stat st {};
+  if (::fstat(fds_[device], &st) != 0) return abi::CallError::kIOError;
+  *bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+  return abi::CallError::kOk;
+}
+
 abi::CallError DeviceTable::DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,
                                         size_t capacity, uint64_t* count) {
   *count = 0;

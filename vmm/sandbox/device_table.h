@@ -39,6 +39,8 @@ class DeviceTable {
   abi::CallError Size(uint32_t device, uint64_t* size);
   abi::CallError SeekData(uint32_t device, uint64_t offset, uint64_t* result);
   abi::CallError SeekHole(uint32_t device, uint64_t offset, uint64_t* result);
+  // st_blocks * 512 of the file.
+  abi::CallError AllocatedSize(uint32_t device, uint64_t* bytes);
   // Up to `capacity` runs of data from `offset` on (abi::DataExtent), by
   // SeekData and SeekHole in turn; *count says how many.
   abi::CallError DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,

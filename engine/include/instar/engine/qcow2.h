@@ -356,9 +356,9 @@ class Qcow2Image final : public Image {
   // qcow2_get_refcount(): the refcount of host cluster `cluster_index`.
   Result<uint64_t> GetRefcount(uint64_t cluster_index);
   // qcow2_detect_metadata_preallocation(): true when more clusters carry a
-  // refcount than the file has allocated (by 10 %, at least two). qemu asks
-  // the host for st_blocks; the engine sums the data extents SeekData and
-  // SeekHole report, in 4 KiB blocks. Computed once, on first use.
+  // refcount than the file has allocated (by 10 %, at least two), the file's
+  // allocation being BlockDevice::AllocatedBytes() (st_blocks * 512).
+  // Computed once, on first use.
   Result<bool> MetadataPreallocated();
 
   // The first corruption event seen, or kind kNone.

@@ -55,6 +55,9 @@ enum class Call : uint32_t {
   // device, offset, length -> `length` bytes holding up to length / 16
   // DataExtents from offset on; value = how many were written.
   kDataExtents = 12,
+  // device -> value = bytes the file occupies on its file system
+  // (st_blocks * 512), fallocated but unwritten ranges included.
+  kAllocatedSize = 13,
 };
 
 struct CallRequest {
@@ -109,7 +112,7 @@ constexpr uint32_t kMaxDevices = 64;         // open devices per run
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 enum class Operation : uint32_t {
   kInfo = 1,

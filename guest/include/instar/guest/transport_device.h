@@ -52,6 +52,8 @@ class TransportDevice final : public BlockDevice {
   uint64_t Size() const override { return size_; }
   Result<uint64_t> SeekData(uint64_t offset) override;
   Result<uint64_t> SeekHole(uint64_t offset) override;
+  // kAllocatedSize: the host's st_blocks, which the guest cannot see.
+  Result<uint64_t> AllocatedBytes() override;
 
   uint32_t device() const { return device_; }
 
