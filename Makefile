@@ -6,8 +6,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
-.PHONY: all build harness test matrix baselines baselines-measure baselines-create \
-        baselines-info profiles conform nightly bench bench-harness bench-instar format clean
+.PHONY: all build harness test matrix baselines profiles conform nightly bench bench-harness \
+        bench-instar format clean
 
 all: build
 
@@ -29,19 +29,27 @@ test:
 matrix: harness
 	$(HARNESS) matrix
 
-baselines-measure baselines-create baselines-info: baselines-%: harness
+# The commands come from the command table: `instar-harness commands`
+# (docs/commands.md). baselines-<command> is not .PHONY (a pattern rule is
+# never used for a phony target); depending on the phony harness runs it
+# every time all the same.
+baselines-%: harness
 	$(HARNESS) generate --command $*
 
-baselines: baselines-measure baselines-create baselines-info
+baselines: harness
+	@commands=$$($(HARNESS) commands --names) || exit 1; \
+	  $(MAKE) --no-print-directory $$(printf 'baselines-%s ' $$commands)
 
 profiles: harness
 	$(HARNESS) profiles
 
-# instar against every profile of measure and info, with instar's default
-# sandbox; reports in $(BUILD)/conform/. See docs/harness.md, "Conformance".
+# instar against every profile of each command it implements, with instar's
+# default sandbox; reports in $(BUILD)/conform/. See docs/harness.md,
+# "Conformance".
 conform: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target instar-harness instar
-	@status=0; for command in measure info; do \
+	@commands=$$($(HARNESS) commands --conform) || exit 1; \
+	status=0; for command in $$commands; do \
 	  $(HARNESS) conform --command $$command --jobs $(JOBS) \
 	    --junit $(BUILD)/conform/$$command.junit.xml --json $(BUILD)/conform/$$command.json \
 	    --html $(BUILD)/conform/$$command.html || status=1; \

@@ -8,9 +8,11 @@
 #include <iostream>
 
 #include "harness/builtins.h"
+#include "harness/cases/commands.h"
 #include "harness/conform/conformer.h"
 #include "harness/core/error.h"
 #include "harness/core/files.h"
+#include "harness/core/words.h"
 #include "harness/run/interrupt.h"
 
 namespace instar::harness {
@@ -37,9 +39,11 @@ std::vector<std::string> Strings(const po::variables_map& values, const char* na
 }  // namespace
 
 int RunConform(int argc, char** argv) {
+  const std::vector<std::string> commands = ImplementedCommandNames();
   po::options_description options("options");
-  options.add_options()("help,h", "show this help")("command", po::value<std::string>(),
-                                                    "measure or info (required)")(
+  options.add_options()("help,h", "show this help")(
+      "command", po::value<std::string>(),
+      ("one of " + JoinWords(commands) + " (required)").c_str())(
       "output-type", po::value<std::string>(),
       "only this output type (default: all of the command's)")(
       "profile", po::value<std::vector<std::string>>(), "only this profile (repeatable)")(
@@ -66,12 +70,12 @@ int RunConform(int argc, char** argv) {
       "json", po::value<std::string>(), "write a JSON report here")(
       "html", po::value<std::string>(), "write an HTML grid of cases x profiles here");
   po::variables_map values;
-  if (!ParseOptions("conform",
-                    "instar-harness conform --command measure|info [--output-type T] "
-                    "[--profile P]... [--version V]... [--case GLOB]... [--sandbox "
-                    "process|emulated|kvm] [--instar PATH] [--jobs N] [--baselines DIR] "
-                    "[--profiles DIR] [--junit FILE] [--json FILE] [--html FILE]",
-                    argc, argv, options, values)) {
+  const std::string usage =
+      "instar-harness conform --command " + JoinWords(commands, "|") +
+      " [--output-type T] [--profile P]... [--version V]... [--case GLOB]... [--sandbox "
+      "process|emulated|kvm] [--instar PATH] [--jobs N] [--baselines DIR] [--profiles DIR] "
+      "[--junit FILE] [--json FILE] [--html FILE]";
+  if (!ParseOptions("conform", usage.c_str(), argc, argv, options, values)) {
     return 0;
   }
   if (values.count("command") == 0) throw HarnessError("conform: --command is required");

@@ -6,6 +6,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "harness/cases/commands.h"
+#include "harness/core/words.h"
 #include "harness/run/child.h"
 #include "harness/testing/test_support.h"
 
@@ -56,10 +58,21 @@ TEST(ConformCliTest, BadInputIsOneLine) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err,
             "instar-harness: conform: --sandbox must be process, emulated or kvm, not \"vm\"\n");
-  result = Harness(Join({"--command", "create"}, Trees(kSourceRoot / "profiles", dir.path())));
+  // A command with baselines that instar does not implement (create), and
+  // one that does not exist.
+  for (const auto& command : Commands()) {
+    if (command.implemented()) continue;
+    result =
+        Harness(Join({"--command", command.name}, Trees(kSourceRoot / "profiles", dir.path())));
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_EQ(result.err, "instar-harness: conform: cannot run \"" + command.name +
+                              "\" (instar implements " + JoinWords(ImplementedCommandNames()) +
+                              ")\n");
+  }
+  result = Harness(Join({"--command", "frob"}, Trees(kSourceRoot / "profiles", dir.path())));
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.err,
-            "instar-harness: conform: cannot run \"create\" (instar implements measure, info)\n");
+  EXPECT_EQ(result.err, "instar-harness: conform: cannot run \"frob\" (instar implements " +
+                            JoinWords(ImplementedCommandNames()) + ")\n");
   result = Harness({"--help"});
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.out.find("--junit"), std::string::npos);

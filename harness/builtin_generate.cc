@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "harness/builtins.h"
+#include "harness/cases/commands.h"
 #include "harness/core/error.h"
+#include "harness/core/words.h"
 #include "harness/generate/generator.h"
 
 namespace instar::harness {
@@ -13,9 +15,11 @@ namespace instar::harness {
 namespace po = boost::program_options;
 
 int RunGenerate(int argc, char** argv) {
+  const std::vector<std::string> commands = CommandNames();
   po::options_description options("options");
-  options.add_options()("help,h", "show this help")("command", po::value<std::string>(),
-                                                    "measure, create or info (required)")(
+  options.add_options()("help,h", "show this help")(
+      "command", po::value<std::string>(),
+      ("one of " + JoinWords(commands) + " (required)").c_str())(
       "version", po::value<std::vector<std::string>>(),
       "only this version (repeatable; default: every version of the matrix)")(
       "output-type", po::value<std::string>(),
@@ -30,11 +34,10 @@ int RunGenerate(int argc, char** argv) {
       "case", po::value<std::vector<std::string>>(),
       "only cases whose name or bucket/name matches this glob (repeatable)");
   po::variables_map values;
-  if (!ParseOptions("generate",
-                    "instar-harness generate --command measure|create|info [--version V]... "
-                    "[--output-type T] [--jobs N] [--binaries DIR] [--out DIR] [--timeout S] "
-                    "[--resume] [--case GLOB]...",
-                    argc, argv, options, values)) {
+  const std::string usage = "instar-harness generate --command " + JoinWords(commands, "|") +
+                            " [--version V]... [--output-type T] [--jobs N] [--binaries DIR] "
+                            "[--out DIR] [--timeout S] [--resume] [--case GLOB]...";
+  if (!ParseOptions("generate", usage.c_str(), argc, argv, options, values)) {
     return 0;
   }
   if (values.count("command") == 0) throw HarnessError("generate: --command is required");

@@ -15,6 +15,7 @@ struct Builtin {
   int (*run)(int argc, char** argv);
 };
 
+int RunCommands(int argc, char** argv);
 int RunMatrix(int argc, char** argv);
 int RunGenerate(int argc, char** argv);
 int RunProfiles(int argc, char** argv);

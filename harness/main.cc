@@ -17,6 +17,7 @@ constexpr Builtin kBuiltins[] = {
     {"generate", "record baselines of one command for the matrix", RunGenerate},
     {"profiles", "group versions with equal baselines into profiles", RunProfiles},
     {"conform", "run instar on every case and diff it against the baselines", RunConform},
+    {"commands", "print the command table (--names, --conform: one name a line)", RunCommands},
 };
 
 void PrintUsage(std::FILE* to) {

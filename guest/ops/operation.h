@@ -11,6 +11,7 @@
 #include "instar/engine/status.h"
 #include "instar/engine/version.h"
 #include "instar/guest/abi.h"
+#include "instar/guest/command_table.h"
 #include "instar/guest/result_codec.h"
 #include "instar/guest/text_builder.h"
 #include "instar/guest/transport.h"
@@ -32,8 +33,13 @@ struct OperationContext {
 
 // An operation writes its records on success; on failure it returns the
 // Status (and may fill ctx.error) and RunOperation writes the error result.
-Status MeasureOperation(OperationContext& ctx);
-Status InfoOperation(OperationContext& ctx);
+// One per command the command table (instar/guest/command_table.h) marks
+// IMPLEMENTED, each in its own <name>_operation.cc:
+//   Status <Name>Operation(OperationContext& ctx);
+#define INSTAR_DECLARE_OPERATION(name, Name, operation) \
+  Status Name##Operation(OperationContext& ctx);
+INSTAR_COMMAND_TABLE(INSTAR_DECLARE_OPERATION, INSTAR_COMMAND_SKIPPED)
+#undef INSTAR_DECLARE_OPERATION
 
 // The image the user named (device 0), probed unless -f gave a format, and
 // opened. On failure ctx.error holds qemu's

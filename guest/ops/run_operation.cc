@@ -1,3 +1,4 @@
+#include "instar/guest/command_table.h"
 #include "instar/guest/transport.h"
 #include "ops/operation.h"
 
@@ -35,13 +36,15 @@ Status CheckConfig(const abi::OperationConfig& config) {
   return Status::Ok();
 }
 
+// The operation of each command the command table marks IMPLEMENTED.
 Status Dispatch(OperationContext& ctx) {
   INSTAR_RETURN_IF_ERROR(CheckConfig(ctx.config));
   switch (static_cast<abi::Operation>(ctx.config.operation)) {
-    case abi::Operation::kMeasure:
-      return MeasureOperation(ctx);
-    case abi::Operation::kInfo:
-      return InfoOperation(ctx);
+#define INSTAR_DISPATCH_OPERATION(name, Name, operation) \
+  case abi::Operation::k##Name:                          \
+    return Name##Operation(ctx);
+    INSTAR_COMMAND_TABLE(INSTAR_DISPATCH_OPERATION, INSTAR_COMMAND_SKIPPED)
+#undef INSTAR_DISPATCH_OPERATION
   }
   return Status::InvalidArgument("the sandbox does not know this operation");
 }

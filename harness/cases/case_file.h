@@ -1,19 +1,15 @@
-// Case files: cases/<command>.json, one per command the harness generates.
+// Case files: cases/<command>.json, one per command of the command table
+// (commands.h).
 //
 // They are data with a strict schema (docs/harness.md, "Case files"): an
 // unknown key, a missing field, a value of the wrong type, a bad case name,
 // size or option string, a duplicate case or an unknown target or tier is
 // one HarnessError line naming the file and the entry. ParseCaseFile checks;
 // PlanCases turns a checked file into CaseSpecs, one per case and output type.
-//
-//   measure.json  {"command": "measure",
-//                  "size-cases": [{"case", "size", "target", "options"}...],
-//                  "image-cases": {"tiers": [...], "targets": [...]}}
-//   create.json   {"command": "create",
-//                  "cases": [{"case", "size", "target", "options"}...]}
-//   info.json     {"command": "info", "image-cases": {"tiers": [...]}}
-//
-// "tiers" may be left out of image-cases to select every corpus image.
+// What a file holds beside "command" (and an optional "description") is its
+// command's: the command's read_case_file hook checks and reads it with the
+// helpers below, and its plan hook plans the cases
+// (cases/<command>_cases.cc).
 #ifndef INSTAR_HARNESS_CASES_CASE_FILE_H_
 #define INSTAR_HARNESS_CASES_CASE_FILE_H_
 
@@ -23,34 +19,15 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "harness/cases/case_model.h"
+#include "harness/cases/commands.h"
 #include "harness/cases/manifest.h"
+#include "harness/core/json_schema.h"
 
 namespace instar::harness {
-
-struct OutputTypeSpec {
-  std::string name;                // "measure-json"
-  std::vector<std::string> flags;  // added to the step that prints: {"--output=json"}
-  // The output filters (run/normalise.h) of every case of this type, by
-  // name, on both sides: what generate records and what conform compares.
-  std::vector<std::string> filters;
-};
-
-struct CommandSpec {
-  std::string name;
-  std::vector<OutputTypeSpec> output_types;
-};
-
-// measure, create, info.
-const std::vector<CommandSpec>& Commands();
-const CommandSpec* FindCommand(std::string_view name);
-// The output type of that name of any command; null when there is none.
-const OutputTypeSpec* FindOutputType(std::string_view name);
-
-// `requested` checked against the command's output types, or all of them
-// when it is empty. Throws HarnessError naming those the command has.
-std::vector<std::string> SelectOutputTypes(const CommandSpec& command,
-                                           const std::vector<std::string>& requested);
 
 // The -f word qemu-img wants for a target: the bucket "vhd" is qemu's "vpc".
 std::string QemuFormatName(std::string_view target);
@@ -80,6 +57,35 @@ CaseFile ParseCaseFile(const std::filesystem::path& path, const Manifest& manife
 // type, in file order.
 std::vector<CaseSpec> PlanCases(const CaseFile& file, const Manifest& manifest,
                                 const std::vector<std::string>& output_types);
+
+// For a command's own part (cases/<command>_cases.cc) -------------------------
+
+// A case file's top-level object, as a command's read_case_file hook gets it.
+struct CaseFileJson {
+  const std::string& file;  // the path, for messages
+  const Entry& top;
+  const boost::json::object& root;
+  const Manifest& manifest;
+};
+
+// The array `key` of sized cases: {"case", "size", "target", "options"}, all
+// required. A case's bucket is `fixed_bucket`, or its target when that is
+// empty; a name appears once per bucket.
+std::vector<SizedCase> ReadSizedCases(const CaseFileJson& json, const char* key,
+                                      const std::string& fixed_bucket);
+// "image-cases": {"tiers": [...]} (optional), and with `with_targets` a
+// required "targets": [...] as well.
+ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets);
+
+// The manifest's images `selection` picks, in manifest order.
+std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,
+                                               const ImageSelection& selection);
+// "$TESTDATA_ROOT/<the image's first file>": how a step names a corpus image.
+std::string ImagePath(const ManifestImage& image);
+boost::json::array ToJsonArray(const std::vector<std::string>& strings);
+void AppendAll(std::vector<std::string>& to, const std::vector<std::string>& from);
+// Each option as "-o" and the option.
+void AppendOptions(std::vector<std::string>& argv, const std::vector<std::string>& options);
 
 }  // namespace instar::harness
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/core/error.h"
-#include "harness/run/normalise.h"
+#include "harness/core/words.h"
 #include "harness/testing/test_support.h"
 
 namespace instar::harness {
@@ -99,27 +99,6 @@ TEST_F(CaseFileTest, PlansCreatePipelineWithVhdAsVpc) {
   }));
 }
 
-TEST(CommandTableTest, OutputTypesAndTheirNamedFilters) {
-  const CommandSpec* measure = FindCommand("measure");
-  ASSERT_NE(measure, nullptr);
-  EXPECT_EQ(SelectOutputTypes(*measure, {}),
-            (std::vector<std::string>{"measure-human", "measure-json"}));
-  EXPECT_EQ(SelectOutputTypes(*measure, {"measure-json"}),
-            std::vector<std::string>{"measure-json"});
-  EXPECT_EQ(testing::ErrorOf([&] { SelectOutputTypes(*measure, {"info-json"}); }),
-            "command measure has no output type \"info-json\" (it has measure-human, "
-            "measure-json)");
-  EXPECT_EQ(FindOutputType("create-info-json")->filters, std::vector<std::string>{"random-cid"});
-  EXPECT_TRUE(FindOutputType("info-json")->filters.empty());
-  EXPECT_EQ(FindOutputType("info"), nullptr);
-  // Every name in the table is a filter the runner knows.
-  for (const auto& command : Commands()) {
-    for (const auto& type : command.output_types) {
-      for (const auto& name : type.filters) EXPECT_NO_THROW(FindOutputFilter(name)) << name;
-    }
-  }
-}
-
 TEST_F(CaseFileTest, ValidMinimalFile) { EXPECT_EQ(ErrorOf(Measure(kSizeCase)), ""); }
 
 TEST_F(CaseFileTest, UnknownKey) {
@@ -194,7 +173,7 @@ TEST_F(CaseFileTest, SyntaxErrorNamesLineAndColumn) {
 
 TEST_F(CaseFileTest, UnknownCommand) {
   EXPECT_EQ(ErrorOf(R"({"command": "mesure"})"),
-            File() + R"(: unknown command "mesure" (known: measure, create, info))");
+            File() + R"(: unknown command "mesure" (known: )" + JoinWords(CommandNames()) + ")");
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
-#include "harness/cases/case_file.h"
+#include "harness/cases/commands.h"
 #include "harness/conform/instar_argv.h"
 #include "harness/core/error.h"
 #include "harness/core/files.h"
@@ -61,20 +61,12 @@ void ForgetFailure(const fs::path& output_dir, const fs::path& stem) {
 
 }  // namespace
 
-const std::vector<std::string>& ConformCommands() {
-  static const std::vector<std::string> commands = {"measure", "info"};
-  return commands;
-}
-
 ConformPlan PlanConform(const ConformRequest& request) {
-  const auto& commands = ConformCommands();
-  if (std::find(commands.begin(), commands.end(), request.command) == commands.end()) {
-    throw HarnessError("conform: cannot run \"" + request.command + "\" (instar implements " +
-                       JoinWords(commands) + ")");
-  }
   const CommandSpec* command = FindCommand(request.command);
-  if (command == nullptr)
-    throw HarnessError("conform: unknown command \"" + request.command + "\"");
+  if (command == nullptr || !command->implemented()) {
+    throw HarnessError("conform: cannot run \"" + request.command + "\" (instar implements " +
+                       JoinWords(ImplementedCommandNames()) + ")");
+  }
   std::vector<std::string> types;
   try {
     types = SelectOutputTypes(*command, request.output_types);

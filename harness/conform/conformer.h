@@ -33,7 +33,7 @@
 namespace instar::harness {
 
 struct ConformRequest {
-  std::string command;                    // measure, info
+  std::string command;                    // a command instar implements (cases/commands.h)
   std::vector<std::string> output_types;  // empty: all of the command's
   TargetSelection selection;
   std::vector<std::string> case_globs;        // against "name" and "bucket/name"; empty: all
@@ -49,9 +49,6 @@ struct ConformRequest {
   // "--output-type T --profile P --case bucket/name" (or --version V).
   std::vector<std::string> reproduce_prefix;
 };
-
-// The commands conform can run: those instar implements.
-const std::vector<std::string>& ConformCommands();
 
 struct ConformPlan {
   Divergences divergences;

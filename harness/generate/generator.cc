@@ -13,6 +13,7 @@
 #include "harness/cases/case_file.h"
 #include "harness/cases/manifest.h"
 #include "harness/core/error.h"
+#include "harness/core/words.h"
 #include "harness/run/case_runner.h"
 #include "harness/store/baseline_store.h"
 
@@ -123,7 +124,7 @@ std::vector<CaseSpec> PlanRequest(const GenerateRequest& request) {
   const CommandSpec* command = FindCommand(request.command);
   if (command == nullptr) {
     throw HarnessError("unknown command \"" + request.command +
-                       "\" (known: measure, create, info)");
+                       "\" (known: " + JoinWords(CommandNames()) + ")");
   }
   const std::vector<std::string> types = SelectOutputTypes(*command, request.output_types);
   Manifest manifest = LoadManifest(request.cases_dir / "images" / "manifest.json");

@@ -29,7 +29,7 @@
 namespace instar::harness {
 
 struct GenerateRequest {
-  std::string command;  // measure, create, info
+  std::string command;  // a command of the command table (cases/commands.h)
   std::filesystem::path cases_dir = "cases";
   std::filesystem::path out_dir = "baselines";
   Matrix matrix;                          // already narrowed to the versions wanted

@@ -35,6 +35,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/guest/command_table.h"
+
 namespace instar::abi {
 
 // ---------------------------------------------------------------------------
@@ -114,10 +116,13 @@ constexpr uint32_t kMaxDevices = 64;         // open devices per run
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
 constexpr uint32_t kAbiVersion = 3;
 
+// One per command instar implements, numbered in the command table
+// (command_table.h): abi::Operation::k<Name>.
+#define INSTAR_OPERATION_ENUMERATOR(name, Name, operation) k##Name = (operation),
 enum class Operation : uint32_t {
-  kInfo = 1,
-  kMeasure = 2,
+  INSTAR_COMMAND_TABLE(INSTAR_OPERATION_ENUMERATOR, INSTAR_COMMAND_SKIPPED)
 };
+#undef INSTAR_OPERATION_ENUMERATOR
 
 // `qemu-img info` of one image (the host walks a backing chain itself).
 struct InfoConfig {

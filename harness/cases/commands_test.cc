@@ -1,0 +1,88 @@
+// The harness's command table: the project's command table joined with each
+// command's own part (cases/<name>_cases.cc).
+#include "harness/cases/commands.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/cases/case_file.h"
+#include "harness/core/words.h"
+#include "harness/run/normalise.h"
+#include "harness/testing/test_support.h"
+
+namespace instar::harness {
+namespace {
+
+using testing::kSourceRoot;
+
+TEST(CommandsTest, TheCommandTableInItsOrder) {
+  ASSERT_EQ(Commands().size(), kCommandCount);
+  std::vector<std::string> names, implemented;
+  for (size_t i = 0; i < kCommandCount; ++i) {
+    EXPECT_EQ(Commands()[i].name, kCommandTable[i].name);
+    EXPECT_EQ(Commands()[i].operation, kCommandTable[i].operation);
+    EXPECT_EQ(Commands()[i].implemented(), kCommandTable[i].operation != kNoOperation);
+    EXPECT_EQ(FindCommand(kCommandTable[i].name), &Commands()[i]);
+    names.push_back(kCommandTable[i].name);
+    if (kCommandTable[i].operation != kNoOperation) implemented.push_back(kCommandTable[i].name);
+  }
+  EXPECT_EQ(CommandNames(), names);
+  EXPECT_EQ(ImplementedCommandNames(), implemented);
+  EXPECT_EQ(FindCommand("no-such-command"), nullptr);
+}
+
+// Each command's part is complete: output types named after the command,
+// hooks set, a committed case file of its own that plans cases whose steps
+// are the command's.
+TEST(CommandsTest, EveryCommandHasItsParts) {
+  const Manifest manifest = LoadManifest(kSourceRoot / "cases/images/manifest.json");
+  for (const auto& command : Commands()) {
+    SCOPED_TRACE(command.name);
+    ASSERT_NE(command.read_case_file, nullptr);
+    ASSERT_NE(command.plan, nullptr);
+    ASSERT_FALSE(command.output_types.empty());
+    for (const auto& type : command.output_types) {
+      EXPECT_EQ(type.name.rfind(command.name + "-", 0), 0u) << type.name;
+    }
+    ASSERT_FALSE(command.steps.empty());
+    const CaseFile file = ParseCaseFile(kSourceRoot / "cases" / (command.name + ".json"), manifest);
+    EXPECT_EQ(file.command, command.name);
+    const std::vector<CaseSpec> cases = PlanCases(file, manifest, {});
+    EXPECT_FALSE(cases.empty());
+    for (const auto& spec : cases) {
+      std::vector<std::string> steps;
+      for (const auto& step : spec.steps) steps.push_back(step.name);
+      EXPECT_EQ(steps, command.steps) << spec.Id();
+    }
+  }
+}
+
+TEST(CommandsTest, OutputTypesAndTheirNamedFilters) {
+  const CommandSpec* measure = FindCommand("measure");
+  ASSERT_NE(measure, nullptr);
+  EXPECT_EQ(SelectOutputTypes(*measure, {}),
+            (std::vector<std::string>{"measure-human", "measure-json"}));
+  EXPECT_EQ(SelectOutputTypes(*measure, {"measure-json"}),
+            std::vector<std::string>{"measure-json"});
+  EXPECT_EQ(testing::ErrorOf([&] { SelectOutputTypes(*measure, {"info-json"}); }),
+            "command measure has no output type \"info-json\" (it has measure-human, "
+            "measure-json)");
+  EXPECT_EQ(FindOutputType("create-info-json")->filters, std::vector<std::string>{"random-cid"});
+  EXPECT_TRUE(FindOutputType("info-json")->filters.empty());
+  EXPECT_EQ(FindOutputType("info"), nullptr);
+  // Every name in the table is a filter the runner knows.
+  for (const auto& command : Commands()) {
+    for (const auto& type : command.output_types) {
+      for (const auto& name : type.filters) EXPECT_NO_THROW(FindOutputFilter(name)) << name;
+    }
+  }
+}
+
+// harness/CMakeLists.txt makes a conformance test per IMPLEMENTED line of
+// the table's header, read before the harness is built; what it read is
+// what the program implements.
+TEST(CommandsTest, TheConformanceTestsAreOfTheImplementedCommands) {
+  EXPECT_EQ(JoinWords(ImplementedCommandNames(), " "), INSTAR_CONFORM_COMMANDS);
+}
+
+}  // namespace
+}  // namespace instar::harness

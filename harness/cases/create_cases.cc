@@ -1,0 +1,54 @@
+// create's part of the harness: cases/create.json and the cases it plans.
+//
+//   {"command": "create", "cases": [{"case", "size", "target", "options"}...]}
+//
+// A case is `create -f F [-o O]... $FILENAME S`, then `info --output=json
+// $FILENAME`, in the bucket of its target.
+#include "harness/cases/case_file.h"
+#include "harness/run/normalise.h"
+
+namespace instar::harness {
+
+namespace {
+
+void ReadCreateFile(const CaseFileJson& json, CaseFile& file) {
+  json.top.CheckKeys(json.root, {"command", "cases"}, {"description"});
+  file.sized_cases = ReadSizedCases(json, "cases", "");
+}
+
+void PlanCreate(const CaseFile& file, const Manifest& /*manifest*/, const OutputTypeSpec& type,
+                std::vector<CaseSpec>& out) {
+  for (const auto& sized : file.sized_cases) {
+    CaseSpec spec{file.command, type.name, sized.target, sized.name, {}, {}, type.filters};
+    spec.parameters["target"] = sized.target;
+    spec.parameters["format"] = QemuFormatName(sized.target);
+    spec.parameters["size"] = sized.size;
+    spec.parameters["options"] = ToJsonArray(sized.options);
+    std::vector<std::string> create = {std::string(kBinaryWord), "create", "-f",
+                                       QemuFormatName(sized.target)};
+    AppendOptions(create, sized.options);
+    create.push_back(std::string(kFilenamePlaceholder));
+    create.push_back(sized.size);
+    std::vector<std::string> info = {std::string(kBinaryWord), "info"};
+    AppendAll(info, type.flags);
+    info.push_back(std::string(kFilenamePlaceholder));
+    spec.steps.push_back({"create", std::move(create)});
+    spec.steps.push_back({"info", std::move(info)});
+    out.push_back(std::move(spec));
+  }
+}
+
+}  // namespace
+
+CommandSpec CreateCases() {
+  CommandSpec spec;
+  // qemu-img create draws the vmdk cid at random: without the filter no
+  // two runs of a vmdk case would print the same.
+  spec.output_types = {{"create-info-json", {"--output=json"}, {std::string(kRandomCidFilter)}}};
+  spec.steps = {"create", "info"};
+  spec.read_case_file = ReadCreateFile;
+  spec.plan = PlanCreate;
+  return spec;
+}
+
+}  // namespace instar::harness
