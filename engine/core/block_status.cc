@@ -13,8 +13,8 @@
 //  * 6.0+ caches the last data extent of protocol nodes; the cache only
 //    replays what SeekData/SeekHole would say again, so it is not modelled.
 #include "instar/engine/bytes.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
-#include "instar/engine/qcow2.h"
 
 namespace instar {
 
@@ -24,19 +24,11 @@ using namespace block_status;
 
 constexpr uint64_t kSectorSize = 512;
 
-// Formats whose qemu driver sets supports_backing: an unallocated run of
-// such a node with no backing file open reads as zeros.
+// Whether the driver sets supports_backing: an unallocated run of such a
+// node with no backing file open reads as zeros.
 bool SupportsBacking(ImageFormat format) {
-  return format == ImageFormat::kQcow2 || format == ImageFormat::kVmdk ||
-         format == ImageFormat::kQed;
-}
-
-// bs->bl.request_alignment of the format node.
-uint64_t RequestAlignment(Image& image) {
-  if (image.format() == ImageFormat::kQcow2) {
-    return static_cast<Qcow2Image&>(image).request_alignment();
-  }
-  return 1;
+  const FormatDriver* driver = FindFormatDriver(format);
+  return driver != nullptr && driver->supports_backing;
 }
 
 // Whether `compat` clears BDRV_BLOCK_RECURSE after recursing into the file
@@ -113,7 +105,7 @@ Result<BlockStatus> NodeBlockStatus(Image& image, uint64_t offset, uint64_t byte
   }
 
   // Round the request out to the node's alignment.
-  const uint64_t align = RequestAlignment(image);
+  const uint64_t align = image.RequestAlignment();
   const uint64_t aligned_offset = AlignDown(offset, align);
   uint64_t aligned_end;
   if (!CheckedAlignUp(offset + bytes, align, &aligned_end)) {

@@ -1,25 +1,16 @@
-#include "core/formats.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
 
 namespace instar {
 
 Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
                          Arena& arena, const OpenOptions& options) {
-  switch (format) {
-    case ImageFormat::kRaw:
-      return OpenRawImage(device, opener, arena, options);
-    case ImageFormat::kQcow2:
-      return OpenQcow2Image(device, opener, arena, options);
-    case ImageFormat::kVmdk:
-      return OpenVmdkImage(device, opener, arena, options);
-    case ImageFormat::kVpc:
-      return OpenVpcImage(device, opener, arena, options);
-    case ImageFormat::kVhdx:
-      return OpenVhdxImage(device, opener, arena, options);
-    default:
-      return Status::NotSupported("image format is not supported");
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver == nullptr || driver->open == nullptr) {
+    return Status::NotSupported("image format is not supported");
   }
+  return driver->open(device, opener, arena, options);
 }
 
 Result<ByteView> PathCombine(ByteView base, const char* name, size_t name_length, Arena& arena) {

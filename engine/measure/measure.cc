@@ -3,6 +3,7 @@
 #include "instar/engine/measure.h"
 
 #include "instar/engine/bytes.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/qcow2.h"
 #include "measure/measure_internal.h"
 
@@ -33,9 +34,13 @@ bool MulInt64(uint64_t a, uint64_t b, uint64_t* out) {
   return CheckedMul(a, b, out) && *out <= kInt64Max;
 }
 
-Status MeasureQcow2(const ParsedMeasureOptions& options, const MeasureRequest& request,
-                    MeasureSource* source, const QemuVersion& compat, MeasureResult* result,
-                    MeasureError* error) {
+}  // namespace
+
+namespace measure_internal {
+
+Status MeasureQcow2(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                    MeasureResult* result, MeasureError* error) {
+  const ParsedMeasureOptions& options = *request.options;
   Qcow2TargetOptions qcow2;
   INSTAR_RETURN_IF_ERROR(ResolveQcow2Options(options, &qcow2, error));
   const uint64_t cluster_size = qcow2.cluster_size;
@@ -90,8 +95,9 @@ Status MeasureQcow2(const ParsedMeasureOptions& options, const MeasureRequest& r
   return Status::Ok();
 }
 
-Status MeasureRaw(const MeasureRequest& request, MeasureSource* source, MeasureResult* result,
-                  MeasureError* error) {
+Status MeasureRaw(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                  MeasureResult* result, MeasureError* error) {
+  (void)compat;
   uint64_t required;
   if (source != nullptr) {
     error->detail = "Unable to get image size";
@@ -107,8 +113,10 @@ Status MeasureRaw(const MeasureRequest& request, MeasureSource* source, MeasureR
 }
 
 // block/crypto.c block_crypto_measure(): the answers that need no secret.
-Status MeasureLuks(const ParsedMeasureOptions& options, MeasureSource* source,
-                   const QemuVersion& compat, MeasureError* error) {
+Status MeasureLuks(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                   MeasureResult* result, MeasureError* error) {
+  (void)result;
+  const ParsedMeasureOptions& options = *request.options;
   if (source != nullptr) {
     uint64_t ignored;
     error->detail = "Unable to get image virtual_size";
@@ -134,10 +142,6 @@ Status MeasureLuks(const ParsedMeasureOptions& options, MeasureSource* source,
   error->value = secret.text;
   return MeasureFailure(error, MeasureErrorKind::kNoSecret, "no secret object with that id");
 }
-
-}  // namespace
-
-namespace measure_internal {
 
 Status SourceLength(MeasureSource& source, uint64_t* length, MeasureError* error) {
   if (source.image == nullptr) {
@@ -294,7 +298,14 @@ Status DescribeMeasureSource(Image& image, MeasureSource* source) {
   source->image = &image;
   source->supports_persistent_bitmaps = false;
   source->bitmaps = SourceBitmaps();
-  if (image.format() != ImageFormat::kQcow2) return Status::Ok();
+  const FormatDriver* driver = FindFormatDriver(image.format());
+  if (driver == nullptr || driver->describe_measure_source == nullptr) return Status::Ok();
+  return driver->describe_measure_source(image, source);
+}
+
+namespace measure_internal {
+
+Status DescribeQcow2MeasureSource(Image& image, MeasureSource* source) {
   Qcow2Image& qcow2 = static_cast<Qcow2Image&>(image);
   // qcow2_supports_persistent_dirty_bitmap(): version 3.
   source->supports_persistent_bitmaps = qcow2.version() >= 3;
@@ -312,51 +323,35 @@ Status DescribeMeasureSource(Image& image, MeasureSource* source) {
   return Status::Ok();
 }
 
+}  // namespace measure_internal
+
 Result<MeasureResult> Measure(const MeasureRequest& request, MeasureSource* source,
                               const QemuVersion& compat, MeasureError* error) {
   if (request.options == nullptr) return Status::InvalidArgument("measure without options");
   const ParsedMeasureOptions& options = *request.options;
   error->target = options.target;
   error->version = compat;
+  // The target's lookup refused formats without a driver or create
+  // options; a driver without bdrv_measure is refused as qemu-img refuses
+  // it, unless the caller asked for instar's own prediction.
+  const FormatDriver* driver = FindFormatDriver(options.target);
   MeasureResult result;
-  switch (options.target) {
-    case ImageFormat::kQcow2:
-      INSTAR_RETURN_IF_ERROR(MeasureQcow2(options, request, source, compat, &result, error));
-      break;
-    case ImageFormat::kRaw:
-      INSTAR_RETURN_IF_ERROR(MeasureRaw(request, source, &result, error));
-      break;
-    case ImageFormat::kLuks:
-      return MeasureLuks(options, source, compat, error);
-    case ImageFormat::kVmdk:
-    case ImageFormat::kVpc:
-    case ImageFormat::kVhdx: {
-      if (request.refuse_like_qemu) {
-        return MeasureFailure(error, MeasureErrorKind::kMeasureUnsupported,
-                              "target format cannot be measured");
-      }
-      uint64_t virtual_size = request.size;
-      if (!request.has_size) {
-        if (source == nullptr) return Status::InvalidArgument("measure needs a size or a source");
-        error->detail = "Unable to get image size";
-        INSTAR_RETURN_IF_ERROR(measure_internal::SourceLength(*source, &virtual_size, error));
-      }
-      if (options.target == ImageFormat::kVmdk) {
-        INSTAR_RETURN_IF_ERROR(measure_internal::MeasureVmdk(options, request, virtual_size, source,
-                                                             compat, &result, error));
-      } else if (options.target == ImageFormat::kVpc) {
-        INSTAR_RETURN_IF_ERROR(
-            measure_internal::MeasureVpc(options, virtual_size, source, compat, &result, error));
-      } else {
-        INSTAR_RETURN_IF_ERROR(
-            measure_internal::MeasureVhdx(options, virtual_size, source, compat, &result, error));
-      }
-      break;
-    }
-    default:
-      return MeasureFailure(error, MeasureErrorKind::kMeasureUnsupported,
-                            "target format cannot be measured");
+  if (driver != nullptr && driver->measure != nullptr) {
+    INSTAR_RETURN_IF_ERROR(driver->measure(request, source, compat, &result, error));
+    return result;
   }
+  if (driver == nullptr || driver->predict_size == nullptr || request.refuse_like_qemu) {
+    return MeasureFailure(error, MeasureErrorKind::kMeasureUnsupported,
+                          "target format cannot be measured");
+  }
+  uint64_t virtual_size = request.size;
+  if (!request.has_size) {
+    if (source == nullptr) return Status::InvalidArgument("measure needs a size or a source");
+    error->detail = "Unable to get image size";
+    INSTAR_RETURN_IF_ERROR(measure_internal::SourceLength(*source, &virtual_size, error));
+  }
+  INSTAR_RETURN_IF_ERROR(
+      driver->predict_size(request, virtual_size, source, compat, &result, error));
   return result;
 }
 

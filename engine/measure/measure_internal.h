@@ -10,8 +10,13 @@
 
 namespace instar::measure_internal {
 
-// Whether vmdk's "toolsversion" option (and descriptor line) exists.
-bool HasVmdkToolsVersion(const QemuVersion& compat);
+// The release that added vmdk's "toolsversion" option (and descriptor
+// line): between 5.2 (absent) and 7.2 (present), qemu 6.1.
+constexpr uint16_t kVmdkToolsVersionMajor = 6;
+constexpr uint16_t kVmdkToolsVersionMinor = 1;
+inline bool HasVmdkToolsVersion(const QemuVersion& compat) {
+  return compat.AtLeast(kVmdkToolsVersionMajor, kVmdkToolsVersionMinor);
+}
 
 // Fills `error` and returns the matching Status.
 Status MeasureFailure(MeasureError* error, MeasureErrorKind kind, const char* status_message);
@@ -43,14 +48,26 @@ Status ResolveVhdxOptionsForSize(const ParsedMeasureOptions& options, uint64_t i
 
 // The instar-only targets. `virtual_size` is the --size value or the
 // source length; `scan` is null in --size mode.
-Status MeasureVmdk(const ParsedMeasureOptions& options, const MeasureRequest& request,
-                   uint64_t virtual_size, MeasureSource* source, const QemuVersion& compat,
+// The measure hooks of the drivers (FormatDriver::measure), qemu's
+// bdrv_measure: qcow2_measure, raw_measure, block_crypto_measure.
+Status MeasureQcow2(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                    MeasureResult* result, MeasureError* error);
+Status MeasureRaw(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                  MeasureResult* result, MeasureError* error);
+Status MeasureLuks(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
                    MeasureResult* result, MeasureError* error);
-Status MeasureVpc(const ParsedMeasureOptions& options, uint64_t virtual_size, MeasureSource* source,
-                  const QemuVersion& compat, MeasureResult* result, MeasureError* error);
-Status MeasureVhdx(const ParsedMeasureOptions& options, uint64_t virtual_size,
-                   MeasureSource* source, const QemuVersion& compat, MeasureResult* result,
-                   MeasureError* error);
+// qcow2's FormatDriver::describe_measure_source: its version and the
+// persistent bitmaps qemu loads.
+Status DescribeQcow2MeasureSource(Image& image, MeasureSource* source);
+
+// instar's predictions for the targets qemu-img refuses to measure
+// (FormatDriver::predict_size), in engine/{vmdk,vpc,vhdx}/*_measure.cc.
+Status PredictVmdkSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                       const QemuVersion& compat, MeasureResult* result, MeasureError* error);
+Status PredictVpcSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                      const QemuVersion& compat, MeasureResult* result, MeasureError* error);
+Status PredictVhdxSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                       const QemuVersion& compat, MeasureResult* result, MeasureError* error);
 
 }  // namespace instar::measure_internal
 

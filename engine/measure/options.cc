@@ -8,6 +8,7 @@
 // unknown key "cow"); "id=..." is skipped unread; each occurrence is
 // checked against the key's type at once and the last one wins.
 #include "instar/engine/bytes.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/measure.h"
 #include "measure/measure_internal.h"
 #include "measure/qemu_numbers.h"
@@ -21,16 +22,10 @@ using measure_internal::CStringLength;
 using measure_internal::QemuStrtosz;
 using measure_internal::QemuStrtou64;
 
-enum class OptionType : uint8_t { kString, kBool, kNumber, kSize };
-
-struct OptionDesc {
-  const char* name;
-  MeasureOptionKey key;
-  OptionType type;
-};
-
+using OptionDesc = CreateOption;
+using OptionType = CreateOptionType;
 using K = MeasureOptionKey;
-using T = OptionType;
+using T = CreateOptionType;
 
 // block/file-posix.c raw_create_opts, appended to every driver's list.
 constexpr OptionDesc kFileOptions[] = {
@@ -40,148 +35,6 @@ constexpr OptionDesc kFileOptions[] = {
     {"extent_size_hint", K::kExtentSizeHint, T::kSize},
 };
 
-// block/qcow2.c qcow2_create_opts (the same in 5.2, 7.2 and 10.0).
-constexpr OptionDesc kQcow2Options[] = {
-    {"encryption", K::kEncryption, T::kBool},
-    {"encrypt.format", K::kEncryptFormat, T::kString},
-    {"encrypt.key-secret", K::kEncryptKeySecret, T::kString},
-    {"encrypt.cipher-alg", K::kEncryptCipherAlg, T::kString},
-    {"encrypt.cipher-mode", K::kEncryptCipherMode, T::kString},
-    {"encrypt.ivgen-alg", K::kEncryptIvgenAlg, T::kString},
-    {"encrypt.ivgen-hash-alg", K::kEncryptIvgenHashAlg, T::kString},
-    {"encrypt.hash-alg", K::kEncryptHashAlg, T::kString},
-    {"encrypt.iter-time", K::kEncryptIterTime, T::kNumber},
-    {"cluster_size", K::kClusterSize, T::kSize},
-    {"extended_l2", K::kExtendedL2, T::kBool},
-    {"preallocation", K::kPreallocation, T::kString},
-    {"compression_type", K::kCompressionType, T::kString},
-    {"size", K::kSize, T::kSize},
-    {"compat", K::kCompat, T::kString},
-    {"backing_file", K::kBackingFile, T::kString},
-    {"backing_fmt", K::kBackingFmt, T::kString},
-    {"data_file", K::kDataFile, T::kString},
-    {"data_file_raw", K::kDataFileRaw, T::kBool},
-    {"lazy_refcounts", K::kLazyRefcounts, T::kBool},
-    {"refcount_bits", K::kRefcountBits, T::kNumber},
-};
-
-// block/raw-format.c raw_create_opts.
-constexpr OptionDesc kRawOptions[] = {
-    {"size", K::kSize, T::kSize},
-};
-
-// block/vmdk.c vmdk_create_opts; "toolsversion" is absent from 5.2.
-constexpr OptionDesc kVmdkOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"adapter_type", K::kAdapterType, T::kString},
-    {"backing_file", K::kBackingFile, T::kString},
-    {"backing_fmt", K::kBackingFmt, T::kString},
-    {"compat6", K::kCompat6, T::kBool},
-    {"hwversion", K::kHwVersion, T::kString},
-    {"toolsversion", K::kToolsVersion, T::kString},
-    {"subformat", K::kSubformat, T::kString},
-    {"zeroed_grain", K::kZeroedGrain, T::kBool},
-};
-
-// block/vpc.c vpc_create_opts.
-constexpr OptionDesc kVpcOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"subformat", K::kSubformat, T::kString},
-    {"force_size", K::kForceSize, T::kBool},
-};
-
-// block/vhdx.c vhdx_create_opts.
-constexpr OptionDesc kVhdxOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"log_size", K::kLogSize, T::kSize},
-    {"block_size", K::kBlockSize, T::kSize},
-    {"subformat", K::kSubformat, T::kString},
-    {"block_state_zero", K::kBlockStateZero, T::kBool},
-};
-
-// block/qed.c qed_create_opts.
-constexpr OptionDesc kQedOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"backing_file", K::kBackingFile, T::kString},
-    {"backing_fmt", K::kBackingFmt, T::kString},
-    {"cluster_size", K::kClusterSize, T::kSize},
-    {"table_size", K::kTableSize, T::kSize},
-};
-
-// block/vdi.c vdi_create_opts as Debian builds it (CONFIG_VDI_STATIC_IMAGE
-// but not CONFIG_VDI_BLOCK_SIZE: "cluster_size" is unknown).
-constexpr OptionDesc kVdiOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"static", K::kStatic, T::kBool},
-};
-
-// block/qcow.c qcow_create_opts.
-constexpr OptionDesc kQcowOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"backing_file", K::kBackingFile, T::kString},
-    {"backing_fmt", K::kBackingFmt, T::kString},
-    {"encryption", K::kEncryption, T::kBool},
-    {"encrypt.format", K::kEncryptFormat, T::kString},
-    {"encrypt.key-secret", K::kEncryptKeySecret, T::kString},
-};
-
-// block/parallels.c parallels_create_opts.
-constexpr OptionDesc kParallelsOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"cluster_size", K::kClusterSize, T::kSize},
-};
-
-// block/crypto.c block_crypto_create_opts_luks; "detached-header" is new
-// in 9.0.
-constexpr OptionDesc kLuksOptions[] = {
-    {"size", K::kSize, T::kSize},
-    {"key-secret", K::kKeySecret, T::kString},
-    {"cipher-alg", K::kCipherAlg, T::kString},
-    {"cipher-mode", K::kCipherMode, T::kString},
-    {"ivgen-alg", K::kIvgenAlg, T::kString},
-    {"ivgen-hash-alg", K::kIvgenHashAlg, T::kString},
-    {"hash-alg", K::kHashAlg, T::kString},
-    {"iter-time", K::kIterTime, T::kNumber},
-    {"detached-header", K::kDetachedHeader, T::kBool},
-};
-
-struct OptionTable {
-  const OptionDesc* descs;
-  size_t count;
-};
-
-template <size_t N>
-constexpr OptionTable TableOf(const OptionDesc (&descs)[N]) {
-  return OptionTable{descs, N};
-}
-
-OptionTable DriverTable(ImageFormat target) {
-  switch (target) {
-    case ImageFormat::kQcow2:
-      return TableOf(kQcow2Options);
-    case ImageFormat::kRaw:
-      return TableOf(kRawOptions);
-    case ImageFormat::kVmdk:
-      return TableOf(kVmdkOptions);
-    case ImageFormat::kVpc:
-      return TableOf(kVpcOptions);
-    case ImageFormat::kVhdx:
-      return TableOf(kVhdxOptions);
-    case ImageFormat::kQed:
-      return TableOf(kQedOptions);
-    case ImageFormat::kVdi:
-      return TableOf(kVdiOptions);
-    case ImageFormat::kQcow:
-      return TableOf(kQcowOptions);
-    case ImageFormat::kParallels:
-      return TableOf(kParallelsOptions);
-    case ImageFormat::kLuks:
-      return TableOf(kLuksOptions);
-    default:
-      return OptionTable{nullptr, 0};
-  }
-}
-
 bool NameEquals(const char* name, const char* text, size_t length) {
   size_t i = 0;
   for (; i < length; ++i) {
@@ -190,22 +43,15 @@ bool NameEquals(const char* name, const char* text, size_t length) {
   return name[i] == '\0';
 }
 
-// Keys a release does not have yet.
-bool KeyExistsIn(ImageFormat target, MeasureOptionKey key, const QemuVersion& compat) {
-  if (target == ImageFormat::kVmdk && key == K::kToolsVersion) {
-    return measure_internal::HasVmdkToolsVersion(compat);
-  }
-  if (target == ImageFormat::kLuks && key == K::kDetachedHeader) return compat.AtLeast(9, 0);
-  return true;
-}
-
 const OptionDesc* FindDesc(ImageFormat target, const char* name, size_t length,
                            const QemuVersion& compat) {
-  const OptionTable driver = DriverTable(target);
-  for (size_t i = 0; i < driver.count; ++i) {
-    if (NameEquals(driver.descs[i].name, name, length) &&
-        KeyExistsIn(target, driver.descs[i].key, compat)) {
-      return &driver.descs[i];
+  const FormatDriver* driver = FindFormatDriver(target);
+  const size_t count = driver != nullptr ? driver->create_option_count : 0;
+  for (size_t i = 0; i < count; ++i) {
+    const OptionDesc& desc = driver->create_options[i];
+    // A key a release does not have yet is unknown to it.
+    if (NameEquals(desc.name, name, length) && compat.AtLeast(desc.since_major, desc.since_minor)) {
+      return &desc;
     }
   }
   for (const OptionDesc& desc : kFileOptions) {
@@ -239,20 +85,18 @@ Status Fail(MeasureError* error, MeasureErrorKind kind, ImageFormat target, Meas
   return Status::InvalidArgument(status_message);
 }
 
+// A driver without create options: qemu-img's "Format driver '%T' does
+// not support image creation".
+Status NoImageCreation(MeasureError* error) {
+  error->kind = MeasureErrorKind::kNoImageCreation;
+  return Status::NotSupported("format driver does not support image creation");
+}
+
 bool TextEquals(MeasureText text, const char* literal) {
   return NameEquals(literal, text.data, text.length);
 }
 
 }  // namespace
-
-namespace measure_internal {
-
-bool HasVmdkToolsVersion(const QemuVersion& compat) {
-  // Added between 5.2 (absent) and 7.2 (present): qemu 6.1.
-  return compat.AtLeast(6, 1);
-}
-
-}  // namespace measure_internal
 
 Status CheckOptionList(const char* text, size_t length, MeasureError* error) {
   length = CStringLength(text, length);
@@ -290,31 +134,14 @@ Status ParseMeasureSize(const char* text, size_t length, const QemuVersion& comp
 Status LookUpMeasureTarget(const char* name, size_t length, const QemuVersion& compat,
                            ImageFormat* target, MeasureError* error) {
   length = CStringLength(name, length);
-  struct Entry {
-    const char* name;
-    ImageFormat format;
-  };
-  static constexpr Entry kFormats[] = {
-      {"raw", ImageFormat::kRaw},     {"qcow2", ImageFormat::kQcow2},
-      {"vmdk", ImageFormat::kVmdk},   {"vpc", ImageFormat::kVpc},
-      {"vhdx", ImageFormat::kVhdx},   {"qed", ImageFormat::kQed},
-      {"vdi", ImageFormat::kVdi},     {"qcow", ImageFormat::kQcow},
-      {"luks", ImageFormat::kLuks},   {"parallels", ImageFormat::kParallels},
-      {"bochs", ImageFormat::kBochs}, {"cloop", ImageFormat::kCloop},
-      {"dmg", ImageFormat::kDmg},
-  };
   error->subject = MeasureText{name, length};
-  for (const Entry& entry : kFormats) {
-    if (!NameEquals(entry.name, name, length)) continue;
-    // Debian's 5.2 build has no parallels driver; 7.2's has.
-    if (entry.format == ImageFormat::kParallels && !compat.AtLeast(6, 0)) break;
-    error->target = entry.format;
-    if (entry.format == ImageFormat::kBochs || entry.format == ImageFormat::kCloop ||
-        entry.format == ImageFormat::kDmg) {
-      error->kind = MeasureErrorKind::kNoImageCreation;
-      return Status::NotSupported("format driver does not support image creation");
-    }
-    *target = entry.format;
+  const FormatDriver* driver = FindFormatDriverByName(name, length);
+  // Debian's builds lack some drivers in their older releases (5.2 has no
+  // parallels); the name is then unknown.
+  if (driver != nullptr && compat.AtLeast(driver->since_major, 0)) {
+    error->target = driver->format;
+    if (driver->create_options == nullptr) return NoImageCreation(error);
+    *target = driver->format;
     return Status::Ok();
   }
   error->kind = MeasureErrorKind::kUnknownFormat;
@@ -328,10 +155,8 @@ Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
   options->target = target;
   error->target = target;
   error->version = compat;
-  if (DriverTable(target).count == 0) {
-    error->kind = MeasureErrorKind::kNoImageCreation;
-    return Status::NotSupported("format driver does not support image creation");
-  }
+  const FormatDriver* driver = FindFormatDriver(target);
+  if (driver == nullptr || driver->create_options == nullptr) return NoImageCreation(error);
   if (text == nullptr) length = 0;
   length = length == 0 ? 0 : CStringLength(text, length);
   size_t pos = 0;

@@ -279,7 +279,7 @@ TEST(Qcow2HostileVersionTest, AesNeedsAKeyOnlyForIo) {
   ASSERT_TRUE(info->ok());
   EXPECT_TRUE(info->image->encrypted());
   EXPECT_EQ(info->image->encryption_method(), qcow2::kCryptAes);
-  EXPECT_EQ(info->image->request_alignment(), 512u);
+  EXPECT_EQ(info->image->RequestAlignment(), 512u);
   // Requests are rounded out to 512 bytes for the driver and trimmed back;
   // an encrypted image reports no host offsets.
   auto status = BlockStatusAbove(*info->image, 100, 1000, qcow2_testing::Version("10.0.13"));

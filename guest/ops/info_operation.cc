@@ -4,10 +4,9 @@
 // qemu-img info opens it: BDRV_O_NO_BACKING (the backing file is named, not
 // opened) and BDRV_O_NO_IO (no key for an encrypted qcow2, and no external
 // data file where the compat version skips it).
+#include "instar/engine/format_driver.h"
 #include "instar/engine/qcow2.h"
-#include "instar/engine/vhdx.h"
 #include "instar/engine/vmdk.h"
-#include "instar/engine/vpc.h"
 #include "instar/guest/info_result.h"
 #include "instar/guest/transport_device.h"
 #include "ops/operation.h"
@@ -43,65 +42,18 @@ Status Child(ResultWriter& writer, const char* name, size_t name_length, uint32_
   return writer.End();
 }
 
-// What the driver's bdrv_get_info() answers: `ok` false when it fails
-// (qemu then prints neither a cluster size nor a dirty flag).
-struct DriverInfo {
-  bool ok = true;
-  uint64_t cluster_size = 0;  // 0: none
-  bool dirty = false;
-};
-
-DriverInfo Qcow2DriverInfo(const Qcow2Image& image, const QemuVersion& compat) {
-  DriverInfo info;
-  info.cluster_size = image.cluster_size();
-  // qcow2_get_info() reports the dirty bit in 7.2, not in 5.2 (the matrix
-  // has nothing in between; 7.0 is where we draw the line).
-  info.dirty = compat.AtLeast(7, 0) && image.dirty();
-  return info;
-}
-
-// vmdk_get_info(): fails unless every extent is of the first one's kind.
-DriverInfo VmdkDriverInfo(const VmdkImage& image) {
-  DriverInfo info;
-  if (image.extent_count() == 0) {
-    info.ok = false;
-    return info;
+// What the format driver tells info (its describe hook), with the generic
+// layer's refusal of a cluster size above BDRV_MAX_ALIGNMENT.
+ImageDescription Describe(Image& image, const QemuVersion& compat) {
+  ImageDescription description;
+  const FormatDriver* driver = FindFormatDriver(image.format());
+  if (driver != nullptr && driver->describe != nullptr) {
+    driver->describe(image, compat, &description);
   }
-  const VmdkExtent& first = image.extent(0);
-  const bool first_flat = first.kind == VmdkExtentKind::kFlat;
-  for (size_t i = 1; i < image.extent_count(); ++i) {
-    const VmdkExtent& e = image.extent(i);
-    const bool flat = e.kind == VmdkExtentKind::kFlat;
-    if (flat != first_flat || e.compressed != first.compressed ||
-        (!first_flat && e.cluster_sectors != first.cluster_sectors)) {
-      info.ok = false;
-      return info;
-    }
+  if (compat.AtLeast(7, 0) && description.cluster_size > kMaxAlignment) {
+    description.has_driver_info = false;
   }
-  if (!first_flat) info.cluster_size = first.cluster_size();
-  return info;
-}
-
-DriverInfo DriverInfoOf(Image& image, const QemuVersion& compat) {
-  DriverInfo info;
-  switch (image.format()) {
-    case ImageFormat::kQcow2:
-      info = Qcow2DriverInfo(static_cast<const Qcow2Image&>(image), compat);
-      break;
-    case ImageFormat::kVmdk:
-      info = VmdkDriverInfo(static_cast<const VmdkImage&>(image));
-      break;
-    case ImageFormat::kVpc:
-      info.cluster_size = static_cast<const VpcImage&>(image).cluster_size();
-      break;
-    case ImageFormat::kVhdx:
-      info.cluster_size = static_cast<const VhdxImage&>(image).cluster_size();
-      break;
-    default:  // raw asks the file, whose get_info has nothing to say
-      break;
-  }
-  if (info.ok && compat.AtLeast(7, 0) && info.cluster_size > kMaxAlignment) info.ok = false;
-  return info;
+  return description;
 }
 
 // One snapshot packed as info_result.h lays it out, with a run length.
@@ -231,12 +183,11 @@ Status WriteVmdk(ResultWriter& writer, VmdkImage& image) {
 
 // The node's children as qemu attaches them: the image file, then (vmdk)
 // one "extents.N" child per extent that lives in a file of its own.
-Status WriteChildren(ResultWriter& writer, Image& image, BlockDevice* file) {
+Status WriteChildren(ResultWriter& writer, const VmdkImage* vmdk, BlockDevice* file) {
   INSTAR_RETURN_IF_ERROR(Child(writer, "file", 4, DeviceNumber(file)));
-  if (image.format() != ImageFormat::kVmdk) return Status::Ok();
-  const auto& vmdk = static_cast<const VmdkImage&>(image);
-  for (size_t i = 0; i < vmdk.extent_count(); ++i) {
-    const VmdkExtent& extent = vmdk.extent(i);
+  if (vmdk == nullptr) return Status::Ok();
+  for (size_t i = 0; i < vmdk->extent_count(); ++i) {
+    const VmdkExtent& extent = vmdk->extent(i);
     if (extent.in_image_file || extent.file == file) continue;
     char name[32];
     TextBuilder text(name, sizeof(name));
@@ -246,30 +197,13 @@ Status WriteChildren(ResultWriter& writer, Image& image, BlockDevice* file) {
   return Status::Ok();
 }
 
-Status WriteBacking(ResultWriter& writer, Image& image) {
-  if (image.format() == ImageFormat::kQcow2) {
-    const auto& qcow2 = static_cast<const Qcow2Image&>(image);
-    const Qcow2Text name = qcow2.backing_file();
-    if (!name.present() || name.size == 0) return Status::Ok();
-    INSTAR_RETURN_IF_ERROR(Text(writer, kTagBackingFilename, name));
-    // qemu keeps the backing format extension's text as it is, known
-    // driver or not.
-    const Qcow2Text format = qcow2.backing_format();
-    if (format.present() && format.size > 0) {
-      INSTAR_RETURN_IF_ERROR(Text(writer, kTagBackingFormat, format));
-    }
-    return Status::Ok();
-  }
-  if (image.format() == ImageFormat::kVmdk) {
-    const auto& vmdk = static_cast<const VmdkImage&>(image);
-    if (!vmdk.has_parent_file_name_hint() || vmdk.parent_file_name_hint_length() == 0) {
-      return Status::Ok();
-    }
-    INSTAR_RETURN_IF_ERROR(Text(writer, kTagBackingFilename, vmdk.parent_file_name_hint(),
-                                vmdk.parent_file_name_hint_length()));
-    return writer.String(kTagBackingFormat, "vmdk");
-  }
-  return Status::Ok();
+Status WriteBacking(ResultWriter& writer, const ImageDescription& description) {
+  if (description.backing_name_length == 0) return Status::Ok();
+  INSTAR_RETURN_IF_ERROR(
+      Text(writer, kTagBackingFilename, description.backing_name, description.backing_name_length));
+  if (description.backing_format_length == 0) return Status::Ok();
+  return Text(writer, kTagBackingFormat, description.backing_format,
+              description.backing_format_length);
 }
 
 }  // namespace
@@ -280,29 +214,26 @@ Status InfoOperation(OperationContext& ctx) {
   Image* image = opened.image;
   BlockDevice* file = &image->file();
   ResultWriter& writer = ctx.writer;
-  const ImageFormat format = image->format();
+  const ImageDescription description = Describe(*image, ctx.compat);
 
-  INSTAR_RETURN_IF_ERROR(writer.String(kTagFormat, ImageFormatName(format)));
+  INSTAR_RETURN_IF_ERROR(writer.String(kTagFormat, ImageFormatName(image->format())));
   INSTAR_RETURN_IF_ERROR(writer.U64(kTagVirtualSize, image->VirtualSize()));
-  const DriverInfo driver = DriverInfoOf(*image, ctx.compat);
-  if (driver.ok) {
-    if (driver.cluster_size != 0) {
-      INSTAR_RETURN_IF_ERROR(writer.U64(kTagClusterSize, driver.cluster_size));
+  if (description.has_driver_info) {
+    if (description.cluster_size != 0) {
+      INSTAR_RETURN_IF_ERROR(writer.U64(kTagClusterSize, description.cluster_size));
     }
-    INSTAR_RETURN_IF_ERROR(writer.Bool(kTagDirtyFlag, driver.dirty));
+    INSTAR_RETURN_IF_ERROR(writer.Bool(kTagDirtyFlag, description.dirty));
   }
-  if (format == ImageFormat::kQcow2 && static_cast<Qcow2Image*>(image)->encrypted()) {
-    INSTAR_RETURN_IF_ERROR(writer.Bool(kTagEncrypted, true));
+  if (description.encrypted) INSTAR_RETURN_IF_ERROR(writer.Bool(kTagEncrypted, true));
+  INSTAR_RETURN_IF_ERROR(WriteBacking(writer, description));
+  // The format-specific part (qemu's ImageInfoSpecific) of whichever
+  // driver has one.
+  if (description.qcow2 != nullptr) {
+    INSTAR_RETURN_IF_ERROR(WriteSnapshots(writer, *description.qcow2));
+    INSTAR_RETURN_IF_ERROR(WriteQcow2(ctx, *description.qcow2));
   }
-  INSTAR_RETURN_IF_ERROR(WriteBacking(writer, *image));
-  if (format == ImageFormat::kQcow2) {
-    auto& qcow2 = *static_cast<Qcow2Image*>(image);
-    INSTAR_RETURN_IF_ERROR(WriteSnapshots(writer, qcow2));
-    INSTAR_RETURN_IF_ERROR(WriteQcow2(ctx, qcow2));
-  } else if (format == ImageFormat::kVmdk) {
-    INSTAR_RETURN_IF_ERROR(WriteVmdk(writer, *static_cast<VmdkImage*>(image)));
-  }
-  return WriteChildren(writer, *image, file);
+  if (description.vmdk != nullptr) INSTAR_RETURN_IF_ERROR(WriteVmdk(writer, *description.vmdk));
+  return WriteChildren(writer, description.vmdk, file);
 }
 
 }  // namespace instar::guest

@@ -60,8 +60,9 @@ Status MeasureOperation(OperationContext& ctx) {
   request.options = options;
   request.has_size = !has_source;
   request.size = m.size;
-  // instar answers as qemu-img does: vmdk, vpc and vhdx targets are refused
-  // ("does not support size measurement"), not predicted.
+  // instar answers as qemu-img does: a target whose driver has no measure
+  // hook (vmdk, vpc, vhdx) is refused ("does not support size
+  // measurement"), not predicted.
   request.refuse_like_qemu = true;
   Result<MeasureResult> result =
       Measure(request, has_source ? &source : nullptr, ctx.compat, &error);

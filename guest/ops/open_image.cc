@@ -1,6 +1,7 @@
 // Opening the image the user named (device 0), as qemu-img's img_open()
 // does: the format from -f or probed, formats we only recognise refused by
 // name, then the driver's open with the command's flags.
+#include "instar/engine/format_driver.h"
 #include "instar/guest/transport_device.h"
 #include "ops/operation.h"
 
@@ -50,9 +51,6 @@ void ReportBackingFailure(OperationContext& ctx, const Status& status,
   }
 }
 
-// The highest ImageFormat value; a hint beyond it is not a format.
-constexpr uint32_t kLastFormat = static_cast<uint32_t>(ImageFormat::kParallels);
-
 }  // namespace
 
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags) {
@@ -61,10 +59,12 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
 
   ImageFormat format;
   if (ctx.config.format_hint != 0) {
-    if (ctx.config.format_hint > kLastFormat) {
-      return Fail(ctx, Status::InvalidArgument("Unknown driver"));
-    }
-    format = static_cast<ImageFormat>(ctx.config.format_hint);
+    // A hint no driver answers to is not a format.
+    const uint32_t hint = ctx.config.format_hint;
+    const FormatDriver* driver =
+        hint <= UINT8_MAX ? FindFormatDriver(static_cast<ImageFormat>(hint)) : nullptr;
+    if (driver == nullptr) return Fail(ctx, Status::InvalidArgument("Unknown driver"));
+    format = driver->format;
   } else {
     const char* name = ctx.config.filename;
     Result<ImageFormat> probed =

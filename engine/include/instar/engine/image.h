@@ -4,8 +4,10 @@
 // engine/raw) derives from Image. The interface is what format-independent
 // code needs: the virtual size, and block status in qemu's sense, which is
 // what `qemu-img measure` and `map` are built on. Format-specific detail
-// (qcow2 header fields, vmdk extents ...) lives on the derived classes; code
-// that needs it switches on format() and static_casts (there is no RTTI).
+// (qcow2 header fields, vmdk extents ...) lives on the derived classes and
+// is reached only through the format's driver (instar/engine/format_driver.h),
+// whose hooks are the one place that static_casts to them (there is no
+// RTTI); commands look the driver up by format() and never switch on it.
 //
 // Readers are arena-allocated and never destroyed.
 #ifndef INSTAR_ENGINE_IMAGE_H_
@@ -114,6 +116,9 @@ class Image {
   // `want_zero` asks for precise zero detection as qemu's flag does.
   virtual Result<BlockStatus> DriverBlockStatus(bool want_zero, uint64_t offset,
                                                 uint64_t bytes) = 0;
+  // The request alignment qemu's block layer uses for this node
+  // (bs->bl.request_alignment).
+  virtual uint64_t RequestAlignment() const { return 1; }
   // Whether the image names a backing file.
   virtual bool HasBacking() const { return false; }
   // The backing file the image names (see BackingReference). False when

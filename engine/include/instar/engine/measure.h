@@ -29,8 +29,11 @@
 // vmdk, vpc and vhdx are refused by qemu-img ("Block driver 'vmdk' does not
 // support size measurement"); for them instar predicts the size of what
 // `qemu-img create -f FMT` makes (--size mode) and an upper bound of what
-// `qemu-img convert -O FMT` writes (source mode). Their formulas, with
-// worked examples, are in engine/measure/{vmdk,vpc,vhdx}_measure.cc.
+// `qemu-img convert -O FMT` writes (source mode) unless
+// MeasureRequest::refuse_like_qemu is set. Each target is reached through
+// its format driver (instar/engine/format_driver.h): raw and qcow2 by the
+// measure hook, vmdk, vpc and vhdx by the predict_size hook, whose
+// formulas, with worked examples, are in engine/{vmdk,vpc,vhdx}/*_measure.cc.
 #ifndef INSTAR_ENGINE_MEASURE_H_
 #define INSTAR_ENGINE_MEASURE_H_
 

@@ -347,9 +347,8 @@ class Qcow2Image final : public Image {
   // Feature name table extension (read with Qcow2FeatureNameCursor).
   uint32_t feature_name_count() const { return feature_name_count_; }
 
-  // The request alignment qemu's block layer uses for this node (512 for an
-  // encrypted image, else 1).
-  uint32_t request_alignment() const { return encrypted() ? 512 : 1; }
+  // 512 for an encrypted image, else 1.
+  uint64_t RequestAlignment() const override { return encrypted() ? 512 : 1; }
 
   // qcow2_get_host_offset() for [offset, offset + bytes), offset < VirtualSize().
   Result<Qcow2Mapping> GetHostOffset(uint64_t offset, uint64_t bytes);

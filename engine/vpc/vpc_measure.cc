@@ -70,8 +70,9 @@ Geometry CalculateGeometry(int64_t total_sectors) {
 
 }  // namespace
 
-Status MeasureVpc(const ParsedMeasureOptions& options, uint64_t virtual_size, MeasureSource* source,
-                  const QemuVersion& compat, MeasureResult* result, MeasureError* error) {
+Status PredictVpcSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                      const QemuVersion& compat, MeasureResult* result, MeasureError* error) {
+  const ParsedMeasureOptions& options = *request.options;
   VpcTargetOptions vpc;
   INSTAR_RETURN_IF_ERROR(ResolveVpcOptions(options, &vpc, error));
   uint64_t size;

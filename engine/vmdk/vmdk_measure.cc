@@ -219,9 +219,9 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
 
 }  // namespace
 
-Status MeasureVmdk(const ParsedMeasureOptions& options, const MeasureRequest& request,
-                   uint64_t virtual_size, MeasureSource* source, const QemuVersion& compat,
-                   MeasureResult* result, MeasureError* error) {
+Status PredictVmdkSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                       const QemuVersion& compat, MeasureResult* result, MeasureError* error) {
+  const ParsedMeasureOptions& options = *request.options;
   VmdkTargetOptions vmdk;
   INSTAR_RETURN_IF_ERROR(ResolveVmdkOptions(options, &vmdk, error));
   // vmdk_co_create_opts() rounds the size up to a sector.

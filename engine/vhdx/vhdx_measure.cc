@@ -31,9 +31,9 @@
 
 namespace instar::measure_internal {
 
-Status MeasureVhdx(const ParsedMeasureOptions& options, uint64_t virtual_size,
-                   MeasureSource* source, const QemuVersion& compat, MeasureResult* result,
-                   MeasureError* error) {
+Status PredictVhdxSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
+                       const QemuVersion& compat, MeasureResult* result, MeasureError* error) {
+  const ParsedMeasureOptions& options = *request.options;
   constexpr uint64_t kMiB = 1 << 20;
   uint64_t size;
   if (!CheckedAlignUp(virtual_size, 512, &size)) size = UINT64_MAX;  // fails the 64 TB check

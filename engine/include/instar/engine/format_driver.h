@@ -1,0 +1,124 @@
+// FormatDriver: everything the engine knows about one image format, in one
+// object, in the spirit of qemu's BlockDriver (bdrv_qcow2, bdrv_vmdk ...).
+//
+// Every format qemu-img knows by name has a driver: the five the engine
+// reads (engine/qcow2, engine/vmdk, engine/vpc, engine/vhdx, engine/raw,
+// each in a *_driver.cc of its folder) and the ones it only recognises so
+// that it can refuse them by name (engine/core/recognised_drivers.cc).
+// A driver is a struct of hooks; a null hook means the format cannot do
+// that, and the command that needs it answers with qemu-img's own "does
+// not support" wording, in one place per command (OpenImage(), Measure(),
+// LookUpMeasureTarget(); the words are in engine/measure/errors.cc).
+//
+// Commands never switch on the format: they look the driver up
+// (FindFormatDriver) and call its hook. Adding a format is one driver
+// object and one line in the table (engine/core/format_driver.cc).
+#ifndef INSTAR_ENGINE_FORMAT_DRIVER_H_
+#define INSTAR_ENGINE_FORMAT_DRIVER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/image.h"
+#include "instar/engine/measure.h"
+
+namespace instar {
+
+class Qcow2Image;
+class VmdkImage;
+
+// What `qemu-img info` asks a format driver (block/qapi.c
+// bdrv_query_image_info): bdrv_get_info(), encryption, the backing file
+// as the image names it, and bdrv_get_specific_info().
+struct ImageDescription {
+  // bdrv_get_info(): `has_driver_info` false when it fails (qemu then
+  // prints neither a cluster size nor a dirty flag); cluster_size 0: none.
+  bool has_driver_info = true;
+  uint64_t cluster_size = 0;
+  bool dirty = false;
+  bool encrypted = false;
+  // The backing file name and format text as stored (not NUL-terminated);
+  // length 0 when the image names none.
+  const char* backing_name = nullptr;
+  size_t backing_name_length = 0;
+  const char* backing_format = nullptr;
+  size_t backing_format_length = 0;
+  // bdrv_get_specific_info(), qemu's ImageInfoSpecific union: at most one
+  // is set, by the driver whose format has format-specific information.
+  Qcow2Image* qcow2 = nullptr;
+  VmdkImage* vmdk = nullptr;
+};
+
+// One key of a driver's create options (qemu's QemuOptsList create_opts).
+enum class CreateOptionType : uint8_t { kString, kBool, kNumber, kSize };
+struct CreateOption {
+  const char* name;
+  MeasureOptionKey key;
+  CreateOptionType type;
+  // The first release that has the key (0.0: every release of the matrix).
+  uint16_t since_major = 0;
+  uint16_t since_minor = 0;
+};
+
+// For FormatDriver::create_option_count.
+template <size_t N>
+constexpr size_t CreateOptionCount(const CreateOption (&)[N]) {
+  return N;
+}
+
+// Defined with designated initializers that name only the hooks a driver
+// has (as qemu's BlockDriver definitions do); the rest stay null.
+struct FormatDriver {
+  ImageFormat format = ImageFormat::kUnknown;
+  // qemu's format_name: "qcow2", "vpc" ...
+  const char* name = "";
+  size_t name_length = 0;
+  // The first release of the matrix whose Debian build has the driver
+  // (0: all of them). Only `qemu-img measure -O` asks today.
+  uint16_t since_major = 0;
+
+  // bdrv_probe: a score for the first `size` bytes of the file (zero-padded
+  // past its end) and the file name; 0 is "not this format", 100 certain.
+  int (*probe)(const uint8_t* buffer, size_t size, const char* filename,
+               size_t filename_length) = nullptr;
+  // bdrv_open. Null for the formats the engine only recognises.
+  Result<Image*> (*open)(BlockDevice& device, DeviceOpener& opener, Arena& arena,
+                         const OpenOptions& options) = nullptr;
+  // qemu's supports_backing: an unallocated run with no backing file open
+  // reads as zeros.
+  bool supports_backing = false;
+
+  // What info prints (see ImageDescription); null: nothing beyond the
+  // defaults (raw).
+  void (*describe)(Image& image, const QemuVersion& compat,
+                   ImageDescription* description) = nullptr;
+
+  // create_opts (without the file protocol's, which every driver gets).
+  // Null: the driver cannot create images.
+  const CreateOption* create_options = nullptr;
+  size_t create_option_count = 0;
+  // What measure needs from a source image of this format beyond its
+  // allocation: persistent dirty bitmaps (qcow2). Null: none.
+  Status (*describe_measure_source)(Image& image, MeasureSource* source) = nullptr;
+  // bdrv_measure for a target of this format. Null: qemu-img refuses.
+  Status (*measure)(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
+                    MeasureResult* result, MeasureError* error) = nullptr;
+  // instar's own prediction for a target qemu cannot measure, of a disk of
+  // `virtual_size` bytes; used only when MeasureRequest::refuse_like_qemu
+  // is false. Null: none.
+  Status (*predict_size)(const MeasureRequest& request, uint64_t virtual_size,
+                         MeasureSource* source, const QemuVersion& compat, MeasureResult* result,
+                         MeasureError* error) = nullptr;
+};
+
+// The driver of `format`; nullptr for kUnknown.
+const FormatDriver* FindFormatDriver(ImageFormat format);
+// The driver qemu calls `name` (exactly its format_name); nullptr if none.
+const FormatDriver* FindFormatDriverByName(const char* name, size_t length);
+// Every driver, in the order qemu asks them to probe (on equal scores the
+// earlier wins); raw, the fallback, is last.
+const FormatDriver* const* FormatDrivers(size_t* count);
+
+}  // namespace instar
+
+#endif  // INSTAR_ENGINE_FORMAT_DRIVER_H_

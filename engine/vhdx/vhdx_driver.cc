@@ -1,0 +1,47 @@
+// The vhdx driver (qemu's bdrv_vhdx). qemu-img cannot measure a vhdx target;
+// instar's prediction (vhdx_measure.cc) is the predict_size hook.
+#include "core/formats.h"
+#include "instar/engine/bytes.h"
+#include "instar/engine/vhdx.h"
+#include "measure/measure_internal.h"
+
+namespace instar {
+
+namespace {
+
+using K = MeasureOptionKey;
+using T = CreateOptionType;
+
+int ProbeVhdx(const uint8_t* buffer, size_t, const char*, size_t) {
+  return BytesEqual(buffer, "vhdxfile", 8) ? 100 : 0;
+}
+
+// vhdx_get_info(): the block size as the cluster size.
+void DescribeVhdx(Image& image, const QemuVersion&, ImageDescription* description) {
+  description->cluster_size = static_cast<const VhdxImage&>(image).cluster_size();
+}
+
+// block/vhdx.c vhdx_create_opts.
+constexpr CreateOption kVhdxOptions[] = {
+    {"size", K::kSize, T::kSize},
+    {"log_size", K::kLogSize, T::kSize},
+    {"block_size", K::kBlockSize, T::kSize},
+    {"subformat", K::kSubformat, T::kString},
+    {"block_state_zero", K::kBlockStateZero, T::kBool},
+};
+
+}  // namespace
+
+const FormatDriver kVhdxDriver = {
+    .format = ImageFormat::kVhdx,
+    .name = "vhdx",
+    .name_length = 4,
+    .probe = ProbeVhdx,
+    .open = OpenVhdxImage,
+    .describe = DescribeVhdx,
+    .create_options = kVhdxOptions,
+    .create_option_count = CreateOptionCount(kVhdxOptions),
+    .predict_size = measure_internal::PredictVhdxSize,
+};
+
+}  // namespace instar

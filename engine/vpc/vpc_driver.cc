@@ -1,0 +1,45 @@
+// The vpc driver (qemu's bdrv_vpc). qemu-img cannot measure a vpc target;
+// instar's prediction (vpc_measure.cc) is the predict_size hook.
+#include "core/formats.h"
+#include "instar/engine/bytes.h"
+#include "instar/engine/vpc.h"
+#include "measure/measure_internal.h"
+
+namespace instar {
+
+namespace {
+
+using K = MeasureOptionKey;
+using T = CreateOptionType;
+
+int ProbeVpc(const uint8_t* buffer, size_t, const char*, size_t) {
+  return BytesEqual(buffer, "conectix", 8) ? 100 : 0;
+}
+
+// vpc_get_info(): the block size as the cluster size.
+void DescribeVpc(Image& image, const QemuVersion&, ImageDescription* description) {
+  description->cluster_size = static_cast<const VpcImage&>(image).cluster_size();
+}
+
+// block/vpc.c vpc_create_opts.
+constexpr CreateOption kVpcOptions[] = {
+    {"size", K::kSize, T::kSize},
+    {"subformat", K::kSubformat, T::kString},
+    {"force_size", K::kForceSize, T::kBool},
+};
+
+}  // namespace
+
+const FormatDriver kVpcDriver = {
+    .format = ImageFormat::kVpc,
+    .name = "vpc",
+    .name_length = 3,
+    .probe = ProbeVpc,
+    .open = OpenVpcImage,
+    .describe = DescribeVpc,
+    .create_options = kVpcOptions,
+    .create_option_count = CreateOptionCount(kVpcOptions),
+    .predict_size = measure_internal::PredictVpcSize,
+};
+
+}  // namespace instar
