@@ -1,11 +1,14 @@
-// `instar info` against every committed info baseline: each corpus image,
-// each qemu-img version of the matrix, human and JSON. The baselines are
-// what the real qemu-img printed (baselines/info-{human,json}/<format>/
-// <version>/<image>.*, made by instar-harness generate); this test runs
-// `instar --compat V info` with the same arguments on the corpus
-// materialised the way the harness materialises it, with TZ=UTC and
-// LC_ALL=C as the harness runs qemu-img, and compares byte for byte after
-// the same $TESTDATA_ROOT substitution.
+// `instar info` where a case needs more than one qemu-img call to state:
+// a backing chain printed whole, a loop in it, a full snapshot table, the
+// dirty bit, and the options around the image. Each compares with what a
+// real qemu-img printed: the committed baselines of the images involved,
+// read through the baseline store (harness/store), or the exact lines the
+// qemu-img named above a test printed.
+//
+// Every single-image info case of every version is conformance's work:
+// ctest's conform_info_* against the profiles and conform_info_baselines
+// against each version's baselines (harness/CMakeLists.txt), with the same
+// corpus materialisation and the same filters as here.
 //
 // One value is not compared: the disk size ("disk size:" lines, JSON
 // "actual-size"), the allocated size of the host file, which depends on the
@@ -14,7 +17,6 @@
 // (st_blocks * 512).
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,24 +25,21 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <boost/json/src.hpp>
 
-#include "vmm/testing/required_sandboxes.h"
+#include "harness/cases/manifest.h"
+#include "harness/run/corpus.h"
+#include "harness/store/baseline_store.h"
 #include "vmm/testing/subprocess.h"
 
 namespace instar::vmm {
 namespace {
 
 namespace fs = std::filesystem;
-namespace json = boost::json;
 
 const fs::path kRoot = INSTAR_SOURCE_ROOT;
-const std::vector<std::string> kVersions = {"5.2.0",   "7.2.18", "7.2.22", "10.0.2",
-                                            "10.0.13", "11.1.2", "11.1.3"};
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,85 +53,25 @@ struct CorpusImage {
   std::string format;
 };
 
-std::vector<CorpusImage> ManifestImages() {
-  std::vector<CorpusImage> images;
-  const json::value manifest = json::parse(ReadFile(kRoot / "cases/images/manifest.json"));
-  for (const json::value& image : manifest.at("images").as_array()) {
-    images.push_back({json::value_to<std::string>(image.at("id")),
-                      json::value_to<std::string>(image.at("format"))});
-  }
-  return images;
-}
-
-std::string FindInPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path candidate = fs::path(dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "/usr/bin/" + program;
-}
-
-// Writes `data` leaving every all-zero 4 KiB block a hole, as the harness's
-// corpus materialisation does (harness/run/corpus.h).
-void WriteSparse(const fs::path& path, const std::string& data) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    constexpr size_t kBlock = 4096;
-    const std::string zeros(kBlock, '\0');
-    for (size_t offset = 0; offset < data.size(); offset += kBlock) {
-      const size_t n = std::min(kBlock, data.size() - offset);
-      if (n == kBlock && data.compare(offset, n, zeros) == 0) {
-        out.seekp(static_cast<std::streamoff>(offset + n));
-      } else {
-        out.seekp(static_cast<std::streamoff>(offset));
-        out.write(data.data() + offset, static_cast<std::streamsize>(n));
-      }
-    }
-  }
-  fs::resize_file(path, data.size());
-}
-
-// The corpus, materialised once per manifest into the build tree and shared
-// by every test process (ctest runs each test on its own): a process fills a
-// private directory and renames it into place; a loser of that race removes
-// its copy.
+// The corpus, materialised by the harness's own code once per manifest into
+// the build tree and shared by every test process (ctest runs each test on
+// its own): a process fills a private directory and renames it into place;
+// a loser of that race removes its copy.
 fs::path MaterialiseCorpus() {
-  const std::string manifest_text = ReadFile(kRoot / "cases/images/manifest.json");
+  const fs::path manifest_path = kRoot / "cases/images/manifest.json";
   char exe[4096];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   const fs::path base = n > 0 ? fs::path(std::string(exe, static_cast<size_t>(n))).parent_path()
                               : fs::temp_directory_path();
   const fs::path dir =
-      base / ("info-corpus-" + std::to_string(std::hash<std::string>{}(manifest_text)));
+      base / ("info-corpus-" + std::to_string(std::hash<std::string>{}(ReadFile(manifest_path))));
   if (fs::exists(dir / ".complete")) return dir;
 
   const fs::path scratch = dir.string() + ".tmp." + std::to_string(::getpid());
   fs::remove_all(scratch);
   fs::create_directories(scratch);
-  const json::value manifest = json::parse(manifest_text);
-  const std::string xz = FindInPath("xz");
-  for (const json::value& image : manifest.at("images").as_array()) {
-    for (const json::value& file : image.at("files").as_array()) {
-      const std::string name = json::value_to<std::string>(file.at("name"));
-      const fs::path stored =
-          kRoot / "cases/images" / json::value_to<std::string>(file.at("stored"));
-      std::string data;
-      if (stored.extension() == ".xz") {
-        const testing::ProgramResult r = testing::RunProgram({xz, "-dc", stored.string()});
-        if (r.exit_code != 0) throw std::runtime_error("xz -dc " + stored.string() + ": " + r.err);
-        data = r.out;
-      } else {
-        data = ReadFile(stored);
-      }
-      if (data.size() != file.at("size").to_number<uint64_t>()) {
-        throw std::runtime_error("corpus file " + name + " has the wrong size");
-      }
-      WriteSparse(scratch / name, data);
-    }
-  }
+  harness::MaterialiseCorpus(harness::LoadManifest(manifest_path), kRoot / "cases/images", scratch,
+                             1, nullptr);
   std::ofstream(scratch / ".complete") << "ok\n";
   std::error_code error;
   fs::rename(scratch, dir, error);
@@ -161,30 +100,18 @@ std::string BlankDiskSize(const std::string& text) {
 }
 
 struct Baseline {
-  std::vector<std::string> args;  // after "qemu-img"
-  int exit_code = 0;
   std::string out;
-  std::string err;
 };
 
-Baseline LoadBaseline(const std::string& kind, const CorpusImage& image,
+// What the baseline of `image` printed for `version`, read through the
+// store, with $TESTDATA_ROOT resolved to this test's corpus.
+Baseline LoadBaseline(const std::string& output_type, const CorpusImage& image,
                       const std::string& version) {
-  const fs::path stem = kRoot / "baselines" / kind / image.format / version / image.id;
-  const std::string root = CorpusDir().string();
-  Baseline b;
-  const json::value meta = json::parse(ReadFile(stem.string() + ".meta.json"));
-  const json::value& step = meta.at("steps").as_array().at(0);
-  const json::array& argv = step.at("argv").as_array();
-  for (size_t i = 1; i < argv.size(); ++i) {
-    b.args.push_back(Replace(json::value_to<std::string>(argv[i]), "$TESTDATA_ROOT", root));
-  }
-  b.exit_code = static_cast<int>(step.at("exit-code").to_number<int64_t>());
-  b.out = Replace(ReadFile(stem.string() + ".stdout.txt"), "$TESTDATA_ROOT", root);
-  // qemu-img's error lines name their program; instar's name instar.
-  b.err = Replace(ReadFile(stem.string() + ".stderr.txt"), "$TESTDATA_ROOT", root);
-  if (b.err.rfind("qemu-img: ", 0) == 0) b.err.replace(0, 10, "instar: ");
-  b.err = Replace(b.err, "\nqemu-img: ", "\ninstar: ");
-  return b;
+  const harness::StoredCase stored =
+      harness::ReadStoredCase(kRoot / "baselines" / output_type / image.format / version / image.id,
+                              output_type, image.format);
+  return {Replace(stored.ReadStdout(), std::string(harness::kTestdataPlaceholder),
+                  CorpusDir().string())};
 }
 
 testing::ProgramResult RunInstar(const std::string& sandbox, const std::string& version,
@@ -196,77 +123,6 @@ testing::ProgramResult RunInstar(const std::string& sandbox, const std::string& 
   return testing::RunProgram(argv);
 }
 
-// Runs one baseline case and expects instar to print what qemu-img printed.
-void ExpectMatchesBaseline(const std::string& sandbox, const std::string& kind,
-                           const CorpusImage& image, const std::string& version) {
-  SCOPED_TRACE(kind + "/" + image.format + "/" + version + "/" + image.id + " (" + sandbox + ")");
-  const Baseline b = LoadBaseline(kind, image, version);
-  ASSERT_FALSE(b.args.empty());
-  const testing::ProgramResult r = RunInstar(sandbox, version, b.args);
-  EXPECT_EQ(r.exit_code, b.exit_code) << r.err;
-  EXPECT_EQ(BlankDiskSize(r.out), BlankDiskSize(b.out));
-  EXPECT_EQ(r.err, b.err);
-}
-
-class InfoBaselineTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
-
-TEST_P(InfoBaselineTest, EveryCorpusImageMatchesQemuImg) {
-  const auto& [kind, version] = GetParam();
-  for (const CorpusImage& image : ManifestImages()) {
-    ExpectMatchesBaseline("process", kind, image, version);
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    AllVersions, InfoBaselineTest,
-    ::testing::Combine(::testing::Values("info-human", "info-json"),
-                       ::testing::ValuesIn(kVersions)),
-    [](const ::testing::TestParamInfo<InfoBaselineTest::ParamType>& param_info) {
-      std::string name = std::get<0>(param_info.param) + "_" + std::get<1>(param_info.param);
-      for (char& c : name) {
-        if (c == '-' || c == '.') c = '_';
-      }
-      return name;
-    });
-
-// The baselines cover exactly the versions tested above.
-TEST(InfoBaselineSetTest, VersionMapListsTheTestedVersions) {
-  for (const char* kind : {"info-human", "info-json"}) {
-    const json::value map = json::parse(ReadFile(kRoot / "profiles" / kind / "version-map.json"));
-    std::vector<std::string> versions;
-    for (const auto& entry : map.at("versions").as_object()) {
-      versions.push_back(std::string(entry.key()));
-    }
-    std::sort(versions.begin(), versions.end());
-    std::vector<std::string> expected = kVersions;
-    std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(versions, expected) << kind;
-  }
-}
-
-// The same image the kvm backend would run, on the emulated CPU: the first
-// image of every format, plus the vmdk with an extent file and the qcow2
-// with snapshots, in each output family.
-TEST(InfoEmulatedTest, EmulatedSandboxMatchesQemuImg) {
-  const testing::ProgramResult probe =
-      RunInstar("emulated", "11.1.3", {"info", (CorpusDir() / "raw-sparse.raw").string()});
-  if (probe.exit_code == 73) INSTAR_SKIP_OR_FAIL_BACKEND("emulated", probe.err);
-  std::vector<std::string> formats;
-  for (const CorpusImage& image : ManifestImages()) {
-    const bool first_of_format =
-        std::find(formats.begin(), formats.end(), image.format) == formats.end();
-    if (!first_of_format && image.id != "vmdk-flat" && image.id != "qcow2-snapshot") continue;
-    formats.push_back(image.format);
-    for (const char* version : {"5.2.0", "7.2.22", "11.1.3"}) {
-      for (const char* kind : {"info-human", "info-json"}) {
-        ExpectMatchesBaseline("emulated", kind, image, version);
-      }
-    }
-  }
-  EXPECT_GE(formats.size(), 5u);
-}
-
-// --backing-chain: `qemu-img-binaries/x86_64/{5.2.0,7.2.22,10.0.13,11.1.3}/
 // qemu-img info --backing-chain [--output=json] $TESTDATA_ROOT/qcow2-backing.qcow2`
 // prints the two images' single-image outputs (the baselines of
 // qcow2-backing and qcow2-v3-64k), separated by a blank line, or as a JSON
