@@ -34,7 +34,7 @@ const FormatDriver* FindFormatDriver(ImageFormat format) {
 const FormatDriver* FindFormatDriverByName(const char* name, size_t length) {
   if (name == nullptr) return nullptr;
   for (const FormatDriver* driver : kDrivers) {
-    if (driver->name_length == length && BytesEqual(driver->name, name, length)) return driver;
+    if (CStringEquals(driver->name, name, length)) return driver;
   }
   return nullptr;
 }

@@ -15,7 +15,7 @@ std::string HookSet(const FormatDriver& driver) {
   std::string hooks;
   if (driver.open != nullptr) hooks += "open ";
   if (driver.describe != nullptr) hooks += "describe ";
-  if (driver.create_options != nullptr) hooks += "create ";
+  if (driver.create_options.options != nullptr) hooks += "create ";
   if (driver.measure != nullptr) hooks += "measure ";
   if (driver.predict_size != nullptr) hooks += "predict ";
   return hooks;
@@ -31,8 +31,12 @@ TEST(FormatDriverTest, EveryFormatHasOneDriver) {
     const FormatDriver* driver = FindFormatDriver(format);
     ASSERT_NE(driver, nullptr) << int{f};
     EXPECT_EQ(driver->format, format);
-    EXPECT_EQ(driver->name_length, std::strlen(driver->name));
-    EXPECT_EQ(FindFormatDriverByName(driver->name, driver->name_length), driver);
+    EXPECT_EQ(FindFormatDriverByName(driver->name, std::strlen(driver->name)), driver);
+    // A prefix or an extension of the name is another name ("qcow" is a
+    // driver of its own).
+    EXPECT_NE(FindFormatDriverByName(driver->name, std::strlen(driver->name) - 1), driver);
+    const std::string longer = std::string(driver->name) + "x";
+    EXPECT_EQ(FindFormatDriverByName(longer.data(), longer.size()), nullptr);
     EXPECT_NE(driver->probe, nullptr) << driver->name;
   }
   EXPECT_EQ(FindFormatDriver(ImageFormat::kUnknown), nullptr);

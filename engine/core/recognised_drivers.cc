@@ -124,46 +124,37 @@ constexpr CreateOption kLuksOptions[] = {
 const FormatDriver kQcowDriver = {
     .format = ImageFormat::kQcow,
     .name = "qcow",
-    .name_length = 4,
     .probe = ProbeQcow,
     .supports_backing = true,
-    .create_options = kQcowOptions,
-    .create_option_count = CreateOptionCount(kQcowOptions),
+    .create_options = CreateOptions(kQcowOptions),
 };
 
 const FormatDriver kQedDriver = {
     .format = ImageFormat::kQed,
     .name = "qed",
-    .name_length = 3,
     .probe = ProbeQed,
     .supports_backing = true,
-    .create_options = kQedOptions,
-    .create_option_count = CreateOptionCount(kQedOptions),
+    .create_options = CreateOptions(kQedOptions),
 };
 
 const FormatDriver kVdiDriver = {
     .format = ImageFormat::kVdi,
     .name = "vdi",
-    .name_length = 3,
     .probe = ProbeVdi,
-    .create_options = kVdiOptions,
-    .create_option_count = CreateOptionCount(kVdiOptions),
+    .create_options = CreateOptions(kVdiOptions),
 };
 
 const FormatDriver kLuksDriver = {
     .format = ImageFormat::kLuks,
     .name = "luks",
-    .name_length = 4,
     .probe = ProbeLuks,
-    .create_options = kLuksOptions,
-    .create_option_count = CreateOptionCount(kLuksOptions),
+    .create_options = CreateOptions(kLuksOptions),
     .measure = measure_internal::MeasureLuks,
 };
 
 const FormatDriver kBochsDriver = {
     .format = ImageFormat::kBochs,
     .name = "bochs",
-    .name_length = 5,
     .probe = ProbeBochs,
 };
 
@@ -171,24 +162,20 @@ const FormatDriver kBochsDriver = {
 const FormatDriver kParallelsDriver = {
     .format = ImageFormat::kParallels,
     .name = "parallels",
-    .name_length = 9,
     .since_major = 6,
     .probe = ProbeParallels,
-    .create_options = kParallelsOptions,
-    .create_option_count = CreateOptionCount(kParallelsOptions),
+    .create_options = CreateOptions(kParallelsOptions),
 };
 
 const FormatDriver kDmgDriver = {
     .format = ImageFormat::kDmg,
     .name = "dmg",
-    .name_length = 3,
     .probe = ProbeDmg,
 };
 
 const FormatDriver kCloopDriver = {
     .format = ImageFormat::kCloop,
     .name = "cloop",
-    .name_length = 5,
     .probe = ProbeCloop,
 };
 

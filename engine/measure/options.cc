@@ -35,27 +35,20 @@ constexpr OptionDesc kFileOptions[] = {
     {"extent_size_hint", K::kExtentSizeHint, T::kSize},
 };
 
-bool NameEquals(const char* name, const char* text, size_t length) {
-  size_t i = 0;
-  for (; i < length; ++i) {
-    if (name[i] == '\0' || name[i] != text[i]) return false;
-  }
-  return name[i] == '\0';
-}
-
 const OptionDesc* FindDesc(ImageFormat target, const char* name, size_t length,
                            const QemuVersion& compat) {
   const FormatDriver* driver = FindFormatDriver(target);
-  const size_t count = driver != nullptr ? driver->create_option_count : 0;
+  const size_t count = driver != nullptr ? driver->create_options.count : 0;
   for (size_t i = 0; i < count; ++i) {
-    const OptionDesc& desc = driver->create_options[i];
+    const OptionDesc& desc = driver->create_options.options[i];
     // A key a release does not have yet is unknown to it.
-    if (NameEquals(desc.name, name, length) && compat.AtLeast(desc.since_major, desc.since_minor)) {
+    if (CStringEquals(desc.name, name, length) &&
+        compat.AtLeast(desc.since_major, desc.since_minor)) {
       return &desc;
     }
   }
   for (const OptionDesc& desc : kFileOptions) {
-    if (NameEquals(desc.name, name, length)) return &desc;
+    if (CStringEquals(desc.name, name, length)) return &desc;
   }
   return nullptr;
 }
@@ -93,7 +86,7 @@ Status NoImageCreation(MeasureError* error) {
 }
 
 bool TextEquals(MeasureText text, const char* literal) {
-  return NameEquals(literal, text.data, text.length);
+  return CStringEquals(literal, text.data, text.length);
 }
 
 }  // namespace
@@ -140,7 +133,7 @@ Status LookUpMeasureTarget(const char* name, size_t length, const QemuVersion& c
   // parallels); the name is then unknown.
   if (driver != nullptr && compat.AtLeast(driver->since_major, 0)) {
     error->target = driver->format;
-    if (driver->create_options == nullptr) return NoImageCreation(error);
+    if (driver->create_options.options == nullptr) return NoImageCreation(error);
     *target = driver->format;
     return Status::Ok();
   }
@@ -156,7 +149,9 @@ Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
   error->target = target;
   error->version = compat;
   const FormatDriver* driver = FindFormatDriver(target);
-  if (driver == nullptr || driver->create_options == nullptr) return NoImageCreation(error);
+  if (driver == nullptr || driver->create_options.options == nullptr) {
+    return NoImageCreation(error);
+  }
   if (text == nullptr) length = 0;
   length = length == 0 ? 0 : CStringLength(text, length);
   size_t pos = 0;
@@ -197,7 +192,7 @@ Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
     if (next < length && text[next] == ',') ++next;
     pos = next;
 
-    if (NameEquals("id", name.data, name.length)) continue;
+    if (CStringEquals("id", name.data, name.length)) continue;
 
     const OptionDesc* desc = FindDesc(target, name.data, name.length, compat);
     if (desc == nullptr) {

@@ -69,13 +69,11 @@ constexpr CreateOption kQcow2Options[] = {
 const FormatDriver kQcow2Driver = {
     .format = ImageFormat::kQcow2,
     .name = "qcow2",
-    .name_length = 5,
     .probe = ProbeQcow2,
     .open = OpenQcow2Image,
     .supports_backing = true,
     .describe = DescribeQcow2,
-    .create_options = kQcow2Options,
-    .create_option_count = CreateOptionCount(kQcow2Options),
+    .create_options = CreateOptions(kQcow2Options),
     .describe_measure_source = measure_internal::DescribeQcow2MeasureSource,
     .measure = measure_internal::MeasureQcow2,
 };

@@ -24,11 +24,9 @@ constexpr CreateOption kRawOptions[] = {
 const FormatDriver kRawDriver = {
     .format = ImageFormat::kRaw,
     .name = "raw",
-    .name_length = 3,
     .probe = ProbeRaw,
     .open = OpenRawImage,
-    .create_options = kRawOptions,
-    .create_option_count = CreateOptionCount(kRawOptions),
+    .create_options = CreateOptions(kRawOptions),
     .measure = measure_internal::MeasureRaw,
 };
 

@@ -35,12 +35,10 @@ constexpr CreateOption kVhdxOptions[] = {
 const FormatDriver kVhdxDriver = {
     .format = ImageFormat::kVhdx,
     .name = "vhdx",
-    .name_length = 4,
     .probe = ProbeVhdx,
     .open = OpenVhdxImage,
     .describe = DescribeVhdx,
-    .create_options = kVhdxOptions,
-    .create_option_count = CreateOptionCount(kVhdxOptions),
+    .create_options = CreateOptions(kVhdxOptions),
     .predict_size = measure_internal::PredictVhdxSize,
 };
 

@@ -101,13 +101,11 @@ constexpr CreateOption kVmdkOptions[] = {
 const FormatDriver kVmdkDriver = {
     .format = ImageFormat::kVmdk,
     .name = "vmdk",
-    .name_length = 4,
     .probe = ProbeVmdk,
     .open = OpenVmdkImage,
     .supports_backing = true,
     .describe = DescribeVmdk,
-    .create_options = kVmdkOptions,
-    .create_option_count = CreateOptionCount(kVmdkOptions),
+    .create_options = CreateOptions(kVmdkOptions),
     .predict_size = measure_internal::PredictVmdkSize,
 };
 

@@ -33,12 +33,10 @@ constexpr CreateOption kVpcOptions[] = {
 const FormatDriver kVpcDriver = {
     .format = ImageFormat::kVpc,
     .name = "vpc",
-    .name_length = 3,
     .probe = ProbeVpc,
     .open = OpenVpcImage,
     .describe = DescribeVpc,
-    .create_options = kVpcOptions,
-    .create_option_count = CreateOptionCount(kVpcOptions),
+    .create_options = CreateOptions(kVpcOptions),
     .predict_size = measure_internal::PredictVpcSize,
 };
 

@@ -91,6 +91,16 @@ inline void FillBytes(void* dst, uint8_t value, size_t n) {
 inline bool BytesEqual(const void* a, const void* b, size_t n) {
   return n == 0 || __builtin_memcmp(a, b, n) == 0;
 }
+// Whether the NUL-terminated `cstring` is exactly text[0, length): never
+// reads past the NUL of a shorter one.
+inline bool CStringEquals(const char* cstring, const char* text, size_t length) {
+  size_t i = 0;
+  for (; i < length; ++i) {
+    if (cstring[i] == '\0' || cstring[i] != text[i]) return false;
+  }
+  return cstring[i] == '\0';
+}
+
 inline bool IsAllZero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (p[i] != 0) return false;

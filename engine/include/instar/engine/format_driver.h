@@ -60,10 +60,15 @@ struct CreateOption {
   uint16_t since_minor = 0;
 };
 
-// For FormatDriver::create_option_count.
+// A driver's create options: `options[0 .. count)`; none when `options` is
+// null (the driver cannot create images).
+struct CreateOptionList {
+  const CreateOption* options = nullptr;
+  size_t count = 0;
+};
 template <size_t N>
-constexpr size_t CreateOptionCount(const CreateOption (&)[N]) {
-  return N;
+constexpr CreateOptionList CreateOptions(const CreateOption (&options)[N]) {
+  return {options, N};
 }
 
 // Defined with designated initializers that name only the hooks a driver
@@ -72,7 +77,6 @@ struct FormatDriver {
   ImageFormat format = ImageFormat::kUnknown;
   // qemu's format_name: "qcow2", "vpc" ...
   const char* name = "";
-  size_t name_length = 0;
   // The first release of the matrix whose Debian build has the driver
   // (0: all of them). Only `qemu-img measure -O` asks today.
   uint16_t since_major = 0;
@@ -94,9 +98,8 @@ struct FormatDriver {
                    ImageDescription* description) = nullptr;
 
   // create_opts (without the file protocol's, which every driver gets).
-  // Null: the driver cannot create images.
-  const CreateOption* create_options = nullptr;
-  size_t create_option_count = 0;
+  // None: the driver cannot create images.
+  CreateOptionList create_options = {};
   // What measure needs from a source image of this format beyond its
   // allocation: persistent dirty bitmaps (qcow2). Null: none.
   Status (*describe_measure_source)(Image& image, MeasureSource* source) = nullptr;
