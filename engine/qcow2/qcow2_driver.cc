@@ -17,12 +17,12 @@ int ProbeQcow2(const uint8_t* buffer, size_t, const char*, size_t) {
 }
 
 // qcow2_get_info() and qcow2_get_specific_info().
-void DescribeQcow2(Image& image, const QemuVersion& compat, ImageDescription* description) {
+void DescribeQcow2(Image& image, ImageDescription* description) {
   auto& qcow2 = static_cast<Qcow2Image&>(image);
   description->cluster_size = qcow2.cluster_size();
-  // qcow2_get_info() reports the dirty bit in 7.2, not in 5.2 (the matrix
-  // has nothing in between; 7.0 is where we draw the line).
-  description->dirty = compat.AtLeast(7, 0) && qcow2.dirty();
+  // Whether a version reports it is the info dialect's rule
+  // (InfoOpenDialect::reports_dirty_flag).
+  description->dirty = qcow2.dirty();
   description->encrypted = qcow2.encrypted();
   const Qcow2Text name = qcow2.backing_file();
   if (name.present() && name.size > 0) {

@@ -4,6 +4,7 @@
 #include "core/formats.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/info_dialect.h"
 #include "instar/engine/qcow2.h"
 #include "qcow2/qcow2_internal.h"
 
@@ -35,21 +36,6 @@ constexpr uint64_t kDefaultL2CacheMaxBytes = 32ull << 20;  // DEFAULT_L2_CACHE_M
 // 64 KiB of metadata at a time: an L1 window, an L2 slice and a refcount
 // block or two per open image.
 constexpr size_t kTableCacheSlots = 16;
-
-// Whether `qemu-img info` (BDRV_O_NO_IO) leaves the external data file closed:
-// the fix for CVE-2024-4467, in 9.1 and the 9.0.2, 8.2.6 and 7.2.13 stable
-// releases. Older releases open it (and fail when it is missing).
-bool NoIoSkipsDataFile(const QemuVersion& compat) {
-  if (compat.AtLeast(9, 1)) return true;
-  if (compat.major == 9 && compat.minor == 0) return compat.micro >= 2;
-  if (compat.major == 8 && compat.minor == 2) return compat.micro >= 6;
-  if (compat.major == 7 && compat.minor == 2) return compat.micro >= 13;
-  return false;
-}
-
-// Whether a LUKS image without its crypto header extension fails to open
-// even under BDRV_O_NO_IO (10.0 does; 7.2 skips the check).
-bool NoIoChecksCryptoHeader(const QemuVersion& compat) { return compat.AtLeast(9, 1); }
 
 }  // namespace
 
@@ -400,7 +386,9 @@ Status Qcow2Opener::ReadExtensions() {
 
 Status Qcow2Opener::OpenDataFile() {
   const bool external = image_->has_external_data_file();
-  if (params_.no_io && NoIoSkipsDataFile(options_.compat)) {
+  // BDRV_O_NO_IO is how `qemu-img info` opens; its dialect says whether the
+  // version leaves the data file closed.
+  if (params_.no_io && InfoOpenDialectFor(options_.compat).no_io_skips_data_file) {
     image_->data_file_ = external ? nullptr : &file_;
     return Status::Ok();
   }
@@ -427,7 +415,7 @@ Status Qcow2Opener::CheckEncryption() {
     }
     return Status::Ok();
   }
-  if (!params_.no_io || NoIoChecksCryptoHeader(options_.compat)) {
+  if (!params_.no_io || InfoOpenDialectFor(options_.compat).no_io_checks_crypto_header) {
     return Status::Corruption("Missing CRYPTO header for crypt method 2");
   }
   return Status::Ok();

@@ -17,7 +17,7 @@ int ProbeVhdx(const uint8_t* buffer, size_t, const char*, size_t) {
 }
 
 // vhdx_get_info(): the block size as the cluster size.
-void DescribeVhdx(Image& image, const QemuVersion&, ImageDescription* description) {
+void DescribeVhdx(Image& image, ImageDescription* description) {
   description->cluster_size = static_cast<const VhdxImage&>(image).cluster_size();
 }
 

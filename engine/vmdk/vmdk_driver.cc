@@ -70,7 +70,7 @@ void DescribeDriverInfo(const VmdkImage& image, ImageDescription* description) {
 
 // vmdk_get_info(), the parent named by the descriptor, and
 // vmdk_get_specific_info().
-void DescribeVmdk(Image& image, const QemuVersion&, ImageDescription* description) {
+void DescribeVmdk(Image& image, ImageDescription* description) {
   auto& vmdk = static_cast<VmdkImage&>(image);
   DescribeDriverInfo(vmdk, description);
   if (vmdk.has_parent_file_name_hint() && vmdk.parent_file_name_hint_length() > 0) {

@@ -17,7 +17,7 @@ int ProbeVpc(const uint8_t* buffer, size_t, const char*, size_t) {
 }
 
 // vpc_get_info(): the block size as the cluster size.
-void DescribeVpc(Image& image, const QemuVersion&, ImageDescription* description) {
+void DescribeVpc(Image& image, ImageDescription* description) {
   description->cluster_size = static_cast<const VpcImage&>(image).cluster_size();
 }
 

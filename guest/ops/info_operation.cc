@@ -5,6 +5,7 @@
 // opened) and BDRV_O_NO_IO (no key for an encrypted qcow2, and no external
 // data file where the compat version skips it).
 #include "instar/engine/format_driver.h"
+#include "instar/engine/info_dialect.h"
 #include "instar/engine/qcow2.h"
 #include "instar/engine/vmdk.h"
 #include "instar/guest/info_result.h"
@@ -17,8 +18,8 @@ namespace {
 
 using namespace info_result;
 
-// qemu's bdrv_get_info() refuses a cluster size above BDRV_MAX_ALIGNMENT
-// (1 GiB) since 7.2; 5.2 passes any through.
+// BDRV_MAX_ALIGNMENT; see InfoOpenDialect for the versions that refuse
+// a cluster size above it.
 constexpr uint64_t kMaxAlignment = uint64_t{1} << 30;
 
 // Every device the guest holds is a TransportDevice: device 0 is made by
@@ -42,15 +43,17 @@ Status Child(ResultWriter& writer, const char* name, size_t name_length, uint32_
   return writer.End();
 }
 
-// What the format driver tells info (its describe hook), with the generic
-// layer's refusal of a cluster size above BDRV_MAX_ALIGNMENT.
+// What the format driver tells info (its describe hook), with what the
+// version's generic layer holds back (InfoOpenDialect).
 ImageDescription Describe(Image& image, const QemuVersion& compat) {
+  const InfoOpenDialect dialect = InfoOpenDialectFor(compat);
   ImageDescription description;
   const FormatDriver* driver = FindFormatDriver(image.format());
   if (driver != nullptr && driver->describe != nullptr) {
-    driver->describe(image, compat, &description);
+    driver->describe(image, &description);
   }
-  if (compat.AtLeast(7, 0) && description.cluster_size > kMaxAlignment) {
+  if (!dialect.reports_dirty_flag) description.dirty = false;
+  if (dialect.refuses_cluster_above_max_alignment && description.cluster_size > kMaxAlignment) {
     description.has_driver_info = false;
   }
   return description;

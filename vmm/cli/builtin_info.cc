@@ -19,6 +19,7 @@
 
 #include "instar/engine/image.h"
 #include "vmm/cli/cli.h"
+#include "vmm/render/info_dialect.h"
 #include "vmm/render/info_render.h"
 #include "vmm/result/info_view.h"
 
@@ -28,14 +29,13 @@ namespace {
 
 const char kCommand[] = "info";
 
-// qemu-img 10.0 added -b for --backing-chain; 11.1 no longer has it.
-std::vector<OptionSpec> InfoOptions(const QemuVersion& compat) {
+std::vector<OptionSpec> InfoOptions(const InfoDialect& dialect) {
   std::vector<OptionSpec> specs = {
       {"help", 'h', false},        {"format", 'f', true},    {"output", 0, true},
       {"backing-chain", 0, false}, {"image-opts", 0, false}, {"object", 0, true},
       {"force-share", 'U', false},
   };
-  if (compat.AtLeast(10, 0) && !compat.AtLeast(11, 0)) specs[3].short_name = 'b';
+  if (dialect.short_b_backing_chain) specs[3].short_name = 'b';
   return specs;
 }
 
@@ -53,10 +53,10 @@ void PrintHelp(const GlobalOptions& global) {
       global.argv0.c_str());
 }
 
-// qemu-img before 10.0 reports its own words for info's getopt errors
-// (unrecognized_option() and missing_argument() in qemu-img.c) where
-// ParseOptions() gives getopt's; `error` holds those, "info: " first.
-CliError OldGetoptError(const GlobalOptions& global, const CliError& error) {
+// qemu-img's own words for info's getopt errors, where the dialect says so
+// (InfoDialect::qemu_img_words_getopt_errors); `error` holds getopt's, as
+// ParseOptions() gives them, "info: " first.
+CliError QemuImgGetoptError(const GlobalOptions& global, const CliError& error) {
   static const std::string kWho = std::string(kCommand) + ": ";
   if (error.raw.empty() || error.raw[0].rfind(kWho, 0) != 0) return error;
   const std::string text = error.raw[0].substr(kWho.size());
@@ -160,11 +160,12 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
 }  // namespace
 
 int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
+  const InfoDialect dialect = InfoDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
   CliError error;
-  if (!ParseOptions(global, kCommand, args, InfoOptions(global.compat), &parsed, &error)) {
-    return ReportError(global,
-                       global.compat.AtLeast(10, 0) ? error : OldGetoptError(global, error));
+  if (!ParseOptions(global, kCommand, args, InfoOptions(dialect), &parsed, &error)) {
+    return ReportError(
+        global, dialect.qemu_img_words_getopt_errors ? QemuImgGetoptError(global, error) : error);
   }
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;
@@ -194,7 +195,7 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
   }
   if (filenames.size() != 1) {
     CliError e{{"Expecting one image file name"}, {}};
-    if (global.compat.AtLeast(10, 0)) {
+    if (dialect.missing_image_hint_names_command) {
       e.raw = {TryHelpLine(global, kCommand)};
     } else {
       e.raw = {"Try '" + global.program + " --help' for more information"};
@@ -219,7 +220,7 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
     filename = FullBackingFilename(filename, *view.backing_filename);
     format = view.backing_format.value_or("");
   }
-  const std::string text = RenderInfo(images, chain, output, global.compat);
+  const std::string text = RenderInfo(images, chain, output, dialect);
   (void)std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }

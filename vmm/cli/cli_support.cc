@@ -9,6 +9,7 @@
 
 #include "instar/engine/image.h"
 #include "vmm/cli/cli.h"
+#include "vmm/render/cli_dialect.h"
 
 namespace instar::vmm {
 
@@ -58,8 +59,14 @@ int ReportQemuLines(const GlobalOptions& global, const std::string& text) {
 
 std::string TryHelpLine(const GlobalOptions& global, const std::string& command) {
   const std::string what = command.empty() ? global.argv0 : global.argv0 + " " + command;
-  if (global.compat.AtLeast(11, 0)) return "Try '" + what + " --help' for more information";
-  if (global.compat.AtLeast(10, 0)) return "Try '" + what + " --help' for more info";
+  switch (CliDialectFor(global.compat).try_help) {
+    case TryHelpStyle::kProgram:
+      break;
+    case TryHelpStyle::kCommandMoreInfo:
+      return "Try '" + what + " --help' for more info";
+    case TryHelpStyle::kCommandMoreInformation:
+      return "Try '" + what + " --help' for more information";
+  }
   return "Try '" + global.argv0 + " --help' for more information";
 }
 
@@ -162,9 +169,8 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
                   const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
                   std::vector<ParsedOption>* out, CliError* error) {
   auto getopt_failure = [&](const std::string& text) {
-    // qemu 10.0+ names the command as "<argv0> <command>:", older ones as
-    // "<command>:" (getopt sees the subcommand's own argv[0]).
-    const std::string who = global.compat.AtLeast(10, 0) ? global.argv0 + " " + command : command;
+    const std::string who =
+        CliDialectFor(global.compat).getopt_names_program ? global.argv0 + " " + command : command;
     error->raw = {who + ": " + text, TryHelpLine(global, command)};
     return false;
   };
@@ -218,14 +224,18 @@ bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
     *out = OutputFormat::kJson;
     return true;
   }
-  if (global.compat.AtLeast(11, 0)) {
-    error->messages = {"--output expects 'human' or 'json', not '" + value + "'"};
-    error->raw = {TryHelpLine(global, command)};
-  } else if (global.compat.AtLeast(10, 0)) {
-    error->messages = {"--output expects 'human' or 'json' not '" + value + "'"};
-    error->raw = {TryHelpLine(global, command)};
-  } else {
-    error->messages = {"--output must be used with human or json as argument."};
+  switch (CliDialectFor(global.compat).output_error) {
+    case OutputErrorStyle::kMustBeUsed:
+      error->messages = {"--output must be used with human or json as argument."};
+      break;
+    case OutputErrorStyle::kExpectsNot:
+      error->messages = {"--output expects 'human' or 'json' not '" + value + "'"};
+      error->raw = {TryHelpLine(global, command)};
+      break;
+    case OutputErrorStyle::kExpectsCommaNot:
+      error->messages = {"--output expects 'human' or 'json', not '" + value + "'"};
+      error->raw = {TryHelpLine(global, command)};
+      break;
   }
   return false;
 }
@@ -236,7 +246,7 @@ bool OpenUserImage(const GlobalOptions& global, const std::string& filename, Dev
   struct stat st;
   if (::stat(filename.c_str(), &st) == 0 &&
       !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
-    if (global.compat.AtLeast(7, 0)) {
+    if (CliDialectFor(global.compat).file_driver_names_path) {
       error->messages = {prefix + "'file' driver requires '" + filename + "' to be a regular file"};
     } else {
       error->messages = {prefix +

@@ -12,14 +12,6 @@ namespace instar::vmm {
 
 namespace {
 
-enum class Family { k52, k72, k100 };
-
-Family FamilyOf(const QemuVersion& compat) {
-  if (compat.AtLeast(10, 0)) return Family::k100;
-  if (compat.AtLeast(7, 0)) return Family::k72;
-  return Family::k52;
-}
-
 // printf into a std::string.
 __attribute__((format(printf, 1, 2))) std::string Format(const char* format, ...) {
   va_list args;
@@ -178,7 +170,7 @@ std::string LocalDate(uint64_t date_sec) {
   return text;
 }
 
-void AppendHumanNode(std::string* out, const InfoImage& image, const QemuVersion& compat);
+void AppendHumanNode(std::string* out, const InfoImage& image, const InfoDialect& dialect);
 
 // bdrv_node_info_dump() of a file protocol node, as a child (10.0+).
 void AppendHumanFileNode(std::string* out, const InfoHostFile& file, int indentation) {
@@ -197,9 +189,8 @@ void AppendHumanFileNode(std::string* out, const InfoHostFile& file, int indenta
   }
 }
 
-void AppendHumanNode(std::string* out, const InfoImage& image, const QemuVersion& compat) {
+void AppendHumanNode(std::string* out, const InfoImage& image, const InfoDialect& dialect) {
   const InfoView& view = image.view;
-  const Family family = FamilyOf(compat);
   const std::string& filename = FileOf(image, 0).path;
   const std::optional<uint64_t> actual = ActualSize(image);
   *out += "image: " + filename + "\n";
@@ -221,17 +212,17 @@ void AppendHumanNode(std::string* out, const InfoImage& image, const QemuVersion
   }
   if (!view.snapshots.empty()) {
     *out += "Snapshot list:\n";
-    *out += SnapshotTableHeader(compat) + "\n";
-    for (const SnapshotView& s : view.snapshots) *out += SnapshotTableRow(s, compat) + "\n";
+    *out += SnapshotTableHeader(dialect) + "\n";
+    for (const SnapshotView& s : view.snapshots) *out += SnapshotTableRow(s, dialect) + "\n";
   }
   if (const std::optional<QObject> spec = FormatSpecific(image)) {
     const QObject& data = spec->dict().value(1);
     const bool empty = data.kind() == QObject::Kind::kDict ? data.dict().empty() : false;
-    if (family != Family::k100 || !empty) {
+    if (!dialect.hides_empty_format_specific || !empty) {
       *out += "Format specific information:\n" + DumpHuman(data, 1);
     }
   }
-  if (family != Family::k100) return;
+  if (!dialect.prints_child_nodes) return;
   for (const ChildView* child : ChildrenInQemuOrder(view)) {
     *out += "Child node '/" + child->name + "':\n";
     AppendHumanFileNode(out, FileOf(image, child->device), 1);
@@ -253,42 +244,42 @@ std::string HumanSize(uint64_t bytes) {
   return Format("%0.3g %sB", value, kPrefixes[shift / 10]);
 }
 
-std::string SnapshotTableHeader(const QemuVersion& compat) {
-  switch (FamilyOf(compat)) {
-    case Family::k52:
+std::string SnapshotTableHeader(const InfoDialect& dialect) {
+  switch (dialect.snapshot_table) {
+    case SnapshotTableStyle::k52:
       return Format("%-10s%-18s%7s%20s%13s%11s", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
                     "ICOUNT");
-    case Family::k72:
+    case SnapshotTableStyle::k72:
       return Format("%-10s%-17s%8s%20s%13s%11s", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
                     "ICOUNT");
-    case Family::k100:
+    case SnapshotTableStyle::k100:
       break;
   }
   return Format("%-7s %-16s %8s %19s %15s %10s", "ID", "TAG", "VM_SIZE", "DATE", "VM_CLOCK",
                 "ICOUNT");
 }
 
-std::string SnapshotTableRow(const SnapshotView& s, const QemuVersion& compat) {
-  const Family family = FamilyOf(compat);
+std::string SnapshotTableRow(const SnapshotView& s, const InfoDialect& dialect) {
+  const SnapshotTableStyle style = dialect.snapshot_table;
   const std::string size = HumanSize(s.vm_state_size);
   const std::string date = LocalDate(s.date_sec);
-  const std::string clock = VmClock(s.vm_clock_nsec, family == Family::k100);
+  const std::string clock = VmClock(s.vm_clock_nsec, style == SnapshotTableStyle::k100);
   std::string icount;
   if (s.icount) {
     icount = std::to_string(static_cast<int64_t>(*s.icount));
-  } else if (family == Family::k100) {
+  } else if (style == SnapshotTableStyle::k100) {
     icount = "--";
   }
   const char* id = s.id.c_str();
   const char* name = s.name.c_str();
-  switch (family) {
-    case Family::k52:
+  switch (style) {
+    case SnapshotTableStyle::k52:
       return Format("%-9s %-17s %7s%20s%13s%11s", id, name, size.c_str(), date.c_str(),
                     clock.c_str(), icount.c_str());
-    case Family::k72:
+    case SnapshotTableStyle::k72:
       return Format("%-9s %-16s %8s%20s%13s%11s", id, name, size.c_str(), date.c_str(),
                     clock.c_str(), icount.c_str());
-    case Family::k100:
+    case SnapshotTableStyle::k100:
       break;
   }
   return Format("%-7s %-16s %8s %19s %15s %10s", id, name, size.c_str(), date.c_str(),
@@ -312,7 +303,7 @@ std::optional<uint64_t> ActualSize(const InfoImage& image) {
   return total;
 }
 
-QObject InfoObject(const InfoImage& image, const QemuVersion& compat) {
+QObject InfoObject(const InfoImage& image, const InfoDialect& dialect) {
   const InfoView& view = image.view;
   const std::string& filename = FileOf(image, 0).path;
   QDict info;
@@ -341,7 +332,7 @@ QObject InfoObject(const InfoImage& image, const QemuVersion& compat) {
   if (std::optional<QObject> spec = FormatSpecific(image)) {
     info.Put("format-specific", std::move(*spec));
   }
-  if (FamilyOf(compat) == Family::k100) {
+  if (dialect.json_has_children) {
     QList children;
     for (const ChildView* child : ChildrenInQemuOrder(view)) {
       QDict entry;
@@ -355,18 +346,18 @@ QObject InfoObject(const InfoImage& image, const QemuVersion& compat) {
 }
 
 std::string RenderInfo(const std::vector<InfoImage>& images, bool as_list, OutputFormat format,
-                       const QemuVersion& compat) {
+                       const InfoDialect& dialect) {
   std::string out;
   if (format == OutputFormat::kHuman) {
     for (size_t i = 0; i < images.size(); ++i) {
       if (i > 0) out += "\n";
-      AppendHumanNode(&out, images[i], compat);
+      AppendHumanNode(&out, images[i], dialect);
     }
     return out;
   }
-  if (!as_list) return ToPrettyJson(InfoObject(images.at(0), compat)) + "\n";
+  if (!as_list) return ToPrettyJson(InfoObject(images.at(0), dialect)) + "\n";
   QList list;
-  for (const InfoImage& image : images) list.Append(InfoObject(image, compat));
+  for (const InfoImage& image : images) list.Append(InfoObject(image, dialect));
   return ToPrettyJson(QObject(std::move(list))) + "\n";
 }
 

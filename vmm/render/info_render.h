@@ -1,17 +1,10 @@
 // What `qemu-img info` prints on stdout, per qemu-img version, from the
 // guest's InfoView and the host's facts about the files it opened.
 //
-// The versions print in three families, named here by the oldest version of
-// the matrix in each (versions between them are assumed to follow the older
-// one):
-//   5.2   ImageInfo; the 5.2 snapshot table widths.
-//   7.2   ImageInfo; the snapshot table's TAG column one narrower and
-//         VM SIZE one wider.
-//   10.0  BlockGraphInfo: a "children" array in JSON and a "Child node"
-//         block per child in human output, protocol nodes (the files) with
-//         their own fields; "Format specific information" only when there is
-//         something under it; the 10.0 snapshot table (VM_SIZE, "--" for no
-//         icount, four-digit hours).
+// What each version prints differently (the snapshot table, BlockGraphInfo's
+// children from 10.0, when "Format specific information" is printed) is the
+// version's InfoDialect (info_dialect.h); nothing here compares versions.
+//
 // JSON goes through QObject (qobject.h), so keys come out in qemu's QDict
 // order; the human form is block/qapi.c's bdrv_image_info_dump() /
 // bdrv_node_info_dump() with dump_qobject() for the format-specific part.
@@ -23,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "instar/engine/version.h"
+#include "vmm/render/info_dialect.h"
 #include "vmm/render/output_format.h"
 #include "vmm/render/qobject.h"
 #include "vmm/result/info_view.h"
@@ -50,10 +43,10 @@ struct InfoImage {
 // (`as_list`: JSON prints an array, human output separates images with a
 // blank line).
 std::string RenderInfo(const std::vector<InfoImage>& images, bool as_list, OutputFormat format,
-                       const QemuVersion& compat);
+                       const InfoDialect& dialect);
 
 // The ImageInfo (5.2, 7.2) or BlockGraphInfo (10.0+) object of one image.
-QObject InfoObject(const InfoImage& image, const QemuVersion& compat);
+QObject InfoObject(const InfoImage& image, const InfoDialect& dialect);
 
 // qemu's bdrv_get_full_backing_filename() for an image opened as `filename`:
 // `backing` as it is when absolute or naming a protocol, else relative to
@@ -68,9 +61,9 @@ std::optional<uint64_t> ActualSize(const InfoImage& image);
 std::string HumanSize(uint64_t bytes);
 
 // The "Snapshot list:" table's header line and one row, without the
-// newline, as `compat` prints them (date_sec in local time, as qemu).
-std::string SnapshotTableHeader(const QemuVersion& compat);
-std::string SnapshotTableRow(const SnapshotView& snapshot, const QemuVersion& compat);
+// newline, as `dialect` prints them (date_sec in local time, as qemu).
+std::string SnapshotTableHeader(const InfoDialect& dialect);
+std::string SnapshotTableRow(const SnapshotView& snapshot, const InfoDialect& dialect);
 
 }  // namespace instar::vmm
 

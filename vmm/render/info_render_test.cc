@@ -18,6 +18,14 @@ constexpr QemuVersion k7222{7, 2, 22};
 constexpr QemuVersion k10013{10, 0, 13};
 constexpr QemuVersion k1113{11, 1, 3};
 
+// The snapshot table as `version`'s dialect prints it.
+std::string Header(const QemuVersion& version) {
+  return SnapshotTableHeader(InfoDialectFor(version));
+}
+std::string Row(const SnapshotView& snapshot, const QemuVersion& version) {
+  return SnapshotTableRow(snapshot, InfoDialectFor(version));
+}
+
 // Values from the baselines (virtual size, disk size, file length lines)
 // and from `qemu-img-binaries/x86_64/11.1.3/qemu-img info F` of files made
 // with `truncate -s N F` (the sizes near the unit switch) and of a 1T qcow2.
@@ -76,16 +84,16 @@ class SnapshotTableTest : public ::testing::Test {
 // date 1795340848 from the matching info-json baseline.
 TEST_F(SnapshotTableTest, EachFamilyPrintsItsOwnTable) {
   const SnapshotView first = Snapshot("1", "first", 1795340848);
-  EXPECT_EQ(SnapshotTableHeader(k520),
+  EXPECT_EQ(Header(k520),
             "ID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT");
-  EXPECT_EQ(SnapshotTableRow(first, k520),
+  EXPECT_EQ(Row(first, k520),
             "1         first                 0 B 2026-11-22 09:47:28 00:00:00.000          0");
-  EXPECT_EQ(SnapshotTableHeader(k7222), SnapshotTableHeader(k520));
-  EXPECT_EQ(SnapshotTableRow(first, k7222), SnapshotTableRow(first, k520));
+  EXPECT_EQ(Header(k7222), Header(k520));
+  EXPECT_EQ(Row(first, k7222), Row(first, k520));
   for (const QemuVersion& v : {k10013, k1113}) {
-    EXPECT_EQ(SnapshotTableHeader(v),
+    EXPECT_EQ(Header(v),
               "ID      TAG               VM_SIZE                DATE        VM_CLOCK     ICOUNT");
-    EXPECT_EQ(SnapshotTableRow(first, v),
+    EXPECT_EQ(Row(first, v),
               "1       first                 0 B 2026-11-22 09:47:28  0000:00:00.000          0");
   }
 }
@@ -98,24 +106,24 @@ TEST_F(SnapshotTableTest, LongNamesShiftTheColumnsPerFamily) {
   const SnapshotView longest = Snapshot("1", "a-very-long-snapshot-name-here", 1795346601);
   const SnapshotView seventeen = Snapshot("2", "seventeen-chars-x", 1795346601);
   const SnapshotView sixteen = Snapshot("3", "sixteen-chars-xy", 1795346601);
-  EXPECT_EQ(SnapshotTableRow(longest, k520),
+  EXPECT_EQ(Row(longest, k520),
             "1         a-very-long-snapshot-name-here     0 B 2026-11-22 11:23:21 00:00:00.000"
             "          0");
-  EXPECT_EQ(SnapshotTableRow(seventeen, k520),
+  EXPECT_EQ(Row(seventeen, k520),
             "2         seventeen-chars-x     0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(SnapshotTableRow(sixteen, k520),
+  EXPECT_EQ(Row(sixteen, k520),
             "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(SnapshotTableRow(longest, k7222),
+  EXPECT_EQ(Row(longest, k7222),
             "1         a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21 00:00:00.000"
             "          0");
-  EXPECT_EQ(SnapshotTableRow(seventeen, k7222),
+  EXPECT_EQ(Row(seventeen, k7222),
             "2         seventeen-chars-x      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(SnapshotTableRow(sixteen, k7222),
+  EXPECT_EQ(Row(sixteen, k7222),
             "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(SnapshotTableRow(longest, k10013),
+  EXPECT_EQ(Row(longest, k10013),
             "1       a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21  0000:00:00.000"
             "          0");
-  EXPECT_EQ(SnapshotTableRow(seventeen, k10013),
+  EXPECT_EQ(Row(seventeen, k10013),
             "2       seventeen-chars-x      0 B 2026-11-22 11:23:21  0000:00:00.000          0");
 }
 
@@ -126,10 +134,10 @@ TEST_F(SnapshotTableTest, LongNamesShiftTheColumnsPerFamily) {
 // no icount, which 10.0 prints as "--" and older versions as nothing.
 TEST_F(SnapshotTableTest, AMissingIcountPrintsPerFamily) {
   SnapshotView empty;
-  EXPECT_EQ(SnapshotTableRow(empty, k520),
+  EXPECT_EQ(Row(empty, k520),
             "                                0 B 1970-01-01 00:00:00 00:00:00.000           ");
-  EXPECT_EQ(SnapshotTableRow(empty, k7222), SnapshotTableRow(empty, k520));
-  EXPECT_EQ(SnapshotTableRow(empty, k1113),
+  EXPECT_EQ(Row(empty, k7222), Row(empty, k520));
+  EXPECT_EQ(Row(empty, k1113),
             "                              0 B 1970-01-01 00:00:00  0000:00:00.000         --");
 }
 

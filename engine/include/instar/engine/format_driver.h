@@ -92,10 +92,11 @@ struct FormatDriver {
   // reads as zeros.
   bool supports_backing = false;
 
-  // What info prints (see ImageDescription); null: nothing beyond the
-  // defaults (raw).
-  void (*describe)(Image& image, const QemuVersion& compat,
-                   ImageDescription* description) = nullptr;
+  // What the image says of itself for info (see ImageDescription); null:
+  // nothing beyond the defaults (raw). Which of it a qemu-img version
+  // reports is the info dialect's to decide (info_dialect.h), not the
+  // driver's.
+  void (*describe)(Image& image, ImageDescription* description) = nullptr;
 
   // create_opts (without the file protocol's, which every driver gets).
   // None: the driver cannot create images.
