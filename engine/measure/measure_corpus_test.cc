@@ -28,8 +28,8 @@
 namespace instar {
 namespace {
 
+using measure_test::MeasureImageLikeQemuImg;
 using measure_test::RunCommand;
-using measure_test::RunMeasureCli;
 using measure_test::TempDir;
 using measure_test::Version;
 
@@ -286,7 +286,7 @@ TEST(MeasureCorpusTest, EveryImageEveryTargetEveryVersion) {
     }
     MeasureSource source;
     ASSERT_TRUE(DescribeMeasureSource(*image->image, &source).ok()) << check.command;
-    measure_test::CliOutcome outcome = RunMeasureCli(check.version, *check.args, &source);
+    measure_test::CliOutcome outcome = MeasureImageLikeQemuImg(check.version, *check.args, &source);
     EXPECT_EQ(outcome.output, expected) << check.command;
     EXPECT_EQ(outcome.exit_code, status) << check.command;
     ++compared;

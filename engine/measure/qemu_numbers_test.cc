@@ -1,7 +1,8 @@
 // The freestanding strtoull()/strtod() emulations against glibc's own,
 // which is what qemu-img calls: same characters consumed, same value, same
 // ERANGE. (qemu_strtosz() itself is checked against the real qemu-img
-// binaries in measure_cli_test.cc.)
+// binaries by the measure cli cases of cases/measure.json: `instar-harness
+// conform --command measure --case '_cli/*'`.)
 #include "measure/qemu_numbers.h"
 
 #include <gtest/gtest.h>

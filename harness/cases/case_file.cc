@@ -115,6 +115,34 @@ std::vector<SizedCase> ReadSizedCases(const CaseFileJson& json, const char* key,
   return cases;
 }
 
+std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key) {
+  const auto& array = json.top.Array(json.root, key);
+  std::vector<CliCase> cases;
+  std::set<std::string> names;
+  std::set<std::vector<std::string>> arg_lists;
+  for (size_t i = 0; i < array.size(); ++i) {
+    Entry entry = ListEntry(json.file, key, i, array[i]);
+    const auto& object = entry.AsObject(array[i]);
+    entry.CheckKeys(object, {"case", "args"});
+    CliCase cli;
+    cli.name = entry.String(object, "case");
+    if (!IsSafeName(cli.name)) {
+      entry.Fail("bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
+    }
+    cli.args = entry.ArgumentArray(object, "args");
+    if (cli.args.empty()) entry.Fail("\"args\" is empty");
+    for (const auto& arg : cli.args) {
+      if (arg.starts_with("--output")) {
+        entry.Fail("\"args\" has \"" + arg + "\" (the output type chooses the output format)");
+      }
+    }
+    if (!names.insert(cli.name).second) entry.Fail("duplicate case \"" + cli.name + "\"");
+    if (!arg_lists.insert(cli.args).second) entry.Fail("the same \"args\" as an earlier case");
+    cases.push_back(std::move(cli));
+  }
+  return cases;
+}
+
 ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets) {
   Entry entry(json.file, "image-cases");
   const auto& object = json.top.Object(json.root, "image-cases");

@@ -44,9 +44,17 @@ struct ImageSelection {
   std::vector<std::string> targets;               // measure only
 };
 
+// A case given by its command line: the arguments after the command, as
+// typed (measure "cli-cases").
+struct CliCase {
+  std::string name;
+  std::vector<std::string> args;
+};
+
 struct CaseFile {
   std::string command;
   std::vector<SizedCase> sized_cases;  // measure "size-cases", create "cases"
+  std::vector<CliCase> cli_cases;      // measure "cli-cases"
   std::optional<ImageSelection> images;
 };
 
@@ -73,6 +81,11 @@ struct CaseFileJson {
 // empty; a name appears once per bucket.
 std::vector<SizedCase> ReadSizedCases(const CaseFileJson& json, const char* key,
                                       const std::string& fixed_bucket);
+// The array `key` of cases given by their command line: {"case", "args"},
+// both required; "args" a non-empty array of strings (an empty string is an
+// argument like any other) that does not choose the output format itself
+// (no --output: the output type does). Names and argument lists appear once.
+std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key);
 // "image-cases": {"tiers": [...]} (optional), and with `with_targets` a
 // required "targets": [...] as well.
 ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets);

@@ -46,6 +46,9 @@ TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
   EXPECT_EQ(measure.sized_cases.size(), 21u);  // SIZE_CASES of seed 000
   std::vector<CaseSpec> measure_json = PlanCases(measure, manifest_, {"measure-json"});
   EXPECT_EQ(measure_json.size(), 21 + 2 * safe);
+  // The cli cases are measure-human's only (measure_cases.cc says why).
+  EXPECT_EQ(measure.cli_cases.size(), 169u);
+  EXPECT_EQ(PlanCases(measure, manifest_, {"measure-human"}).size(), 21 + 169 + 2 * safe);
 
   CaseFile create = ParseCaseFile(kSourceRoot / "cases/create.json", manifest_);
   EXPECT_EQ(create.sized_cases.size(), 36u);  // seed 002 without grain, with 1G-zstd
@@ -67,6 +70,51 @@ TEST_F(CaseFileTest, PlansMeasureSizeCase) {
             (std::vector<std::string>{"qemu-img", "measure", "--output=json", "--size", "1G", "-O",
                                       "qcow2", "-o", "extended_l2=on,cluster_size=64k"}));
   EXPECT_FALSE(it->UsesCorpus());
+}
+
+TEST_F(CaseFileTest, PlansMeasureCliCaseAsTyped) {
+  CaseFile file = ParseCaseFile(kSourceRoot / "cases/measure.json", manifest_);
+  std::vector<CaseSpec> cases = PlanCases(file, manifest_, {"measure-human"});
+  auto it = std::find_if(cases.begin(), cases.end(),
+                         [](const CaseSpec& c) { return c.name == "qcow2-1G-o-empty"; });
+  ASSERT_NE(it, cases.end());
+  EXPECT_EQ(it->bucket, "_cli");
+  EXPECT_EQ(it->parameters.at("mode").as_string(), "cli");
+  ASSERT_EQ(it->steps.size(), 1u);
+  EXPECT_EQ(it->steps[0].argv, (std::vector<std::string>{"qemu-img", "measure", "--size", "1G",
+                                                         "-O", "qcow2", "-o", ""}));
+  EXPECT_FALSE(it->UsesCorpus());
+}
+
+TEST_F(CaseFileTest, CliCasesAreStrict) {
+  auto with = [](const std::string& cli_case) {
+    return R"({"command": "measure", "size-cases": [], "image-cases": {"targets": ["raw"]},
+               "cli-cases": [)" +
+           cli_case + "]}";
+  };
+  EXPECT_EQ(ErrorOf(with(R"({"case": "raw-empty", "args": ["--size", "", "-O", "raw"]})")), "");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a", "args": ["-O", "raw"], "size": "1G"})")),
+            File() + R"(: cli-cases[0] "a": unknown key "size")");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a"})")),
+            File() + R"(: cli-cases[0] "a": missing field "args")");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a", "args": []})")),
+            File() + R"(: cli-cases[0] "a": "args" is empty)");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a", "args": ["-O", 1]})")),
+            File() + R"(: cli-cases[0] "a": "args"[1] must be a string, found an integer)");
+  EXPECT_EQ(
+      ErrorOf(with(R"({"case": "a b", "args": ["-O", "raw"]})")),
+      File() +
+          R"(: cli-cases[0] "a b": bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*))");
+  EXPECT_EQ(
+      ErrorOf(with(R"({"case": "a", "args": ["--output=json", "--size", "1G"]})")),
+      File() +
+          R"(: cli-cases[0] "a": "args" has "--output=json" (the output type chooses the output format))");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a", "args": ["x"]}, {"case": "a", "args": ["y"]})")),
+            File() + R"(: cli-cases[1] "a": duplicate case "a")");
+  EXPECT_EQ(ErrorOf(with(R"({"case": "a", "args": ["x"]}, {"case": "b", "args": ["x"]})")),
+            File() + R"(: cli-cases[1] "b": the same "args" as an earlier case)");
+  EXPECT_EQ(ErrorOf(R"({"command": "info", "image-cases": {}, "cli-cases": []})"),
+            File() + R"(: unknown key "cli-cases")");
 }
 
 TEST_F(CaseFileTest, PlansMeasureImageCase) {

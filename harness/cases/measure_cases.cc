@@ -2,22 +2,45 @@
 //
 //   {"command": "measure",
 //    "size-cases": [{"case", "size", "target", "options"}...],
-//    "image-cases": {"tiers": [...], "targets": [...]}}
+//    "image-cases": {"tiers": [...], "targets": [...]},
+//    "cli-cases": [{"case", "args"}...]}
 //
 // A size case is `measure [--output=json] --size S -O T [-o O]...` in the
 // bucket _size; an image case `measure [--output=json] -O T
 // $TESTDATA_ROOT/<image>` per image and target, named <image-id>__<target>
-// in the bucket of the image's format.
+// in the bucket of the image's format; a cli case `measure ARGS` as written,
+// in the bucket _cli, for measure-human only.
+//
+// The cli cases are measure's command line itself: -o lists as qemu's
+// option parser splits them (",,", a trailing comma, "help", "nocow"),
+// every target name qemu-img knows or refuses, --size spellings each version
+// parses differently. Most of them fail: the baseline is then the exit code
+// (conform requires instar to fail too) and qemu-img's error line on stderr
+// (recorded for readers; conform does not compare stderr). Their own bucket
+// keeps `_size` the sized cases a size string and a target describe, and
+// lets `--case '_cli/*'` run the front end alone. They are recorded in
+// measure-human only: --output=json changes what a successful measure
+// prints, not how ARGS are parsed, and every rendering a cli case could
+// reach in JSON the size cases already record.
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "harness/cases/case_file.h"
 
 namespace instar::harness {
 
 namespace {
 
+// The output type the cli cases are recorded for (see above).
+constexpr std::string_view kCliOutputType = "measure-human";
+
 void ReadMeasureFile(const CaseFileJson& json, CaseFile& file) {
-  json.top.CheckKeys(json.root, {"command", "size-cases", "image-cases"}, {"description"});
+  json.top.CheckKeys(json.root, {"command", "size-cases", "image-cases"},
+                     {"description", "cli-cases"});
   file.sized_cases = ReadSizedCases(json, "size-cases", "_size");
   file.images = ReadImageSelection(json, /*with_targets=*/true);
+  if (json.root.contains("cli-cases")) file.cli_cases = ReadCliCases(json, "cli-cases");
 }
 
 void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
@@ -34,6 +57,17 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
     AppendOptions(argv, sized.options);
     spec.steps.push_back({"measure", std::move(argv)});
     out.push_back(std::move(spec));
+  }
+  if (type.name == kCliOutputType) {
+    for (const auto& cli : file.cli_cases) {
+      CaseSpec spec{file.command, type.name, "_cli", cli.name, {}, {}, type.filters};
+      spec.parameters["mode"] = "cli";
+      spec.parameters["args"] = ToJsonArray(cli.args);
+      std::vector<std::string> argv = {std::string(kBinaryWord), "measure"};
+      AppendAll(argv, cli.args);
+      spec.steps.push_back({"measure", std::move(argv)});
+      out.push_back(std::move(spec));
+    }
   }
   if (!file.images) return;
   for (const ManifestImage* image : SelectImages(manifest, *file.images)) {

@@ -15,15 +15,16 @@ using testing::kSourceRoot;
 
 // How many cases a committed profile holds, from the case data itself: one
 // info case per corpus image; for measure, every --size case and each image
-// for its two targets.
+// for its two targets, and in measure-human the cli cases as well.
 size_t CorpusImages() {
   const auto manifest =
       boost::json::parse(testing::ReadText(kSourceRoot / "cases/images/manifest.json"));
   return manifest.at("images").as_array().size();
 }
-size_t MeasureCases() {
+size_t MeasureHumanCases() {
   const auto cases = boost::json::parse(testing::ReadText(kSourceRoot / "cases/measure.json"));
-  return cases.at("size-cases").as_array().size() + 2 * CorpusImages();
+  return cases.at("size-cases").as_array().size() + 2 * CorpusImages() +
+         cases.at("cli-cases").as_array().size();
 }
 
 TargetSelection Committed() {
@@ -63,22 +64,22 @@ TEST(ConformCasesTest, ProfilesByNameOrByVersion) {
   selection.versions = {"11.1.2"};
   std::vector<ConformTarget> targets = SelectTargets("measure-human", selection);
   ASSERT_EQ(targets.size(), 1u);
-  EXPECT_EQ(targets[0].name, "profile-02");
-  EXPECT_EQ(targets[0].compat, "7.2.18");  // the profile's lowest version
+  EXPECT_EQ(targets[0].name, "profile-03");
+  EXPECT_EQ(targets[0].compat, "10.0.2");  // the profile's lowest version
   selection.versions = {};
   selection.profile_names = {"profile-01"};
   targets = SelectTargets("measure-human", selection);
   ASSERT_EQ(targets.size(), 1u);
   EXPECT_EQ(targets[0].name, "profile-01");
-  EXPECT_EQ(targets[0].cases.size(), MeasureCases());
+  EXPECT_EQ(targets[0].cases.size(), MeasureHumanCases());
 }
 
 TEST(ConformCasesTest, UnknownProfileOrVersionNamesWhatThereIs) {
   TargetSelection selection = Committed();
-  selection.profile_names = {"profile-03"};
+  selection.profile_names = {"profile-04"};
   const std::string map = (kSourceRoot / "profiles/measure-human/version-map.json").string();
   EXPECT_EQ(ErrorOf([&] { SelectTargets("measure-human", selection); }),
-            map + ": no profile \"profile-03\" (there are profile-01, profile-02)");
+            map + ": no profile \"profile-04\" (there are profile-01, profile-02, profile-03)");
   selection.profile_names = {};
   selection.versions = {"8.0.0"};
   EXPECT_EQ(ErrorOf([&] { SelectTargets("measure-human", selection); }),

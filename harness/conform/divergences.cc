@@ -17,8 +17,8 @@ namespace instar::harness {
 namespace {
 
 const std::vector<std::string>& KnownFormats() {
-  static const std::vector<std::string> formats = {"raw", "qcow2", "vmdk", "vpc",
-                                                   "vhd", "vhdx",  "_size"};
+  static const std::vector<std::string> formats = {"raw", "qcow2", "vmdk",  "vpc",
+                                                   "vhd", "vhdx",  "_size", "_cli"};
   return formats;
 }
 

@@ -97,7 +97,7 @@ TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disk-size", "formats": ["qcow3"], )" +
                          ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": unknown format \"qcow3\" (known: raw, "
-            "qcow2, vmdk, vpc, vhd, vhdx, _size)");
+            "qcow2, vmdk, vpc, vhd, vhdx, _size, _cli)");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disk-size", "versions": ["7.2"], )" + ok_rest +
                          "}")),
             "cases/divergences.json: divergences[0] \"a\": bad version \"7.2\" (X.Y.Z)");

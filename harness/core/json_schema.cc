@@ -150,4 +150,18 @@ std::vector<std::string> Entry::StringArray(const boost::json::object& object,
   return strings;
 }
 
+std::vector<std::string> Entry::ArgumentArray(const boost::json::object& object,
+                                              std::string_view key) const {
+  const auto& array = Array(object, key);
+  std::vector<std::string> strings;
+  for (size_t i = 0; i < array.size(); ++i) {
+    if (!array[i].is_string()) {
+      Fail(Quoted(key) + "[" + std::to_string(i) + "] must be a string, found " +
+           KindName(array[i]));
+    }
+    strings.emplace_back(array[i].get_string().data(), array[i].get_string().size());
+  }
+  return strings;
+}
+
 }  // namespace instar::harness

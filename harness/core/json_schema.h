@@ -47,6 +47,10 @@ class Entry {
   // An array of non-empty strings (possibly empty itself).
   std::vector<std::string> StringArray(const boost::json::object& object,
                                        std::string_view key) const;
+  // An array of strings, any of them empty: a command line's arguments,
+  // where `-o ""` is an argument like any other.
+  std::vector<std::string> ArgumentArray(const boost::json::object& object,
+                                         std::string_view key) const;
 
   const std::string& where() const { return where_; }
 

@@ -106,8 +106,10 @@ void CheckParameters(const Entry& entry, const std::string& command,
       entry.CheckKeys(parameters, {"mode", "size", "target", "options"});
     } else if (mode == "image") {
       entry.CheckKeys(parameters, {"mode", "image", "format", "target"});
+    } else if (mode == "cli") {
+      entry.CheckKeys(parameters, {"mode", "args"});
     } else {
-      entry.Fail("unknown \"mode\" \"" + mode + "\" (known: size, image)");
+      entry.Fail("unknown \"mode\" \"" + mode + "\" (known: size, image, cli)");
     }
   } else if (command == "create") {
     entry.CheckKeys(parameters, {"target", "format", "size", "options"});
@@ -118,6 +120,10 @@ void CheckParameters(const Entry& entry, const std::string& command,
     const std::string_view key(member.key().data(), member.key().size());
     if (key == "options") {
       (void)entry.StringArray(parameters, key);
+    } else if (key == "args") {
+      // A cli case's arguments after `measure`, exactly as typed: `-o ""`
+      // and `--size ""` are cases of their own.
+      if (entry.ArgumentArray(parameters, key).empty()) entry.Fail("\"args\" is empty");
     } else {
       (void)entry.String(parameters, key);
     }
@@ -290,7 +296,8 @@ StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
     const auto& object = entry.AsObject(steps[i]);
     entry.CheckKeys(object,
                     {"name", "argv", "exit-code", "stdout-bytes", "stderr-bytes", "timed-out"});
-    StepSpec step{entry.String(object, "name"), entry.StringArray(object, "argv")};
+    // An argument may be empty (`qemu-img measure ... -o ""`).
+    StepSpec step{entry.String(object, "name"), entry.ArgumentArray(object, "argv")};
     if (step.argv.empty() || step.argv.front() != kBinaryWord) {
       entry.Fail("\"argv\" must start with \"" + std::string(kBinaryWord) + "\"");
     }

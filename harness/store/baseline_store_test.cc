@@ -242,6 +242,34 @@ TEST_F(StoreReaderTest, CopyAndPrune) {
 
 // The one reader and the one writer agree on every committed case: reading
 // a meta.json and writing it again gives its own bytes.
+// A measure cli case: its arguments as typed, an empty one included.
+TEST(BaselineStoreTest, CliCaseKeepsEmptyArgumentsAndIsReadStrictly) {
+  CaseSpec spec{"measure", "measure-human", "_cli", "qcow2-1G-o-empty", {}, {}, {}};
+  const std::vector<std::string> args = {"--size", "1G", "-O", "qcow2", "-o", ""};
+  spec.parameters["mode"] = "cli";
+  spec.parameters["args"] = boost::json::array(args.begin(), args.end());
+  std::vector<std::string> argv = {"qemu-img", "measure"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  spec.steps.push_back({"measure", argv});
+  TempDir root;
+  const fs::path dir = BaselineDir(root.path(), spec, "10.0.2");
+  fs::create_directories(dir);
+  WriteRecord(dir, spec.name,
+              BuildRecord(spec, "10.0.2", {{&spec.steps[0], {1, false, "", "error\n"}}}));
+  const fs::path stem = dir / spec.name;
+  const StoredCase stored = ReadStoredCase(stem, "measure-human", "_cli");
+  EXPECT_EQ(stored.spec.steps[0].argv, argv);
+  EXPECT_EQ(stored.spec.parameters, spec.parameters);
+  EXPECT_EQ(stored.expected_exit(), 1);
+
+  const fs::path meta = stem.string() + ".meta.json";
+  boost::json::value changed = boost::json::parse(ReadText(meta));
+  changed.as_object()["parameters"].as_object()["size"] = "1G";
+  WriteText(meta, boost::json::serialize(changed));
+  EXPECT_EQ(ErrorOf([&] { ReadStoredCase(stem, "measure-human", "_cli"); }),
+            meta.string() + ": parameters: unknown key \"size\"");
+}
+
 TEST(CommittedStoreTest, EveryMetaJsonReadsBackToItsOwnBytes) {
   size_t checked = 0;
   auto check = [&](const StoredCase& stored) {
