@@ -284,6 +284,8 @@ class Watchdog {
     event.sigev_notify = SIGEV_THREAD_ID;
     event.sigev_signo = KickSignal();
     event.sigev_value.sival_ptr = &target_;
+    // SIGEV_THREAD_ID's target; Debian 12's glibc (2.36) does not yet name
+    // this field sigev_notify_thread_id, as the kernel's header does.
     event._sigev_un._tid = ::gettid();
     if (::timer_create(CLOCK_MONOTONIC, &event, &timer_) != 0) {
       error_ = Errno("timer_create");
