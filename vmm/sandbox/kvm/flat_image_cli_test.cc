@@ -200,6 +200,26 @@ TEST(SandboxChoiceTest, AutoFallsBackToProcessWithoutKvm) {
       << version.out;
 }
 
+// The kvm backend is made (/dev/kvm opens) but cannot start its guest: a
+// file that is not a flat image. --sandbox=kvm says so, exit 73; auto runs
+// the process backend instead.
+TEST(SandboxChoiceTest, AutoFallsBackWhenTheKvmGuestCannotStart) {
+  const fs::path bogus =
+      fs::temp_directory_path() / ("instar-not-a-flat-image-" + std::to_string(::getpid()));
+  std::ofstream(bogus) << std::string(4096, 'x');
+  ScopedEnv image("INSTAR_GUEST_IMAGE", bogus.string());
+  if (KvmUsable()) {
+    const ProgramResult kvm = Instar("kvm", {"measure", "--size", "1G", "-O", "qcow2"});
+    EXPECT_EQ(kvm.exit_code, kExitSandboxUnavailable);
+    EXPECT_NE(kvm.err.find("the kvm sandbox cannot start"), std::string::npos) << kvm.err;
+  }
+  const ProgramResult r = Instar("auto", {"measure", "--size", "1G", "-O", "qcow2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "required size: 393216\nfully allocated size: 1074135040\n");
+  EXPECT_EQ(r.err, "");
+  fs::remove(bogus);
+}
+
 // Where kvm runs, auto is kvm, and --version says so; where it does not
 // (and kvm is not required here), process.
 TEST(SandboxChoiceTest, VersionNamesTheBackendAutoPicks) {
