@@ -37,28 +37,81 @@ SizedCase ParseSizedCase(const Entry& entry, const boost::json::value& value) {
   entry.CheckKeys(object, {"case", "size", "target", "options"});
   SizedCase sized;
   sized.name = entry.String(object, "case");
-  if (!IsSafeName(sized.name)) {
-    entry.Fail("bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
-  }
+  CheckCaseName(entry, sized.name);
   sized.size = entry.String(object, "size");
   if (!ParseSizeString(sized.size)) {
     entry.Fail("bad size string \"" + sized.size + "\" (digits and an optional k/M/G/T/P/E)");
   }
   sized.target = entry.String(object, "target");
-  if (!Contains(KnownTargets(), sized.target)) {
-    entry.Fail("unknown target \"" + sized.target + "\" (known: " + JoinWords(KnownTargets()) +
-               ")");
-  }
+  CheckTarget(entry, sized.target);
   sized.options = entry.StringArray(object, "options");
-  for (const auto& option : sized.options) {
-    if (!IsOptionString(option)) {
-      entry.Fail("bad option string \"" + option + "\" (it must be key=value[,key=value...])");
-    }
-  }
+  CheckOptions(entry, sized.options);
   return sized;
 }
 
 }  // namespace
+
+void CheckCaseName(const Entry& entry, const std::string& name) {
+  if (!IsSafeName(name)) entry.Fail("bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
+}
+
+void CheckTarget(const Entry& entry, const std::string& target) {
+  if (!Contains(KnownTargets(), target)) {
+    entry.Fail("unknown target \"" + target + "\" (known: " + JoinWords(KnownTargets()) + ")");
+  }
+}
+
+void CheckOptions(const Entry& entry, const std::vector<std::string>& options) {
+  for (const auto& option : options) {
+    if (!IsOptionString(option)) {
+      entry.Fail("bad option string \"" + option + "\" (it must be key=value[,key=value...])");
+    }
+  }
+}
+
+void ForEachListEntry(const CaseFileJson& json, const char* key,
+                      const std::function<void(const Entry&, const boost::json::object&)>& read) {
+  const auto& array = json.top.Array(json.root, key);
+  for (size_t i = 0; i < array.size(); ++i) {
+    const Entry entry = ListEntry(json.file, key, i, array[i]);
+    read(entry, entry.AsObject(array[i]));
+  }
+}
+
+void CheckParameterFields(const Entry& entry, const boost::json::object& parameters,
+                          std::initializer_list<ParameterField> fields) {
+  for (const auto& member : parameters) {
+    const std::string_view key(member.key().data(), member.key().size());
+    if (std::none_of(fields.begin(), fields.end(),
+                     [&](const ParameterField& field) { return field.key == key; })) {
+      entry.Fail("unknown key \"" + std::string(key) + "\"");
+    }
+  }
+  for (const auto& field : fields) {
+    if (!parameters.contains(field.key)) {
+      entry.Fail("missing field \"" + std::string(field.key) + "\"");
+    }
+    switch (field.kind) {
+      case ParameterKind::kString:
+        (void)entry.String(parameters, field.key);
+        break;
+      case ParameterKind::kStrings:
+        (void)entry.StringArray(parameters, field.key);
+        break;
+      case ParameterKind::kArguments:
+        if (entry.ArgumentArray(parameters, field.key).empty()) {
+          entry.Fail("\"" + std::string(field.key) + "\" is empty");
+        }
+        break;
+      case ParameterKind::kBool:
+        (void)entry.Bool(parameters, field.key);
+        break;
+      case ParameterKind::kUnsigned:
+        (void)entry.Unsigned(parameters, field.key);
+        break;
+    }
+  }
+}
 
 std::string QemuFormatName(std::string_view target) {
   if (target == "vhd") return "vpc";
@@ -126,9 +179,7 @@ std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key) {
     entry.CheckKeys(object, {"case", "args"});
     CliCase cli;
     cli.name = entry.String(object, "case");
-    if (!IsSafeName(cli.name)) {
-      entry.Fail("bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
-    }
+    CheckCaseName(entry, cli.name);
     cli.args = entry.ArgumentArray(object, "args");
     if (cli.args.empty()) entry.Fail("\"args\" is empty");
     for (const auto& arg : cli.args) {

@@ -13,7 +13,10 @@
 #ifndef INSTAR_HARNESS_CASES_CASE_FILE_H_
 #define INSTAR_HARNESS_CASES_CASE_FILE_H_
 
+#include <any>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +59,10 @@ struct CaseFile {
   std::vector<SizedCase> sized_cases;  // measure "size-cases", create "cases"
   std::vector<CliCase> cli_cases;      // measure "cli-cases"
   std::optional<ImageSelection> images;
+  // A command whose cases have a shape of their own keeps them here, as its
+  // read_case_file hook parsed them, for its plan hook: resize's
+  // std::vector<ResizeCase>.
+  std::any own;
 };
 
 CaseFile ParseCaseFile(const std::filesystem::path& path, const Manifest& manifest);
@@ -89,6 +96,34 @@ std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key);
 // "image-cases": {"tiers": [...]} (optional), and with `with_targets` a
 // required "targets": [...] as well.
 ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets);
+
+// Checks a case's own string fields as ParseSizedCase does: a name that is
+// a plain file name, a target of the known ones, options each of the form
+// key=value[,key=value...]. Fails `entry` otherwise.
+void CheckCaseName(const Entry& entry, const std::string& name);
+void CheckTarget(const Entry& entry, const std::string& target);
+void CheckOptions(const Entry& entry, const std::vector<std::string>& options);
+// Each entry of the array `key` of the case file, as an object, with its
+// Entry ("cases[3] \"name\""), for a command's own reader.
+void ForEachListEntry(const CaseFileJson& json, const char* key,
+                      const std::function<void(const Entry&, const boost::json::object&)>& read);
+
+// What a value of meta.json's "parameters" may be.
+enum class ParameterKind {
+  kString,     // a non-empty string
+  kStrings,    // an array of non-empty strings: "options"
+  kArguments,  // a non-empty array of strings, any of them empty: "args"
+  kBool,
+  kUnsigned,
+};
+struct ParameterField {
+  std::string_view key;
+  ParameterKind kind = ParameterKind::kString;
+};
+// Every field present with its kind, and no other key: a command's
+// check_parameters hook.
+void CheckParameterFields(const Entry& entry, const boost::json::object& parameters,
+                          std::initializer_list<ParameterField> fields);
 
 // The manifest's images `selection` picks, in manifest order.
 std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,

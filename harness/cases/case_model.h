@@ -43,8 +43,8 @@ struct CaseSpec {
   boost::json::object parameters;
   std::vector<StepSpec> steps;
   // Output filters (run/normalise.h) every step's stdout and stderr go
-  // through, by name: those of the output type (case_file.h), such as
-  // "random-cid" for create-info-json.
+  // through, by name: the planner's choice for the case ("random-cid" for
+  // a vmdk create case), recorded in meta.json.
   std::vector<std::string> filters;
 
   // "bucket/name": unique within an output type, the id profiles hash.

@@ -14,10 +14,13 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 #include "instar/guest/command_table.h"
 
 namespace instar::harness {
 
+class Entry;
 struct CaseFile;
 struct CaseFileJson;
 struct CaseSpec;
@@ -26,9 +29,6 @@ struct Manifest;
 struct OutputTypeSpec {
   std::string name;                // "measure-json"
   std::vector<std::string> flags;  // added to the step that prints: {"--output=json"}
-  // The output filters (run/normalise.h) of every case of this type, by
-  // name, on both sides: what generate records and what conform compares.
-  std::vector<std::string> filters;
 };
 
 struct CommandSpec {
@@ -43,8 +43,14 @@ struct CommandSpec {
   // cases into `file` (ParseCaseFile has read "command").
   void (*read_case_file)(const CaseFileJson& json, CaseFile& file) = nullptr;
   // Appends the cases of `file` of one output type, in file order.
+  // Each case names its own output filters (run/normalise.h), which
+  // meta.json records.
   void (*plan)(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
                std::vector<CaseSpec>& out) = nullptr;
+  // Checks the "parameters" of one of the command's meta.json, as the
+  // store's reader finds them: the keys its planner records, each of its
+  // type (CheckParameterFields in case_file.h does the work).
+  void (*check_parameters)(const Entry& entry, const boost::json::object& parameters) = nullptr;
 
   // Whether instar runs the command, so that conform can.
   bool implemented() const { return operation != kNoOperation; }

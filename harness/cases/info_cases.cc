@@ -18,7 +18,7 @@ void ReadInfoFile(const CaseFileJson& json, CaseFile& file) {
 void PlanInfo(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
               std::vector<CaseSpec>& out) {
   for (const ManifestImage* image : SelectImages(manifest, *file.images)) {
-    CaseSpec spec{file.command, type.name, image->format, image->id, {}, {}, type.filters};
+    CaseSpec spec{file.command, type.name, image->format, image->id, {}, {}, {}};
     spec.parameters["image"] = image->id;
     spec.parameters["format"] = image->format;
     std::vector<std::string> argv = {std::string(kBinaryWord), "info"};
@@ -29,14 +29,19 @@ void PlanInfo(const CaseFile& file, const Manifest& manifest, const OutputTypeSp
   }
 }
 
+void CheckInfoParameters(const Entry& entry, const boost::json::object& parameters) {
+  CheckParameterFields(entry, parameters, {{"image"}, {"format"}});
+}
+
 }  // namespace
 
 CommandSpec InfoCases() {
   CommandSpec spec;
-  spec.output_types = {{"info-human", {}, {}}, {"info-json", {"--output=json"}, {}}};
+  spec.output_types = {{"info-human", {}}, {"info-json", {"--output=json"}}};
   spec.steps = {"info"};
   spec.read_case_file = ReadInfoFile;
   spec.plan = PlanInfo;
+  spec.check_parameters = CheckInfoParameters;
   return spec;
 }
 

@@ -46,7 +46,7 @@ void ReadMeasureFile(const CaseFileJson& json, CaseFile& file) {
 void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
                  std::vector<CaseSpec>& out) {
   for (const auto& sized : file.sized_cases) {
-    CaseSpec spec{file.command, type.name, "_size", sized.name, {}, {}, type.filters};
+    CaseSpec spec{file.command, type.name, "_size", sized.name, {}, {}, {}};
     spec.parameters["mode"] = "size";
     spec.parameters["size"] = sized.size;
     spec.parameters["target"] = sized.target;
@@ -60,7 +60,7 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
   }
   if (type.name == kCliOutputType) {
     for (const auto& cli : file.cli_cases) {
-      CaseSpec spec{file.command, type.name, "_cli", cli.name, {}, {}, type.filters};
+      CaseSpec spec{file.command, type.name, "_cli", cli.name, {}, {}, {}};
       spec.parameters["mode"] = "cli";
       spec.parameters["args"] = ToJsonArray(cli.args);
       std::vector<std::string> argv = {std::string(kBinaryWord), "measure"};
@@ -72,8 +72,7 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
   if (!file.images) return;
   for (const ManifestImage* image : SelectImages(manifest, *file.images)) {
     for (const auto& target : file.images->targets) {
-      CaseSpec spec{file.command, type.name, image->format, image->id + "__" + target,
-                    {},           {},        type.filters};
+      CaseSpec spec{file.command, type.name, image->format, image->id + "__" + target, {}, {}, {}};
       spec.parameters["mode"] = "image";
       spec.parameters["image"] = image->id;
       spec.parameters["format"] = image->format;
@@ -87,14 +86,33 @@ void PlanMeasure(const CaseFile& file, const Manifest& manifest, const OutputTyp
   }
 }
 
+// The parameters of each mode, as PlanMeasure records them.
+void CheckMeasureParameters(const Entry& entry, const boost::json::object& parameters) {
+  if (!parameters.contains("mode")) entry.Fail("missing field \"mode\"");
+  const std::string mode = entry.String(parameters, "mode");
+  if (mode == "size") {
+    CheckParameterFields(entry, parameters,
+                         {{"mode"}, {"size"}, {"target"}, {"options", ParameterKind::kStrings}});
+  } else if (mode == "image") {
+    CheckParameterFields(entry, parameters, {{"mode"}, {"image"}, {"format"}, {"target"}});
+  } else if (mode == "cli") {
+    // A cli case's arguments after `measure`, exactly as typed: `-o ""`
+    // and `--size ""` are cases of their own.
+    CheckParameterFields(entry, parameters, {{"mode"}, {"args", ParameterKind::kArguments}});
+  } else {
+    entry.Fail("unknown \"mode\" \"" + mode + "\" (known: size, image, cli)");
+  }
+}
+
 }  // namespace
 
 CommandSpec MeasureCases() {
   CommandSpec spec;
-  spec.output_types = {{"measure-human", {}, {}}, {"measure-json", {"--output=json"}, {}}};
+  spec.output_types = {{"measure-human", {}}, {"measure-json", {"--output=json"}}};
   spec.steps = {"measure"};
   spec.read_case_file = ReadMeasureFile;
   spec.plan = PlanMeasure;
+  spec.check_parameters = CheckMeasureParameters;
   return spec;
 }
 

@@ -7,8 +7,8 @@
 // paths are replaced first so a path inside another is never half-rewritten.
 // Every case gets it.
 //
-// The named filters are those a case asks for by name (its output type's,
-// cases/case_file.h); OutputFilters() is their one table:
+// The named filters are those a case asks for by name (its planner's
+// choice, recorded in meta.json); OutputFilters() is their one table:
 //
 //   random-cid  FilterRandomCid
 //

@@ -94,42 +94,6 @@ void SortCases(std::vector<StoredCase>& cases) {
   });
 }
 
-// The parameters the planner records (cases/case_file.cc), by command and,
-// for measure, by mode. Every value is a non-empty string but "options", an
-// array of strings.
-void CheckParameters(const Entry& entry, const std::string& command,
-                     const boost::json::object& parameters) {
-  if (command == "measure") {
-    if (!parameters.contains("mode")) entry.Fail("missing field \"mode\"");
-    const std::string mode = entry.String(parameters, "mode");
-    if (mode == "size") {
-      entry.CheckKeys(parameters, {"mode", "size", "target", "options"});
-    } else if (mode == "image") {
-      entry.CheckKeys(parameters, {"mode", "image", "format", "target"});
-    } else if (mode == "cli") {
-      entry.CheckKeys(parameters, {"mode", "args"});
-    } else {
-      entry.Fail("unknown \"mode\" \"" + mode + "\" (known: size, image, cli)");
-    }
-  } else if (command == "create") {
-    entry.CheckKeys(parameters, {"target", "format", "size", "options"});
-  } else {
-    entry.CheckKeys(parameters, {"image", "format"});
-  }
-  for (const auto& member : parameters) {
-    const std::string_view key(member.key().data(), member.key().size());
-    if (key == "options") {
-      (void)entry.StringArray(parameters, key);
-    } else if (key == "args") {
-      // A cli case's arguments after `measure`, exactly as typed: `-o ""`
-      // and `--size ""` are cases of their own.
-      if (entry.ArgumentArray(parameters, key).empty()) entry.Fail("\"args\" is empty");
-    } else {
-      (void)entry.String(parameters, key);
-    }
-  }
-}
-
 int ExitCode(const Entry& entry, const boost::json::object& step) {
   const auto& value = step.at("exit-code");
   if (!value.is_int64() && !value.is_uint64()) entry.Fail("\"exit-code\" must be an integer");
@@ -177,6 +141,7 @@ std::string MetaJson(const CaseSpec& spec, const std::string& version,
   meta["bucket"] = spec.bucket;
   meta["version"] = version;
   meta["parameters"] = spec.parameters;
+  if (!spec.filters.empty()) meta["filters"] = JsonStrings(spec.filters);
   boost::json::array steps;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     boost::json::object step;
@@ -263,7 +228,8 @@ StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
   const Entry top(meta_path.string(), "");
   const auto& root = top.AsObject(document);
   top.CheckKeys(root,
-                {"case", "command", "output-type", "bucket", "version", "parameters", "steps"});
+                {"case", "command", "output-type", "bucket", "version", "parameters", "steps"},
+                {"filters"});
   StoredCase stored;
   stored.stem = stem;
   CaseSpec& spec = stored.spec;
@@ -283,11 +249,21 @@ StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
   if (type == command->output_types.end()) {
     top.Fail("command " + spec.command + " has no output type \"" + output_type + "\"");
   }
-  spec.filters = type->filters;
   stored.version = top.String(root, "version");
   if (!ParseVersionText(stored.version)) top.Fail("bad \"version\" \"" + stored.version + "\"");
   spec.parameters = top.Object(root, "parameters");
-  CheckParameters(top.Nested("parameters"), spec.command, spec.parameters);
+  command->check_parameters(top.Nested("parameters"), spec.parameters);
+  if (root.contains("filters")) {
+    spec.filters = top.StringArray(root, "filters");
+    if (spec.filters.empty()) top.Fail("\"filters\" is empty (leave it out for none)");
+    for (const auto& name : spec.filters) {
+      try {
+        (void)FindOutputFilter(name);
+      } catch (const HarnessError& error) {
+        top.Fail(error.what());
+      }
+    }
+  }
 
   const auto& steps = top.Array(root, "steps");
   if (steps.empty()) top.Fail("\"steps\" is empty");

@@ -15,9 +15,9 @@
 // bytes. Reading is strict: an unknown or missing key, a value of the wrong
 // type, a meta.json that describes another case or a case without its
 // stdout.txt or stderr.txt is one HarnessError line naming the file. The
-// reader gives back the CaseSpec the case ran (its recorded steps, and the
-// named filters of its output type), so conform runs the very steps that
-// generate ran.
+// reader gives back the CaseSpec the case ran (its recorded steps and
+// named filters), so conform runs the very steps that generate ran. Each
+// command checks its own "parameters" (CommandSpec::check_parameters).
 #ifndef INSTAR_HARNESS_STORE_BASELINE_STORE_H_
 #define INSTAR_HARNESS_STORE_BASELINE_STORE_H_
 
@@ -96,8 +96,8 @@ size_t PruneBaselines(const std::filesystem::path& root, const std::set<std::str
 
 struct StoredCase {
   // As it ran: its steps are those meta.json records (a pipeline stopped
-  // early has fewer than its command plans); its filters are its output
-  // type's.
+  // early has fewer than its command plans), and its filters those it
+  // names.
   CaseSpec spec;
   std::string version;                // meta.json's: the version that recorded it
   std::vector<StepOutcome> outcomes;  // one per step of spec

@@ -51,6 +51,7 @@ TEST(BaselineStoreTest, MetaJsonOfAPipeline) {
     "size": "1M",
     "options": ["subformat=fixed"]
   },
+  "filters": ["random-cid"],
   "steps": [
     {
       "name": "create",
@@ -142,7 +143,7 @@ TEST_F(StoreReaderTest, ReadsBackWhatWasWritten) {
   ASSERT_EQ(stored.spec.steps.size(), 2u);
   EXPECT_EQ(stored.spec.steps[0].name, "create");
   EXPECT_EQ(stored.spec.steps[1].argv, spec_.steps[1].argv);
-  // The output type names the filters; the planner set the same.
+  // The case names its filters.
   EXPECT_EQ(stored.spec.filters, spec_.filters);
   EXPECT_EQ(stored.version, "7.2.22");
   EXPECT_EQ(stored.outcomes, (std::vector<StepOutcome>{{0, 11, 10, false}, {0, 9, 0, false}}));
@@ -194,6 +195,20 @@ TEST_F(StoreReaderTest, WrongValuesAreErrors) {
   SetUp();
   ChangeMeta([](boost::json::object& meta) { meta["version"] = "7.2"; });
   EXPECT_EQ(ErrorOf([&] { Read(); }), MetaPath() + ": bad \"version\" \"7.2\"");
+  SetUp();
+  ChangeMeta([](boost::json::object& meta) { meta["filters"] = boost::json::array{"no-such"}; });
+  EXPECT_EQ(ErrorOf([&] { Read(); }),
+            MetaPath() + ": unknown output filter \"no-such\" (known: random-cid)");
+  SetUp();
+  ChangeMeta([](boost::json::object& meta) { meta["filters"] = boost::json::array{}; });
+  EXPECT_EQ(ErrorOf([&] { Read(); }),
+            MetaPath() + ": \"filters\" is empty (leave it out for none)");
+}
+
+// A case without filters has no "filters" key, and reads back without any.
+TEST_F(StoreReaderTest, FiltersAreOptional) {
+  ChangeMeta([](boost::json::object& meta) { meta.erase("filters"); });
+  EXPECT_TRUE(Read().spec.filters.empty());
 }
 
 TEST_F(StoreReaderTest, AMetaJsonOfAnotherCaseIsAnError) {
