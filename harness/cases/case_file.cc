@@ -89,6 +89,7 @@ void CheckParameterFields(const Entry& entry, const boost::json::object& paramet
   }
   for (const auto& field : fields) {
     if (!parameters.contains(field.key)) {
+      if (field.optional) continue;
       entry.Fail("missing field \"" + std::string(field.key) + "\"");
     }
     switch (field.kind) {

@@ -119,9 +119,10 @@ enum class ParameterKind {
 struct ParameterField {
   std::string_view key;
   ParameterKind kind = ParameterKind::kString;
+  bool optional = false;  // a key the planner leaves out for some cases
 };
-// Every field present with its kind, and no other key: a command's
-// check_parameters hook.
+// Every field present (unless optional) with its kind, and no other key: a
+// command's check_parameters hook.
 void CheckParameterFields(const Entry& entry, const boost::json::object& parameters,
                           std::initializer_list<ParameterField> fields);
 

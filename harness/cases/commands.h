@@ -38,7 +38,9 @@ struct CommandSpec {
 
   // From <Name>Cases().
   std::vector<OutputTypeSpec> output_types;
-  std::vector<std::string> steps;  // every case's steps, in order: {"create", "info"}
+  // The steps of its cases, in order: {"create", "info"}. Every case has
+  // the last one; a case may leave out others (amend's "backing").
+  std::vector<std::string> steps;
   // Checks the top-level keys of the command's case file and reads its
   // cases into `file` (ParseCaseFile has read "command").
   void (*read_case_file)(const CaseFileJson& json, CaseFile& file) = nullptr;

@@ -47,10 +47,17 @@ TEST(CommandsTest, EveryCommandHasItsParts) {
     EXPECT_EQ(file.command, command.name);
     const std::vector<CaseSpec> cases = PlanCases(file, manifest, {});
     EXPECT_FALSE(cases.empty());
+    // A case's steps are the command's, in order, some perhaps left out,
+    // and always the last.
     for (const auto& spec : cases) {
-      std::vector<std::string> steps;
-      for (const auto& step : spec.steps) steps.push_back(step.name);
-      EXPECT_EQ(steps, command.steps) << spec.Id();
+      ASSERT_FALSE(spec.steps.empty()) << spec.Id();
+      EXPECT_EQ(spec.steps.back().name, command.steps.back()) << spec.Id();
+      size_t next = 0;
+      for (const auto& step : spec.steps) {
+        while (next < command.steps.size() && command.steps[next] != step.name) ++next;
+        EXPECT_LT(next, command.steps.size()) << spec.Id() << ": step " << step.name;
+        ++next;
+      }
     }
   }
 }

@@ -35,6 +35,10 @@ std::optional<uint64_t> ParseSizeString(std::string_view text) {
   if (digits + 1 != text.size()) return std::nullopt;
   int shift;
   switch (text[digits]) {
+    case 'b':
+    case 'B':
+      shift = 0;
+      break;
     case 'k':
     case 'K':
       shift = 10;

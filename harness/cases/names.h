@@ -14,7 +14,8 @@ namespace instar::harness {
 bool IsSafeName(std::string_view name);
 
 // What qemu-img accepts as a size and we use in case files: decimal digits
-// with an optional binary suffix (k K M G T P E, case-insensitive: 1024^n).
+// with an optional suffix (b for bytes, k M G T P E for 1024^n;
+// case-insensitive).
 // Returns the size in bytes, or nothing when malformed or above 2^63-1.
 std::optional<uint64_t> ParseSizeString(std::string_view text);
 
