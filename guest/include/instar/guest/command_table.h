@@ -37,7 +37,8 @@
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
   BASELINES_ONLY(create, Create)                          \
   IMPLEMENTED(info, Info, 1)                              \
-  IMPLEMENTED(measure, Measure, 2)
+  IMPLEMENTED(measure, Measure, 2)                        \
+  BASELINES_ONLY(resize, Resize)
 
 // For the kind of entry a use of the table passes over.
 #define INSTAR_COMMAND_SKIPPED(...)
