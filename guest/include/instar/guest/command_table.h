@@ -36,6 +36,7 @@
 
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
   BASELINES_ONLY(create, Create)                          \
+  BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
   IMPLEMENTED(measure, Measure, 2)                        \
   BASELINES_ONLY(resize, Resize)
