@@ -35,6 +35,7 @@
 #include <cstdint>
 
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
+  BASELINES_ONLY(amend, Amend)                            \
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
