@@ -77,6 +77,50 @@ TEST_F(GeneratorTest, CreatePipelineIsNormalised) {
   EXPECT_EQ(ReadText(dir / "1M-default.stderr.txt"), "---CREATE STDERR---\n---INFO STDERR---\n");
 }
 
+// resize, dd and amend: pipelines of three or four steps over one or two
+// scratch files, both named by placeholder.
+TEST_F(GeneratorTest, ProducingCommandsRecordTheirPipelines) {
+  GenerateReport resize =
+      Run("resize", out_.path(), {"raw/64M-to-1M-shrink", "qcow2/64M-to-1M-without-shrink-flag"});
+  EXPECT_EQ(resize.recorded, 2u);
+  const fs::path raw = out_.path() / "resize-info-json/raw" / version_;
+  // qemu-img agrees with the size the harness expects.
+  EXPECT_NE(ReadText(raw / "64M-to-1M-shrink.stdout.txt").find(R"("virtual-size": 1048576,)"),
+            std::string::npos);
+  EXPECT_NE(ReadText(raw / "64M-to-1M-shrink.meta.json").find(R"("applied_shrink_flag": true)"),
+            std::string::npos);
+  EXPECT_EQ(ReadText(raw / "64M-to-1M-shrink.stderr.txt").rfind("---CREATE STDERR---\n", 0), 0u);
+  // Without --shrink qemu-img refuses, and the pipeline stops there.
+  const fs::path qcow2 = out_.path() / "resize-info-json/qcow2" / version_;
+  EXPECT_EQ(ReadText(qcow2 / "64M-to-1M-without-shrink-flag.stdout.txt"), "");
+  const std::string refused = ReadText(qcow2 / "64M-to-1M-without-shrink-flag.stderr.txt");
+  EXPECT_NE(refused.find("---RESIZE STDERR---\n"), std::string::npos) << refused;
+  EXPECT_EQ(refused.find("---INFO STDERR---"), std::string::npos) << refused;
+
+  Run("dd", out_.path(), {"vpc/1M-raw-bs1000-count3"});
+  const fs::path vhd = out_.path() / "dd-info-json/vpc" / version_;
+  const std::string dd_out = ReadText(vhd / "1M-raw-bs1000-count3.stdout.txt");
+  EXPECT_NE(dd_out.find(R"("filename": "$FILENAME")"), std::string::npos) << dd_out;
+  EXPECT_NE(dd_out.find(R"("format": "vpc")"), std::string::npos) << dd_out;
+  EXPECT_EQ(ReadText(vhd / "1M-raw-bs1000-count3.stderr.txt"),
+            "---CREATE STDERR---\n---DD STDERR---\n---INFO STDERR---\n");
+
+  Run("amend", out_.path(), {"qcow2/compat-0.10-to-1.1-backing"});
+  const fs::path amend = out_.path() / "amend-info-json/qcow2" / version_;
+  const std::string amend_out = ReadText(amend / "compat-0.10-to-1.1-backing.stdout.txt");
+  EXPECT_NE(amend_out.find(R"("backing-filename": "$FILENAME.base")"), std::string::npos)
+      << amend_out;
+  EXPECT_NE(amend_out.find(R"("compat": "1.1")"), std::string::npos) << amend_out;
+  const std::string amend_meta = ReadText(amend / "compat-0.10-to-1.1-backing.meta.json");
+  EXPECT_NE(amend_meta.find(R"("name": "backing")"), std::string::npos) << amend_meta;
+
+  // No host path anywhere.
+  for (const auto& [path, text] : ReadTree(out_.path())) {
+    EXPECT_EQ(text.find(out_.path().string()), std::string::npos) << path;
+    EXPECT_EQ(text.find("instar-harness."), std::string::npos) << path;
+  }
+}
+
 TEST_F(GeneratorTest, InfoNamesTheCorpusByPlaceholder) {
   Run("info", out_.path(), {"qcow2-backing"});
   const std::string out =
