@@ -45,7 +45,9 @@ TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
   CaseFile measure = ParseCaseFile(kSourceRoot / "cases/measure.json", manifest_);
   EXPECT_EQ(measure.sized_cases.size(), 21u);  // SIZE_CASES of seed 000
   std::vector<CaseSpec> measure_json = PlanCases(measure, manifest_, {"measure-json"});
-  EXPECT_EQ(measure_json.size(), 21 + 2 * safe);
+  // Each safe image to raw and qcow2, and (measure-json only) to each of
+  // the five qcow2 image variants.
+  EXPECT_EQ(measure_json.size(), 21 + (2 + 5) * safe);
   // The cli cases are measure-human's only (measure_cases.cc says why).
   EXPECT_EQ(measure.cli_cases.size(), 169u);
   EXPECT_EQ(PlanCases(measure, manifest_, {"measure-human"}).size(), 21 + 169 + 2 * safe);
