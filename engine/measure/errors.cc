@@ -2,6 +2,7 @@
 // library. Each line that qemu prints through error_report() starts with
 // "qemu-img: "; hints (error_append_hint) do not.
 #include "instar/engine/measure.h"
+#include "instar/engine/measure_dialect.h"
 #include "instar/engine/text_builder.h"
 #include "measure/measure_internal.h"
 
@@ -59,13 +60,17 @@ size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity)
       Line(w, "Invalid option list: ", s);
       break;
     case MeasureErrorKind::kImageSizeSyntax:
-      if (!error.version.AtLeast(8, 0)) {
-        Line(w, "Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
-        Line(w, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
-      } else if (!error.version.AtLeast(10, 1)) {
-        Line(w, "Invalid image size specified: '", s, "'.");
-      } else {
-        Line(w, "Invalid image size specified: '", s, "'");
+      switch (MeasureDialectFor(error.version).image_size_error) {
+        case ImageSizeErrorWording::kSuffixList:
+          Line(w, "Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
+          Line(w, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+          break;
+        case ImageSizeErrorWording::kQuotedWithPeriod:
+          Line(w, "Invalid image size specified: '", s, "'.");
+          break;
+        case ImageSizeErrorWording::kQuoted:
+          Line(w, "Invalid image size specified: '", s, "'");
+          break;
       }
       break;
     case MeasureErrorKind::kImageSizeRange:

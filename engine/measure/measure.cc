@@ -4,6 +4,7 @@
 
 #include "instar/engine/bytes.h"
 #include "instar/engine/format_driver.h"
+#include "instar/engine/measure_dialect.h"
 #include "instar/engine/qcow2.h"
 #include "measure/measure_internal.h"
 
@@ -122,7 +123,8 @@ Status MeasureLuks(const MeasureRequest& request, MeasureSource* source, const Q
     error->detail = "Unable to get image virtual_size";
     INSTAR_RETURN_IF_ERROR(measure_internal::SourceLength(*source, &ignored, error));
   }
-  if (compat.AtLeast(9, 0) && options.Get(K::kDetachedHeader).present) {
+  if (MeasureDialectFor(compat).luks_refuses_detached_header &&
+      options.Get(K::kDetachedHeader).present) {
     error->subject = MeasureText{"detached-header", 15};
     return MeasureFailure(error, MeasureErrorKind::kUnexpectedParameter,
                           "detached-header is not a measure option");

@@ -7,15 +7,18 @@
 #include <cstdint>
 
 #include "instar/engine/measure.h"
+#include "instar/engine/measure_dialect.h"
 
 namespace instar::measure_internal {
 
-// The release that added vmdk's "toolsversion" option (and descriptor
-// line): between 5.2 (absent) and 7.2 (present), qemu 6.1.
-constexpr uint16_t kVmdkToolsVersionMajor = 6;
-constexpr uint16_t kVmdkToolsVersionMinor = 1;
+// The release that added vmdk's "toolsversion" option, for vmdk's option
+// table, and whether a release's descriptor has its line: both are the
+// measure dialect's (kVmdkToolsVersionSince,
+// MeasureDialect::vmdk_descriptor_has_tools_version).
+constexpr uint16_t kVmdkToolsVersionMajor = kVmdkToolsVersionSince.major;
+constexpr uint16_t kVmdkToolsVersionMinor = kVmdkToolsVersionSince.minor;
 inline bool HasVmdkToolsVersion(const QemuVersion& compat) {
-  return compat.AtLeast(kVmdkToolsVersionMajor, kVmdkToolsVersionMinor);
+  return MeasureDialectFor(compat).vmdk_descriptor_has_tools_version;
 }
 
 // Fills `error` and returns the matching Status.

@@ -10,6 +10,7 @@
 #include "instar/engine/bytes.h"
 #include "instar/engine/format_driver.h"
 #include "instar/engine/measure.h"
+#include "instar/engine/measure_dialect.h"
 #include "measure/measure_internal.h"
 #include "measure/qemu_numbers.h"
 
@@ -36,14 +37,14 @@ constexpr OptionDesc kFileOptions[] = {
 };
 
 const OptionDesc* FindDesc(ImageFormat target, const char* name, size_t length,
-                           const QemuVersion& compat) {
+                           const MeasureDialect& dialect) {
   const FormatDriver* driver = FindFormatDriver(target);
   const size_t count = driver != nullptr ? driver->create_options.count : 0;
   for (size_t i = 0; i < count; ++i) {
     const OptionDesc& desc = driver->create_options.options[i];
     // A key a release does not have yet is unknown to it.
     if (CStringEquals(desc.name, name, length) &&
-        compat.AtLeast(desc.since_major, desc.since_minor)) {
+        dialect.HasOptionSince(desc.since_major, desc.since_minor)) {
       return &desc;
     }
   }
@@ -108,7 +109,8 @@ Status ParseMeasureSize(const char* text, size_t length, const QemuVersion& comp
   length = CStringLength(text, length);
   uint64_t value = 0;
   bool warning = false;
-  const ConvResult r = QemuStrtosz(text, length, compat, &value, &warning);
+  const ConvResult r =
+      QemuStrtosz(text, length, MeasureDialectFor(compat).size_syntax, &value, &warning);
   if (warning) *hex_suffix_warning = true;
   error->version = compat;
   error->subject = MeasureText{text, length};
@@ -131,7 +133,7 @@ Status LookUpMeasureTarget(const char* name, size_t length, const QemuVersion& c
   const FormatDriver* driver = FindFormatDriverByName(name, length);
   // Debian's builds lack some drivers in their older releases (5.2 has no
   // parallels); the name is then unknown.
-  if (driver != nullptr && compat.AtLeast(driver->since_major, 0)) {
+  if (driver != nullptr && MeasureDialectFor(compat).HasDriverSince(driver->since_major)) {
     error->target = driver->format;
     if (driver->create_options.options == nullptr) return NoImageCreation(error);
     *target = driver->format;
@@ -144,6 +146,7 @@ Status LookUpMeasureTarget(const char* name, size_t length, const QemuVersion& c
 Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
                            const QemuVersion& compat, Arena& arena, ParsedMeasureOptions* options,
                            MeasureError* error) {
+  const MeasureDialect dialect = MeasureDialectFor(compat);
   *options = ParsedMeasureOptions();
   options->target = target;
   error->target = target;
@@ -194,7 +197,7 @@ Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
 
     if (CStringEquals("id", name.data, name.length)) continue;
 
-    const OptionDesc* desc = FindDesc(target, name.data, name.length, compat);
+    const OptionDesc* desc = FindDesc(target, name.data, name.length, dialect);
     if (desc == nullptr) {
       return Fail(error, MeasureErrorKind::kInvalidParameter, target, name, MeasureText{},
                   "invalid parameter");
@@ -236,7 +239,7 @@ Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
       case OptionType::kSize: {
         bool warning = false;
         const ConvResult r =
-            QemuStrtosz(value.data, value.length, compat, &parsed.number, &warning);
+            QemuStrtosz(value.data, value.length, dialect.size_syntax, &parsed.number, &warning);
         if (warning && options->hex_suffix_warning_count < 4) {
           options->hex_suffix_warnings[options->hex_suffix_warning_count++] = value;
         }

@@ -802,11 +802,17 @@ ConvResult QemuStrtou64(const char* text, size_t length, int base, uint64_t* val
   return overflow ? ConvResult::kRange : ConvResult::kOk;
 }
 
-ConvResult QemuStrtosz(const char* text, size_t length, const QemuVersion& version, uint64_t* value,
+ConvResult QemuStrtosz(const char* text, size_t length, MeasureSizeSyntax syntax, uint64_t* value,
                        bool* hex_suffix_warning) {
   length = CStringLength(text, length);
-  if (!version.AtLeast(6, 0)) return StrtoszV5(text, length, value);
-  if (!version.AtLeast(8, 0)) return StrtoszV6(text, length, value, hex_suffix_warning);
+  switch (syntax) {
+    case MeasureSizeSyntax::kStrtod:
+      return StrtoszV5(text, length, value);
+    case MeasureSizeSyntax::kFixedPoint:
+      return StrtoszV6(text, length, value, hex_suffix_warning);
+    case MeasureSizeSyntax::kStrictFixedPoint:
+      break;
+  }
   return StrtoszV8(text, length, value);
 }
 

@@ -21,7 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "instar/engine/version.h"
+#include "instar/engine/measure_dialect.h"
 
 namespace instar::measure_internal {
 
@@ -60,10 +60,11 @@ void StrToD(const char* text, size_t length, SoftDouble* value, size_t* consumed
 // qemu_strtou64(text, NULL, base, &value): the whole string must convert.
 ConvResult QemuStrtou64(const char* text, size_t length, int base, uint64_t* value);
 
-// qemu_strtosz(text, NULL, &value) as the given qemu release does it.
-// `*hex_suffix_warning` is set when 6.x/7.x would print its "Using a
-// multiplier suffix on hex numbers is deprecated" warning.
-ConvResult QemuStrtosz(const char* text, size_t length, const QemuVersion& version, uint64_t* value,
+// qemu_strtosz(text, NULL, &value) as a release with the given syntax
+// (MeasureDialect::size_syntax) does it. `*hex_suffix_warning` is set when
+// 6.x/7.x (kFixedPoint) would print its "Using a multiplier suffix on hex
+// numbers is deprecated" warning.
+ConvResult QemuStrtosz(const char* text, size_t length, MeasureSizeSyntax syntax, uint64_t* value,
                        bool* hex_suffix_warning);
 
 }  // namespace instar::measure_internal

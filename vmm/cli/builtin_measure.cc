@@ -11,6 +11,7 @@
 
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
+#include "instar/engine/measure_dialect.h"
 #include "instar/guest/abi.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/measure_render.h"
@@ -111,7 +112,8 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       }
     } else if (option.name == "size") {
       // The engine's reading of qemu-img's cvtnum("image size"), version by
-      // version, so the host and the guest agree on every size.
+      // version (MeasureDialect::size_syntax), so the host and the guest
+      // agree on every size.
       uint64_t value = 0;
       bool hex_suffix = false;
       MeasureError bad;
@@ -180,7 +182,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     ReportError(global, "the sandbox returned a malformed result: " + why);
     return kExitBadResult;
   }
-  const std::string text = RenderMeasure(measure, output, global.compat);
+  const std::string text = RenderMeasure(measure, output, MeasureDialectFor(global.compat));
   (void)std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;
 }

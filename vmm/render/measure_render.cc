@@ -3,7 +3,7 @@
 namespace instar::vmm {
 
 std::string RenderMeasure(const MeasureView& measure, OutputFormat format,
-                          const QemuVersion& /*compat*/) {
+                          const MeasureDialect& /*dialect*/) {
   std::string out;
   if (format == OutputFormat::kHuman) {
     out += "required size: " + std::to_string(measure.required) + "\n";

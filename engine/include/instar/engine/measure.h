@@ -19,6 +19,13 @@
 //      image size limit, the scan of the source's allocation through
 //      BlockStatusAbove(), and the size math.
 //
+// Every step takes the qemu-img version being reproduced (--compat); what
+// it changes is the measure dialect's to say (MeasureDialectFor() in
+// instar/engine/measure_dialect.h), no step compares versions itself. The
+// version rather than the dialect is passed because Measure() also hands
+// it to the image reader (BlockStatusAbove()), whose rules are the
+// drivers'.
+//
 // A refusal is a non-ok Status plus a MeasureError, which
 // FormatMeasureError() turns into exactly what qemu-img writes to stderr
 // (qemu-img then exits 1). A MeasureError points into the caller's text and
@@ -102,7 +109,7 @@ struct MeasureError {
   MeasureText subject;                       // an option name, a format name, an option list
   MeasureText value;                         // a value as the user typed it (",," unescaped)
   StatusCode source_code = StatusCode::kOk;  // for kSourceLength/kBlockStatus
-  QemuVersion version;                       // wording differs between releases
+  QemuVersion version;                       // for the wording (MeasureDialect::image_size_error)
   // kNotSupported: instar's reason; kSourceLength: the message before the
   // errno text. Always a string literal.
   const char* detail = "";
@@ -125,8 +132,9 @@ size_t FormatHexSuffixWarning(MeasureText value, char* out, size_t capacity);
 Status CheckOptionList(const char* text, size_t length, MeasureError* error);
 
 // --size, as qemu-img's cvtnum("image size", ..., is_size=true) reads it,
-// with the given release's size syntax. `*hex_suffix_warning` is set when
-// that release warns about the value (see FormatHexSuffixWarning).
+// with the given release's size syntax (MeasureDialect::size_syntax).
+// `*hex_suffix_warning` is set when that release warns about the value
+// (see FormatHexSuffixWarning).
 Status ParseMeasureSize(const char* text, size_t length, const QemuVersion& compat, uint64_t* size,
                         bool* hex_suffix_warning, MeasureError* error);
 
@@ -134,7 +142,8 @@ Status ParseMeasureSize(const char* text, size_t length, const QemuVersion& comp
 
 // The -O name. Accepts qemu's driver names of the formats the engine knows
 // ("vhd" is not one: qemu-img calls it 'vpc'); refuses bochs, cloop and dmg
-// as qemu does (no image creation), and any other name as unknown.
+// as qemu does (no image creation), and any other name as unknown, as is a
+// driver the release's build lacks (MeasureDialect::HasDriverSince).
 Status LookUpMeasureTarget(const char* name, size_t length, const QemuVersion& compat,
                            ImageFormat* target, MeasureError* error);
 
@@ -216,7 +225,8 @@ struct ParsedMeasureOptions {
 
 // Parses `text` (the -o arguments joined with ','; may be empty) for
 // `target`, whose lookup succeeded. Unescaped values are copied into
-// `arena`. The -o text is parsed as a C string: a NUL ends it.
+// `arena`. The -o text is parsed as a C string: a NUL ends it. A key the
+// release does not have yet (MeasureDialect::HasOptionSince) is unknown.
 Status ParseMeasureOptions(ImageFormat target, const char* text, size_t length,
                            const QemuVersion& compat, Arena& arena, ParsedMeasureOptions* options,
                            MeasureError* error);
