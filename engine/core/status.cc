@@ -5,23 +5,14 @@
 namespace instar {
 
 const char* StatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "OK";
-    case StatusCode::kCorruption:
-      return "Corruption";
-    case StatusCode::kNotSupported:
-      return "NotSupported";
-    case StatusCode::kInvalidArgument:
-      return "InvalidArgument";
-    case StatusCode::kIOError:
-      return "IOError";
-    case StatusCode::kOutOfRange:
-      return "OutOfRange";
-    case StatusCode::kNoSpace:
-      return "NoSpace";
-  }
-  return "Unknown";
+  // Indexed by the code's number.
+  static constexpr const char* kNames[] = {
+      "OK", "Corruption", "NotSupported", "InvalidArgument", "IOError", "OutOfRange", "NoSpace",
+  };
+  constexpr size_t kCount = sizeof(kNames) / sizeof(kNames[0]);
+  static_assert(kCount == static_cast<size_t>(StatusCode::kNoSpace) + 1);
+  const auto index = static_cast<size_t>(code);
+  return index < kCount ? kNames[index] : "Unknown";
 }
 
 size_t FormatStatusMessage(const Status& status, char* out, size_t size) {

@@ -48,12 +48,8 @@ void PrintTo(const MapCase& c, std::ostream* os) {
 }
 
 std::string CaseName(const ::testing::TestParamInfo<MapCase>& param_info) {
-  std::string name =
-      param_info.param.image + "_" + param_info.param.layout + "_" + param_info.param.version;
-  for (char& c : name) {
-    if (c == '-' || c == '.') c = '_';
-  }
-  return name;
+  return qcow2_testing::ParamName(param_info.param.image + "_" + param_info.param.layout + "_" +
+                                  param_info.param.version);
 }
 
 std::vector<MapCase> AllCases() {
@@ -137,11 +133,8 @@ INSTANTIATE_TEST_SUITE_P(Corpus, CorpusMapTest, ::testing::ValuesIn(AllCases()),
 // Before 8.2 qemu has no BDRV_BLOCK_COMPRESSED; the 7.2.22 map above prints
 // no "compressed" field, so check the flag itself.
 TEST(Qcow2BlockStatusTest, CompressedFlagFollowsTheVersion) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-compressed.qcow2"));
-  MapOpener opener;
   for (const char* version : {"7.2.22", "10.0.13"}) {
-    auto opened = qcow2_testing::OpenQcow2For(device, version, opener);
+    auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-compressed", version);
     ASSERT_TRUE(opened->ok());
     auto status = BlockStatusAbove(*opened->image, 0, 65536, qcow2_testing::Version(version));
     ASSERT_TRUE(status.ok());
@@ -177,10 +170,7 @@ TEST(Qcow2BlockStatusTest, RecurseFlagIsClearedFrom729) {
 // returns for the zero image (recipe in cases/images/manifest.json: written
 // 0..128k, zeroed 128k..384k, written then zeroed 4M..4M+64k).
 TEST(Qcow2BlockStatusTest, DriverAnswersPerClusterType) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-zero.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-zero");
   ASSERT_TRUE(opened->ok());
   Qcow2Image& image = *opened->image;
 
@@ -189,7 +179,7 @@ TEST(Qcow2BlockStatusTest, DriverAnswersPerClusterType) {
   EXPECT_EQ(data->flags, block_status::kData | block_status::kOffsetValid);
   EXPECT_EQ(data->bytes, 131072u);
   EXPECT_EQ(data->map, 327680u);  // "offset": 327680 in the map output
-  EXPECT_EQ(data->file, &device);
+  EXPECT_EQ(data->file, &opened->device);
 
   auto zero_plain = image.DriverBlockStatus(true, 131072, 1 << 20);
   ASSERT_TRUE(zero_plain.ok());
@@ -213,10 +203,7 @@ TEST(Qcow2BlockStatusTest, DriverAnswersPerClusterType) {
 // Unaligned requests are served from inside a cluster and end at the run's
 // end, like qemu's bytes_needed/bytes_available arithmetic.
 TEST(Qcow2BlockStatusTest, UnalignedOffsetsInsideARun) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-v3-4k.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-v3-4k");
   ASSERT_TRUE(opened->ok());
   // 0..12k is data at host 20480 (map output); ask from 5000 for 1 byte
   // and for everything.

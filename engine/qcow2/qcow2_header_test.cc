@@ -68,11 +68,7 @@ class CorpusInfoTest : public ::testing::TestWithParam<InfoExpectation> {};
 
 TEST_P(CorpusInfoTest, AccessorsMatchQemuImgInfo) {
   const InfoExpectation& want = GetParam();
-  MemoryDevice device = MemoryDevice::LoadFile(
-      qcow2_testing::SourcePath(std::string("cases/images/") + want.image + ".qcow2"));
-  MapOpener opener;
-  auto opened =
-      qcow2_testing::OpenQcow2For(device, "10.0.13", opener, Qcow2OpenParams{.no_io = true});
+  auto opened = qcow2_testing::OpenCorpusQcow2(want.image, "10.0.13", {.no_io = true});
   ASSERT_TRUE(opened->ok()) << opened->status.message();
   Qcow2Image& image = *opened->image;
   EXPECT_STREQ(image.compat(), want.compat);
@@ -95,8 +91,8 @@ TEST_P(CorpusInfoTest, AccessorsMatchQemuImgInfo) {
   EXPECT_EQ(image.bitmap_count(), want.bitmaps);
   EXPECT_FALSE(image.bitmaps_extension_ignored());
   EXPECT_EQ(image.format(), ImageFormat::kQcow2);
-  EXPECT_EQ(image.file().Size(), device.Size());
-  EXPECT_EQ(image.data_file(), &device);
+  EXPECT_EQ(image.file().Size(), opened->device.Size());
+  EXPECT_EQ(image.data_file(), &opened->device);
   EXPECT_EQ(image.first_corruption().kind, Qcow2CorruptionKind::kNone);
   // Memory stays small whatever the image: the reader's fixed cache plus names.
   EXPECT_LT(opened->arena->high_water(), 80u * 1024);
@@ -104,18 +100,11 @@ TEST_P(CorpusInfoTest, AccessorsMatchQemuImgInfo) {
 
 INSTANTIATE_TEST_SUITE_P(Corpus, CorpusInfoTest, ::testing::ValuesIn(kInfo),
                          [](const ::testing::TestParamInfo<InfoExpectation>& param_info) {
-                           std::string name = param_info.param.image;
-                           for (char& c : name) {
-                             if (c == '-') c = '_';
-                           }
-                           return name;
+                           return qcow2_testing::ParamName(param_info.param.image);
                          });
 
 TEST(Qcow2HeaderTest, RawHeaderFieldsOfTheV2Image) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-v2.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-v2");
   ASSERT_TRUE(opened->ok()) << opened->status.message();
   const Qcow2Header& h = opened->image->header();
   EXPECT_EQ(h.magic, qcow2::kMagic);
@@ -135,10 +124,7 @@ TEST(Qcow2HeaderTest, RawHeaderFieldsOfTheV2Image) {
 //   {"icount": 0, "vm-clock-nsec": 0, "name": "second", "date-sec": 1795340848,
 //    "date-nsec": 118726000, "vm-clock-sec": 0, "id": "2", "vm-state-size": 0}
 TEST(Qcow2HeaderTest, SnapshotTable) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-snapshot.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-snapshot");
   ASSERT_TRUE(opened->ok()) << opened->status.message();
   Qcow2SnapshotCursor cursor(*opened->image);
   struct Want {
@@ -149,9 +135,7 @@ TEST(Qcow2HeaderTest, SnapshotTable) {
   const Want wants[] = {{"1", "first", 59292000}, {"2", "second", 118726000}};
   for (const Want& want : wants) {
     Qcow2Snapshot snapshot;
-    auto more = cursor.Next(&snapshot);
-    ASSERT_TRUE(more.ok()) << more.status().message();
-    ASSERT_TRUE(*more);
+    ASSERT_TRUE(qcow2_testing::CursorNext(cursor, &snapshot));
     EXPECT_EQ(Text(snapshot.id), want.id);
     EXPECT_EQ(Text(snapshot.name), want.name);
     EXPECT_EQ(snapshot.date_sec, 1795340848u);
@@ -165,10 +149,7 @@ TEST(Qcow2HeaderTest, SnapshotTable) {
     EXPECT_EQ(snapshot.disk_size, opened->image->VirtualSize());
     EXPECT_EQ(snapshot.extra_data_size, 24u);
   }
-  Qcow2Snapshot end;
-  auto more = cursor.Next(&end);
-  ASSERT_TRUE(more.ok());
-  EXPECT_FALSE(*more);
+  EXPECT_TRUE(qcow2_testing::CursorAtEnd<Qcow2Snapshot>(cursor));
 }
 
 // "bitmaps" of `qemu-img info --output=json qcow2-bitmap.qcow2` (10.0.13):
@@ -178,10 +159,7 @@ TEST(Qcow2HeaderTest, SnapshotTable) {
 // "bitmaps size: 327680", which qcow2_get_persistent_dirty_bitmap_size()
 // computes from the loaded bitmaps' name lengths and granularities.
 TEST(Qcow2HeaderTest, BitmapDirectory) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-bitmap.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-bitmap");
   ASSERT_TRUE(opened->ok()) << opened->status.message();
   Qcow2Image& image = *opened->image;
   Qcow2BitmapCursor cursor(image);
@@ -196,9 +174,7 @@ TEST(Qcow2HeaderTest, BitmapDirectory) {
   uint64_t directory_bytes = 0;
   for (const Want& want : wants) {
     Qcow2Bitmap bitmap;
-    auto more = cursor.Next(&bitmap);
-    ASSERT_TRUE(more.ok()) << more.status().message();
-    ASSERT_TRUE(*more);
+    ASSERT_TRUE(qcow2_testing::CursorNext(cursor, &bitmap));
     EXPECT_EQ(Text(bitmap.name), want.name);
     EXPECT_EQ(bitmap.granularity, want.granularity);
     EXPECT_EQ(uint64_t{1} << bitmap.granularity_bits, want.granularity);
@@ -214,24 +190,18 @@ TEST(Qcow2HeaderTest, BitmapDirectory) {
   }
   bitmaps_size += AlignUp(directory_bytes, cluster);
   EXPECT_EQ(bitmaps_size, 327680u);
-  Qcow2Bitmap end;
-  auto more = cursor.Next(&end);
-  ASSERT_TRUE(more.ok());
-  EXPECT_FALSE(*more);
+  EXPECT_TRUE(qcow2_testing::CursorAtEnd<Qcow2Bitmap>(cursor));
 }
 
 // qemu-img 5.2.0 (Debian's build has no zstd) refuses the zstd image:
 //   qemu-img: Could not open 'qcow2-zstd.qcow2': qcow2: unknown compression type: 1
 TEST(Qcow2HeaderTest, ZstdNeedsAVersionThatHasIt) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-zstd.qcow2"));
-  MapOpener opener;
-  auto old = qcow2_testing::OpenQcow2For(device, "5.2.0", opener);
+  auto old = qcow2_testing::OpenCorpusQcow2("qcow2-zstd", "5.2.0");
   ASSERT_FALSE(old->ok());
   char message[128];
   FormatStatusMessage(old->status, message, sizeof(message));
   EXPECT_STREQ(message, "qcow2: unknown compression type: 1");
-  auto recent = qcow2_testing::OpenQcow2For(device, "7.2.22", opener);
+  auto recent = qcow2_testing::OpenCorpusQcow2("qcow2-zstd", "7.2.22");
   EXPECT_TRUE(recent->ok());
 }
 
@@ -308,10 +278,7 @@ TEST(Qcow2HeaderTest, ExternalDataFile) {
 // file, compression type, extended L2 entries; lazy refcounts; bitmaps, raw
 // external data).
 TEST(Qcow2HeaderTest, FeatureNameTable) {
-  MemoryDevice device =
-      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-v3-64k.qcow2"));
-  MapOpener opener;
-  auto opened = qcow2_testing::OpenQcow2For(device, "10.0.13", opener);
+  auto opened = qcow2_testing::OpenCorpusQcow2("qcow2-v3-64k");
   ASSERT_TRUE(opened->ok());
   EXPECT_EQ(opened->image->feature_name_count(), 8u);
   Qcow2FeatureNameCursor cursor(*opened->image);

@@ -201,11 +201,7 @@ TEST_P(HostileHeaderTest, FailsCleanlyOrOpens) {
 
 INSTANTIATE_TEST_SUITE_P(Hostile, HostileHeaderTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<HostileCase>& param_info) {
-                           std::string name = param_info.param.name;
-                           for (char& ch : name) {
-                             if (ch == '-') ch = '_';
-                           }
-                           return name;
+                           return qcow2_testing::ParamName(param_info.param.name);
                          });
 
 std::unique_ptr<qcow2_testing::OpenedQcow2> OpenMutated(MemoryDevice& device, const char* base,
@@ -305,9 +301,7 @@ TEST(Qcow2HostileVersionTest, SnapshotsPastEofAreEmpty) {
   ASSERT_TRUE(opened->ok());
   Qcow2SnapshotCursor cursor(*opened->image);
   Qcow2Snapshot snapshot;
-  auto more = cursor.Next(&snapshot);
-  ASSERT_TRUE(more.ok());
-  ASSERT_TRUE(*more);
+  ASSERT_TRUE(qcow2_testing::CursorNext(cursor, &snapshot));
   EXPECT_EQ(snapshot.id.size, 0u);
   EXPECT_EQ(snapshot.name.size, 0u);
   EXPECT_FALSE(snapshot.has_icount);
@@ -359,11 +353,7 @@ const CorruptionCase kCorruptions[] = {
 
 INSTANTIATE_TEST_SUITE_P(Corrupt, Qcow2CorruptionTest, ::testing::ValuesIn(kCorruptions),
                          [](const ::testing::TestParamInfo<CorruptionCase>& param_info) {
-                           std::string name = param_info.param.name;
-                           for (char& ch : name) {
-                             if (ch == '-') ch = '_';
-                           }
-                           return name;
+                           return qcow2_testing::ParamName(param_info.param.name);
                          });
 
 // A misaligned refcount block only spoils the metadata preallocation check:

@@ -4,11 +4,12 @@
 
 #include <cstdint>
 
+#include "core/reader_util.h"
+
 namespace instar::qcow2_internal {
 
-// qemu's BDRV_MAX_LENGTH: INT64_MAX rounded down to 1 GiB. Since 6.0 the
-// block layer refuses any request that reaches past it.
-constexpr uint64_t kBdrvMaxLength = uint64_t{INT64_MAX} & ~((uint64_t{1} << 30) - 1);
+// Since 6.0 the block layer refuses any request that reaches past it.
+using ::instar::kBdrvMaxLength;
 
 constexpr uint64_t kL1OffsetMask = 0x00fffffffffffe00ull;             // L1E_OFFSET_MASK
 constexpr uint64_t kL2OffsetMask = 0x00fffffffffffe00ull;             // L2E_OFFSET_MASK

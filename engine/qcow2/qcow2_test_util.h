@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "instar/engine/image.h"
 #include "instar/engine/qcow2.h"
 #include "testing/corpus.h"
@@ -62,8 +64,19 @@ inline MemoryDevice LoadSparseFixture(const std::string& path) {
   return MemoryDevice(std::move(bytes));
 }
 
+// `name` as a gtest parameter name: '-' and '.' become '_'.
+inline std::string ParamName(std::string name) {
+  for (char& c : name) {
+    if (c == '-' || c == '.') c = '_';
+  }
+  return name;
+}
+
 // An arena over a heap buffer, and the image opened in it.
 struct OpenedQcow2 {
+  // The image's file and opener when OpenCorpusQcow2() made them.
+  MemoryDevice device;
+  MapOpener opener;
   std::vector<uint8_t> memory;
   std::unique_ptr<Arena> arena;
   Status status;
@@ -72,21 +85,57 @@ struct OpenedQcow2 {
   bool ok() const { return image != nullptr; }
 };
 
+// Opens `device` into `opened` with a fresh arena of `arena_bytes`.
+inline void OpenQcow2Into(OpenedQcow2& opened, MemoryDevice& device, const char* compat,
+                          DeviceOpener& opener, Qcow2OpenParams params, size_t arena_bytes) {
+  opened.memory.resize(arena_bytes);
+  opened.arena = std::make_unique<Arena>(opened.memory.data(), opened.memory.size());
+  OpenOptions options;
+  options.compat = Version(compat);
+  Result<Qcow2Image*> image = OpenQcow2(device, opener, *opened.arena, options, params);
+  if (image.ok()) {
+    opened.image = *image;
+  } else {
+    opened.status = image.status();
+  }
+}
+
 inline std::unique_ptr<OpenedQcow2> OpenQcow2For(MemoryDevice& device, const char* compat,
                                                  DeviceOpener& opener, Qcow2OpenParams params = {},
                                                  size_t arena_bytes = 1 << 20) {
   auto opened = std::make_unique<OpenedQcow2>();
-  opened->memory.resize(arena_bytes);
-  opened->arena = std::make_unique<Arena>(opened->memory.data(), opened->memory.size());
-  OpenOptions options;
-  options.compat = Version(compat);
-  Result<Qcow2Image*> image = OpenQcow2(device, opener, *opened->arena, options, params);
-  if (image.ok()) {
-    opened->image = *image;
-  } else {
-    opened->status = image.status();
-  }
+  OpenQcow2Into(*opened, device, compat, opener, params, arena_bytes);
   return opened;
+}
+
+// Opens cases/images/<name>.qcow2 as `compat`'s qemu-img would; the result
+// owns the file (`device`) and an empty opener.
+inline std::unique_ptr<OpenedQcow2> OpenCorpusQcow2(const std::string& name,
+                                                    const char* compat = "10.0.13",
+                                                    Qcow2OpenParams params = {}) {
+  auto opened = std::make_unique<OpenedQcow2>();
+  opened->device = MemoryDevice::LoadFile(SourcePath("cases/images/" + name + ".qcow2"));
+  OpenQcow2Into(*opened, opened->device, compat, opened->opener, params, 1 << 20);
+  return opened;
+}
+
+// Whether cursor.Next() (of a Qcow2SnapshotCursor ...) filled *entry.
+template <typename Cursor, typename Entry>
+::testing::AssertionResult CursorNext(Cursor& cursor, Entry* entry) {
+  auto more = cursor.Next(entry);
+  if (!more.ok()) return ::testing::AssertionFailure() << more.status().message();
+  if (!*more) return ::testing::AssertionFailure() << "the cursor has no more entries";
+  return ::testing::AssertionSuccess();
+}
+
+// Whether `cursor` has nothing more to give.
+template <typename Entry, typename Cursor>
+::testing::AssertionResult CursorAtEnd(Cursor& cursor) {
+  Entry entry;
+  auto more = cursor.Next(&entry);
+  if (!more.ok()) return ::testing::AssertionFailure() << more.status().message();
+  if (*more) return ::testing::AssertionFailure() << "the cursor has another entry";
+  return ::testing::AssertionSuccess();
 }
 
 // One line of `qemu-img map --output=json`; fields a version does not print

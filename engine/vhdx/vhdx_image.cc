@@ -4,6 +4,7 @@
 #include "instar/engine/vhdx.h"
 
 #include "core/formats.h"
+#include "core/reader_util.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "vhdx/crc32c.h"
@@ -32,14 +33,6 @@ constexpr uint32_t kMinBlockSize = 1u << 20;
 constexpr uint32_t kMaxBlockSize = 256u << 20;
 constexpr uint64_t kLogAlignment = 1u << 20;
 constexpr uint64_t kBatOffsetMask = 0xfffffffffff00000ull;
-// qemu's BDRV_MAX_LENGTH: the largest offset a request may reach.
-constexpr uint64_t kMaxLength = (uint64_t{1} << 63) - (uint64_t{1} << 30);
-
-// The file length as qemu sees it (bdrv_getlength): whole 512-byte sectors.
-uint64_t SectorLength(const BlockDevice& device) {
-  const uint64_t size = device.Size();
-  return size > kMaxLength ? kMaxLength : AlignUp(size, 512);
-}
 
 // A GUID as stored: data1..3 little endian, then data4.
 constexpr VhdxGuid MakeGuid(uint32_t d1, uint16_t d2, uint16_t d3, uint64_t d4) {
@@ -67,7 +60,9 @@ bool GuidIs(const uint8_t* bytes, const VhdxGuid& guid) {
 // Reads as qemu's bdrv_pread would allow it: nothing past BDRV_MAX_LENGTH.
 Status ReadChecked(BlockDevice& device, uint64_t offset, void* buffer, size_t length,
                    const char* message) {
-  if (offset > kMaxLength || length > kMaxLength - offset) return Status::Corruption(message);
+  if (offset > kBdrvMaxLength || length > kBdrvMaxLength - offset) {
+    return Status::Corruption(message);
+  }
   return device.Read(offset, buffer, length);
 }
 
@@ -114,18 +109,14 @@ bool VhdxReader::RegionIsFree(uint64_t start, uint64_t length) const {
 
 // vhdx_parse_header.
 Status VhdxReader::ParseHeaders(Arena& arena) {
-  const size_t mark = arena.Mark();
+  ArenaRewind scratch(arena);
   uint8_t* buffers = arena.AllocateArray<uint8_t>(2 * kHeaderSize);
   if (buffers == nullptr) return Status::NoSpace("out of memory reading vhdx headers");
   bool valid[2] = {false, false};
   uint64_t sequence[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
     uint8_t* h = buffers + i * kHeaderSize;
-    Status read = file_->Read(i == 0 ? kHeader1Offset : kHeader2Offset, h, kHeaderSize);
-    if (!read.ok()) {
-      arena.Reset(mark);
-      return read;
-    }
+    INSTAR_RETURN_IF_ERROR(file_->Read(i == 0 ? kHeader1Offset : kHeader2Offset, h, kHeaderSize));
     const uint32_t stored = LoadLE32(h + 4);
     uint32_t crc = vhdx::Crc32cUpdate(vhdx::kCrc32cInit, h, 4);
     static constexpr uint8_t kZero[4] = {};
@@ -142,7 +133,6 @@ Status VhdxReader::ParseHeaders(Arena& arena) {
   } else if (!valid[0] && valid[1]) {
     current = 1;
   } else if (!valid[0] && !valid[1]) {
-    arena.Reset(mark);
     return Status::Corruption("no valid vhdx header found");
   } else if (sequence[0] != sequence[1]) {
     current = sequence[0] > sequence[1] ? 0 : 1;
@@ -150,7 +140,6 @@ Status VhdxReader::ParseHeaders(Arena& arena) {
     // Disk2VHD writes two identical headers.
     current = 0;
   } else {
-    arena.Reset(mark);
     return Status::Corruption("vhdx headers differ but have the same sequence number");
   }
   const uint8_t* h = buffers + current * kHeaderSize;
@@ -163,7 +152,6 @@ Status VhdxReader::ParseHeaders(Arena& arena) {
   version_ = LoadLE16(h + 66);
   log_length_ = LoadLE32(h + 68);
   log_offset_ = LoadLE64(h + 72);
-  arena.Reset(mark);
   return Status::Ok();
 }
 
@@ -178,14 +166,12 @@ Status VhdxReader::ParseLog(Arena& arena) {
   if (log_length_ % kLogAlignment != 0) {
     return Status::Corruption("vhdx log length is not a multiple of 1 MiB");
   }
-  const size_t mark = arena.Mark();
+  ArenaRewind scratch(arena);
   uint8_t* sector = arena.AllocateArray<uint8_t>(vhdx::kLogSectorSize);
   if (sector == nullptr) return Status::NoSpace("out of memory reading the vhdx log");
-  Result<bool> replay =
-      vhdx::LogNeedsReplay(*file_, log_offset_, log_length_, log_guid_.bytes, sector);
-  arena.Reset(mark);
-  if (!replay.ok()) return replay.status();
-  if (*replay) {
+  INSTAR_ASSIGN_OR_RETURN(const bool replay, vhdx::LogNeedsReplay(*file_, log_offset_, log_length_,
+                                                                  log_guid_.bytes, sector));
+  if (replay) {
     return Status::NotSupported(
         "vhdx image has a log that needs to be replayed (qemu-img check -r all does that)");
   }
@@ -194,26 +180,21 @@ Status VhdxReader::ParseLog(Arena& arena) {
 
 // vhdx_open_region_tables.
 Status VhdxReader::OpenRegionTable(Arena& arena) {
-  const size_t mark = arena.Mark();
+  ArenaRewind scratch(arena);
   uint8_t* table = arena.AllocateArray<uint8_t>(kRegionTableSize);
   if (table == nullptr) return Status::NoSpace("out of memory reading the vhdx region table");
-  auto fail = [&](Status status) {
-    arena.Reset(mark);
-    return status;
-  };
-  Status read = file_->Read(kRegionTableOffset, table, kRegionTableSize);
-  if (!read.ok()) return fail(read);
+  INSTAR_RETURN_IF_ERROR(file_->Read(kRegionTableOffset, table, kRegionTableSize));
   const uint32_t stored = LoadLE32(table + 4);
   FillBytes(table + 4, 0, 4);
   if (vhdx::Crc32c(table, kRegionTableSize) != stored) {
-    return fail(Status::Corruption("vhdx region table checksum mismatch"));
+    return Status::Corruption("vhdx region table checksum mismatch");
   }
   if (LoadLE32(table) != kRegionSignature) {
-    return fail(Status::Corruption("vhdx region table has a bad signature"));
+    return Status::Corruption("vhdx region table has a bad signature");
   }
   const uint32_t entry_count = LoadLE32(table + 8);
   if (entry_count > kMaxRegionEntries) {
-    return fail(Status::Corruption("vhdx region table has too many entries"));
+    return Status::Corruption("vhdx region table has too many entries");
   }
   bool bat_found = false;
   bool metadata_found = false;
@@ -223,18 +204,18 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
     const uint32_t length = LoadLE32(e + 24);
     const uint32_t data_bits = LoadLE32(e + 28);
     if (!RegionIsFree(start, length)) {
-      return fail(Status::Corruption("vhdx regions overlap"));
+      return Status::Corruption("vhdx regions overlap");
     }
     uint64_t end;
     if (!CheckedAdd(start, length, &end)) {
-      return fail(Status::Corruption("vhdx region ends beyond 2^64"));
+      return Status::Corruption("vhdx region ends beyond 2^64");
     }
     if (region_count_ == region_capacity_) {
-      return fail(Status::Corruption("vhdx region list is full"));
+      return Status::Corruption("vhdx region list is full");
     }
     regions_[region_count_++] = Region{start, end};
     if (GuidIs(e, kBatGuid)) {
-      if (bat_found) return fail(Status::Corruption("vhdx region table names two BATs"));
+      if (bat_found) return Status::Corruption("vhdx region table names two BATs");
       bat_found = true;
       bat_offset_ = start;
       bat_length_ = length;
@@ -242,7 +223,7 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
     }
     if (GuidIs(e, kMetadataGuid)) {
       if (metadata_found) {
-        return fail(Status::Corruption("vhdx region table names two metadata regions"));
+        return Status::Corruption("vhdx region table names two metadata regions");
       }
       metadata_found = true;
       metadata_offset_ = start;
@@ -250,10 +231,9 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
       continue;
     }
     if ((data_bits & kRegionRequired) != 0) {
-      return fail(Status::NotSupported("vhdx image has a required region we do not know"));
+      return Status::NotSupported("vhdx image has a required region we do not know");
     }
   }
-  arena.Reset(mark);
   if (!bat_found || !metadata_found) {
     return Status::Corruption("vhdx region table lacks the BAT or the metadata region");
   }
@@ -262,22 +242,18 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
 
 // vhdx_parse_metadata.
 Status VhdxReader::ParseMetadata(Arena& arena) {
-  const size_t mark = arena.Mark();
+  // The table is scratch; the items are read into the reader afterwards.
+  ArenaRewind scratch(arena);
   uint8_t* table = arena.AllocateArray<uint8_t>(kMetadataTableSize);
   if (table == nullptr) return Status::NoSpace("out of memory reading vhdx metadata");
-  auto fail = [&](Status status) {
-    arena.Reset(mark);
-    return status;
-  };
-  Status read = ReadChecked(*file_, metadata_offset_, table, kMetadataTableSize,
-                            "vhdx metadata region lies beyond the largest file offset");
-  if (!read.ok()) return fail(read);
+  INSTAR_RETURN_IF_ERROR(ReadChecked(*file_, metadata_offset_, table, kMetadataTableSize,
+                                     "vhdx metadata region lies beyond the largest file offset"));
   if (LoadLE64(table) != kMetadataSignature) {
-    return fail(Status::Corruption("vhdx metadata table has a bad signature"));
+    return Status::Corruption("vhdx metadata table has a bad signature");
   }
   const uint16_t entry_count = LoadLE16(table + 10);
   if (uint64_t{entry_count} * 32 > kMetadataTableSize - 32) {
-    return fail(Status::Corruption("vhdx metadata table has too many entries"));
+    return Status::Corruption("vhdx metadata table has too many entries");
   }
   const VhdxGuid* const kKnown[] = {&kFileParametersGuid, &kVirtualDiskSizeGuid,
                                     &kPage83Guid,         &kLogicalSectorGuid,
@@ -293,15 +269,14 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
     }
     if (which == kKnownCount) {
       if ((LoadLE32(e + 24) & kMetadataRequired) != 0) {
-        return fail(Status::NotSupported("vhdx image has a required metadata item we do not know"));
+        return Status::NotSupported("vhdx image has a required metadata item we do not know");
       }
       continue;
     }
-    if (present[which]) return fail(Status::Corruption("vhdx metadata item appears twice"));
+    if (present[which]) return Status::Corruption("vhdx metadata item appears twice");
     present[which] = true;
     item_offset[which] = LoadLE32(e + 16);
   }
-  arena.Reset(mark);
   // qemu wants exactly the five items it needs: with a parent locator as
   // well the set differs and it gives up the same way.
   for (size_t k = 0; k < 5; ++k) {
@@ -328,7 +303,7 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
   INSTAR_RETURN_IF_ERROR(read_item(3, logical, sizeof(logical)));
   INSTAR_RETURN_IF_ERROR(read_item(4, physical, sizeof(physical)));
   // qemu never reads the page 83 data; an unreadable one is left zero.
-  if (metadata_offset_ + item_offset[2] <= kMaxLength - 16) {
+  if (metadata_offset_ + item_offset[2] <= kBdrvMaxLength - 16) {
     INSTAR_RETURN_IF_ERROR(read_item(2, page83_data_.bytes, 16));
   }
   virtual_disk_size_ = LoadLE64(size);
@@ -357,52 +332,37 @@ Status VhdxReader::CheckBat(Arena& arena) {
   // qemu's file length is always whole sectors (bdrv_getlength rounds up).
   const uint64_t file_size = SectorLength(*file_);
   const uint64_t disk_bytes = virtual_size_;
-  uint64_t in_file = 0;
-  if (bat_offset_ < file_size) in_file = DivRoundUp(file_size - bat_offset_, 8);
-  if (in_file > bat_entries_) in_file = bat_entries_;
-  const size_t mark = arena.Mark();
-  constexpr size_t kScanBytes = 64 * 1024;
-  uint8_t* scan = arena.AllocateArray<uint8_t>(kScanBytes);
-  if (scan == nullptr) return Status::NoSpace("out of memory checking the vhdx BAT");
-  auto fail = [&](Status status) {
-    arena.Reset(mark);
-    return status;
-  };
   uint64_t payload_left = chunk_ratio_;
-  for (uint64_t first = 0; first < in_file; first += kScanBytes / 8) {
-    const uint64_t count = in_file - first < kScanBytes / 8 ? in_file - first : kScanBytes / 8;
-    Status read = file_->Read(bat_offset_ + first * 8, scan, static_cast<size_t>(count * 8));
-    if (!read.ok()) return fail(read);
-    for (uint64_t k = 0; k < count; ++k) {
-      const uint64_t entry = LoadLE64(scan + k * 8);
-      if ((entry & 7) != vhdx_block_state::kFullyPresent) continue;
-      const uint64_t i = first + k;
-      const uint64_t offset = entry & kBatOffsetMask;
-      // The last block may be partial. qemu counts i over all entries,
-      // sector bitmaps included, and lets the difference wrap.
-      const uint64_t remaining = disk_bytes - i * block_size_;
-      const uint64_t block_length = remaining < block_size_ ? remaining : block_size_;
-      if (offset > static_cast<uint64_t>(INT64_MAX) - block_size_) {
-        return fail(Status::Corruption("vhdx BAT entry offset overflows"));
-      }
-      if (offset >= file_size || offset + block_length > file_size) {
-        return fail(Status::Corruption(
-            "vhdx BAT entry points after the end of the file; the image has been truncated"));
-      }
-      // qemu counts fully present entries, not positions, to tell payload
-      // blocks from sector bitmap blocks.
-      if (payload_left != 0) {
-        --payload_left;
-        if (!RegionIsFree(offset, block_size_)) {
-          return fail(Status::Corruption("vhdx payload block overlaps the log or a region"));
-        }
-      } else {
-        payload_left = chunk_ratio_;
-      }
+  auto check = [&](uint64_t i, const uint8_t* bytes) {
+    const uint64_t entry = LoadLE64(bytes);
+    if ((entry & 7) != vhdx_block_state::kFullyPresent) return Status::Ok();
+    const uint64_t offset = entry & kBatOffsetMask;
+    // The last block may be partial. qemu counts i over all entries,
+    // sector bitmaps included, and lets the difference wrap.
+    const uint64_t remaining = disk_bytes - i * block_size_;
+    const uint64_t block_length = remaining < block_size_ ? remaining : block_size_;
+    if (offset > static_cast<uint64_t>(INT64_MAX) - block_size_) {
+      return Status::Corruption("vhdx BAT entry offset overflows");
     }
-  }
-  arena.Reset(mark);
-  return Status::Ok();
+    if (offset >= file_size || offset + block_length > file_size) {
+      return Status::Corruption(
+          "vhdx BAT entry points after the end of the file; the image has been truncated");
+    }
+    // qemu counts fully present entries, not positions, to tell payload
+    // blocks from sector bitmap blocks.
+    if (payload_left != 0) {
+      --payload_left;
+      if (!RegionIsFree(offset, block_size_)) {
+        return Status::Corruption("vhdx payload block overlaps the log or a region");
+      }
+    } else {
+      payload_left = chunk_ratio_;
+    }
+    return Status::Ok();
+  };
+  return ScanTable(*file_, arena, bat_offset_,
+                   EntriesInFile(bat_offset_, bat_entries_, 8, file_size), 8,
+                   "out of memory checking the vhdx BAT", check);
 }
 
 Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
@@ -430,7 +390,7 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
 
   // bs->total_sectors = virtual_disk_size >> 9 (logical sectors are 512).
   virtual_size_ = AlignDown(virtual_disk_size_, 512);
-  if (virtual_size_ > kMaxLength) return Status::OutOfRange("vhdx image is too large");
+  if (virtual_size_ > kBdrvMaxLength) return Status::OutOfRange("vhdx image is too large");
 
   // vhdx_calc_bat_entries, in qemu's 32-bit arithmetic. An empty disk
   // makes its "blocks - 1" wrap to 2^32 - 1, which we keep; counts that do
@@ -446,7 +406,7 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
   if (bat_entries_ > bat_length_ / 8) {
     return Status::Corruption("vhdx BAT region is too small for the disk size");
   }
-  if (bat_offset_ > kMaxLength || bat_length_ > kMaxLength - bat_offset_) {
+  if (bat_offset_ > kBdrvMaxLength || bat_length_ > kBdrvMaxLength - bat_offset_) {
     return Status::Corruption("vhdx BAT lies beyond the largest file offset");
   }
   INSTAR_RETURN_IF_ERROR(CheckBat(arena));
@@ -463,7 +423,7 @@ Result<VhdxPayloadBlock> VhdxReader::LookUp(uint64_t offset) {
   uint64_t index = offset >> block_size_bits_;
   index += index >> chunk_ratio_bits_;
   // The index is below bat_entries_ (< 2^32) and the BAT ends below
-  // kMaxLength (checked at open), so the sum cannot wrap.
+  // kBdrvMaxLength (checked at open), so the sum cannot wrap.
   INSTAR_ASSIGN_OR_RETURN(const uint64_t entry,
                           bat_cache_->LoadLE64(*file_, bat_offset_ + index * 8));
   VhdxPayloadBlock block;
@@ -485,15 +445,8 @@ Result<BlockStatus> VhdxImage::DriverBlockStatus(bool, uint64_t, uint64_t) {
 }
 
 Result<Image*> OpenVhdxImage(BlockDevice& device, DeviceOpener&, Arena& arena, const OpenOptions&) {
-  const size_t mark = arena.Mark();
-  VhdxReader* reader = arena.New<VhdxReader>();
-  if (reader == nullptr) return Status::NoSpace("out of memory opening a vhdx image");
-  Status status = reader->Open(device, arena);
-  if (!status.ok()) {
-    arena.Reset(mark);
-    return status;
-  }
-  return static_cast<Image*>(reader);
+  return OpenReader<VhdxReader>(arena, "out of memory opening a vhdx image",
+                                [&](VhdxReader& reader) { return reader.Open(device, arena); });
 }
 
 }  // namespace instar

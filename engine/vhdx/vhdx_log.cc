@@ -1,5 +1,6 @@
 #include "vhdx/vhdx_log.h"
 
+#include "core/reader_util.h"
 #include "instar/engine/bytes.h"
 #include "vhdx/crc32c.h"
 
@@ -12,7 +13,6 @@ constexpr uint32_t kDataDescriptorSignature = 0x63736564;  // "desc"
 constexpr uint32_t kZeroDescriptorSignature = 0x6f72657a;  // "zero"
 constexpr size_t kEntryHeaderSize = 64;
 constexpr size_t kDescriptorSize = 32;
-constexpr uint64_t kMaxLength = (uint64_t{1} << 63) - (uint64_t{1} << 30);
 
 struct EntryHeader {
   uint32_t signature;
@@ -40,7 +40,7 @@ class LogWalk {
  private:
   Status ReadAt(uint32_t position, uint8_t* buffer, size_t length) {
     const uint64_t at = offset_ + position;
-    if (at > kMaxLength || length > kMaxLength - at) {
+    if (at > kBdrvMaxLength || length > kBdrvMaxLength - at) {
       return Status::Corruption("vhdx log lies beyond the largest file offset");
     }
     return device_.Read(at, buffer, length);
@@ -139,7 +139,7 @@ Result<bool> LogNeedsReplay(BlockDevice& device, uint64_t log_offset, uint32_t l
                             const uint8_t* log_guid, uint8_t* sector) {
   // qemu reads every sector of the log before the walk wraps, and fails on
   // any beyond BDRV_MAX_LENGTH.
-  if (log_offset > kMaxLength || log_length > kMaxLength - log_offset) {
+  if (log_offset > kBdrvMaxLength || log_length > kBdrvMaxLength - log_offset) {
     return Status::Corruption("vhdx log lies beyond the largest file offset");
   }
   LogWalk walk(device, log_offset, log_length, log_guid, sector);

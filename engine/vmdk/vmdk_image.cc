@@ -6,6 +6,7 @@
 #include "instar/engine/vmdk.h"
 
 #include "core/formats.h"
+#include "core/reader_util.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 #include "vmdk/vmdk_text.h"
@@ -37,8 +38,6 @@ constexpr uint64_t kMaxGranularity = 0x200000;           // sectors (1 GiB)
 constexpr uint32_t kMaxL1Entries = 32u * 1024 * 1024;
 constexpr size_t kMaxParentHint = 4095;  // PATH_MAX - 1
 constexpr size_t kMaxCreateType = 127;
-// qemu's BDRV_MAX_LENGTH: the largest offset a request may reach.
-constexpr uint64_t kMaxLength = (uint64_t{1} << 63) - (uint64_t{1} << 30);
 // Limits qemu does not have, to bound memory and recursion. 2048 extents of
 // 2 GiB cover the 2 TiB a sparse vmdk can address.
 constexpr size_t kMaxExtents = 2048;
@@ -46,12 +45,6 @@ constexpr int kMaxNesting = 4;
 
 // qemu reports compressed grains with BDRV_BLOCK_COMPRESSED since 8.2.
 constexpr QemuVersion kCompressedFlag{8, 2, 0};
-
-// The file length as qemu sees it (bdrv_getlength): whole 512-byte sectors.
-uint64_t SectorLength(const BlockDevice& device) {
-  const uint64_t size = device.Size();
-  return size > kMaxLength ? kMaxLength : AlignUp(size, 512);
-}
 
 enum class Lookup : uint8_t { kOk, kUnallocated, kZeroed, kError };
 
@@ -91,7 +84,8 @@ class VmdkReader final : public VmdkImage {
   Status ReadCids();
   Status ReadParentHint();
   Result<const char*> CopyText(TextSource& text, uint64_t start, size_t length);
-  VmdkExtent* NewExtent(BlockDevice& device, VmdkExtent* named);
+  Result<VmdkExtent*> NewExtent(BlockDevice& device, VmdkExtent* named, VmdkExtentKind kind,
+                                uint64_t sectors);
   Lookup ClusterOffset(VmdkExtent& extent, uint64_t offset, uint64_t* cluster_offset,
                        Status* error);
 
@@ -115,16 +109,25 @@ Result<const char*> VmdkReader::CopyText(TextSource& text, uint64_t start, size_
   return static_cast<const char*>(copy);
 }
 
-VmdkExtent* VmdkReader::NewExtent(BlockDevice& device, VmdkExtent* named) {
-  if (named != nullptr) {
-    named->file = &device;
-    return named;
+// The extent a sparse header describes: `named`, which a descriptor line
+// made, or else a new one for the image file itself. `sectors` past INT64_MAX
+// is refused.
+Result<VmdkExtent*> VmdkReader::NewExtent(BlockDevice& device, VmdkExtent* named,
+                                          VmdkExtentKind kind, uint64_t sectors) {
+  if (sectors > static_cast<uint64_t>(INT64_MAX)) {
+    return Status::OutOfRange("vmdk extent is too large");
   }
-  ExtentNode* node = arena_->New<ExtentNode>();
-  if (node == nullptr) return nullptr;
-  node->extent.file = &device;
-  node->extent.in_image_file = true;
-  return &node->extent;
+  VmdkExtent* extent = named;
+  if (extent == nullptr) {
+    ExtentNode* node = arena_->New<ExtentNode>();
+    if (node == nullptr) return Status::NoSpace("out of memory opening a vmdk extent");
+    extent = &node->extent;
+    extent->in_image_file = true;
+  }
+  extent->file = &device;
+  extent->kind = kind;
+  extent->sectors = sectors;
+  return extent;
 }
 
 // vmdk_add_extent: the checks, then the extent joins the list.
@@ -138,13 +141,13 @@ Status VmdkReader::AddExtent(VmdkExtent* extent) {
   if (extent_count_ >= kMaxExtents) {
     return Status::NotSupported("vmdk image has more than 2048 extents");
   }
-  if (extent->sectors > kMaxLength / 512) {
+  if (extent->sectors > kBdrvMaxLength / 512) {
     return Status::OutOfRange("vmdk extent is too large");
   }
   if (extent->kind == VmdkExtentKind::kFlat) extent->cluster_sectors = extent->sectors;
   const uint64_t start = last_ != nullptr ? last_->extent.end_sector : 0;
   if (!CheckedAdd(start, extent->sectors, &extent->end_sector) ||
-      extent->end_sector > kMaxLength / 512) {
+      extent->end_sector > kBdrvMaxLength / 512) {
     return Status::OutOfRange("vmdk image is too large");
   }
   total_sectors_ = extent->end_sector;
@@ -163,7 +166,9 @@ Status VmdkReader::AddExtent(VmdkExtent* extent) {
 // qemu reads a table with bdrv_pread at open, which fails for ranges past
 // BDRV_MAX_LENGTH (offsets are int64_t there: larger values are negative).
 Status VmdkReader::CheckTableRange(uint64_t offset, uint64_t bytes, const char* message) {
-  if (offset > kMaxLength || bytes > kMaxLength - offset) return Status::Corruption(message);
+  if (offset > kBdrvMaxLength || bytes > kBdrvMaxLength - offset) {
+    return Status::Corruption(message);
+  }
   return Status::Ok();
 }
 
@@ -190,7 +195,7 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
     if (desc_sector != 0) {
       if (depth >= kMaxNesting) return Status::NotSupported("vmdk descriptors nest too deeply");
       const uint64_t desc_offset = desc_sector << 9;  // wraps as in qemu
-      if (desc_offset > kMaxLength) {
+      if (desc_offset > kBdrvMaxLength) {
         return Status::Corruption("could not read the vmdk descriptor (offset out of range)");
       }
       return OpenDescriptor(device, desc_offset, depth + 1);
@@ -207,7 +212,7 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
     // size of the image file even when this is another extent's file.
     uint8_t footer[1536];
     const uint64_t image_end = SectorLength(*file_);
-    if (image_end < sizeof(footer) || image_end - sizeof(footer) > kMaxLength) {
+    if (image_end < sizeof(footer) || image_end - sizeof(footer) > kBdrvMaxLength) {
       return Status::Corruption("failed to read the vmdk footer");
     }
     INSTAR_RETURN_IF_ERROR(device.Read(image_end - sizeof(footer), footer, sizeof(footer)));
@@ -240,14 +245,9 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
   if (SectorLength(device) / 512 < grain_sector) {
     return Status::Corruption("vmdk file truncated (before the first grain)");
   }
-  if (capacity > static_cast<uint64_t>(INT64_MAX)) {
-    return Status::OutOfRange("vmdk extent is too large");
-  }
 
-  VmdkExtent* extent = NewExtent(device, named);
-  if (extent == nullptr) return Status::NoSpace("out of memory opening a vmdk extent");
-  extent->kind = VmdkExtentKind::kHostedSparse;
-  extent->sectors = capacity;
+  INSTAR_ASSIGN_OR_RETURN(VmdkExtent * extent,
+                          NewExtent(device, named, VmdkExtentKind::kHostedSparse, capacity));
   extent->gd_offset = gd_sector << 9;
   extent->rgd_offset = rgd_offset;
   extent->gd_entries = l1_size;
@@ -280,11 +280,9 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
 Status VmdkReader::OpenVmfsSparse(BlockDevice& device, VmdkExtent* named) {
   uint8_t h[40];
   INSTAR_RETURN_IF_ERROR(device.Read(4, h, sizeof(h)));
-  VmdkExtent* extent = NewExtent(device, named);
-  if (extent == nullptr) return Status::NoSpace("out of memory opening a vmdk extent");
-  extent->kind = VmdkExtentKind::kVmfsSparse;
+  INSTAR_ASSIGN_OR_RETURN(VmdkExtent * extent,
+                          NewExtent(device, named, VmdkExtentKind::kVmfsSparse, LoadLE32(h + 8)));
   extent->version = LoadLE32(h + 0);
-  extent->sectors = LoadLE32(h + 8);
   extent->cluster_sectors = LoadLE32(h + 12);
   extent->gd_offset = uint64_t{LoadLE32(h + 16)} << 9;
   extent->gd_entries = LoadLE32(h + 20);
@@ -316,7 +314,7 @@ Status VmdkReader::OpenSeSparse(BlockDevice& device, VmdkExtent* named) {
     return Status::NotSupported("unsupported non-zero seSparse const header padding");
   }
   const uint64_t volatile_offset = LoadLE64(h + 80) * 512;  // wraps as in qemu
-  if (volatile_offset > kMaxLength - 512) {
+  if (volatile_offset > kBdrvMaxLength - 512) {
     return Status::Corruption("could not read the seSparse volatile header");
   }
   uint8_t v[512];
@@ -330,14 +328,8 @@ Status VmdkReader::OpenSeSparse(BlockDevice& device, VmdkExtent* named) {
   if (!IsAllZero(v + 32, 480)) {
     return Status::NotSupported("unsupported non-zero seSparse volatile header padding");
   }
-  const uint64_t capacity = LoadLE64(h + 16);
-  if (capacity > static_cast<uint64_t>(INT64_MAX)) {
-    return Status::OutOfRange("vmdk extent is too large");
-  }
-  VmdkExtent* extent = NewExtent(device, named);
-  if (extent == nullptr) return Status::NoSpace("out of memory opening a vmdk extent");
-  extent->kind = VmdkExtentKind::kSeSparse;
-  extent->sectors = capacity;
+  INSTAR_ASSIGN_OR_RETURN(VmdkExtent * extent,
+                          NewExtent(device, named, VmdkExtentKind::kSeSparse, LoadLE64(h + 16)));
   extent->gd_offset = LoadLE64(h + 128) * 512;
   extent->gd_entries = static_cast<uint32_t>(LoadLE64(h + 136) * 512 / 8);
   extent->gt_entries = 64 * 512 / 8;
@@ -358,7 +350,7 @@ Status VmdkReader::OpenDescriptor(BlockDevice& device, uint64_t offset, int dept
   uint64_t length = SectorLength(device);  // bdrv_getlength: whole sectors
   if (length < 4) return Status::Corruption("file is too small, not a valid vmdk image");
   if (length > kDescriptorFileMax) length = kDescriptorFileMax;
-  if (length > kMaxLength - offset) {
+  if (length > kBdrvMaxLength - offset) {
     return Status::Corruption("could not read the vmdk descriptor (offset out of range)");
   }
   // Each nesting level reads through its own window, since the outer
@@ -449,7 +441,7 @@ Status VmdkReader::ParseExtents(TextSource& text, uint64_t end, int depth) {
     extent->type_length = type_length;
     if (flat || vmfs) {
       const uint64_t start = static_cast<uint64_t>(flat_offset);
-      if (start > kMaxLength / 512) {
+      if (start > kBdrvMaxLength / 512) {
         return Status::Corruption("invalid vmdk extent line (flat offset out of range)");
       }
       extent->kind = VmdkExtentKind::kFlat;
@@ -646,7 +638,8 @@ Lookup VmdkReader::ClusterOffset(VmdkExtent& extent, uint64_t offset, uint64_t* 
                                ((cluster_sector & 0x0000ffffffffffff) << 12);
         uint64_t sector;
         if (!CheckedMul(grain, extent.cluster_sectors, &sector) ||
-            !CheckedAdd(sector, extent.se_grains_offset, &sector) || sector > kMaxLength / 512) {
+            !CheckedAdd(sector, extent.se_grains_offset, &sector) ||
+            sector > kBdrvMaxLength / 512) {
           return Lookup::kError;
         }
         cluster_sector = sector;
@@ -721,15 +714,9 @@ Result<BlockStatus> VmdkReader::DriverBlockStatus(bool, uint64_t offset, uint64_
 
 Result<Image*> OpenVmdkImage(BlockDevice& device, DeviceOpener& opener, Arena& arena,
                              const OpenOptions& options) {
-  const size_t mark = arena.Mark();
-  VmdkReader* reader = arena.New<VmdkReader>();
-  if (reader == nullptr) return Status::NoSpace("out of memory opening a vmdk image");
-  Status status = reader->Open(device, opener, arena, options);
-  if (!status.ok()) {
-    arena.Reset(mark);
-    return status;
-  }
-  return static_cast<Image*>(reader);
+  return OpenReader<VmdkReader>(
+      arena, "out of memory opening a vmdk image",
+      [&](VmdkReader& reader) { return reader.Open(device, opener, arena, options); });
 }
 
 }  // namespace instar

@@ -791,29 +791,5 @@ TEST_F(VmdkTest, TruncatedCopies) {
   }
 }
 
-// Every arena too small to open the image gives NoSpace, never anything
-// else; a large enough one opens it.
-TEST(VmdkArenaTest, ExhaustionIsNoSpace) {
-  for (const char* name : {"vmdk-sparse.vmdk", "vmdk-flat.vmdk"}) {
-    MemoryDevice device(testing::CorpusBytes(name));
-    MemoryDevice flat(testing::CorpusBytes("vmdk-flat-flat.vmdk"));
-    MapOpener opener;
-    opener.Add("vmdk-flat-flat.vmdk", &flat);
-    std::vector<uint8_t> buffer(512 * 1024);
-    bool opened = false;
-    for (size_t size = 0; size <= buffer.size(); size += 1024) {
-      Arena arena(buffer.data(), size);
-      auto image = OpenImage(ImageFormat::kVmdk, device, opener, arena, OpenOptions{k10013});
-      if (image.ok()) {
-        opened = true;
-        break;
-      }
-      EXPECT_EQ(image.status().code(), StatusCode::kNoSpace) << name << " " << size;
-      EXPECT_EQ(arena.used(), 0u) << size;
-    }
-    EXPECT_TRUE(opened) << name;
-  }
-}
-
 }  // namespace
 }  // namespace instar

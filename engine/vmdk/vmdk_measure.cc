@@ -128,34 +128,22 @@ size_t BasenameLength(const NameParts& parts, size_t rel_length) {
   return slash ? rel_length : parts.dir.length + rel_length;
 }
 
-const char* SubformatName(VmdkSubformat subformat) {
-  switch (subformat) {
-    case VmdkSubformat::kMonolithicSparse:
-      return "monolithicSparse";
-    case VmdkSubformat::kMonolithicFlat:
-      return "monolithicFlat";
-    case VmdkSubformat::kTwoGbMaxExtentSparse:
-      return "twoGbMaxExtentSparse";
-    case VmdkSubformat::kTwoGbMaxExtentFlat:
-      return "twoGbMaxExtentFlat";
-    case VmdkSubformat::kStreamOptimized:
-      return "streamOptimized";
-  }
-  return "";
-}
+// The names of VmdkSubformat and VmdkAdapterType values, indexed by their
+// numbers: the option values qemu-img takes, as engine/measure/resolve.cc
+// reads them.
+constexpr const char* kSubformatNames[] = {"monolithicSparse", "monolithicFlat",
+                                           "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                           "streamOptimized"};
+static_assert(sizeof(kSubformatNames) / sizeof(kSubformatNames[0]) ==
+              static_cast<size_t>(VmdkSubformat::kStreamOptimized) + 1);
+constexpr const char* kAdapterNames[] = {"ide", "buslogic", "lsilogic", "legacyESX"};
+static_assert(sizeof(kAdapterNames) / sizeof(kAdapterNames[0]) ==
+              static_cast<size_t>(VmdkAdapterType::kLegacyEsx) + 1);
 
-const char* AdapterName(VmdkAdapterType adapter) {
-  switch (adapter) {
-    case VmdkAdapterType::kIde:
-      return "ide";
-    case VmdkAdapterType::kBuslogic:
-      return "buslogic";
-    case VmdkAdapterType::kLsilogic:
-      return "lsilogic";
-    case VmdkAdapterType::kLegacyEsx:
-      return "legacyESX";
-  }
-  return "";
+template <typename Enum, size_t kCount>
+const char* NameOf(Enum value, const char* const (&names)[kCount]) {
+  const auto index = static_cast<size_t>(value);
+  return index < kCount ? names[index] : "";
 }
 
 // strlen() of the descriptor vmdk_co_do_create() writes for a flat or split
@@ -172,7 +160,7 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
   n += CStringLen("version=1\n");
   n += CStringLen("CID=\n") + 8;  // assumed eight hex digits
   n += CStringLen("parentCID=ffffffff\n");
-  n += CStringLen("createType=\"\"\n") + CStringLen(SubformatName(vmdk.subformat));
+  n += CStringLen("createType=\"\"\n") + CStringLen(NameOf(vmdk.subformat, kSubformatNames));
   n += CStringLen("\n# Extent description\n");
   // One line per extent: RW <sectors> FLAT "<name>" 0 / RW <sectors> SPARSE "<name>"
   const NameParts parts = Decompose(target_name);
@@ -210,7 +198,8 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
        DecimalLength(size / (uint64_t{63} * heads * 512));
   n += CStringLen("ddb.geometry.heads = \"\"\n") + DecimalLength(heads);
   n += CStringLen("ddb.geometry.sectors = \"63\"\n");
-  n += CStringLen("ddb.adapterType = \"\"\n") + CStringLen(AdapterName(vmdk.adapter_type));
+  n +=
+      CStringLen("ddb.adapterType = \"\"\n") + CStringLen(NameOf(vmdk.adapter_type, kAdapterNames));
   if (HasVmdkToolsVersion(compat)) {
     n += CStringLen("ddb.toolsVersion = \"\"\n") + vmdk.tools_version.length;
   }

@@ -5,6 +5,7 @@
 #include "instar/engine/vpc.h"
 
 #include "core/formats.h"
+#include "core/reader_util.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
 
@@ -18,8 +19,6 @@ constexpr uint32_t kUnallocated = 0xffffffff;
 // qemu's VHD_MAX_SECTORS (2040 GiB) and VHD_MAX_GEOMETRY.
 constexpr uint64_t kMaxSectors = 0xff000000;
 constexpr uint64_t kMaxGeometry = 65535ull * 16 * 255;
-// qemu's BDRV_MAX_LENGTH: the largest offset a request may reach.
-constexpr uint64_t kMaxLength = (uint64_t{1} << 63) - (uint64_t{1} << 30);
 
 // Versions where vpc_open changed. The matrix only pins each change to an
 // interval (5.2.0 .. 7.2.18 and 7.2.22 .. 10.0.2); the boundaries below are
@@ -30,12 +29,6 @@ constexpr QemuVersion kEndFooterMustBeFixed{6, 0, 0};
 //    but "win ", "qem2", "d2v ", "CTXS", "tap\0"; since then only "vpc " and
 //    "qemu" (so Azure's "wa\0\0" uses current_size).
 constexpr QemuVersion kChsOnlyForVpcAndQemu{8, 1, 0};
-
-// The file length as qemu sees it (bdrv_getlength): whole 512-byte sectors.
-uint64_t SectorLength(const BlockDevice& device) {
-  const uint64_t size = device.Size();
-  return size > kMaxLength ? kMaxLength : AlignUp(size, 512);
-}
 
 bool AtLeast(const QemuVersion& v, const QemuVersion& threshold) {
   return v.AtLeast(threshold.major, threshold.minor, threshold.micro);
@@ -144,7 +137,7 @@ Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& opt
 
 Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   const uint64_t header_offset = footer_.data_offset;
-  if (header_offset > kMaxLength || kDynamicHeaderSize > kMaxLength - header_offset) {
+  if (header_offset > kBdrvMaxLength || kDynamicHeaderSize > kBdrvMaxLength - header_offset) {
     return Status::Corruption("error reading the dynamic VHD header (offset out of range)");
   }
   uint8_t header[kDynamicHeaderSize];
@@ -175,7 +168,7 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   }
   bat_offset_ = LoadBE64(header + 16);
   const uint64_t bat_bytes = uint64_t{entries} * 4;
-  if (bat_offset_ > kMaxLength || bat_bytes > kMaxLength - bat_offset_) {
+  if (bat_offset_ > kBdrvMaxLength || bat_bytes > kBdrvMaxLength - bat_offset_) {
     return Status::Corruption("error reading the vpc block allocation table (out of range)");
   }
   bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
@@ -187,28 +180,16 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   uint64_t data_end = AlignUp(bat_offset_ + bat_bytes, 512);
   const uint64_t length = SectorLength(*file_);
   const uint64_t block_span = uint64_t{bitmap_size_} + block_size_;
-  uint64_t in_file = 0;
-  if (bat_offset_ < length) in_file = DivRoundUp(length - bat_offset_, 4);
-  if (in_file > entries) in_file = entries;
-  const size_t mark = arena.Mark();
-  constexpr size_t kScanBytes = 64 * 1024;
-  uint8_t* scan = arena.AllocateArray<uint8_t>(kScanBytes);
-  if (scan == nullptr) return Status::NoSpace("out of memory scanning the vpc BAT");
-  for (uint64_t first = 0; first < in_file; first += kScanBytes / 4) {
-    const uint64_t count = in_file - first < kScanBytes / 4 ? in_file - first : kScanBytes / 4;
-    Status read = file_->Read(bat_offset_ + first * 4, scan, static_cast<size_t>(count * 4));
-    if (!read.ok()) {
-      arena.Reset(mark);
-      return read;
-    }
-    for (uint64_t i = 0; i < count; ++i) {
-      const uint32_t entry = LoadBE32(scan + i * 4);
-      if (entry == kUnallocated) continue;
-      const uint64_t next = uint64_t{entry} * 512 + block_span;
-      if (next > data_end) data_end = next;
-    }
-  }
-  arena.Reset(mark);
+  const uint64_t in_file = EntriesInFile(bat_offset_, entries, 4, length);
+  INSTAR_RETURN_IF_ERROR(ScanTable(*file_, arena, bat_offset_, in_file, 4,
+                                   "out of memory scanning the vpc BAT",
+                                   [&](uint64_t, const uint8_t* bytes) {
+                                     const uint32_t entry = LoadBE32(bytes);
+                                     if (entry == kUnallocated) return Status::Ok();
+                                     const uint64_t next = uint64_t{entry} * 512 + block_span;
+                                     if (next > data_end) data_end = next;
+                                     return Status::Ok();
+                                   }));
   if (in_file < entries && block_span > data_end) data_end = block_span;
   data_end_ = data_end;
   if (data_end > length) {
@@ -221,7 +202,7 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
 Result<uint64_t> VpcReader::ImageOffset(uint64_t offset) {
   const uint64_t index = offset / block_size_;
   if (index >= max_table_entries_) return kNotAllocated;
-  // The BAT ends below kMaxLength (checked at open), so the sum cannot wrap.
+  // The BAT ends below kBdrvMaxLength (checked at open), so the sum cannot wrap.
   INSTAR_ASSIGN_OR_RETURN(const uint32_t entry,
                           bat_cache_->LoadBE32(*file_, bat_offset_ + index * 4));
   if (entry == kUnallocated) return kNotAllocated;
@@ -274,15 +255,9 @@ Result<BlockStatus> VpcReader::DriverBlockStatus(bool, uint64_t offset, uint64_t
 
 Result<Image*> OpenVpcImage(BlockDevice& device, Arena& arena, const OpenOptions& options,
                             VpcSizeCalc size_calc) {
-  const size_t mark = arena.Mark();
-  VpcReader* reader = arena.New<VpcReader>();
-  if (reader == nullptr) return Status::NoSpace("out of memory opening a vpc image");
-  Status status = reader->Open(device, arena, options, size_calc);
-  if (!status.ok()) {
-    arena.Reset(mark);
-    return status;
-  }
-  return static_cast<Image*>(reader);
+  return OpenReader<VpcReader>(arena, "out of memory opening a vpc image", [&](VpcReader& reader) {
+    return reader.Open(device, arena, options, size_calc);
+  });
 }
 
 Result<Image*> OpenVpcImage(BlockDevice& device, DeviceOpener&, Arena& arena,

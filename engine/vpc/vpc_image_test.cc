@@ -352,24 +352,5 @@ TEST_F(VpcTest, LargerTableThanNeeded) {
   EXPECT_EQ(last->flags, block_status::kZero);
 }
 
-// Every arena too small to open the image gives NoSpace, never anything
-// else; a large enough one opens it.
-TEST(VpcArenaTest, ExhaustionIsNoSpace) {
-  MemoryDevice device(Dynamic());
-  std::vector<uint8_t> buffer(256 * 1024);
-  bool opened = false;
-  for (size_t size = 0; size <= buffer.size(); size += 1024) {
-    Arena arena(buffer.data(), size);
-    auto image = OpenVpcImage(device, arena, OpenOptions{k10013}, VpcSizeCalc::kAuto);
-    if (image.ok()) {
-      opened = true;
-      break;
-    }
-    EXPECT_EQ(image.status().code(), StatusCode::kNoSpace) << size;
-    EXPECT_EQ(arena.used(), 0u) << size;
-  }
-  EXPECT_TRUE(opened);
-}
-
 }  // namespace
 }  // namespace instar

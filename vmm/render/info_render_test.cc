@@ -106,25 +106,34 @@ TEST_F(SnapshotTableTest, LongNamesShiftTheColumnsPerFamily) {
   const SnapshotView longest = Snapshot("1", "a-very-long-snapshot-name-here", 1795346601);
   const SnapshotView seventeen = Snapshot("2", "seventeen-chars-x", 1795346601);
   const SnapshotView sixteen = Snapshot("3", "sixteen-chars-xy", 1795346601);
-  EXPECT_EQ(Row(longest, k520),
-            "1         a-very-long-snapshot-name-here     0 B 2026-11-22 11:23:21 00:00:00.000"
-            "          0");
-  EXPECT_EQ(Row(seventeen, k520),
-            "2         seventeen-chars-x     0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(Row(sixteen, k520),
-            "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(Row(longest, k7222),
-            "1         a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21 00:00:00.000"
-            "          0");
-  EXPECT_EQ(Row(seventeen, k7222),
-            "2         seventeen-chars-x      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(Row(sixteen, k7222),
-            "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0");
-  EXPECT_EQ(Row(longest, k10013),
-            "1       a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21  0000:00:00.000"
-            "          0");
-  EXPECT_EQ(Row(seventeen, k10013),
-            "2       seventeen-chars-x      0 B 2026-11-22 11:23:21  0000:00:00.000          0");
+  const struct {
+    const SnapshotView& snapshot;
+    QemuVersion version;
+    const char* row;
+  } cases[] = {
+      {longest, k520,
+       "1         a-very-long-snapshot-name-here     0 B 2026-11-22 11:23:21 00:00:00.000"
+       "          0"},
+      {seventeen, k520,
+       "2         seventeen-chars-x     0 B 2026-11-22 11:23:21 00:00:00.000          0"},
+      {sixteen, k520,
+       "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0"},
+      {longest, k7222,
+       "1         a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21 00:00:00.000"
+       "          0"},
+      {seventeen, k7222,
+       "2         seventeen-chars-x      0 B 2026-11-22 11:23:21 00:00:00.000          0"},
+      {sixteen, k7222,
+       "3         sixteen-chars-xy      0 B 2026-11-22 11:23:21 00:00:00.000          0"},
+      {longest, k10013,
+       "1       a-very-long-snapshot-name-here      0 B 2026-11-22 11:23:21  0000:00:00.000"
+       "          0"},
+      {seventeen, k10013,
+       "2       seventeen-chars-x      0 B 2026-11-22 11:23:21  0000:00:00.000          0"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(Row(c.snapshot, c.version), c.row) << c.snapshot.name << " " << c.version.major;
+  }
 }
 
 // `TZ=UTC qemu-img-binaries/x86_64/{5.2.0,7.2.22,11.1.3}/qemu-img info -f

@@ -88,63 +88,68 @@ void AppendHex4(std::string* out, uint32_t value) {
   *out += text;
 }
 
-std::string Number(const QObject& object) {
-  char text[32];
-  if (object.kind() == QObject::Kind::kInt) {
-    (void)std::snprintf(text, sizeof(text), "%" PRId64, object.int_value());
-  } else {
-    (void)std::snprintf(text, sizeof(text), "%" PRIu64, object.uint_value());
-  }
-  return text;
-}
-
 void AppendIndent(std::string* out, int level) { out->append(static_cast<size_t>(level) * 4, ' '); }
 
-void AppendJson(std::string* out, const QObject& object, int level) {
+// Appends a number, bool or string as `json` or the human dialect prints it
+// (they differ only in strings: JSON quotes them, the human dialect prints
+// them with "%s", up to a NUL). False for a dict or list, which each dialect
+// lays out its own way.
+bool AppendScalar(std::string* out, const QObject& object, bool json) {
+  char text[32];
   switch (object.kind()) {
     case QObject::Kind::kInt:
+      (void)std::snprintf(text, sizeof(text), "%" PRId64, object.int_value());
+      *out += text;
+      return true;
     case QObject::Kind::kUint:
-      *out += Number(object);
-      return;
+      (void)std::snprintf(text, sizeof(text), "%" PRIu64, object.uint_value());
+      *out += text;
+      return true;
     case QObject::Kind::kBool:
       *out += object.bool_value() ? "true" : "false";
-      return;
+      return true;
     case QObject::Kind::kString:
-      *out += JsonQuote(object.string_value());
-      return;
-    case QObject::Kind::kDict: {
-      const QDict& dict = object.dict();
-      *out += '{';
-      const char* separator = "";
-      for (size_t i : dict.IterationOrder()) {
-        *out += separator;
-        *out += '\n';
-        AppendIndent(out, level + 1);
-        *out += JsonQuote(dict.key(i));
-        *out += ": ";
-        AppendJson(out, dict.value(i), level + 1);
-        separator = ",";
-      }
-      *out += '\n';
-      AppendIndent(out, level);
-      *out += '}';
-      return;
-    }
-    case QObject::Kind::kList: {
-      const QList& list = object.list();
-      *out += '[';
-      for (size_t i = 0; i < list.size(); ++i) {
-        if (i > 0) *out += ',';
-        *out += '\n';
-        AppendIndent(out, level + 1);
-        AppendJson(out, list.at(i), level + 1);
-      }
-      *out += '\n';
-      AppendIndent(out, level);
-      *out += ']';
-      return;
-    }
+      *out += json ? JsonQuote(object.string_value())
+                   : object.string_value().substr(0, object.string_value().find('\0'));
+      return true;
+    case QObject::Kind::kDict:
+    case QObject::Kind::kList:
+      return false;
   }
+  return false;
+}
+
+void AppendJson(std::string* out, const QObject& object, int level) {
+  if (AppendScalar(out, object, /*json=*/true)) return;
+  if (object.kind() == QObject::Kind::kDict) {
+    const QDict& dict = object.dict();
+    *out += '{';
+    const char* separator = "";
+    for (size_t i : dict.IterationOrder()) {
+      *out += separator;
+      *out += '\n';
+      AppendIndent(out, level + 1);
+      *out += JsonQuote(dict.key(i));
+      *out += ": ";
+      AppendJson(out, dict.value(i), level + 1);
+      separator = ",";
+    }
+    *out += '\n';
+    AppendIndent(out, level);
+    *out += '}';
+    return;
+  }
+  const QList& list = object.list();
+  *out += '[';
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i > 0) *out += ',';
+    *out += '\n';
+    AppendIndent(out, level + 1);
+    AppendJson(out, list.at(i), level + 1);
+  }
+  *out += '\n';
+  AppendIndent(out, level);
+  *out += ']';
 }
 
 bool IsComposite(const QObject& object) {
@@ -170,34 +175,19 @@ void AppendHumanMember(std::string* out, const std::string& name, const QObject&
 }
 
 void AppendHuman(std::string* out, const QObject& object, int indentation) {
-  switch (object.kind()) {
-    case QObject::Kind::kInt:
-    case QObject::Kind::kUint:
-      *out += Number(object);
-      return;
-    case QObject::Kind::kBool:
-      *out += object.bool_value() ? "true" : "false";
-      return;
-    case QObject::Kind::kString:
-      // Printed with "%s": the string's bytes up to a NUL.
-      *out += object.string_value().substr(0, object.string_value().find('\0'));
-      return;
-    case QObject::Kind::kDict: {
-      const QDict& dict = object.dict();
-      for (size_t i : dict.IterationOrder()) {
-        std::string key = dict.key(i);
-        std::replace(key.begin(), key.end(), '-', ' ');
-        AppendHumanMember(out, key, dict.value(i), indentation);
-      }
-      return;
+  if (AppendScalar(out, object, /*json=*/false)) return;
+  if (object.kind() == QObject::Kind::kDict) {
+    const QDict& dict = object.dict();
+    for (size_t i : dict.IterationOrder()) {
+      std::string key = dict.key(i);
+      std::replace(key.begin(), key.end(), '-', ' ');
+      AppendHumanMember(out, key, dict.value(i), indentation);
     }
-    case QObject::Kind::kList: {
-      const QList& list = object.list();
-      for (size_t i = 0; i < list.size(); ++i) {
-        AppendHumanMember(out, "[" + std::to_string(i) + "]", list.at(i), indentation);
-      }
-      return;
-    }
+    return;
+  }
+  const QList& list = object.list();
+  for (size_t i = 0; i < list.size(); ++i) {
+    AppendHumanMember(out, "[" + std::to_string(i) + "]", list.at(i), indentation);
   }
 }
 

@@ -38,12 +38,7 @@ class CallHandlerTest : public ::testing::Test {
 
   static abi::CallRequest Request(abi::Call call, uint32_t device = 0, uint64_t offset = 0,
                                   uint64_t length = 0) {
-    abi::CallRequest r{};
-    r.call = static_cast<uint32_t>(call);
-    r.device = device;
-    r.offset = offset;
-    r.length = length;
-    return r;
+    return abi::MakeRequest(call, device, offset, length);
   }
 
   abi::CallReply Send(CallHandler& handler, const abi::CallRequest& request,

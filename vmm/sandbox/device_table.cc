@@ -50,6 +50,19 @@ std::string CombinePath(const std::string& base, const std::string& name) {
   return base.substr(0, slash + 1) + name;
 }
 
+// lseek(fd, offset, whence) into *result: `if_none` where there is no such
+// offset (ENXIO).
+abi::CallError Seek(int fd, uint64_t offset, int whence, uint64_t if_none, uint64_t* result) {
+  const off_t pos = ::lseek(fd, static_cast<off_t>(offset), whence);
+  if (pos < 0) {
+    if (errno != ENXIO) return abi::CallError::kIOError;
+    *result = if_none;
+  } else {
+    *result = static_cast<uint64_t>(pos);
+  }
+  return abi::CallError::kOk;
+}
+
 }  // namespace
 
 DeviceTable::~DeviceTable() {
@@ -135,14 +148,7 @@ abi::CallError DeviceTable::SeekData(uint32_t device, uint64_t offset, uint64_t*
     *result = abi::kNoData;
     return abi::CallError::kOk;
   }
-  const off_t pos = ::lseek(fds_[device], static_cast<off_t>(offset), SEEK_DATA);
-  if (pos < 0) {
-    if (errno != ENXIO) return abi::CallError::kIOError;
-    *result = abi::kNoData;
-  } else {
-    *result = static_cast<uint64_t>(pos);
-  }
-  return abi::CallError::kOk;
+  return Seek(fds_[device], offset, SEEK_DATA, abi::kNoData, result);
 }
 
 abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t* result) {
@@ -154,14 +160,7 @@ abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t*
     *result = offset;
     return abi::CallError::kOk;
   }
-  const off_t pos = ::lseek(fds_[device], static_cast<off_t>(offset), SEEK_HOLE);
-  if (pos < 0) {
-    if (errno != ENXIO) return abi::CallError::kIOError;
-    *result = offset;
-  } else {
-    *result = static_cast<uint64_t>(pos);
-  }
-  return abi::CallError::kOk;
+  return Seek(fds_[device], offset, SEEK_HOLE, offset, result);
 }
 
 abi::CallError DeviceTable::AllocatedSize(uint32_t device, uint64_t* bytes) {

@@ -49,30 +49,30 @@ constexpr uint64_t kEferLongModeActive = 1ull << 10;
 
 constexpr uint64_t kEntriesPerTable = 512;
 
-// A flat 64-bit code segment; `selector`'s low bits are its privilege level.
-SegmentState CodeSegment(uint16_t selector) {
+// A flat segment over all memory; `selector`'s low bits are its privilege
+// level.
+SegmentState FlatSegment(uint16_t selector, uint8_t type) {
   SegmentState s;
   s.limit = 0xFFFFFFFF;
   s.selector = selector;
-  s.type = 0xB;  // execute/read, accessed
+  s.type = type;
   s.present = 1;
   s.dpl = selector & 3;
   s.s = 1;
-  s.l = 1;
   s.g = 1;
   return s;
 }
 
+// A 64-bit code segment.
+SegmentState CodeSegment(uint16_t selector) {
+  SegmentState s = FlatSegment(selector, 0xB);  // execute/read, accessed
+  s.l = 1;
+  return s;
+}
+
 SegmentState DataSegment(uint16_t selector) {
-  SegmentState s;
-  s.limit = 0xFFFFFFFF;
-  s.selector = selector;
-  s.type = 0x3;  // read/write, accessed
-  s.present = 1;
-  s.dpl = selector & 3;
-  s.s = 1;
+  SegmentState s = FlatSegment(selector, 0x3);  // read/write, accessed
   s.db = 1;
-  s.g = 1;
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include "instar/guest/kvm_layout.h"
 #include "vmm/sandbox/call_handler.h"
 #include "vmm/sandbox/device_table.h"
+#include "vmm/sandbox/test_file.h"
 
 namespace instar::vmm {
 namespace {
@@ -307,14 +308,10 @@ TEST(GuestMemoryTest, NoPayloadBuffersBeforeLoad) {
 class HypercallTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char path[] = "/tmp/instar-guest-memory-test-XXXXXX";
-    const int fd = ::mkstemp(path);
-    ASSERT_GE(fd, 0);
-    path_ = path;
     file_.resize(4096);
     for (size_t i = 0; i < file_.size(); ++i) file_[i] = static_cast<uint8_t>(i * 7 + 1);
-    ASSERT_EQ(::write(fd, file_.data(), file_.size()), static_cast<ssize_t>(file_.size()));
-    ::close(fd);
+    path_ = WriteTestFile("instar-guest-memory-test", file_);
+    ASSERT_FALSE(path_.empty());
     std::string error;
     ASSERT_TRUE(devices_.OpenPath(path_, &error)) << error;
     memory_ = Loaded();
@@ -338,13 +335,7 @@ class HypercallTest : public ::testing::Test {
 
   static abi::CallRequest Request(abi::Call call, uint64_t offset, uint64_t length, uint64_t buffer,
                                   uint32_t device = 0) {
-    abi::CallRequest request{};
-    request.call = static_cast<uint32_t>(call);
-    request.device = device;
-    request.offset = offset;
-    request.length = length;
-    request.buffer = buffer;
-    return request;
+    return abi::MakeRequest(call, device, offset, length, buffer);
   }
 
   static int32_t Error(abi::CallError error) { return static_cast<int32_t>(error); }

@@ -3,7 +3,12 @@
 // (guest/runtime/process/testing); the production helper has none of them.
 #include "vmm/sandbox/process_sandbox.h"
 
+#include <chrono>
 #include <cstring>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -28,52 +33,77 @@ abi::OperationConfig Config(uint32_t operation) {
   return config;
 }
 
-SandboxOutcome RunTestHelper(uint32_t operation, SandboxLimits limits = {}) {
+SandboxOutcome RunHelper(const std::string& helper, uint32_t operation, SandboxLimits limits = {}) {
   DeviceTable devices;
-  return MakeProcessSandbox(INSTAR_TEST_HELPER_PATH)->Run(Config(operation), devices, limits);
+  return MakeProcessSandbox(helper)->Run(Config(operation), devices, limits);
 }
 
-TEST(ProcessSandboxTest, ForbiddenSyscallIsKilledBySeccomp) {
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestForbiddenSyscall);
-  EXPECT_EQ(outcome.exit, kExitBadSyscall);
-  EXPECT_EQ(outcome.message, "the sandbox helper was killed by seccomp (a forbidden system call)");
+SandboxOutcome RunTestHelper(uint32_t operation, SandboxLimits limits = {}) {
+  return RunHelper(INSTAR_TEST_HELPER_PATH, operation, limits);
 }
 
-TEST(ProcessSandboxTest, EndlessLoopTimesOut) {
+// Decodes the result of an outcome that must have ended well.
+::testing::AssertionResult DecodeOk(const SandboxOutcome& outcome, uint32_t operation,
+                                    DecodedResult* result) {
+  if (outcome.exit != kExitOk) {
+    return ::testing::AssertionFailure() << "exit " << outcome.exit << ": " << outcome.message;
+  }
+  std::string error;
+  if (!DecodeResult(outcome.result, operation, result, &error)) {
+    return ::testing::AssertionFailure() << error;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// A test operation that misbehaves, and how the backend reports it.
+struct Misbehaviour {
+  const char* name;
+  uint32_t operation;
+  std::chrono::milliseconds timeout;  // 0: the default limit
+  ExitCode exit;
+  const char* message;
+};
+
+const Misbehaviour kMisbehaviours[] = {
+    {"ForbiddenSyscallIsKilledBySeccomp", test_ops::kTestForbiddenSyscall,
+     std::chrono::milliseconds(0), kExitBadSyscall,
+     "the sandbox helper was killed by seccomp (a forbidden system call)"},
+    {"EndlessLoopTimesOut", test_ops::kTestLoop, std::chrono::milliseconds(300), kExitTimeout,
+     "the sandbox timed out after 0.3 seconds"},
+    {"CrashIsAGuestCrash", test_ops::kTestCrash, std::chrono::milliseconds(0), kExitGuestCrash,
+     "the sandbox helper crashed (signal 11 (SIGSEGV))"},
+    {"OversizedRequestBreaksTheProtocol", test_ops::kTestBadRequest, std::chrono::milliseconds(0),
+     kExitBadResult,
+     "the sandbox helper broke the call protocol: the sandbox helper sent a request with a "
+     "1099511627776-byte payload"},
+    {"ExitWithoutResultIsABadResult", test_ops::kTestExitWithoutResult,
+     std::chrono::milliseconds(0), kExitBadResult,
+     "the sandbox helper finished (status 0) without a result"},
+};
+
+void PrintTo(const Misbehaviour& m, std::ostream* os) { *os << m.name; }
+
+class ProcessSandboxMisbehaviourTest : public ::testing::TestWithParam<Misbehaviour> {};
+
+TEST_P(ProcessSandboxMisbehaviourTest, EndsWithItsExitCode) {
+  const Misbehaviour& m = GetParam();
   SandboxLimits limits;
-  limits.timeout = std::chrono::milliseconds(300);
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestLoop, limits);
-  EXPECT_EQ(outcome.exit, kExitTimeout);
-  EXPECT_EQ(outcome.message, "the sandbox timed out after 0.3 seconds");
+  if (m.timeout.count() != 0) limits.timeout = m.timeout;
+  const SandboxOutcome outcome = RunTestHelper(m.operation, limits);
+  EXPECT_EQ(outcome.exit, m.exit);
+  EXPECT_EQ(outcome.message, m.message);
 }
 
-TEST(ProcessSandboxTest, CrashIsAGuestCrash) {
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestCrash);
-  EXPECT_EQ(outcome.exit, kExitGuestCrash);
-  EXPECT_EQ(outcome.message, "the sandbox helper crashed (signal 11 (SIGSEGV))");
-}
-
-TEST(ProcessSandboxTest, OversizedRequestBreaksTheProtocol) {
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestBadRequest);
-  EXPECT_EQ(outcome.exit, kExitBadResult);
-  EXPECT_EQ(outcome.message,
-            "the sandbox helper broke the call protocol: the sandbox helper sent a request "
-            "with a 1099511627776-byte payload");
-}
-
-TEST(ProcessSandboxTest, ExitWithoutResultIsABadResult) {
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestExitWithoutResult);
-  EXPECT_EQ(outcome.exit, kExitBadResult);
-  EXPECT_EQ(outcome.message, "the sandbox helper finished (status 0) without a result");
-}
+INSTANTIATE_TEST_SUITE_P(TestOperations, ProcessSandboxMisbehaviourTest,
+                         ::testing::ValuesIn(kMisbehaviours),
+                         [](const ::testing::TestParamInfo<Misbehaviour>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
 
 TEST(ProcessSandboxTest, HelperHasOnlyItsPipesAndNoEnvironment) {
-  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestProbeEnvironment);
-  ASSERT_EQ(outcome.exit, kExitOk) << outcome.message;
   DecodedResult result;
-  std::string error;
-  ASSERT_TRUE(DecodeResult(outcome.result, test_ops::kTestProbeEnvironment, &result, &error))
-      << error;
+  ASSERT_TRUE(DecodeOk(RunTestHelper(test_ops::kTestProbeEnvironment),
+                       test_ops::kTestProbeEnvironment, &result));
   std::vector<uint64_t> fds;
   uint64_t argc = 99, envc = 99;
   for (const ResultRecord& r : result.records) {
@@ -87,14 +117,9 @@ TEST(ProcessSandboxTest, HelperHasOnlyItsPipesAndNoEnvironment) {
 }
 
 TEST(ProcessSandboxTest, ProductionHelperDoesNotKnowTheTestOperations) {
-  DeviceTable devices;
-  const SandboxOutcome outcome = MakeProcessSandbox(INSTAR_HELPER_PATH)
-                                     ->Run(Config(test_ops::kTestForbiddenSyscall), devices, {});
-  ASSERT_EQ(outcome.exit, kExitOk) << outcome.message;
   DecodedResult result;
-  std::string error;
-  ASSERT_TRUE(DecodeResult(outcome.result, test_ops::kTestForbiddenSyscall, &result, &error))
-      << error;
+  ASSERT_TRUE(DecodeOk(RunHelper(INSTAR_HELPER_PATH, test_ops::kTestForbiddenSyscall),
+                       test_ops::kTestForbiddenSyscall, &result));
   bool malformed = false;
   const std::optional<GuestError> guest_error = FindGuestError(result, &malformed);
   ASSERT_TRUE(guest_error.has_value());
@@ -102,9 +127,7 @@ TEST(ProcessSandboxTest, ProductionHelperDoesNotKnowTheTestOperations) {
 }
 
 TEST(ProcessSandboxTest, MissingHelperIsUnavailable) {
-  DeviceTable devices;
-  const SandboxOutcome outcome =
-      MakeProcessSandbox("/nonexistent/instar-sandbox-helper")->Run(Config(1), devices, {});
+  const SandboxOutcome outcome = RunHelper("/nonexistent/instar-sandbox-helper", 1);
   EXPECT_EQ(outcome.exit, kExitSandboxUnavailable);
   EXPECT_EQ(outcome.message,
             "cannot run the sandbox helper '/nonexistent/instar-sandbox-helper': No such file or "

@@ -38,20 +38,14 @@ abi::CallReply KvmTransport::Call(const abi::CallRequest& request, const void* o
 }
 
 void KvmTransport::Exit(uint64_t status) {
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kExit);
-  request.offset = status;
-  Call(request, nullptr, nullptr);
+  Call(abi::MakeRequest(abi::Call::kExit, 0, status), nullptr, nullptr);
   StopForever();
 }
 
 void KvmTransport::Abort(const char* message) {
   uint64_t length = 0;
   while (length < abi::kMaxLog && message[length] != '\0') ++length;
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kAbort);
-  request.length = length;
-  Call(request, message, nullptr);
+  Call(abi::MakeRequest(abi::Call::kAbort, 0, 0, length), message, nullptr);
   Exit(1);
 }
 

@@ -43,9 +43,7 @@ class Result {
   abi::CallError Emit(KvmTransport& transport) {
     const uint32_t records = static_cast<uint32_t>(used_ - sizeof(abi::ResultHeader));
     CopyBytes(buffer_ + offsetof(abi::ResultHeader, length), &records, sizeof(records));
-    abi::CallRequest request{};
-    request.call = static_cast<uint32_t>(abi::Call::kEmit);
-    request.length = used_;
+    const abi::CallRequest request = abi::MakeRequest(abi::Call::kEmit, 0, 0, used_);
     return static_cast<abi::CallError>(transport.Call(request, buffer_, nullptr).error);
   }
 
@@ -55,24 +53,14 @@ class Result {
 };
 
 abi::CallReply Read(KvmTransport& transport, uint64_t offset, void* buffer, uint64_t length) {
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kRead);
-  request.device = 0;
-  request.offset = offset;
-  request.length = length;
-  return transport.Call(request, nullptr, buffer);
+  return transport.Call(abi::MakeRequest(abi::Call::kRead, 0, offset, length), nullptr, buffer);
 }
 
 // A request whose buffer is exactly `buffer` (the transport only fills it in
 // for non-null payload pointers).
 abi::CallError Raw(KvmTransport& transport, abi::Call call, uint32_t device, uint64_t offset,
                    uint64_t length, uint64_t buffer) {
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(call);
-  request.device = device;
-  request.offset = offset;
-  request.length = length;
-  request.buffer = buffer;
+  const abi::CallRequest request = abi::MakeRequest(call, device, offset, length, buffer);
   return static_cast<abi::CallError>(transport.Call(request, nullptr, nullptr).error);
 }
 
@@ -84,9 +72,7 @@ void Echo(KvmTransport& transport, const layout::BootInfo& boot, uint8_t* arena)
   }
   result.AddBytes(kTagFilename, g_config.filename, static_cast<uint32_t>(name_length));
 
-  abi::CallRequest size_request{};
-  size_request.call = static_cast<uint32_t>(abi::Call::kSize);
-  const abi::CallReply size = transport.Call(size_request, nullptr, nullptr);
+  const abi::CallReply size = transport.Call(abi::MakeRequest(abi::Call::kSize), nullptr, nullptr);
   if (size.error != 0) transport.Abort("test guest: kSize failed");
   result.AddU64(kTagSize, size.value);
 

@@ -45,11 +45,8 @@ alignas(64) uint8_t g_arena_memory[kArenaBytes];
 void Abort(const char* message) {
   size_t length = 0;
   while (message[length] != '\0') ++length;
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kAbort);
-  request.length = length;
   PipeTransport transport;
-  transport.Call(request, message, nullptr);
+  transport.Call(abi::MakeRequest(abi::Call::kAbort, 0, 0, length), message, nullptr);
 }
 
 }  // namespace
@@ -80,9 +77,7 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   PipeTransport transport;
   const int status = DispatchOperation(config, transport, arena);
 
-  abi::CallRequest exit_request{};
-  exit_request.call = static_cast<uint32_t>(abi::Call::kExit);
-  exit_request.offset = static_cast<uint64_t>(status);
-  transport.Call(exit_request, nullptr, nullptr);
+  transport.Call(abi::MakeRequest(abi::Call::kExit, 0, static_cast<uint64_t>(status)), nullptr,
+                 nullptr);
   sys::Exit(status);
 }

@@ -6,10 +6,13 @@ namespace instar::guest {
 
 namespace sys {
 
-bool ReadFull(int fd, void* buffer, size_t length) {
-  auto* p = static_cast<uint8_t*>(buffer);
+namespace {
+
+// Repeats `transfer` (Read or Write) until `length` bytes have moved.
+template <typename Byte, typename Transfer>
+bool TransferFull(int fd, Byte* p, size_t length, Transfer transfer) {
   while (length > 0) {
-    const long n = Read(fd, p, length);
+    const long n = transfer(fd, p, length);
     if (n == -kEintr) continue;
     if (n <= 0) return false;
     p += n;
@@ -18,16 +21,14 @@ bool ReadFull(int fd, void* buffer, size_t length) {
   return true;
 }
 
+}  // namespace
+
+bool ReadFull(int fd, void* buffer, size_t length) {
+  return TransferFull(fd, static_cast<uint8_t*>(buffer), length, Read);
+}
+
 bool WriteFull(int fd, const void* buffer, size_t length) {
-  auto* p = static_cast<const uint8_t*>(buffer);
-  while (length > 0) {
-    const long n = Write(fd, p, length);
-    if (n == -kEintr) continue;
-    if (n <= 0) return false;
-    p += n;
-    length -= static_cast<size_t>(n);
-  }
-  return true;
+  return TransferFull(fd, static_cast<const uint8_t*>(buffer), length, Write);
 }
 
 }  // namespace sys

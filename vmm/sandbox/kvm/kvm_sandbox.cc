@@ -79,6 +79,16 @@ int Ioctl(int fd, unsigned long request, Argument argument) {
   return result;
 }
 
+// Ioctl() that, when it fails, says so in *error ("KVM_SET_REGS: Invalid
+// argument").
+template <typename Argument>
+bool IoctlOrError(int fd, unsigned long request, Argument argument, const char* name,
+                  std::string* error) {
+  if (Ioctl(fd, request, argument) >= 0) return true;
+  *error = Errno(name);
+  return false;
+}
+
 // The KVM device: $INSTAR_KVM_DEVICE when set (tests point it at a missing
 // file to see a machine without KVM), else /dev/kvm.
 std::string KvmDevicePath() {
@@ -172,11 +182,7 @@ bool SetCpuid(int vcpu, std::string* error) {
   cpuid.entries[0].eax = kExtendedFeatures;
   cpuid.entries[1].function = kExtendedFeatures;
   cpuid.entries[1].edx = kLongModeBit;
-  if (Ioctl(vcpu, kvm_ioctl::kSetCpuid2, &cpuid) < 0) {
-    *error = Errno("KVM_SET_CPUID2");
-    return false;
-  }
-  return true;
+  return IoctlOrError(vcpu, kvm_ioctl::kSetCpuid2, &cpuid, "KVM_SET_CPUID2", error);
 }
 
 // The vCPU's rip, or 0 when KVM cannot say.
@@ -187,10 +193,7 @@ uint64_t RipOf(int vcpu) {
 
 bool SetBootState(int vcpu, const BootState& boot, std::string* error) {
   kvm_sregs sregs{};
-  if (Ioctl(vcpu, kvm_ioctl::kGetSregs, &sregs) < 0) {
-    *error = Errno("KVM_GET_SREGS");
-    return false;
-  }
+  if (!IoctlOrError(vcpu, kvm_ioctl::kGetSregs, &sregs, "KVM_GET_SREGS", error)) return false;
   sregs.cs = KvmSegment(boot.code);
   sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = KvmSegment(boot.data);
   sregs.tr = KvmSegment(boot.task);
@@ -202,20 +205,13 @@ bool SetBootState(int vcpu, const BootState& boot, std::string* error) {
   sregs.cr3 = boot.cr3;
   sregs.cr4 = boot.cr4;
   sregs.efer = boot.efer;
-  if (Ioctl(vcpu, kvm_ioctl::kSetSregs, &sregs) < 0) {
-    *error = Errno("KVM_SET_SREGS");
-    return false;
-  }
+  if (!IoctlOrError(vcpu, kvm_ioctl::kSetSregs, &sregs, "KVM_SET_SREGS", error)) return false;
   kvm_regs regs{};
   regs.rip = boot.rip;
   regs.rsp = boot.rsp;
   regs.rdi = boot.rdi;
   regs.rflags = boot.rflags;
-  if (Ioctl(vcpu, kvm_ioctl::kSetRegs, &regs) < 0) {
-    *error = Errno("KVM_SET_REGS");
-    return false;
-  }
-  return true;
+  return IoctlOrError(vcpu, kvm_ioctl::kSetRegs, &regs, "KVM_SET_REGS", error);
 }
 
 // The signal that kicks the vCPU out of KVM_RUN.

@@ -23,6 +23,7 @@
 #include "vmm/sandbox/device_table.h"
 #include "vmm/sandbox/guest_memory.h"
 #include "vmm/sandbox/sandbox.h"
+#include "vmm/sandbox/test_file.h"
 #include "vmm/testing/required_sandboxes.h"
 
 namespace instar::vmm::testing {
@@ -91,14 +92,10 @@ class FlatGuestTest : public ::testing::TestWithParam<FlatBackend> {
     ASSERT_TRUE(ReadGuestImageFile(INSTAR_TEST_GUEST_IMAGE, &image_, &error)) << error;
     std::string why;
     if (GetParam().make(image_, &why) == nullptr) INSTAR_SKIP_OR_FAIL_BACKEND(GetParam().name, why);
-    char path[] = "/tmp/instar-flat-guest-test-XXXXXX";
-    const int fd = ::mkstemp(path);
-    ASSERT_GE(fd, 0);
-    path_ = path;
     file_.resize(3000);
     for (size_t i = 0; i < file_.size(); ++i) file_[i] = static_cast<uint8_t>(i * 13 + 5);
-    ASSERT_EQ(::write(fd, file_.data(), file_.size()), static_cast<ssize_t>(file_.size()));
-    ::close(fd);
+    path_ = WriteTestFile("instar-flat-guest-test", file_);
+    ASSERT_FALSE(path_.empty());
     ASSERT_TRUE(devices_.OpenPath(path_, &error)) << error;
   }
   void TearDown() override {

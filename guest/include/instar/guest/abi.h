@@ -72,6 +72,13 @@ struct CallRequest {
 };
 static_assert(sizeof(CallRequest) == 40);
 
+// A request for `call`, its fields in the struct's order; the transports
+// fill in `buffer` for a call that has a payload.
+constexpr CallRequest MakeRequest(Call call, uint32_t device = 0, uint64_t offset = 0,
+                                  uint64_t length = 0, uint64_t buffer = 0) {
+  return CallRequest{static_cast<uint32_t>(call), device, offset, length, buffer, 0};
+}
+
 enum class CallError : int32_t {
   kOk = 0,
   kBadCall = -1,    // unknown call number, or a call out of sequence

@@ -19,9 +19,7 @@ bool FdIsOpen(int fd) {
 }
 
 int Emit(Transport& transport, ByteView stream) {
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kEmit);
-  request.length = stream.size;
+  const abi::CallRequest request = abi::MakeRequest(abi::Call::kEmit, 0, 0, stream.size);
   return transport.Call(request, stream.data, nullptr).error == 0 ? 0 : 2;
 }
 
@@ -54,9 +52,7 @@ int DispatchOperation(const abi::OperationConfig& config, Transport& transport, 
       *static_cast<volatile uint64_t*>(nullptr) = 1;
       return 0;
     case testing::kTestBadRequest: {
-      abi::CallRequest request{};
-      request.call = static_cast<uint32_t>(abi::Call::kEmit);
-      request.length = 1ull << 40;
+      const abi::CallRequest request = abi::MakeRequest(abi::Call::kEmit, 0, 0, 1ull << 40);
       uint8_t byte = 0;
       // Only the request goes out; the host must not wait for 2^40 bytes.
       sys::WriteFull(1, &request, sizeof(request));
