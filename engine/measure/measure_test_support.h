@@ -1,7 +1,7 @@
-// Test support for engine/measure: drives the measure API the way
-// qemu-img's img_measure() drives qemu (argv order, then target lookup,
-// -o parsing, bdrv_measure) and renders what qemu-img would print, so that
-// tests can compare with the real binaries' output byte for byte.
+// Test support for engine/measure: versions, error text, sparse files, a
+// raw image over a sparse file and running the system qemu-img. What
+// `instar measure` prints is compared with every qemu-img version by the
+// harness (cases/measure.json), not here.
 #ifndef INSTAR_ENGINE_MEASURE_MEASURE_TEST_SUPPORT_H_
 #define INSTAR_ENGINE_MEASURE_MEASURE_TEST_SUPPORT_H_
 
@@ -11,12 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -24,11 +22,6 @@
 #include "testing/memory_device.h"
 
 namespace instar::measure_test {
-
-struct CliOutcome {
-  std::string output;  // stderr then stdout, as `2>&1` shows them here
-  int exit_code = 0;
-};
 
 inline QemuVersion Version(const std::string& text) {
   auto v = ParseQemuVersion(text.data(), text.size());
@@ -51,73 +44,6 @@ inline std::string ErrorText(const MeasureError& error) {
   std::string text(FormatMeasureError(error, nullptr, 0), '\0');
   FormatMeasureError(error, text.data(), text.size() + 1);
   return text;
-}
-
-inline std::string HexWarningText(MeasureText value) {
-  std::string text(FormatHexSuffixWarning(value, nullptr, 0), '\0');
-  FormatHexSuffixWarning(value, text.data(), text.size() + 1);
-  return text;
-}
-
-inline std::string HumanOutput(const MeasureResult& result) {
-  std::string out = "required size: " + std::to_string(result.required) + "\n" +
-                    "fully allocated size: " + std::to_string(result.fully_allocated) + "\n";
-  if (result.has_bitmaps) out += "bitmaps size: " + std::to_string(result.bitmaps) + "\n";
-  return out;
-}
-
-// What `qemu-img measure ARGS IMAGE` prints (stderr, then stdout) and its
-// exit code, computed by the engine for `source`, an image the caller
-// opened. ARGS are -O and -o only. measure_corpus_test.cc compares it with
-// qemu-img over the corpus; measure's own command line (--size, -o lists,
-// target names) is checked on the real `instar` by the cli cases of
-// cases/measure.json (bucket _cli), not here.
-inline CliOutcome MeasureImageLikeQemuImg(const QemuVersion& version,
-                                          const std::vector<std::string>& args,
-                                          MeasureSource* source) {
-  CliOutcome outcome;
-  MeasureError error;
-  std::string target_name = "raw";
-  std::string options;
-  bool has_options = false;
-  auto fail = [&](const MeasureError& e) {
-    outcome.output += ErrorText(e);
-    outcome.exit_code = 1;
-    return outcome;
-  };
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    const std::string& a = args[i];
-    const std::string& v = args[i + 1];
-    if (a == "-O") {
-      target_name = v;
-      ++i;
-    } else if (a == "-o") {
-      if (!CheckOptionList(v.data(), v.size(), &error).ok()) return fail(error);
-      options += (has_options ? "," : "") + v;
-      has_options = true;
-      ++i;
-    }
-  }
-  ImageFormat target = ImageFormat::kUnknown;
-  if (!LookUpMeasureTarget(target_name.data(), target_name.size(), version, &target, &error).ok()) {
-    return fail(error);
-  }
-  std::vector<uint8_t> arena_buffer(options.size() + 4096);
-  Arena arena(arena_buffer.data(), arena_buffer.size());
-  ParsedMeasureOptions parsed;
-  Status parse =
-      ParseMeasureOptions(target, options.data(), options.size(), version, arena, &parsed, &error);
-  for (uint8_t w = 0; w < parsed.hex_suffix_warning_count; ++w) {
-    outcome.output += HexWarningText(parsed.hex_suffix_warnings[w]);
-  }
-  if (!parse.ok()) return fail(error);
-  MeasureRequest request;
-  request.options = &parsed;
-  request.refuse_like_qemu = true;  // what qemu-img refuses, the answer refuses too
-  Result<MeasureResult> result = Measure(request, source, version, &error);
-  if (!result.ok()) return fail(error);
-  outcome.output += HumanOutput(*result);
-  return outcome;
 }
 
 // A raw image over a real (sparse) file whose block status comes from
@@ -184,25 +110,6 @@ inline std::string RunCommand(const std::string& command, int* exit_status) {
   return out;
 }
 
-// Runs shell commands concurrently (qemu-img spends most of its ~80 ms
-// start-up and exit waiting, not computing); returns (stdout, exit status)
-// in the commands' order.
-inline std::vector<std::pair<std::string, int>> RunCommandsParallel(
-    const std::vector<std::string>& commands, unsigned workers = 16) {
-  std::vector<std::pair<std::string, int>> results(commands.size());
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> threads;
-  for (unsigned w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
-      for (size_t i = next++; i < commands.size(); i = next++) {
-        results[i].first = RunCommand(commands[i], &results[i].second);
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  return results;
-}
-
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
 class TempDir {
  public:
@@ -245,14 +152,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// A number field of qemu-img's JSON output ("required": 123), or -1.
-inline long long JsonNumber(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\": ";
-  const size_t at = json.find(needle);
-  if (at == std::string::npos) return -1;
-  return std::strtoll(json.c_str() + at + needle.size(), nullptr, 10);
-}
 
 // The version of the qemu-img on PATH.
 inline QemuVersion SystemQemuVersion() {
