@@ -400,8 +400,11 @@ Status Qcow2Opener::OpenDataFile() {
   if (!image_->data_file_name_.present()) {
     return Status::InvalidArgument("'data-file' is required for this image");
   }
-  INSTAR_ASSIGN_OR_RETURN(BlockDevice * data_file,
-                          opener_.Open(image_->data_file_name_.data, image_->data_file_name_.size));
+  // qemu opens the data file by the name the header gives, relative to its
+  // working directory, not to the image's (as it does a backing file).
+  INSTAR_ASSIGN_OR_RETURN(
+      BlockDevice * data_file,
+      opener_.OpenAsGiven(image_->data_file_name_.data, image_->data_file_name_.size));
   image_->data_file_ = data_file;
   return Status::Ok();
 }

@@ -173,12 +173,20 @@ Result<uint64_t> TransportDevice::AllocatedBytes() {
 }
 
 Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {
+  return OpenFrom(abi::OpenBase::kImageDirectory, name, name_length);
+}
+
+Result<BlockDevice*> TransportDeviceOpener::OpenAsGiven(const char* name, size_t name_length) {
+  return OpenFrom(abi::OpenBase::kWorkingDirectory, name, name_length);
+}
+
+Result<BlockDevice*> TransportDeviceOpener::OpenFrom(abi::OpenBase base, const char* name,
+                                                     size_t name_length) {
   if (name_length == 0 || name_length > abi::kMaxName) {
     return Status::InvalidArgument("file name is empty or too long");
   }
-  abi::CallRequest request{};
-  request.call = static_cast<uint32_t>(abi::Call::kOpen);
-  request.length = name_length;
+  const abi::CallRequest request =
+      abi::MakeRequest(abi::Call::kOpen, 0, static_cast<uint64_t>(base), name_length);
   const abi::CallReply reply = transport_.Call(request, name, nullptr);
   INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
   if (reply.value > UINT32_MAX) return Status::IOError("the host returned a bad device number");

@@ -68,6 +68,22 @@ class FakeTransport final : public Transport {
   std::vector<abi::CallRequest> requests;
 };
 
+// Open resolves a name from the image's directory, OpenAsGiven from the
+// working directory: the request's offset says which to the host.
+TEST(TransportDeviceTest, OpenSaysWhereANameStarts) {
+  FakeTransport transport;
+  std::vector<uint8_t> arena_memory(4096);
+  Arena arena(arena_memory.data(), arena_memory.size());
+  TransportDeviceOpener opener(transport, arena);
+  EXPECT_FALSE(opener.Open("a", 1).ok());
+  EXPECT_FALSE(opener.OpenAsGiven("b", 1).ok());
+  ASSERT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(transport.requests[0].call, static_cast<uint32_t>(abi::Call::kOpen));
+  EXPECT_EQ(transport.requests[0].offset, static_cast<uint64_t>(abi::OpenBase::kImageDirectory));
+  EXPECT_EQ(transport.requests[1].offset, static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory));
+  EXPECT_EQ(transport.requests[1].length, 1u);
+}
+
 TEST(TransportDeviceTest, SplitsReadsIntoTransfers) {
   FakeTransport transport;
   std::vector<uint8_t> arena_memory(4096);

@@ -78,6 +78,10 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
       return abi::CallError::kOk;
     case abi::Call::kOpen:
       if (request.length == 0 || request.length > abi::kMaxName) return abi::CallError::kBadRange;
+      if (request.offset != static_cast<uint64_t>(abi::OpenBase::kImageDirectory) &&
+          request.offset != static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory)) {
+        return abi::CallError::kBadRange;
+      }
       if (devices_.count() >= abi::kMaxDevices) return abi::CallError::kDenied;
       return abi::CallError::kOk;
     case abi::Call::kEmit:
@@ -159,7 +163,7 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
       uint32_t device = 0;
       error = devices_.OpenByName(
           std::string(reinterpret_cast<const char*>(payload), static_cast<size_t>(request.length)),
-          &device);
+          static_cast<abi::OpenBase>(request.offset), &device);
       if (error == abi::CallError::kOk) reply.value = device;
       break;
     }

@@ -133,6 +133,24 @@ TEST_F(CallHandlerTest, OpensNamesRelativeToTheImage) {
   EXPECT_EQ(Send(handler, Request(abi::Call::kSize, 1)).value, 3u);
 }
 
+// qemu opens a qcow2's data file by the name as given: from the working
+// directory, not the image's.
+TEST_F(CallHandlerTest, OpensNamesAsGivenFromTheWorkingDirectory) {
+  CallHandler handler(devices_);
+  const auto as_given = static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory);
+  // The working directory is not the image's: the name is not found there.
+  ASSERT_NE(fs::current_path(), dir_);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, as_given, 10), Bytes("extent.raw")).error,
+            Err(abi::CallError::kNotFound));
+  const std::string absolute = (dir_ / "extent.raw").string();
+  const abi::CallReply reply =
+      Send(handler, Request(abi::Call::kOpen, 0, as_given, absolute.size()), Bytes(absolute));
+  ASSERT_EQ(reply.error, 0);
+  EXPECT_EQ(devices_.path(reply.value), absolute);
+  // No third base.
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 2, 10)), abi::CallError::kBadRange);
+}
+
 TEST_F(CallHandlerTest, RefusesAbsurdNames) {
   CallHandler handler(devices_);
   EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 0, 0)), abi::CallError::kBadRange);
@@ -193,7 +211,8 @@ TEST(DeviceTableTest, ReportsOpenFailuresAsQemuDoes) {
   EXPECT_EQ(devices.count(), 0u);
   uint32_t device = 0;
   // Nothing to resolve a name against yet.
-  EXPECT_EQ(devices.OpenByName("x", &device), abi::CallError::kDenied);
+  EXPECT_EQ(devices.OpenByName("x", abi::OpenBase::kImageDirectory, &device),
+            abi::CallError::kDenied);
 }
 
 // A file with data at [0, 4096) and [1 MiB, 1 MiB + 4096), holes elsewhere

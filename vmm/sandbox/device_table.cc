@@ -85,13 +85,15 @@ bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
   return true;
 }
 
-abi::CallError DeviceTable::OpenByName(const std::string& name, uint32_t* device) {
+abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase base,
+                                       uint32_t* device) {
   if (name.empty() || name.size() > abi::kMaxName || name.find('\0') != std::string::npos ||
       fds_.empty()) {
     return abi::CallError::kDenied;
   }
   if (fds_.size() >= abi::kMaxDevices) return abi::CallError::kDenied;
-  const std::string path = CombinePath(paths_[0], name);
+  const std::string path =
+      base == abi::OpenBase::kWorkingDirectory ? name : CombinePath(paths_[0], name);
   int err = 0;
   const int fd = OpenImageFile(path, false, &err);
   if (fd < 0) {

@@ -27,7 +27,7 @@ class DeviceTable {
   // sets *error to "Could not open '<path>': <strerror>".
   bool OpenPath(const std::string& path, std::string* error);
   // kOpen from the guest: resolves `name` against device 0's directory.
-  abi::CallError OpenByName(const std::string& name, uint32_t* device);
+  abi::CallError OpenByName(const std::string& name, abi::OpenBase base, uint32_t* device);
 
   size_t count() const { return fds_.size(); }
   bool Valid(uint32_t device) const { return device < fds_.size(); }

@@ -74,6 +74,12 @@ class DeviceOpener {
   // Opens `name` (not NUL-terminated) read-only, relative to the directory of
   // the primary image unless absolute.
   virtual Result<BlockDevice*> Open(const char* name, size_t name_length) = 0;
+  // Opens `name` as given: relative to the working directory unless
+  // absolute, as qemu opens a qcow2's external data file. An opener that
+  // has no working directory (tests, fuzzers) opens it as Open does.
+  virtual Result<BlockDevice*> OpenAsGiven(const char* name, size_t name_length) {
+    return Open(name, name_length);
+  }
 
  protected:
   ~DeviceOpener() = default;

@@ -49,11 +49,12 @@ enum class Call : uint32_t {
   kFlush = 4,     // device
   kSeekData = 5,  // device, offset -> value = next data offset, or kNoData
   kSeekHole = 6,  // device, offset -> value = next hole offset (size at EOF)
-  kOpen = 7,      // payload = file name -> value = new device number
-  kEmit = 8,      // payload = the result stream; at most once
-  kLog = 9,       // payload = one line of text for the host's debug log
-  kAbort = 10,    // payload = message; the guest stops, the run fails
-  kExit = 11,     // offset = exit status (0: a result was emitted); no reply
+  // payload = file name, offset = a kOpenBase -> value = new device number
+  kOpen = 7,
+  kEmit = 8,    // payload = the result stream; at most once
+  kLog = 9,     // payload = one line of text for the host's debug log
+  kAbort = 10,  // payload = message; the guest stops, the run fails
+  kExit = 11,   // offset = exit status (0: a result was emitted); no reply
   // device, offset, length -> `length` bytes holding up to length / 16
   // DataExtents from offset on; value = how many were written.
   kDataExtents = 12,
@@ -91,6 +92,16 @@ enum class CallError : int32_t {
   kTooLarge = -8,   // kEmit beyond kMaxResult
 };
 
+// Where a relative kOpen name starts from (the request's offset).
+enum class OpenBase : uint64_t {
+  // The directory of the image the user named: qemu's path_combine(), as
+  // for a backing file or a vmdk extent.
+  kImageDirectory = 0,
+  // The working directory of the instar process, the name taken as given:
+  // how qemu opens a qcow2's external data file.
+  kWorkingDirectory = 1,
+};
+
 struct CallReply {
   int32_t error;  // a CallError
   uint32_t reserved;
@@ -121,7 +132,7 @@ constexpr uint32_t kMaxDevices = 64;         // open devices per run
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.

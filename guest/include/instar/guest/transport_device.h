@@ -96,8 +96,11 @@ class TransportDeviceOpener final : public DeviceOpener {
       : transport_(transport), arena_(arena) {}
 
   Result<BlockDevice*> Open(const char* name, size_t name_length) override;
+  Result<BlockDevice*> OpenAsGiven(const char* name, size_t name_length) override;
 
  private:
+  Result<BlockDevice*> OpenFrom(abi::OpenBase base, const char* name, size_t name_length);
+
   Transport& transport_;
   Arena& arena_;
 };
