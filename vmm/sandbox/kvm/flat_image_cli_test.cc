@@ -85,7 +85,7 @@ TEST_P(FlatImageCliTest, MeasureSizePrintsWhatQemuImgPrints) {
 TEST_P(FlatImageCliTest, InfoJsonEqualsTheProcessBackend) {
   const std::vector<fs::path> images = CorpusImages();
   ASSERT_FALSE(images.empty());
-  size_t qcow2 = 0;
+  size_t qcow2 = 0, opened = 0;
   for (const fs::path& image : images) {
     SCOPED_TRACE(image.filename().string());
     qcow2 += image.extension() == ".qcow2" ? 1 : 0;
@@ -94,9 +94,15 @@ TEST_P(FlatImageCliTest, InfoJsonEqualsTheProcessBackend) {
     EXPECT_EQ(flat.exit_code, process.exit_code) << flat.err;
     EXPECT_EQ(flat.out, process.out);
     EXPECT_EQ(flat.err, process.err);
-    EXPECT_FALSE(flat.out.empty());
+    // Some files are a part of an image, not one: the extents of a
+    // twoGbMaxExtentSparse vmdk open in neither qemu-img nor instar.
+    if (process.exit_code == 0) {
+      EXPECT_FALSE(flat.out.empty());
+      ++opened;
+    }
   }
   EXPECT_GT(qcow2, 0u);
+  EXPECT_GE(opened, images.size() * 3 / 4);
 }
 
 TEST_P(FlatImageCliTest, MeasureOfAnImageEqualsTheProcessBackend) {
