@@ -236,6 +236,42 @@ std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,
   return images;
 }
 
+namespace {
+
+void ReadImageCommandFile(const CaseFileJson& json, CaseFile& file) {
+  json.top.CheckKeys(json.root, {"command", "image-cases"}, {"description"});
+  file.images = ReadImageSelection(json, /*with_targets=*/false);
+}
+
+void PlanImageCommand(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
+                      std::vector<CaseSpec>& out) {
+  for (const ManifestImage* image : SelectImages(manifest, *file.images)) {
+    CaseSpec spec{file.command, type.name, image->format, image->id, {}, {}, {}};
+    spec.parameters["image"] = image->id;
+    spec.parameters["format"] = image->format;
+    std::vector<std::string> argv = {std::string(kBinaryWord), file.command};
+    AppendAll(argv, type.flags);
+    argv.push_back(ImagePath(*image));
+    spec.steps.push_back({file.command, std::move(argv)});
+    out.push_back(std::move(spec));
+  }
+}
+
+void CheckImageCommandParameters(const Entry& entry, const boost::json::object& parameters) {
+  CheckParameterFields(entry, parameters, {{"image"}, {"format"}});
+}
+
+}  // namespace
+
+CommandSpec ImageCommandCases(const std::string& step) {
+  CommandSpec spec;
+  spec.steps = {step};
+  spec.read_case_file = ReadImageCommandFile;
+  spec.plan = PlanImageCommand;
+  spec.check_parameters = CheckImageCommandParameters;
+  return spec;
+}
+
 std::string ImagePath(const ManifestImage& image) {
   return std::string(kTestdataPlaceholder) + "/" + image.files.front().name;
 }

@@ -126,6 +126,15 @@ struct ParameterField {
 void CheckParameterFields(const Entry& entry, const boost::json::object& parameters,
                           std::initializer_list<ParameterField> fields);
 
+// A command whose every case is `<command> [flags of the output type]
+// $TESTDATA_ROOT/<image>` for each selected corpus image (info, check,
+// map): its case file is {"command", "image-cases": {"tiers"?}}, its case
+// is named by the image's id in the bucket of the image's format, its
+// parameters are "image" and "format". The returned spec has every hook
+// and a single step named after the command; the caller sets the output
+// types.
+CommandSpec ImageCommandCases(const std::string& step);
+
 // The manifest's images `selection` picks, in manifest order.
 std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,
                                                const ImageSelection& selection);
