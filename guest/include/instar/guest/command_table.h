@@ -40,6 +40,7 @@
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
+  BASELINES_ONLY(map, Map)                                \
   IMPLEMENTED(measure, Measure, 2)                        \
   BASELINES_ONLY(resize, Resize)
 
