@@ -37,6 +37,7 @@
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
   BASELINES_ONLY(amend, Amend)                            \
   BASELINES_ONLY(check, Check)                            \
+  BASELINES_ONLY(compare, Compare)                        \
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
