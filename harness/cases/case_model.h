@@ -46,6 +46,10 @@ struct CaseSpec {
   // through, by name: the planner's choice for the case ("random-cid" for
   // a vmdk create case), recorded in meta.json.
   std::vector<std::string> filters;
+  // A placeholder path ("$FILENAME.raw") whose content digest
+  // (run/content_digest.h) the case records once every step has run; empty
+  // for none. convert's cases read their output back as raw into it.
+  std::string content_file = {};
 
   // "bucket/name": unique within an output type, the id profiles hash.
   std::string Id() const { return bucket + "/" + name; }

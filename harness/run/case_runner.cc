@@ -7,6 +7,7 @@
 
 #include "harness/cases/manifest.h"
 #include "harness/core/error.h"
+#include "harness/run/content_digest.h"
 #include "harness/run/corpus.h"
 
 namespace instar::harness {
@@ -103,6 +104,12 @@ std::vector<StepRun> CaseRunner::Run(const CaseSpec& spec, const Program& progra
     const bool failed = result.exit_code != 0 || result.timed_out;
     runs.push_back({&step, std::move(result)});
     if (failed || (interrupt_ != nullptr && interrupt_->stopping())) break;
+  }
+  const bool completed = runs.size() == spec.steps.size() && runs.back().result.exit_code == 0 &&
+                         !runs.back().result.timed_out;
+  if (!spec.content_file.empty() && completed) {
+    runs.back().content_digest =
+        ContentDigest(ResolvePlaceholders(spec.content_file, placeholders_));
   }
   if (spec.UsesScratchFile()) ClearDirectory(work_dir_);
   return runs;

@@ -63,6 +63,9 @@ std::vector<std::string> StepArguments(const Program& program, const StepSpec& s
 struct StepRun {
   const StepSpec* step;
   ChildResult result;
+  // On the last step of a case with a content_file whose every step ran
+  // and succeeded: ContentDigest of that file. Empty otherwise.
+  std::string content_digest = {};
 };
 
 // What a case printed, as the baseline store keeps it. stdout is the last

@@ -17,6 +17,7 @@
 #include "harness/core/json_writer.h"
 #include "harness/core/words.h"
 #include "harness/matrix/matrix.h"
+#include "harness/run/content_digest.h"
 
 namespace instar::harness {
 
@@ -133,7 +134,7 @@ std::vector<fs::path> RecordFiles(const fs::path& dir, const std::string& name) 
 }
 
 std::string MetaJson(const CaseSpec& spec, const std::string& version,
-                     const std::vector<StepOutcome>& outcomes) {
+                     const std::vector<StepOutcome>& outcomes, const std::string& content_digest) {
   boost::json::object meta;
   meta["case"] = spec.name;
   meta["command"] = spec.command;
@@ -154,6 +155,12 @@ std::string MetaJson(const CaseSpec& spec, const std::string& version,
     steps.emplace_back(std::move(step));
   }
   meta["steps"] = std::move(steps);
+  if (!spec.content_file.empty()) {
+    boost::json::object content;
+    content["file"] = spec.content_file;
+    if (!content_digest.empty()) content["digest"] = content_digest;
+    meta["content"] = std::move(content);
+  }
   return WriteJson(meta);
 }
 
@@ -164,7 +171,9 @@ CaseRecord BuildRecord(const CaseSpec& spec, const std::string& version,
     outcomes.push_back(
         {run.result.exit_code, run.result.out.size(), run.result.err.size(), run.result.timed_out});
   }
-  return {CaseStdout(spec, runs), CaseStderr(spec, runs), MetaJson(spec, version, outcomes)};
+  const std::string digest = runs.empty() ? std::string() : runs.back().content_digest;
+  return {CaseStdout(spec, runs), CaseStderr(spec, runs),
+          MetaJson(spec, version, outcomes, digest)};
 }
 
 void WriteRecord(const fs::path& dir, const std::string& name, const CaseRecord& record) {
@@ -229,7 +238,7 @@ StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
   const auto& root = top.AsObject(document);
   top.CheckKeys(root,
                 {"case", "command", "output-type", "bucket", "version", "parameters", "steps"},
-                {"filters"});
+                {"filters", "content"});
   StoredCase stored;
   stored.stem = stem;
   CaseSpec& spec = stored.spec;
@@ -281,6 +290,24 @@ StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
     stored.outcomes.push_back({ExitCode(entry, object), entry.Unsigned(object, "stdout-bytes"),
                                entry.Unsigned(object, "stderr-bytes"),
                                entry.Bool(object, "timed-out")});
+  }
+  if (root.contains("content")) {
+    const Entry entry = top.Nested("content");
+    const auto& content = top.Object(root, "content");
+    entry.CheckKeys(content, {"file"}, {"digest"});
+    spec.content_file = entry.String(content, "file");
+    if (!spec.content_file.starts_with(kFilenamePlaceholder)) {
+      entry.Fail("\"file\" must be a scratch file ($FILENAME...)");
+    }
+    if (content.contains("digest")) {
+      stored.content_digest = entry.String(content, "digest");
+      if (!stored.content_digest.starts_with(kContentDigestPrefix) ||
+          stored.content_digest.size() != kContentDigestPrefix.size() + 16 ||
+          stored.content_digest.find_first_not_of(
+              "0123456789abcdef", kContentDigestPrefix.size()) != std::string::npos) {
+        entry.Fail("\"digest\" is not " + std::string(kContentDigestPrefix) + "<16 hex digits>");
+      }
+    }
   }
   if (!Exists(FileOf(stem, kStdoutSuffix)) || !Exists(FileOf(stem, kStderrSuffix))) {
     top.Fail("the case is incomplete (regenerate it)");

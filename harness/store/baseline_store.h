@@ -68,8 +68,11 @@ struct CaseRecord {
 
 // The meta.json of `spec` run by `version`, whose first outcomes.size()
 // steps ran with these outcomes.
+// `content_digest` is the digest of the case's content_file, when it has
+// one and every step ran ("" otherwise).
 std::string MetaJson(const CaseSpec& spec, const std::string& version,
-                     const std::vector<StepOutcome>& outcomes);
+                     const std::vector<StepOutcome>& outcomes,
+                     const std::string& content_digest = "");
 
 CaseRecord BuildRecord(const CaseSpec& spec, const std::string& version,
                        const std::vector<StepRun>& runs);
@@ -101,6 +104,7 @@ struct StoredCase {
   CaseSpec spec;
   std::string version;                // meta.json's: the version that recorded it
   std::vector<StepOutcome> outcomes;  // one per step of spec
+  std::string content_digest;         // "content"'s "digest"; empty when none was recorded
   std::filesystem::path stem;         // <dir>/<case>; add a suffix for a file
 
   // The exit code of the last step that ran: what the case asserts.

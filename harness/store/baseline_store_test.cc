@@ -205,6 +205,34 @@ TEST_F(StoreReaderTest, WrongValuesAreErrors) {
             MetaPath() + ": \"filters\" is empty (leave it out for none)");
 }
 
+// A case with a content file records it, and its digest once every step
+// ran; the reader gives both back and checks the digest's form.
+TEST_F(StoreReaderTest, ContentFileAndDigest) {
+  spec_.content_file = "$FILENAME.raw";
+  std::vector<StepRun> runs = {{&spec_.steps[0], {0, false, "", ""}},
+                               {&spec_.steps[1], {0, false, "{}\n", ""}}};
+  runs.back().content_digest = "xxh3-64-sparse:0123456789abcdef";
+  WriteRecord(dir_, spec_.name, BuildRecord(spec_, "7.2.22", runs));
+  const std::string text = ReadText(MetaPath());
+  EXPECT_NE(text.find(R"(  "content": {
+    "file": "$FILENAME.raw",
+    "digest": "xxh3-64-sparse:0123456789abcdef"
+  })"),
+            std::string::npos)
+      << text;
+  StoredCase stored = Read();
+  EXPECT_EQ(stored.spec.content_file, "$FILENAME.raw");
+  EXPECT_EQ(stored.content_digest, "xxh3-64-sparse:0123456789abcdef");
+  ChangeMeta([](boost::json::object& meta) {
+    meta["content"].as_object()["digest"] = "xxh3-64-sparse:12";
+  });
+  EXPECT_EQ(ErrorOf([&] { Read(); }),
+            MetaPath() + ": content: \"digest\" is not xxh3-64-sparse:<16 hex digits>");
+  ChangeMeta([](boost::json::object& meta) { meta["content"].as_object()["file"] = "/tmp/x"; });
+  EXPECT_EQ(ErrorOf([&] { Read(); }),
+            MetaPath() + ": content: \"file\" must be a scratch file ($FILENAME...)");
+}
+
 // A case without filters has no "filters" key, and reads back without any.
 TEST_F(StoreReaderTest, FiltersAreOptional) {
   ChangeMeta([](boost::json::object& meta) { meta.erase("filters"); });
@@ -288,7 +316,7 @@ TEST(BaselineStoreTest, CliCaseKeepsEmptyArgumentsAndIsReadStrictly) {
 TEST(CommittedStoreTest, EveryMetaJsonReadsBackToItsOwnBytes) {
   size_t checked = 0;
   auto check = [&](const StoredCase& stored) {
-    EXPECT_EQ(MetaJson(stored.spec, stored.version, stored.outcomes),
+    EXPECT_EQ(MetaJson(stored.spec, stored.version, stored.outcomes, stored.content_digest),
               ReadText(stored.stem.string() + ".meta.json"))
         << stored.stem;
     ++checked;
