@@ -38,6 +38,7 @@
   BASELINES_ONLY(amend, Amend)                            \
   BASELINES_ONLY(check, Check)                            \
   BASELINES_ONLY(compare, Compare)                        \
+  BASELINES_ONLY(convert, Convert)                        \
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
