@@ -43,9 +43,7 @@ AmendCase ParseAmendCase(const Entry& entry, const boost::json::object& object) 
   amend.target = entry.String(object, "target");
   CheckTarget(entry, amend.target);
   amend.size = entry.String(object, "size");
-  if (!ParseSizeString(amend.size)) {
-    entry.Fail("bad size string \"" + amend.size + "\" (digits and an optional b/k/M/G/T/P/E)");
-  }
+  CheckSize(entry, amend.size);
   amend.options = entry.StringArray(object, "options");
   CheckOptions(entry, amend.options);
   amend.amend = entry.StringArray(object, "amend");
@@ -57,16 +55,8 @@ AmendCase ParseAmendCase(const Entry& entry, const boost::json::object& object) 
 
 void ReadAmendFile(const CaseFileJson& json, CaseFile& file) {
   json.top.CheckKeys(json.root, {"command", "cases"}, {"description"});
-  std::vector<AmendCase> cases;
-  std::set<std::string> seen;  // bucket/name
-  ForEachListEntry(json, "cases", [&](const Entry& entry, const boost::json::object& object) {
-    AmendCase amend = ParseAmendCase(entry, object);
-    if (!seen.insert(amend.target + "/" + amend.name).second) {
-      entry.Fail("duplicate case \"" + amend.name + "\" in bucket \"" + amend.target + "\"");
-    }
-    cases.push_back(std::move(amend));
-  });
-  file.own = std::move(cases);
+  file.own = ReadCaseList(json, "cases", ParseAmendCase,
+                          [](const AmendCase& amend) { return amend.target; });
 }
 
 void PlanAmend(const CaseFile& file, const Manifest& /*manifest*/, const OutputTypeSpec& type,
@@ -82,9 +72,7 @@ void PlanAmend(const CaseFile& file, const Manifest& /*manifest*/, const OutputT
     spec.parameters["backing"] = amend.backing;
 
     if (amend.backing) {
-      spec.steps.push_back(
-          {"backing",
-           {std::string(kBinaryWord), "create", "-f", format, BackingPath(), amend.size}});
+      spec.steps.push_back({"backing", CreateArgv(format, {}, BackingPath(), amend.size)});
     }
     std::vector<std::string> create = {std::string(kBinaryWord), "create", "-f", format};
     AppendOptions(create, amend.options);
@@ -94,12 +82,9 @@ void PlanAmend(const CaseFile& file, const Manifest& /*manifest*/, const OutputT
     std::vector<std::string> amend_argv = {std::string(kBinaryWord), "amend", "-f", format};
     AppendOptions(amend_argv, amend.amend);
     amend_argv.push_back(std::string(kFilenamePlaceholder));
-    std::vector<std::string> info = {std::string(kBinaryWord), "info"};
-    AppendAll(info, type.flags);
-    info.push_back(std::string(kFilenamePlaceholder));
     spec.steps.push_back({"create", std::move(create)});
     spec.steps.push_back({"amend", std::move(amend_argv)});
-    spec.steps.push_back({"info", std::move(info)});
+    spec.steps.push_back({"info", InfoArgv(type, std::string(kFilenamePlaceholder))});
     out.push_back(std::move(spec));
   }
 }

@@ -32,16 +32,13 @@ Entry ListEntry(const std::string& file, const std::string& list, size_t index,
   return Entry(file, where);
 }
 
-SizedCase ParseSizedCase(const Entry& entry, const boost::json::value& value) {
-  const auto& object = entry.AsObject(value);
+SizedCase ParseSizedCase(const Entry& entry, const boost::json::object& object) {
   entry.CheckKeys(object, {"case", "size", "target", "options"});
   SizedCase sized;
   sized.name = entry.String(object, "case");
   CheckCaseName(entry, sized.name);
   sized.size = entry.String(object, "size");
-  if (!ParseSizeString(sized.size)) {
-    entry.Fail("bad size string \"" + sized.size + "\" (digits and an optional k/M/G/T/P/E)");
-  }
+  CheckSize(entry, sized.size);
   sized.target = entry.String(object, "target");
   CheckTarget(entry, sized.target);
   sized.options = entry.StringArray(object, "options");
@@ -53,6 +50,35 @@ SizedCase ParseSizedCase(const Entry& entry, const boost::json::value& value) {
 
 void CheckCaseName(const Entry& entry, const std::string& name) {
   if (!IsSafeName(name)) entry.Fail("bad case name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
+}
+
+void CheckSize(const Entry& entry, const std::string& size) {
+  if (!ParseSizeString(size)) {
+    entry.Fail("bad size string \"" + size + "\" (digits and an optional b/k/M/G/T/P/E)");
+  }
+}
+
+std::string DuplicateCase(const std::string& name, const std::string& bucket) {
+  std::string message = "duplicate case \"" + name + "\"";
+  if (!bucket.empty()) message += " in bucket \"" + bucket + "\"";
+  return message;
+}
+
+std::vector<std::string> CreateArgv(const std::string& format,
+                                    const std::vector<std::string>& options,
+                                    const std::string& path, const std::string& size) {
+  std::vector<std::string> argv = {std::string(kBinaryWord), "create", "-f", format};
+  AppendOptions(argv, options);
+  argv.push_back(path);
+  argv.push_back(size);
+  return argv;
+}
+
+std::vector<std::string> InfoArgv(const OutputTypeSpec& type, const std::string& path) {
+  std::vector<std::string> argv = {std::string(kBinaryWord), "info"};
+  AppendAll(argv, type.flags);
+  argv.push_back(path);
+  return argv;
 }
 
 void CheckTarget(const Entry& entry, const std::string& target) {
@@ -154,19 +180,12 @@ std::vector<CaseSpec> PlanCases(const CaseFile& file, const Manifest& manifest,
 
 std::vector<SizedCase> ReadSizedCases(const CaseFileJson& json, const char* key,
                                       const std::string& fixed_bucket) {
-  const auto& array = json.top.Array(json.root, key);
-  std::vector<SizedCase> cases;
-  std::set<std::string> seen;  // bucket/name
-  for (size_t i = 0; i < array.size(); ++i) {
-    Entry entry = ListEntry(json.file, key, i, array[i]);
-    SizedCase sized = ParseSizedCase(entry, array[i]);
-    std::string bucket = fixed_bucket.empty() ? sized.target : fixed_bucket;
-    if (!seen.insert(bucket + "/" + sized.name).second) {
-      entry.Fail("duplicate case \"" + sized.name + "\" in bucket \"" + bucket + "\"");
-    }
-    cases.push_back(std::move(sized));
-  }
-  return cases;
+  return ReadCaseList(
+      json, key,
+      [](const Entry& entry, const boost::json::object& object) {
+        return ParseSizedCase(entry, object);
+      },
+      [&](const SizedCase& sized) { return fixed_bucket.empty() ? sized.target : fixed_bucket; });
 }
 
 std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key) {

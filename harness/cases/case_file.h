@@ -18,8 +18,10 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -101,12 +103,46 @@ ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets);
 // a plain file name, a target of the known ones, options each of the form
 // key=value[,key=value...]. Fails `entry` otherwise.
 void CheckCaseName(const Entry& entry, const std::string& name);
+// A size string as ParseSizeString reads it.
+void CheckSize(const Entry& entry, const std::string& size);
 void CheckTarget(const Entry& entry, const std::string& target);
 void CheckOptions(const Entry& entry, const std::vector<std::string>& options);
 // Each entry of the array `key` of the case file, as an object, with its
 // Entry ("cases[3] \"name\""), for a command's own reader.
 void ForEachListEntry(const CaseFileJson& json, const char* key,
                       const std::function<void(const Entry&, const boost::json::object&)>& read);
+
+// "duplicate case \"NAME\"", and ` in bucket "BUCKET"` when there is one.
+std::string DuplicateCase(const std::string& name, const std::string& bucket);
+
+// A command's own list of cases: each object of the array `key` read by
+// parse(entry, object) -> Case, no two with one name in one bucket
+// (bucket_of(case); "" for a list whose names are unique outright).
+template <typename Parse, typename BucketOf>
+auto ReadCaseList(const CaseFileJson& json, const char* key, Parse parse, BucketOf bucket_of) {
+  using Case =
+      decltype(parse(std::declval<const Entry&>(), std::declval<const boost::json::object&>()));
+  std::vector<Case> cases;
+  std::set<std::string> seen;  // bucket/name
+  ForEachListEntry(json, key, [&](const Entry& entry, const boost::json::object& object) {
+    Case read = parse(entry, object);
+    const std::string bucket = bucket_of(read);
+    if (!seen.insert(bucket + "/" + read.name).second) {
+      entry.Fail(DuplicateCase(read.name, bucket));
+    }
+    cases.push_back(std::move(read));
+  });
+  return cases;
+}
+
+// qemu-img create -f FORMAT [-o O]... PATH SIZE, as a step's argv.
+std::vector<std::string> CreateArgv(const std::string& format,
+                                    const std::vector<std::string>& options,
+                                    const std::string& path, const std::string& size);
+
+// qemu-img info [the output type's flags] PATH: the last step of a
+// producing command's pipeline.
+std::vector<std::string> InfoArgv(const OutputTypeSpec& type, const std::string& path);
 
 // What a value of meta.json's "parameters" may be.
 enum class ParameterKind {

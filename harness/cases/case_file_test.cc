@@ -190,7 +190,7 @@ TEST_F(CaseFileTest, BadSizeString) {
   EXPECT_EQ(
       ErrorOf(Measure(R"({"case": "1M-raw", "size": "1 MB", "target": "raw", "options": []})")),
       File() +
-          R"(: size-cases[0] "1M-raw": bad size string "1 MB" (digits and an optional k/M/G/T/P/E))");
+          R"(: size-cases[0] "1M-raw": bad size string "1 MB" (digits and an optional b/k/M/G/T/P/E))");
 }
 
 TEST_F(CaseFileTest, BadNamesOptionsTargetsAndDuplicates) {

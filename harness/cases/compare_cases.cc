@@ -71,14 +71,12 @@ ComparePair ParsePair(const Entry& entry, const boost::json::object& object,
 
 void ReadCompareFile(const CaseFileJson& json, CaseFile& file) {
   json.top.CheckKeys(json.root, {"command", "cases"}, {"description"});
-  std::vector<ComparePair> pairs;
-  std::set<std::string> names;
-  ForEachListEntry(json, "cases", [&](const Entry& entry, const boost::json::object& object) {
-    ComparePair pair = ParsePair(entry, object, json.manifest);
-    if (!names.insert(pair.name).second) entry.Fail("duplicate case \"" + pair.name + "\"");
-    pairs.push_back(std::move(pair));
-  });
-  file.own = std::move(pairs);
+  file.own = ReadCaseList(
+      json, "cases",
+      [&](const Entry& entry, const boost::json::object& object) {
+        return ParsePair(entry, object, json.manifest);
+      },
+      [](const ComparePair&) { return std::string(); });
 }
 
 std::string Operand(const Manifest& manifest, const std::string& id) {

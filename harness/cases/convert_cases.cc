@@ -73,16 +73,12 @@ Conversion ParseConversion(const Entry& entry, const boost::json::object& object
 void ReadConvertFile(const CaseFileJson& json, CaseFile& file) {
   json.top.CheckKeys(json.root, {"command", "image-cases", "conversions"}, {"description"});
   file.images = ReadImageSelection(json, /*with_targets=*/false);
-  std::vector<Conversion> conversions;
-  std::set<std::string> names;
-  ForEachListEntry(json, "conversions", [&](const Entry& entry, const boost::json::object& o) {
-    Conversion conversion = ParseConversion(entry, o, json.manifest);
-    if (!names.insert(conversion.name).second) {
-      entry.Fail("duplicate case \"" + conversion.name + "\"");
-    }
-    conversions.push_back(std::move(conversion));
-  });
-  file.own = std::move(conversions);
+  file.own = ReadCaseList(
+      json, "conversions",
+      [&](const Entry& entry, const boost::json::object& object) {
+        return ParseConversion(entry, object, json.manifest);
+      },
+      [](const Conversion&) { return std::string(); });
 }
 
 void PlanConvert(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
@@ -107,14 +103,11 @@ void PlanConvert(const CaseFile& file, const Manifest& manifest, const OutputTyp
       AppendOptions(convert, conversion.options);
       convert.push_back(ImagePath(*image));
       convert.push_back(std::string(kFilenamePlaceholder));
-      std::vector<std::string> info = {std::string(kBinaryWord), "info"};
-      AppendAll(info, type.flags);
-      info.push_back(std::string(kFilenamePlaceholder));
       spec.steps.push_back({"convert", std::move(convert)});
       spec.steps.push_back({"read-back",
                             {std::string(kBinaryWord), "convert", "-f", conversion.target, "-O",
                              "raw", std::string(kFilenamePlaceholder), ReadBackPath()}});
-      spec.steps.push_back({"info", std::move(info)});
+      spec.steps.push_back({"info", InfoArgv(type, std::string(kFilenamePlaceholder))});
       out.push_back(std::move(spec));
     }
   }

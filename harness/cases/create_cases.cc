@@ -27,16 +27,10 @@ void PlanCreate(const CaseFile& file, const Manifest& /*manifest*/, const Output
     spec.parameters["format"] = QemuFormatName(sized.target);
     spec.parameters["size"] = sized.size;
     spec.parameters["options"] = ToJsonArray(sized.options);
-    std::vector<std::string> create = {std::string(kBinaryWord), "create", "-f",
-                                       QemuFormatName(sized.target)};
-    AppendOptions(create, sized.options);
-    create.push_back(std::string(kFilenamePlaceholder));
-    create.push_back(sized.size);
-    std::vector<std::string> info = {std::string(kBinaryWord), "info"};
-    AppendAll(info, type.flags);
-    info.push_back(std::string(kFilenamePlaceholder));
+    std::vector<std::string> create = CreateArgv(QemuFormatName(sized.target), sized.options,
+                                                 std::string(kFilenamePlaceholder), sized.size);
     spec.steps.push_back({"create", std::move(create)});
-    spec.steps.push_back({"info", std::move(info)});
+    spec.steps.push_back({"info", InfoArgv(type, std::string(kFilenamePlaceholder))});
     out.push_back(std::move(spec));
   }
 }

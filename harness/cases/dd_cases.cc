@@ -44,9 +44,7 @@ DdCase ParseDdCase(const Entry& entry, const boost::json::object& object) {
     entry.Fail("unknown input \"" + dd.input + "\" (known: qcow2, raw)");
   }
   dd.input_size = entry.String(object, "input-size");
-  if (!ParseSizeString(dd.input_size)) {
-    entry.Fail("bad size string \"" + dd.input_size + "\" (digits and an optional b/k/M/G/T/P/E)");
-  }
+  CheckSize(entry, dd.input_size);
   dd.target = entry.String(object, "target");
   if (!KnownOutputs().contains(dd.target)) {
     entry.Fail("unknown target \"" + dd.target + "\" (known: qcow2, raw, vhdx, vmdk, vpc)");
@@ -58,16 +56,7 @@ DdCase ParseDdCase(const Entry& entry, const boost::json::object& object) {
 
 void ReadDdFile(const CaseFileJson& json, CaseFile& file) {
   json.top.CheckKeys(json.root, {"command", "cases"}, {"description"});
-  std::vector<DdCase> cases;
-  std::set<std::string> seen;  // bucket/name
-  ForEachListEntry(json, "cases", [&](const Entry& entry, const boost::json::object& object) {
-    DdCase dd = ParseDdCase(entry, object);
-    if (!seen.insert(dd.target + "/" + dd.name).second) {
-      entry.Fail("duplicate case \"" + dd.name + "\" in bucket \"" + dd.target + "\"");
-    }
-    cases.push_back(std::move(dd));
-  });
-  file.own = std::move(cases);
+  file.own = ReadCaseList(json, "cases", ParseDdCase, [](const DdCase& dd) { return dd.target; });
 }
 
 void PlanDd(const CaseFile& file, const Manifest& /*manifest*/, const OutputTypeSpec& type,
@@ -81,14 +70,9 @@ void PlanDd(const CaseFile& file, const Manifest& /*manifest*/, const OutputType
     spec.parameters["target"] = dd.target;
     spec.parameters["format"] = format;
     spec.parameters["operands"] = ToJsonArray(dd.operands);
-    std::vector<std::string> info = {std::string(kBinaryWord), "info"};
-    AppendAll(info, type.flags);
-    info.push_back(std::string(kFilenamePlaceholder));
-    spec.steps.push_back(
-        {"create",
-         {std::string(kBinaryWord), "create", "-f", dd.input, DdInputPath(), dd.input_size}});
+    spec.steps.push_back({"create", CreateArgv(dd.input, {}, DdInputPath(), dd.input_size)});
     spec.steps.push_back({"dd", DdArguments(dd.input, format, dd.operands)});
-    spec.steps.push_back({"info", std::move(info)});
+    spec.steps.push_back({"info", InfoArgv(type, std::string(kFilenamePlaceholder))});
     out.push_back(std::move(spec));
   }
 }

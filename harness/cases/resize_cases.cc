@@ -38,9 +38,7 @@ ResizeCase ParseResizeCase(const Entry& entry, const boost::json::object& object
   resize.target = entry.String(object, "target");
   CheckTarget(entry, resize.target);
   resize.start = entry.String(object, "start");
-  if (!ParseSizeString(resize.start)) {
-    entry.Fail("bad size string \"" + resize.start + "\" (digits and an optional b/k/M/G/T/P/E)");
-  }
+  CheckSize(entry, resize.start);
   resize.end = entry.String(object, "end");
   const std::optional<uint64_t> final_size = ExpectedFinalSize(resize.start, resize.end);
   if (!final_size) {
@@ -63,16 +61,8 @@ ResizeCase ParseResizeCase(const Entry& entry, const boost::json::object& object
 
 void ReadResizeFile(const CaseFileJson& json, CaseFile& file) {
   json.top.CheckKeys(json.root, {"command", "cases"}, {"description"});
-  std::vector<ResizeCase> cases;
-  std::set<std::string> seen;  // bucket/name
-  ForEachListEntry(json, "cases", [&](const Entry& entry, const boost::json::object& object) {
-    ResizeCase resize = ParseResizeCase(entry, object);
-    if (!seen.insert(resize.target + "/" + resize.name).second) {
-      entry.Fail("duplicate case \"" + resize.name + "\" in bucket \"" + resize.target + "\"");
-    }
-    cases.push_back(std::move(resize));
-  });
-  file.own = std::move(cases);
+  file.own = ReadCaseList(json, "cases", ParseResizeCase,
+                          [](const ResizeCase& resize) { return resize.target; });
 }
 
 void PlanResize(const CaseFile& file, const Manifest& /*manifest*/, const OutputTypeSpec& type,
@@ -90,21 +80,16 @@ void PlanResize(const CaseFile& file, const Manifest& /*manifest*/, const Output
     spec.parameters["applied_shrink_flag"] = resize.shrink_flag;
     spec.parameters["expected_final_size"] = resize.final_size;
 
-    std::vector<std::string> create = {std::string(kBinaryWord), "create", "-f", format};
-    AppendOptions(create, resize.options);
-    create.push_back(std::string(kFilenamePlaceholder));
-    create.push_back(resize.start);
+    std::vector<std::string> create =
+        CreateArgv(format, resize.options, std::string(kFilenamePlaceholder), resize.start);
     std::vector<std::string> resize_argv = {std::string(kBinaryWord), "resize", "-f", format};
     if (resize.shrink_flag) resize_argv.push_back("--shrink");
     if (resize.preallocation) resize_argv.push_back("--preallocation=" + *resize.preallocation);
     resize_argv.push_back(std::string(kFilenamePlaceholder));
     resize_argv.push_back(resize.end);
-    std::vector<std::string> info = {std::string(kBinaryWord), "info"};
-    AppendAll(info, type.flags);
-    info.push_back(std::string(kFilenamePlaceholder));
     spec.steps.push_back({"create", std::move(create)});
     spec.steps.push_back({"resize", std::move(resize_argv)});
-    spec.steps.push_back({"info", std::move(info)});
+    spec.steps.push_back({"info", InfoArgv(type, std::string(kFilenamePlaceholder))});
     out.push_back(std::move(spec));
   }
 }
