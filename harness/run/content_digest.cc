@@ -94,11 +94,11 @@ std::string ContentDigest(const std::filesystem::path& path) {
       block += (want + kBlock - 1) / kBlock;
     }
   }
-  char text[40];
-  std::snprintf(text, sizeof(text), "%.*s%016" PRIx64,
-                static_cast<int>(kContentDigestPrefix.size()), kContentDigestPrefix.data(),
-                static_cast<uint64_t>(XXH3_64bits_digest(state.get())));
-  return text;
+  char hex[17];
+  const int written = std::snprintf(hex, sizeof(hex), "%016" PRIx64,
+                                    static_cast<uint64_t>(XXH3_64bits_digest(state.get())));
+  if (written != 16) throw HarnessError(path.string() + ": cannot format the digest");
+  return std::string(kContentDigestPrefix) + hex;
 }
 
 }  // namespace instar::harness
