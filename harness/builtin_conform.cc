@@ -68,13 +68,16 @@ int RunConform(int argc, char** argv) {
       "timeout", po::value<unsigned>()->default_value(60), "seconds allowed to each instar run")(
       "junit", po::value<std::string>(), "write a JUnit XML report here")(
       "json", po::value<std::string>(), "write a JSON report here")(
-      "html", po::value<std::string>(), "write an HTML grid of cases x profiles here");
+      "html", po::value<std::string>(), "write an HTML grid of cases x profiles here")(
+      "shard", po::value<std::string>(),
+      "K/N: only the K-th of N parts of the cases, each against every target (`merge` joins "
+      "the parts' --json reports)");
   po::variables_map values;
   const std::string usage =
       "instar-harness conform --command " + JoinWords(commands, "|") +
       " [--output-type T] [--profile P]... [--version V]... [--case GLOB]... [--sandbox "
       "process|emulated|kvm] [--instar PATH] [--jobs N] [--baselines DIR] [--profiles DIR] "
-      "[--junit FILE] [--json FILE] [--html FILE]";
+      "[--junit FILE] [--json FILE] [--html FILE] [--shard K/N]";
   if (!ParseOptions("conform", usage.c_str(), argc, argv, options, values)) {
     return 0;
   }
@@ -91,6 +94,14 @@ int RunConform(int argc, char** argv) {
   request.selection.profile_names = Strings(values, "profile");
   request.selection.versions = Strings(values, "version");
   request.case_globs = Strings(values, "case");
+  if (values.count("shard") > 0) {
+    // Not in the reproduce command: --case names the one case to rerun.
+    try {
+      request.shard = ParseShard(values["shard"].as<std::string>());
+    } catch (const HarnessError& error) {
+      throw HarnessError(std::string("conform: ") + error.what());
+    }
+  }
   if (values.count("sandbox") > 0) {
     request.sandbox = values["sandbox"].as<std::string>();
     if (request.sandbox != "process" && request.sandbox != "emulated" && request.sandbox != "kvm") {

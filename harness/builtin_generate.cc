@@ -32,11 +32,14 @@ int RunGenerate(int argc, char** argv) {
       "timeout", po::value<unsigned>()->default_value(60), "seconds allowed to each step")(
       "resume", "skip cases already recorded (meta.json present)")(
       "case", po::value<std::vector<std::string>>(),
-      "only cases whose name or bucket/name matches this glob (repeatable)");
+      "only cases whose name or bucket/name matches this glob (repeatable)")(
+      "shard", po::value<std::string>(),
+      "K/N: only the K-th of N parts of the cases, each with every version (`merge` joins "
+      "the parts' --out trees)");
   po::variables_map values;
   const std::string usage = "instar-harness generate --command " + JoinWords(commands, "|") +
                             " [--version V]... [--output-type T] [--jobs N] [--binaries DIR] "
-                            "[--out DIR] [--timeout S] [--resume] [--case GLOB]...";
+                            "[--out DIR] [--timeout S] [--resume] [--case GLOB]... [--shard K/N]";
   if (!ParseOptions("generate", usage.c_str(), argc, argv, options, values)) {
     return 0;
   }
@@ -58,6 +61,13 @@ int RunGenerate(int argc, char** argv) {
   request.timeout = std::chrono::seconds(timeout);
   request.resume = values.count("resume") > 0;
   if (values.count("case") > 0) request.case_globs = values["case"].as<std::vector<std::string>>();
+  if (values.count("shard") > 0) {
+    try {
+      request.shard = ParseShard(values["shard"].as<std::string>());
+    } catch (const HarnessError& error) {
+      throw HarnessError(std::string("generate: ") + error.what());
+    }
+  }
 
   // Check the case file before anything runs: a malformed one is one line.
   (void)PlanRequest(request);

@@ -20,12 +20,21 @@ int RunMatrix(int argc, char** argv);
 int RunGenerate(int argc, char** argv);
 int RunProfiles(int argc, char** argv);
 int RunConform(int argc, char** argv);
+int RunMerge(int argc, char** argv);
+int RunRepro(int argc, char** argv);
 
 // Shared by the builtins: parses argv with Boost.Program_options. Returns
 // false when --help was asked for (the help is printed on stdout); a bad
 // option throws HarnessError("<name>: <what is wrong>").
 bool ParseOptions(const char* name, const char* usage, int argc, char** argv,
                   const boost::program_options::options_description& options,
+                  boost::program_options::variables_map& values);
+// The same with positional arguments (`merge DIR...`, `repro CASE`): they
+// fill the options `positional` names, which --help does not list.
+bool ParseOptions(const char* name, const char* usage, int argc, char** argv,
+                  const boost::program_options::options_description& options,
+                  const boost::program_options::options_description& hidden,
+                  const boost::program_options::positional_options_description& positional,
                   boost::program_options::variables_map& values);
 
 }  // namespace instar::harness

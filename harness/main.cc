@@ -17,6 +17,8 @@ constexpr Builtin kBuiltins[] = {
     {"generate", "record baselines of one command for the matrix", RunGenerate},
     {"profiles", "group versions with equal baselines into profiles", RunProfiles},
     {"conform", "run instar on every case and diff it against the baselines", RunConform},
+    {"merge", "join the outputs of a sharded generate or conform (--shard K/N)", RunMerge},
+    {"repro", "run one recorded case with qemu-img and instar and diff them", RunRepro},
     {"commands", "print the command table (--names, --conform: one name a line)", RunCommands},
 };
 

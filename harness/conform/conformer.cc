@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "harness/cases/commands.h"
 #include "harness/conform/instar_argv.h"
@@ -88,6 +89,17 @@ ConformPlan PlanConform(const ConformRequest& request) {
   }
   if (!request.case_globs.empty() && matched == 0) {
     throw HarnessError("conform: no case of " + request.command + " matches the --case patterns");
+  }
+  if (request.shard) {
+    std::vector<std::string> keys;
+    for (const auto& target : plan.targets) {
+      for (const auto& stored : target.cases) keys.push_back(ShardKey(stored.spec));
+    }
+    const std::set<std::string> own = DealKeys(std::move(keys), *request.shard);
+    for (auto& target : plan.targets) {
+      std::erase_if(target.cases,
+                    [&](const StoredCase& stored) { return !own.contains(ShardKey(stored.spec)); });
+    }
   }
   return plan;
 }
@@ -191,6 +203,7 @@ ConformReport Conform(const ConformRequest& request, Interrupt& interrupt) {
   report.command = request.command;
   report.sandbox = request.sandbox;
   report.instar = request.instar.string();
+  if (request.shard) report.shard = request.shard->Text();
   for (const auto& target : plan.targets) {
     report.targets.push_back(
         {target.output_type, target.name, target.versions, target.compat, target.is_profile});

@@ -16,11 +16,17 @@
 // (the expected stdout, normalised), .out.bad (instar's, normalised),
 // .err.bad (instar's stderr) and .diff; a passing case removes them, so the
 // directory holds exactly the failures of the latest run of each case.
+//
+// With a shard (shard/shard.h) only the shard's cases run, each against
+// every target; its report says which shard it is, and `instar-harness
+// merge` joins the shards' JSON reports into the unsharded run's reports
+// (shard/merge_reports.h).
 #ifndef INSTAR_HARNESS_CONFORM_CONFORMER_H_
 #define INSTAR_HARNESS_CONFORM_CONFORMER_H_
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +35,7 @@
 #include "harness/conform/report.h"
 #include "harness/run/interrupt.h"
 #include "harness/run/progress.h"
+#include "harness/shard/shard.h"
 
 namespace instar::harness {
 
@@ -37,6 +44,7 @@ struct ConformRequest {
   std::vector<std::string> output_types;  // empty: all of the command's
   TargetSelection selection;
   std::vector<std::string> case_globs;        // against "name" and "bucket/name"; empty: all
+  std::optional<Shard> shard;                 // only this shard's cases; none: all
   std::filesystem::path instar;               // the executable
   std::string sandbox;                        // process, emulated, kvm; empty: instar's default
   std::filesystem::path cases_dir = "cases";  // images/ and the manifest
@@ -52,7 +60,7 @@ struct ConformRequest {
 
 struct ConformPlan {
   Divergences divergences;
-  std::vector<ConformTarget> targets;  // cases narrowed by the --case globs
+  std::vector<ConformTarget> targets;  // cases narrowed by the --case globs and the shard
 };
 
 // Checks the request and reads everything it needs (divergences, version

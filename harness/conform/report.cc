@@ -7,7 +7,10 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 
+#include "harness/core/error.h"
+#include "harness/core/json_schema.h"
 #include "harness/core/json_writer.h"
 #include "harness/core/words.h"
 
@@ -57,6 +60,32 @@ std::string FailureText(const CaseResult& c) {
   if (!c.instar_stderr.empty()) text += "\ninstar's stderr:\n" + c.instar_stderr;
   if (!c.reproduce.empty()) text += "\nreproduce: " + c.reproduce + "\n";
   return text;
+}
+
+// A report holds instar's stderr and diffs of its stdout as they were,
+// which need not be UTF-8; the writer passes such bytes through.
+boost::json::value ParseReportText(std::string_view text, const std::string& origin) {
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  boost::json::value value =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
+  if (ec) throw HarnessError(origin + ": not valid JSON (" + ec.message() + ")");
+  return value;
+}
+
+// An exit status as the report holds it: 0-255.
+int ExitStatus(const Entry& entry, const boost::json::object& object, std::string_view key) {
+  const uint64_t value = entry.Unsigned(object, key);
+  if (value > 255) entry.Fail("\"" + std::string(key) + "\" out of range");
+  return static_cast<int>(value);
+}
+
+Outcome ParseOutcome(const Entry& entry, const std::string& name) {
+  for (Outcome outcome : {Outcome::kPass, Outcome::kFail, Outcome::kSkip}) {
+    if (name == OutcomeName(outcome)) return outcome;
+  }
+  entry.Fail("unknown \"outcome\" \"" + name + "\" (pass, fail or skip)");
 }
 
 }  // namespace
@@ -139,9 +168,14 @@ std::string FormatSummary(const ConformReport& report) {
   const size_t pass = report.Count(Outcome::kPass);
   const size_t fail = report.Count(Outcome::kFail);
   const size_t skip = report.Count(Outcome::kSkip);
-  (void)std::snprintf(line, sizeof(line), "conform %s: %s: %zu pass, %zu fail, %zu skip (%.1f s)\n",
-                      report.command.c_str(), fail == 0 ? "PASS" : "FAIL", pass, fail, skip,
-                      report.wall_seconds);
+  char took[64];
+  if (report.merged_shards > 0) {
+    (void)std::snprintf(took, sizeof(took), "merged from %zu shards", report.merged_shards);
+  } else {
+    (void)std::snprintf(took, sizeof(took), "%.1f s", report.wall_seconds);
+  }
+  (void)std::snprintf(line, sizeof(line), "conform %s: %s: %zu pass, %zu fail, %zu skip (%s)\n",
+                      report.command.c_str(), fail == 0 ? "PASS" : "FAIL", pass, fail, skip, took);
   text += line;
   return text;
 }
@@ -187,6 +221,7 @@ std::string JunitXml(const ConformReport& report) {
 std::string JsonReport(const ConformReport& report) {
   boost::json::object root;
   root["command"] = report.command;
+  if (!report.shard.empty()) root["shard"] = report.shard;
   root["sandbox"] = report.sandbox.empty() ? "default" : report.sandbox;
   root["instar"] = report.instar;
   boost::json::object totals;
@@ -312,6 +347,99 @@ std::string HtmlGrid(const ConformReport& report) {
   }
   html += "</body>\n</html>\n";
   return html;
+}
+
+ConformReport ParseJsonReport(std::string_view text, const std::string& origin) {
+  const boost::json::value document = ParseReportText(text, origin);
+  const Entry top(origin, "");
+  const auto& root = top.AsObject(document);
+  top.CheckKeys(root, {"command", "sandbox", "instar", "totals", "targets", "cases"}, {"shard"});
+  ConformReport report;
+  report.command = top.String(root, "command");
+  if (root.contains("shard")) report.shard = top.String(root, "shard");
+  report.sandbox = top.String(root, "sandbox");
+  if (report.sandbox == "default") report.sandbox.clear();
+  report.instar = top.String(root, "instar");
+
+  // What a target column is: the writer names it after the first target.
+  const auto& targets = top.Array(root, "targets");
+  std::string_view kind = "profile";
+  if (!targets.empty() && targets[0].is_object() && targets[0].get_object().contains("version")) {
+    kind = "version";
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Entry entry = top.Nested("targets[" + std::to_string(i) + "]");
+    const auto& object = entry.AsObject(targets[i]);
+    entry.CheckKeys(object, {"output-type", kind, "compat", "versions", "pass", "fail", "skip"});
+    TargetResult target;
+    target.output_type = entry.String(object, "output-type");
+    target.name = entry.String(object, kind);
+    target.compat = entry.String(object, "compat");
+    target.versions = entry.StringArray(object, "versions");
+    target.is_profile = kind == "profile";
+    target.pass = entry.Unsigned(object, "pass");
+    target.fail = entry.Unsigned(object, "fail");
+    target.skip = entry.Unsigned(object, "skip");
+    for (const auto& other : report.targets) {
+      if (other.output_type == target.output_type && other.name == target.name) {
+        entry.Fail("a second target " + target.output_type + " " + target.name);
+      }
+    }
+    report.targets.push_back(std::move(target));
+  }
+
+  const auto& cases = top.Array(root, "cases");
+  std::vector<TargetResult> counted = report.targets;
+  for (auto& target : counted) target.pass = target.fail = target.skip = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Entry entry = top.Nested("cases[" + std::to_string(i) + "]");
+    const auto& object = entry.AsObject(cases[i]);
+    entry.CheckKeys(
+        object, {"output-type", kind, "bucket", "case", "outcome", "expected-exit"},
+        {"reason", "instar-exit", "filters", "command", "diff", "instar-stderr", "reproduce"});
+    CaseResult c;
+    c.output_type = entry.String(object, "output-type");
+    c.target = entry.String(object, kind);
+    c.bucket = entry.String(object, "bucket");
+    c.name = entry.String(object, "case");
+    c.outcome = ParseOutcome(entry, entry.String(object, "outcome"));
+    if (object.contains("reason")) c.reason = entry.String(object, "reason");
+    c.expected_exit = ExitStatus(entry, object, "expected-exit");
+    if (object.contains("instar-exit")) c.instar_exit = ExitStatus(entry, object, "instar-exit");
+    if (object.contains("filters")) c.filters = entry.StringArray(object, "filters");
+    if (object.contains("command")) c.instar_command = entry.String(object, "command");
+    if (object.contains("diff")) c.diff = entry.String(object, "diff");
+    if (object.contains("instar-stderr")) c.instar_stderr = entry.String(object, "instar-stderr");
+    if (object.contains("reproduce")) c.reproduce = entry.String(object, "reproduce");
+    auto target = std::find_if(counted.begin(), counted.end(), [&](const TargetResult& t) {
+      return t.output_type == c.output_type && t.name == c.target;
+    });
+    if (target == counted.end()) entry.Fail("no target " + c.output_type + " " + c.target);
+    ++(c.outcome == Outcome::kPass   ? target->pass
+       : c.outcome == Outcome::kFail ? target->fail
+                                     : target->skip);
+    report.cases.push_back(std::move(c));
+  }
+
+  // The counts must be those of the cases: a report cut short or edited
+  // by hand is not merged into a wrong total.
+  for (size_t i = 0; i < counted.size(); ++i) {
+    const TargetResult& said = report.targets[i];
+    const TargetResult& found = counted[i];
+    if (said.pass != found.pass || said.fail != found.fail || said.skip != found.skip) {
+      top.Nested("targets[" + std::to_string(i) + "]")
+          .Fail("the counts do not match the cases listed");
+    }
+  }
+  const Entry totals_entry = top.Nested("totals");
+  const auto& totals = top.Object(root, "totals");
+  totals_entry.CheckKeys(totals, {"pass", "fail", "skip"});
+  if (totals_entry.Unsigned(totals, "pass") != report.Count(Outcome::kPass) ||
+      totals_entry.Unsigned(totals, "fail") != report.Count(Outcome::kFail) ||
+      totals_entry.Unsigned(totals, "skip") != report.Count(Outcome::kSkip)) {
+    totals_entry.Fail("the totals do not match the cases listed");
+  }
+  return report;
 }
 
 }  // namespace instar::harness

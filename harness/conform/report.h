@@ -8,6 +8,8 @@
 //                per case; a failure carries the reason, the diff and the
 //                command; a skip carries its reason;
 //   JsonReport   every case with its outcome (the harness's JSON writer);
+//                ParseJsonReport reads one back, as `merge` does with the
+//                reports of a sharded run's shards;
 //   HtmlGrid     one static page, a table of cases x profiles per output
 //                type, failures openable in place (<details>, no script).
 //
@@ -60,7 +62,9 @@ struct ConformReport {
   std::string instar;   // the executable
   std::vector<TargetResult> targets;
   std::vector<CaseResult> cases;   // grouped by target, in target order
+  std::string shard;               // "K/N" for a shard's run (JSON "shard"); empty: all cases
   double wall_seconds = 0;         // terminal summary only
+  size_t merged_shards = 0;        // joined from this many shards' reports: no wall time
   std::vector<std::string> notes;  // worth a line in the terminal summary
 
   size_t Count(Outcome outcome) const;
@@ -76,6 +80,13 @@ std::string FormatSummary(const ConformReport& report);
 std::string JunitXml(const ConformReport& report);
 std::string JsonReport(const ConformReport& report);
 std::string HtmlGrid(const ConformReport& report);
+
+// What JsonReport wrote, read back strictly (an unknown or missing key is
+// one HarnessError line naming `origin`): everything the writers need but
+// the kept paths of failures, which the JSON does not hold. So
+// JsonReport(ParseJsonReport(JsonReport(r))) == JsonReport(r), and the same
+// for JunitXml and HtmlGrid.
+ConformReport ParseJsonReport(std::string_view text, const std::string& origin);
 
 // Text escaped for XML/HTML character data and attribute values; bytes XML
 // 1.0 cannot carry (control characters but tab, LF, CR) become "\xNN".

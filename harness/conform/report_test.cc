@@ -135,5 +135,70 @@ TEST(ReportTest, TerminalSummaryAndFailures) {
             "skip info-human profile-02 vmdk/vmdk-flat: not yet (divergence x)\n");
 }
 
+// What `merge` reads: the JSON report back, with everything the writers
+// need, so each writer gives the same bytes from the copy.
+TEST(ReportTest, JsonReadsBackToTheSameReports) {
+  ConformReport report = SampleReport();
+  report.cases[1].instar_stderr = "qemu-img: bad \xff byte\n";  // not UTF-8
+  report.cases[1].instar_exit = 1;
+  report.cases[1].expected_exit = 0;
+  for (const std::string& shard : {std::string(), std::string("2/3")}) {
+    report.shard = shard;
+    const std::string json = JsonReport(report);
+    EXPECT_EQ(json.find("\n  \"shard\": \"2/3\",\n") != std::string::npos, !shard.empty()) << json;
+    const ConformReport back = ParseJsonReport(json, "r.json");
+    EXPECT_EQ(back.shard, shard);
+    EXPECT_EQ(JsonReport(back), json);
+    EXPECT_EQ(JunitXml(back), JunitXml(report));
+    EXPECT_EQ(HtmlGrid(back), HtmlGrid(report));
+    ASSERT_EQ(back.cases.size(), 3u);
+    EXPECT_EQ(back.cases[1].instar_stderr, report.cases[1].instar_stderr);
+    EXPECT_EQ(back.cases[1].kept, "");  // not in the JSON
+  }
+  // A grid of versions (conform --baselines) names its columns so.
+  report.shard.clear();
+  for (auto& target : report.targets) target.is_profile = false;
+  const std::string json = JsonReport(report);
+  ASSERT_NE(json.find("\"version\": \"profile-01\""), std::string::npos);
+  EXPECT_EQ(JsonReport(ParseJsonReport(json, "r.json")), json);
+  EXPECT_FALSE(ParseJsonReport(json, "r.json").targets[0].is_profile);
+}
+
+TEST(ReportTest, JsonReadingIsStrict) {
+  const std::string json = JsonReport(SampleReport());
+  auto error_of = [](const std::string& text) {
+    try {
+      (void)ParseJsonReport(text, "r.json");
+    } catch (const std::exception& error) {
+      return std::string(error.what());
+    }
+    return std::string("(no error)");
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = json;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  EXPECT_EQ(error_of(replaced("\"sandbox\"", "\"sandbxo\"")), "r.json: unknown key \"sandbxo\"");
+  EXPECT_EQ(error_of(replaced("\"outcome\": \"skip\"", "\"outcome\": \"maybe\"")),
+            "r.json: cases[2]: unknown \"outcome\" \"maybe\" (pass, fail or skip)");
+  EXPECT_EQ(
+      error_of(replaced("\"pass\": 1,\n      \"fail\": 1", "\"pass\": 2,\n      \"fail\": 1")),
+      "r.json: targets[0]: the counts do not match the cases listed");
+  EXPECT_EQ(error_of(replaced("\"skip\": 1\n  },", "\"skip\": 0\n  },")),
+            "r.json: totals: the totals do not match the cases listed");
+  EXPECT_EQ(error_of(json.substr(0, 40)).rfind("r.json: not valid JSON (", 0), 0u);
+}
+
+TEST(ReportTest, MergedSummarySaysSoInsteadOfATime) {
+  ConformReport report = SampleReport();
+  report.merged_shards = 4;
+  const std::string summary = FormatSummary(report);
+  EXPECT_NE(summary.find("\nconform info: FAIL: 1 pass, 1 fail, 1 skip (merged from 4 shards)\n"),
+            std::string::npos)
+      << summary;
+}
+
 }  // namespace
 }  // namespace instar::harness

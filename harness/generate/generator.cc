@@ -152,15 +152,25 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
   GenerateReport report;
   report.versions = request.matrix.entries.size();
 
+  // A shard runs its own cases; the files of every case planned are the
+  // ones its pruning keeps.
+  std::set<std::string> own;
+  if (request.shard) {
+    std::vector<std::string> keys;
+    for (const auto& spec : cases) keys.push_back(ShardKey(spec));
+    own = DealKeys(std::move(keys), *request.shard);
+  }
   std::vector<Job> jobs;
   std::vector<const CaseSpec*> job_cases;
-  std::set<fs::path> expected_files;
+  std::set<fs::path> planned_files;
   std::set<fs::path> dirs;
   for (const auto& entry : request.matrix.entries) {
     for (const auto& spec : cases) {
       fs::path dir = BaselineDir(request.out_dir, spec, entry.version_text);
+      for (auto& file : RecordFiles(dir, spec.name)) planned_files.insert(std::move(file));
+      ++report.planned;
+      if (request.shard && !own.contains(ShardKey(spec))) continue;
       dirs.insert(dir);
-      for (auto& file : RecordFiles(dir, spec.name)) expected_files.insert(std::move(file));
       jobs.push_back({&spec, &entry, std::move(dir)});
       job_cases.push_back(&spec);
     }
@@ -171,6 +181,9 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
                 interrupt);
   report.jobs = pool.jobs();
   if (!pool.note().empty()) report.notes.push_back(pool.note());
+  // A shard may hold no case at all (more shards than cases): its --out
+  // is still there, empty, for `merge`.
+  fs::create_directories(request.out_dir);
   for (const auto& dir : dirs) fs::create_directories(dir);
 
   Progress progress("generate " + request.command, jobs.size(), request.progress);
@@ -218,7 +231,7 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
     std::set<std::string> types, versions;
     for (const auto& spec : cases) types.insert(spec.output_type);
     for (const auto& entry : request.matrix.entries) versions.insert(entry.version_text);
-    report.pruned_files = PruneBaselines(request.out_dir, types, versions, expected_files);
+    report.pruned_files = PruneBaselines(request.out_dir, types, versions, planned_files);
   }
 
   report.wall_seconds =
@@ -231,13 +244,19 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
 std::string FormatSummary(const GenerateRequest& request, const GenerateReport& report) {
   char line[512];
   std::string text;
+  const std::string shard = request.shard ? " shard " + request.shard->Text() : "";
   (void)std::snprintf(line, sizeof(line),
-                      "generate %s: %zu cases over %zu version%s: %zu recorded, %zu skipped, "
+                      "generate %s%s: %zu cases over %zu version%s: %zu recorded, %zu skipped, "
                       "%zu non-zero exits, %zu time-outs\n",
-                      request.command.c_str(), report.cases, report.versions,
+                      request.command.c_str(), shard.c_str(), report.cases, report.versions,
                       report.versions == 1 ? "" : "s", report.recorded, report.skipped,
                       report.nonzero_exits, report.timed_out.size());
   text += line;
+  if (request.shard) {
+    (void)std::snprintf(line, sizeof(line), "  its part: %zu of the %zu cases planned\n",
+                        report.cases, report.planned);
+    text += line;
+  }
   double share = report.children_cpu_seconds > 0
                      ? 100.0 * report.self_cpu_seconds / report.children_cpu_seconds
                      : 0.0;

@@ -13,11 +13,20 @@
 // files of the versions and output types it generated that it did not write,
 // so generating twice gives byte-identical trees even after cases were
 // renamed or dropped.
+//
+// With a shard (shard/shard.h) only the shard's cases run, every version of
+// each, and the pruning spares every case of the whole plan: a sharded run
+// removes the stale files (cases renamed or dropped) and never the files of
+// the other shards' cases, so shards run one after another into one --out
+// leave what the unsharded run leaves. Shards that run at once each get an
+// --out of their own, and `instar-harness merge` joins them
+// (shard/merge_trees.h).
 #ifndef INSTAR_HARNESS_GENERATE_GENERATOR_H_
 #define INSTAR_HARNESS_GENERATE_GENERATOR_H_
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +34,7 @@
 #include "harness/matrix/matrix.h"
 #include "harness/run/interrupt.h"
 #include "harness/run/progress.h"
+#include "harness/shard/shard.h"
 
 namespace instar::harness {
 
@@ -38,11 +48,13 @@ struct GenerateRequest {
   std::chrono::milliseconds timeout = std::chrono::seconds(60);  // per step
   bool resume = false;
   std::vector<std::string> case_globs;  // against "name" and "bucket/name"; empty: all
+  std::optional<Shard> shard;           // only this shard's cases; none: all
   ProgressStyle progress = ProgressStyle::kAuto;
 };
 
 struct GenerateReport {
-  size_t cases = 0;     // (case, version) pairs planned
+  size_t cases = 0;     // (case, version) pairs planned (of the shard, with one)
+  size_t planned = 0;   // (case, version) pairs of the whole plan, every shard's
   size_t recorded = 0;  // written by this run
   size_t skipped = 0;   // already recorded (--resume)
   size_t versions = 0;
