@@ -121,6 +121,42 @@ TEST_F(GeneratorTest, ProducingCommandsRecordTheirPipelines) {
   }
 }
 
+// check, map, compare and convert over the corpus, one case each.
+TEST_F(GeneratorTest, CorpusCommandsRecordTheirFindings) {
+  Run("check", out_.path(), {"qcow2/qcow2-v3-64k", "vpc/vpc-dynamic"});
+  const fs::path check = out_.path() / "check-human";
+  EXPECT_EQ(ReadText(check / "qcow2" / version_ / "qcow2-v3-64k.stdout.txt"),
+            Direct({"check", (testing::kSourceRoot / "cases/images/qcow2-v3-64k.qcow2").string()}));
+  // vpc has no check: qemu-img's exit status 63 is the baseline.
+  EXPECT_NE(ReadText(check / "vpc" / version_ / "vpc-dynamic.meta.json").find(R"("exit-code": 63)"),
+            std::string::npos);
+
+  Run("map", out_.path(), {"qcow2/qcow2-backing"});
+  const std::string map =
+      ReadText(out_.path() / "map-human/qcow2" / version_ / "qcow2-backing.stdout.txt");
+  EXPECT_NE(map.find("$TESTDATA_ROOT/qcow2-v3-64k.qcow2"), std::string::npos) << map;
+  EXPECT_NE(map.find("$TESTDATA_ROOT/qcow2-backing.qcow2"), std::string::npos) << map;
+
+  Run("compare", out_.path(), {"chain3-vs-flattened", "base-vs-overlay"});
+  const fs::path compare = out_.path() / "compare-human/qcow2" / version_;
+  EXPECT_EQ(ReadText(compare / "chain3-vs-flattened.stdout.txt"), "Images are identical.\n");
+  EXPECT_EQ(ReadText(compare / "base-vs-overlay.stdout.txt"),
+            "Content mismatch at offset 65536!\n");
+  EXPECT_NE(ReadText(compare / "base-vs-overlay.meta.json").find(R"("exit-code": 1)"),
+            std::string::npos);
+
+  // One image's content is the same in raw and qcow2: the digests agree.
+  Run("convert", out_.path(), {"raw/qcow2-v3-64k__raw", "qcow2/qcow2-v3-64k__qcow2"});
+  const fs::path convert = out_.path() / "convert-info-json";
+  const std::string raw_meta = ReadText(convert / "raw" / version_ / "qcow2-v3-64k__raw.meta.json");
+  const std::string qcow2_meta =
+      ReadText(convert / "qcow2" / version_ / "qcow2-v3-64k__qcow2.meta.json");
+  const size_t at = raw_meta.find(R"("digest": "xxh3-64-sparse:)");
+  ASSERT_NE(at, std::string::npos) << raw_meta;
+  const std::string digest = raw_meta.substr(at, 43);
+  EXPECT_NE(qcow2_meta.find(digest), std::string::npos) << digest << "\n" << qcow2_meta;
+}
+
 TEST_F(GeneratorTest, InfoNamesTheCorpusByPlaceholder) {
   Run("info", out_.path(), {"qcow2-backing"});
   const std::string out =
