@@ -308,6 +308,60 @@ TEST(Qcow2HostileVersionTest, SnapshotsPastEofAreEmpty) {
   EXPECT_EQ(snapshot.date_sec, 0u);
 }
 
+// A file as the sandbox host serves it: reads ending past INT64_MAX are
+// refused (the kernel refuses them too).
+class HostLikeDevice final : public BlockDevice {
+ public:
+  explicit HostLikeDevice(MemoryDevice& inner) : inner_(inner) {}
+  Status Read(uint64_t offset, void* buffer, size_t length) override {
+    if (offset > uint64_t{INT64_MAX} || length > uint64_t{INT64_MAX} - offset) {
+      return Status::OutOfRange("the host refused an out-of-range request");
+    }
+    return inner_.Read(offset, buffer, length);
+  }
+  uint64_t Size() const override { return inner_.Size(); }
+  Result<uint64_t> SeekData(uint64_t offset) override { return inner_.SeekData(offset); }
+  Result<uint64_t> SeekHole(uint64_t offset) override { return inner_.SeekHole(offset); }
+
+ private:
+  MemoryDevice& inner_;
+};
+
+// Regression: 5.2 reads right up to INT64_MAX, so it reads a snapshot table
+// at 2^63 - 512 (zeros, past EOF) and `qemu-img info
+// mal-qcow2-snapshot-past-max-length.qcow2` lists one empty snapshot; instar
+// read it through a 4 KiB table cache chunk reaching 2^63, which the host
+// refuses, and failed the open. 7.2 fails it ("Failed to read snapshot
+// table: Input/output error").
+TEST(Qcow2HostileVersionTest, SnapshotTableJustBelowInt64MaxIn52) {
+  MemoryDevice memory =
+      MemoryDevice::LoadFile(qcow2_testing::SourcePath("cases/images/qcow2-v3-512.qcow2"));
+  Put32(memory.bytes(), 60, 1);
+  Put64(memory.bytes(), 64, 0x7ffffffffffffe00ull);
+  HostLikeDevice device(memory);
+  MapOpener opener;
+  for (const char* compat : {"5.2.0", "7.2.22"}) {
+    SCOPED_TRACE(compat);
+    std::vector<uint8_t> buffer(1 << 20);
+    Arena arena(buffer.data(), buffer.size());
+    OpenOptions options;
+    options.compat = qcow2_testing::Version(compat);
+    auto image = OpenQcow2(device, opener, arena, options, {.no_io = true});
+    if (std::string(compat) != "5.2.0") {
+      ASSERT_FALSE(image.ok());
+      EXPECT_STREQ(image.status().message(), "Failed to read snapshot table");
+      continue;
+    }
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    Qcow2SnapshotCursor cursor(**image);
+    Qcow2Snapshot snapshot;
+    ASSERT_TRUE(qcow2_testing::CursorNext(cursor, &snapshot));
+    EXPECT_EQ(snapshot.id.size, 0u);
+    EXPECT_EQ(snapshot.name.size, 0u);
+    EXPECT_TRUE(qcow2_testing::CursorAtEnd<Qcow2Snapshot>(cursor));
+  }
+}
+
 // Corruption met during block status. `qemu-img map -f qcow2 --output=json`
 // (5.2.0 and 10.0.13 alike) prints the quoted line on stderr, then
 // "qemu-img: Could not read file metadata: Input/output error".

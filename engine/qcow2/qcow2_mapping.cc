@@ -85,6 +85,12 @@ Status Qcow2Image::CheckReadRange(uint64_t offset, uint64_t length) const {
 
 Status Qcow2Image::ReadMetadata(uint64_t offset, void* buffer, size_t length) {
   INSTAR_RETURN_IF_ERROR(CheckReadRange(offset, length));
+  // 5.2 reads right up to INT64_MAX, where the cache's 4 KiB chunk would
+  // reach past it (which no file read may): read just the bytes asked for.
+  const uint64_t chunk_end_limit = uint64_t{INT64_MAX} - (TableCache::kChunkBytes - 1);
+  if (offset >= chunk_end_limit || length > chunk_end_limit - offset) {
+    return file_->Read(offset, buffer, length);
+  }
   return cache_->Read(*file_, offset, buffer, length);
 }
 

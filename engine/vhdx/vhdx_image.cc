@@ -77,7 +77,7 @@ constexpr size_t kBatCacheSlots = 8;
 
 class VhdxReader final : public VhdxImage {
  public:
-  Status Open(BlockDevice& device, Arena& arena);
+  Status Open(BlockDevice& device, Arena& arena, const QemuVersion& compat);
   Result<VhdxPayloadBlock> LookUp(uint64_t offset);
 
  private:
@@ -91,6 +91,8 @@ class VhdxReader final : public VhdxImage {
   // vhdx_region_check: false when [start, start + length) overlaps a region.
   bool RegionIsFree(uint64_t start, uint64_t length) const;
 
+  // Where qemu's reads must end (see vhdx::LogNeedsReplay).
+  uint64_t read_limit_ = kBdrvMaxLength;
   Region* regions_ = nullptr;
   size_t region_count_ = 0;
   size_t region_capacity_ = 0;
@@ -169,8 +171,9 @@ Status VhdxReader::ParseLog(Arena& arena) {
   ArenaRewind scratch(arena);
   uint8_t* sector = arena.AllocateArray<uint8_t>(vhdx::kLogSectorSize);
   if (sector == nullptr) return Status::NoSpace("out of memory reading the vhdx log");
-  INSTAR_ASSIGN_OR_RETURN(const bool replay, vhdx::LogNeedsReplay(*file_, log_offset_, log_length_,
-                                                                  log_guid_.bytes, sector));
+  INSTAR_ASSIGN_OR_RETURN(
+      const bool replay,
+      vhdx::LogNeedsReplay(*file_, log_offset_, log_length_, log_guid_.bytes, read_limit_, sector));
   if (replay) {
     return Status::NotSupported(
         "vhdx image has a log that needs to be replayed (qemu-img check -r all does that)");
@@ -365,8 +368,9 @@ Status VhdxReader::CheckBat(Arena& arena) {
                    "out of memory checking the vhdx BAT", check);
 }
 
-Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
+Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& compat) {
   file_ = &device;
+  read_limit_ = compat.AtLeast(6, 0) ? kBdrvMaxLength : static_cast<uint64_t>(INT64_MAX);
   uint8_t identifier[8 + 512];
   INSTAR_RETURN_IF_ERROR(device.Read(0, identifier, sizeof(identifier)));
   if (!BytesEqual(identifier, "vhdxfile", 8)) {
@@ -378,11 +382,9 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena) {
   region_capacity_ = 1 + kMaxRegionEntries;
   regions_ = arena.AllocateArray<Region>(region_capacity_);
   if (regions_ == nullptr) return Status::NoSpace("out of memory for the vhdx region list");
-  uint64_t log_end;
-  if (!CheckedAdd(log_offset_, log_length_, &log_end)) {
-    return Status::Corruption("vhdx log ends beyond 2^64");
-  }
-  regions_[region_count_++] = Region{log_offset_, log_end};
+  // vhdx_region_register() keeps start + length as it wraps: a log that
+  // ends past 2^64 then overlaps nothing (every start is >= its end).
+  regions_[region_count_++] = Region{log_offset_, log_offset_ + log_length_};
 
   INSTAR_RETURN_IF_ERROR(ParseLog(arena));
   INSTAR_RETURN_IF_ERROR(OpenRegionTable(arena));
@@ -444,9 +446,11 @@ Result<BlockStatus> VhdxImage::DriverBlockStatus(bool, uint64_t, uint64_t) {
   return Status::NotSupported("vhdx has no driver block status (qemu reports all data)");
 }
 
-Result<Image*> OpenVhdxImage(BlockDevice& device, DeviceOpener&, Arena& arena, const OpenOptions&) {
-  return OpenReader<VhdxReader>(arena, "out of memory opening a vhdx image",
-                                [&](VhdxReader& reader) { return reader.Open(device, arena); });
+Result<Image*> OpenVhdxImage(BlockDevice& device, DeviceOpener&, Arena& arena,
+                             const OpenOptions& options) {
+  return OpenReader<VhdxReader>(
+      arena, "out of memory opening a vhdx image",
+      [&](VhdxReader& reader) { return reader.Open(device, arena, options.compat); });
 }
 
 }  // namespace instar

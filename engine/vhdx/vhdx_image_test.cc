@@ -34,11 +34,11 @@ constexpr uint64_t kLogicalSector = 65568;
 
 class VhdxTest : public ::testing::Test {
  protected:
-  Result<VhdxImage*> Open(MemoryDevice& device) {
+  Result<VhdxImage*> Open(MemoryDevice& device, QemuVersion compat = k10013) {
     if (arena_buffer_.empty()) arena_buffer_.resize(1 << 20);
     arena_ = std::make_unique<Arena>(arena_buffer_.data(), arena_buffer_.size());
     INSTAR_ASSIGN_OR_RETURN(Image * image, OpenImage(ImageFormat::kVhdx, device, opener_, *arena_,
-                                                     OpenOptions{k10013}));
+                                                     OpenOptions{compat}));
     EXPECT_EQ(image->format(), ImageFormat::kVhdx);
     return static_cast<VhdxImage*>(image);
   }
@@ -372,6 +372,45 @@ TEST_F(VhdxTest, HugeLogIsCheap) {
   auto image = Open(device);
   ASSERT_TRUE(image.ok()) << image.status().message();
   EXPECT_LT(device.reads(), 100);
+}
+
+// Regression: a log whose offset plus length passes 2^64 was refused ("vhdx
+// log ends beyond 2^64", a check of instar's own), but qemu registers the
+// log region with the wrapped end, which then overlaps nothing:
+// `qemu-img info mal-vhdx-log-wraps.vhdx` (every version) prints the image.
+TEST_F(VhdxTest, LogRegionEndingPast2e64Opens) {
+  std::vector<uint8_t> b = Base();
+  StoreLE64(&b[kHeader2 + 72], 0xfffffffffff00000);  // log offset; length 1 MiB
+  FixHeaders(b);
+  for (const QemuVersion& version : {QemuVersion{5, 2, 0}, QemuVersion{7, 2, 22}, k10013}) {
+    MemoryDevice device(b);
+    auto image = Open(device, version);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    EXPECT_EQ((*image)->VirtualSize(), 16777216u);
+  }
+}
+
+// Regression: a log (with a log GUID) at 2^63 - 1 MiB was refused for every
+// version, but 5.2 refuses only reads at negative offsets, and the walk's
+// header reads there end below 2^63: `qemu-img info
+// mal-vhdx-log-past-max-length.vhdx` opens it in 5.2.0 and fails with
+// "Input/output error" from 7.2 (reads past BDRV_MAX_LENGTH).
+TEST_F(VhdxTest, LogNearInt64MaxOpensIn52Only) {
+  std::vector<uint8_t> b = Base();
+  std::memset(&b[kHeader2 + 48], 0x5a, 16);
+  StoreLE64(&b[kHeader2 + 72], (uint64_t{1} << 63) - (1 << 20));
+  FixHeaders(b);
+  MemoryDevice device(b);
+  auto old = Open(device, QemuVersion{5, 2, 0});
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  auto newer = Open(device, QemuVersion{7, 2, 22});
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kCorruption);
+  // One MiB higher, 5.2's last header read would start at 2^63.
+  StoreLE64(&b[kHeader2 + 72], uint64_t{1} << 63);
+  FixHeaders(b);
+  MemoryDevice past(b);
+  EXPECT_FALSE(Open(past, QemuVersion{5, 2, 0}).ok());
 }
 
 TEST_F(VhdxTest, TruncatedCopies) {

@@ -28,8 +28,13 @@ struct EntryHeader {
 class LogWalk {
  public:
   LogWalk(BlockDevice& device, uint64_t offset, uint32_t length, const uint8_t* guid,
-          uint8_t* sector)
-      : device_(device), offset_(offset), length_(length), guid_(guid), sector_(sector) {}
+          uint64_t read_limit, uint8_t* sector)
+      : device_(device),
+        offset_(offset),
+        length_(length),
+        guid_(guid),
+        read_limit_(read_limit),
+        sector_(sector) {}
 
   uint32_t read() const { return read_; }
   // True when the header at the read position lies past the end of the file.
@@ -40,7 +45,7 @@ class LogWalk {
  private:
   Status ReadAt(uint32_t position, uint8_t* buffer, size_t length) {
     const uint64_t at = offset_ + position;
-    if (at > kBdrvMaxLength || length > kBdrvMaxLength - at) {
+    if (at > read_limit_ || length > read_limit_ - at) {
       return Status::Corruption("vhdx log lies beyond the largest file offset");
     }
     return device_.Read(at, buffer, length);
@@ -53,6 +58,7 @@ class LogWalk {
   uint64_t offset_;
   uint32_t length_;
   const uint8_t* guid_;
+  uint64_t read_limit_;
   uint8_t* sector_;
   uint32_t read_ = 0;
 };
@@ -136,13 +142,17 @@ Status LogWalk::Validate(uint64_t previous_sequence, bool* valid, uint64_t* sequ
 }  // namespace
 
 Result<bool> LogNeedsReplay(BlockDevice& device, uint64_t log_offset, uint32_t log_length,
-                            const uint8_t* log_guid, uint8_t* sector) {
-  // qemu reads every sector of the log before the walk wraps, and fails on
-  // any beyond BDRV_MAX_LENGTH.
-  if (log_offset > kBdrvMaxLength || log_length > kBdrvMaxLength - log_offset) {
+                            const uint8_t* log_guid, uint64_t read_limit, uint8_t* sector) {
+  // qemu peeks at the entry header of every sector of the log before the
+  // walk wraps (past EOF too, where it reads zeros), and fails when one of
+  // those reads ends past its limit; the last one ends highest.
+  uint64_t last_header;
+  if (log_length < kLogSectorSize ||
+      !CheckedAdd(log_offset, log_length - kLogSectorSize, &last_header) ||
+      last_header > read_limit || kEntryHeaderSize > read_limit - last_header) {
     return Status::Corruption("vhdx log lies beyond the largest file offset");
   }
-  LogWalk walk(device, log_offset, log_length, log_guid, sector);
+  LogWalk walk(device, log_offset, log_length, log_guid, read_limit, sector);
   bool found = false;
   while (true) {
     // From here to the end every header reads as zeros: nothing more is

@@ -25,9 +25,11 @@ constexpr uint32_t kLogSectorSize = 4096;
 // The log region and the log GUID of the current header. `sector` is a
 // scratch buffer of kLogSectorSize bytes. Fails (as qemu's open does) on an
 // entry whose header is valid but whose descriptors are not, and on reads
-// beyond what qemu may address.
+// that end past `read_limit`, the end of what qemu may read: BDRV_MAX_LENGTH
+// from 6.0; INT64_MAX in 5.2, which refuses only negative offsets (and the
+// kernel a range ending past INT64_MAX).
 Result<bool> LogNeedsReplay(BlockDevice& device, uint64_t log_offset, uint32_t log_length,
-                            const uint8_t* log_guid, uint8_t* sector);
+                            const uint8_t* log_guid, uint64_t read_limit, uint8_t* sector);
 
 }  // namespace instar::vhdx
 
