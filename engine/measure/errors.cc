@@ -1,6 +1,7 @@
 // qemu-img's words for every refusal of measure, assembled without a C
 // library. Each line that qemu prints through error_report() starts with
 // "qemu-img: "; hints (error_append_hint) do not.
+#include "instar/engine/bytes.h"
 #include "instar/engine/measure.h"
 #include "instar/engine/measure_dialect.h"
 #include "instar/engine/text_builder.h"
@@ -46,6 +47,18 @@ const char* ErrnoText(StatusCode code) {
 void InvalidOptions(TextBuilder& w, const MeasureError& error) {
   Line(w, "Invalid options for file format '", FormatName(error), "'");
 }
+
+// error_append_hint() of a bad QemuOpts or QOM id.
+void IdentifierHint(TextBuilder& w) {
+  w.Append("Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n");
+}
+
+// qemu-img's line after any failed parse of -l's "snapshot.*" form.
+void SnapshotParamFailed(TextBuilder& w, const MeasureError& error) {
+  Line(w, "Failed in parsing snapshot param '", error.value, "'");
+}
+
+void Number(TextBuilder& w, uint64_t value) { w.AppendDecimal(value); }
 
 }  // namespace
 
@@ -183,10 +196,155 @@ size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity)
     case MeasureErrorKind::kVhdxBlockSizePowerOfTwo:
       Line(w, "Block size must be a power of two");
       break;
+    case MeasureErrorKind::kSnapshotParamInvalid:
+      Line(w, "Invalid parameter '", s, "'");
+      SnapshotParamFailed(w, error);
+      break;
+    case MeasureErrorKind::kSnapshotParamId:
+      Line(w, "Parameter 'id' expects an identifier");
+      IdentifierHint(w);
+      SnapshotParamFailed(w, error);
+      break;
+    case MeasureErrorKind::kSnapshotParamDuplicate:
+      Line(w, "Duplicate ID '", s, "' for snapshot");
+      SnapshotParamFailed(w, error);
+      break;
+    case MeasureErrorKind::kSnapshotParamHelp:
+      SnapshotParamFailed(w, error);
+      break;
+    case MeasureErrorKind::kSnapshotLoad:
+      Line(w, "Failed to load snapshot: ", error.detail);
+      break;
+    case MeasureErrorKind::kSnapshotUnsupported:
+      Line(w, "Failed to load snapshot: Block format '", s,
+           "' used by device '' does not support temporarily loading internal snapshots");
+      break;
+    case MeasureErrorKind::kObjectParamInvalid:
+      Line(w, "Invalid parameter '", s, "'");
+      break;
+    case MeasureErrorKind::kObjectParamNoValue:
+      Line(w, "Expected '=' after parameter '", s, "'");
+      break;
+    case MeasureErrorKind::kObjectParamTooLong:
+      Line(w, "Parameter", error.detail, " '", s, "' is too long");
+      break;
+    case MeasureErrorKind::kObjectParamMixed:
+      Line(w, "Parameters '", s, ".*' used inconsistently");
+      break;
+    case MeasureErrorKind::kObjectParamMissing:
+      Line(w, "Parameter '", s, "' is missing");
+      break;
+    case MeasureErrorKind::kObjectParamDict:
+      Line(w, "Parameters '", s, ".*' are unexpected");
+      break;
+    case MeasureErrorKind::kObjectEnumValue:
+      if (MeasureDialectFor(error.version).enum_error_names_parameter) {
+        Line(w, "Parameter '", s, "' does not accept value '", v, "'");
+      } else {
+        Line(w, "Invalid parameter '", v, "'");
+      }
+      break;
+    case MeasureErrorKind::kObjectExpectsBool:
+      Line(w, "Parameter '", s, "' expects 'on' or 'off'");
+      break;
+    case MeasureErrorKind::kObjectUnexpected:
+      Line(w, "Parameter '", s, "' is unexpected");
+      break;
+    case MeasureErrorKind::kObjectIdSyntax:
+      Line(w, "Parameter 'id' expects an identifier");
+      IdentifierHint(w);
+      break;
+    case MeasureErrorKind::kObjectDuplicateId:
+      if (MeasureDialectFor(error.version).object_syntax == ObjectSyntax::kQemuOpts) {
+        Line(w, "Duplicate ID '", v, "' for object");
+      } else {
+        Line(w, "attempt to add duplicate property '", v, "' to object (type 'container')");
+      }
+      break;
+    case MeasureErrorKind::kObjectInvalidType:
+      Line(w, "invalid object type: ", v);
+      break;
+    case MeasureErrorKind::kObjectPropertyNotFound:
+      Line(w, "Property 'secret.", s, "' not found");
+      break;
+    case MeasureErrorKind::kObjectPropertyReadOnly:
+      Line(w, "Property 'secret.", s, "' is not writable");
+      break;
+    case MeasureErrorKind::kSecretDataAndFile:
+      Line(w, "'file' and 'data' are mutually exclusive");
+      break;
+    case MeasureErrorKind::kSecretNoData:
+      Line(w, "Either 'file' or 'data' must be provided");
+      break;
+    case MeasureErrorKind::kSecretFileUnreadable:
+      Line(w, "Unable to read ", s, ": ", v);
+      break;
+    case MeasureErrorKind::kSecretBase64Nul:
+      Line(w, "Data contains embedded NUL characters");
+      break;
+    case MeasureErrorKind::kSecretBase64Chars:
+      Line(w, "Base64 data contains invalid characters");
+      break;
+    case MeasureErrorKind::kSecretKeyLength:
+      Line(w, "Key should be 32 bytes in length");
+      break;
+    case MeasureErrorKind::kSecretNoIv:
+      Line(w, "IV is required to decrypt secret");
+      break;
+    case MeasureErrorKind::kSecretIvLength:
+      w.Append("qemu-img: IV should be 16 bytes in length not ");
+      Number(w, error.number);
+      w.Append('\n');
+      break;
+    case MeasureErrorKind::kLuksExpectsInteger:
+      Line(w, "Parameter '", s, "' expects integer");
+      break;
+    case MeasureErrorKind::kSecretNotUtf8:
+      Line(w, "Data from secret ", v, " is not valid UTF-8");
+      break;
+    case MeasureErrorKind::kLuksAlgorithm:
+      Line(w, "Algorithm '", v, "' not supported");
+      break;
+    case MeasureErrorKind::kLuksCipherMode:
+      Line(w, "Unsupported cipher mode ", v);
+      break;
+    case MeasureErrorKind::kLuksEssiv:
+      if (error.detail[0] == '\0') {
+        Line(w, "Cipher ", v, " not supported with essiv");
+      } else {
+        w.Append("qemu-img: No ");
+        w.Append(error.detail);
+        w.Append(" cipher with key size ");
+        Number(w, error.number);
+        w.Append(" available\n");
+      }
+      break;
+    case MeasureErrorKind::kLuksIterations:
+      // qemu names the iteration count it measured on the machine.
+      Line(w, "PBKDF iterations too large to scale: Numerical result out of range");
+      break;
     case MeasureErrorKind::kNotSupported:
       Line(w, error.detail);
       break;
   }
+  return w.needed();
+}
+
+size_t FormatShortFormWarning(MeasureText name, char* out, size_t capacity) {
+  TextBuilder w(out, capacity);
+  Line(w, "warning: short-form boolean option '", name, "' deprecated");
+  // "nofoo" stands for foo=off, "foo" for foo=on.
+  const bool off = name.length >= 2 && name.data[0] == 'n' && name.data[1] == 'o';
+  const MeasureText key = off ? MeasureText{name.data + 2, name.length - 2} : name;
+  w.Append("Please use ");
+  if (CStringEquals("delay", key.data, key.length)) {
+    w.Append("nodelay=");
+    w.Append(off ? "on" : "off");
+  } else {
+    w.Append(key.data, key.length);
+    w.Append(off ? "=off" : "=on");
+  }
+  w.Append(" instead\n");
   return w.needed();
 }
 

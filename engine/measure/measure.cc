@@ -47,6 +47,16 @@ Status MeasureQcow2(const MeasureRequest& request, MeasureSource* source, const 
   const uint64_t cluster_size = qcow2.cluster_size;
   const uint64_t l2_entry_size = qcow2.extended_l2 ? 16 : 8;
 
+  // The LUKS header, in whole clusters, before the image size is looked at.
+  uint64_t luks_payload = 0;
+  if (qcow2.luks) {
+    uint64_t header = 0;
+    INSTAR_RETURN_IF_ERROR(
+        LuksHeaderSize(options, /*encrypt_prefix=*/true, request.secrets, compat, &header, error));
+    error->target = ImageFormat::kQcow2;
+    luks_payload = AlignUp(header, cluster_size);
+  }
+
   // The size option (--size replaces any -o size) decides the limit check,
   // even in source mode, where the source's length replaces it afterwards.
   uint64_t virtual_size = request.has_size ? request.size : options.Get(K::kSize).number;
@@ -83,9 +93,9 @@ Status MeasureQcow2(const MeasureRequest& request, MeasureSource* source, const 
   INSTAR_ASSIGN_OR_RETURN(
       const uint64_t fully_allocated,
       Qcow2FullyAllocatedSize(virtual_size, cluster_size, qcow2.refcount_bits, qcow2.extended_l2));
-  result->fully_allocated = fully_allocated;
+  result->fully_allocated = luks_payload + fully_allocated;
   // The metadata of the fully allocated file stays counted in `required`.
-  result->required = fully_allocated - virtual_size + required;
+  result->required = result->fully_allocated - virtual_size + required;
   result->has_bitmaps =
       qcow2.version >= 3 && source != nullptr && source->supports_persistent_bitmaps;
   if (result->has_bitmaps) {
@@ -113,36 +123,25 @@ Status MeasureRaw(const MeasureRequest& request, MeasureSource* source, const Qe
   return Status::Ok();
 }
 
-// block/crypto.c block_crypto_measure(): the answers that need no secret.
+// block/crypto.c block_crypto_measure(): the size (--size, else -o size;
+// the source's length in source mode) after the LUKS header. Unallocated
+// blocks are encrypted too, so allocation changes nothing. preallocation
+// is taken and ignored.
 Status MeasureLuks(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
                    MeasureResult* result, MeasureError* error) {
-  (void)result;
   const ParsedMeasureOptions& options = *request.options;
+  uint64_t size = request.has_size ? request.size : options.Get(K::kSize).number;
   if (source != nullptr) {
-    uint64_t ignored;
     error->detail = "Unable to get image virtual_size";
-    INSTAR_RETURN_IF_ERROR(measure_internal::SourceLength(*source, &ignored, error));
+    INSTAR_RETURN_IF_ERROR(measure_internal::SourceLength(*source, &size, error));
   }
-  if (MeasureDialectFor(compat).luks_refuses_detached_header &&
-      options.Get(K::kDetachedHeader).present) {
-    error->subject = MeasureText{"detached-header", 15};
-    return MeasureFailure(error, MeasureErrorKind::kUnexpectedParameter,
-                          "detached-header is not a measure option");
-  }
-  static constexpr K kDetails[] = {K::kCipherAlg, K::kCipherMode, K::kIvgenAlg, K::kIvgenHashAlg,
-                                   K::kHashAlg};
-  for (K key : kDetails) {
-    if (options.Get(key).present) {
-      return NotSupportedFailure(error, "LUKS encryption options are not supported by measure");
-    }
-  }
-  const MeasureOptionValue& secret = options.Get(K::kKeySecret);
-  if (!secret.present) {
-    error->subject = MeasureText{"", 0};
-    return MeasureFailure(error, MeasureErrorKind::kKeySecretRequired, "LUKS needs a key secret");
-  }
-  error->value = secret.text;
-  return MeasureFailure(error, MeasureErrorKind::kNoSecret, "no secret object with that id");
+  uint64_t header = 0;
+  INSTAR_RETURN_IF_ERROR(
+      LuksHeaderSize(options, /*encrypt_prefix=*/false, request.secrets, compat, &header, error));
+  // qemu adds in uint64_t: a -o size near 2^64 wraps.
+  result->required = header + size;
+  result->fully_allocated = header + size;
+  return Status::Ok();
 }
 
 Status SourceLength(MeasureSource& source, uint64_t* length, MeasureError* error) {

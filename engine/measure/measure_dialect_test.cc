@@ -46,6 +46,34 @@ TEST(MeasureDialectTest, VmdkToolsVersionFromSixOne) {
   EXPECT_TRUE(MeasureDialectFor({7, 2, 18}).vmdk_descriptor_has_tools_version);
 }
 
+TEST(MeasureDialectTest, ObjectsFromSixAreKeyvalMadeAtOnce) {
+  EXPECT_EQ(MeasureDialectFor({5, 2, 0}).object_syntax, ObjectSyntax::kQemuOpts);
+  EXPECT_EQ(MeasureDialectFor({6, 0, 0}).object_syntax, ObjectSyntax::kKeyval);
+  EXPECT_EQ(MeasureDialectFor({7, 2, 18}).object_syntax, ObjectSyntax::kKeyval);
+  EXPECT_EQ(MeasureDialectFor({5, 2, 0}).secret_loaded, SecretLoadedProperty::kWritable);
+  EXPECT_EQ(MeasureDialectFor({7, 2, 22}).secret_loaded, SecretLoadedProperty::kReadOnly);
+  EXPECT_EQ(MeasureDialectFor({10, 0, 2}).secret_loaded, SecretLoadedProperty::kAbsent);
+  EXPECT_EQ(MeasureDialectFor({5, 2, 0}).object_types, ObjectTypeList::kV5_2);
+  EXPECT_EQ(MeasureDialectFor({7, 2, 22}).object_types, ObjectTypeList::kV7_2);
+  EXPECT_EQ(MeasureDialectFor({11, 1, 3}).object_types, ObjectTypeList::kV10_0);
+  EXPECT_FALSE(MeasureDialectFor({5, 2, 0}).enum_error_names_parameter);
+  EXPECT_TRUE(MeasureDialectFor({7, 2, 18}).enum_error_names_parameter);
+  EXPECT_FALSE(MeasureDialectFor({5, 2, 0}).warns_short_form_booleans);
+  EXPECT_TRUE(MeasureDialectFor({6, 0, 0}).warns_short_form_booleans);
+}
+
+TEST(MeasureDialectTest, CryptoNames) {
+  EXPECT_TRUE(MeasureDialectFor({5, 2, 0}).cipher_des_is_des_rfb);
+  EXPECT_FALSE(MeasureDialectFor({7, 2, 22}).cipher_des_is_des_rfb);
+  EXPECT_FALSE(MeasureDialectFor({7, 2, 22}).has_sm4_cipher);
+  EXPECT_TRUE(MeasureDialectFor({10, 0, 2}).has_sm4_cipher);
+  EXPECT_FALSE(MeasureDialectFor({10, 0, 2}).luks_has_sm4);
+  EXPECT_TRUE(MeasureDialectFor({10, 0, 13}).luks_has_sm4);
+  EXPECT_TRUE(MeasureDialectFor({11, 1, 2}).luks_has_sm4);
+  EXPECT_FALSE(MeasureDialectFor({7, 2, 22}).has_sm3_hash);
+  EXPECT_TRUE(MeasureDialectFor({10, 0, 2}).has_sm3_hash);
+}
+
 TEST(MeasureDialectTest, TableRulesCompareTheRelease) {
   const MeasureDialect five = MeasureDialectFor({5, 2, 0});
   const MeasureDialect seven = MeasureDialectFor({7, 2, 22});

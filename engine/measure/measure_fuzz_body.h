@@ -135,6 +135,36 @@ inline void CheckAgainstGlibc(const std::string& text) {
   }
 }
 
+// The -o text read as -l and as --object too: whatever they refuse is
+// worded without a fault.
+inline void CheckSnapshotAndObject(const std::string& text, const QemuVersion& version) {
+  std::vector<uint8_t> buffer(4 * text.size() + 8192);
+  Arena arena(buffer.data(), buffer.size());
+  instar::SnapshotParamList list;
+  instar::MeasureSnapshot snapshot;
+  MeasureError error;
+  if (!instar::ParseSnapshotParam(text.data(), text.size(), version, arena, &list, &snapshot,
+                                  &error)
+           .ok() &&
+      error.kind != instar::MeasureErrorKind::kNone) {
+    CheckFormatting(error);
+  }
+  instar::MeasureObject object;
+  error = MeasureError();
+  instar::MeasureSecrets secrets;
+  Status s = instar::ReadMeasureObject(text.data(), text.size(), version, arena, nullptr, 0,
+                                       &object, &error);
+  if (s.ok() && !object.help) {
+    s = instar::MakeMeasureObject(object, version, secrets, &error);
+    if (s.ok()) {
+      const instar::MeasureText data = object.data.data != nullptr ? object.data : object.file;
+      s = instar::FinishMeasureSecret(object, reinterpret_cast<const uint8_t*>(data.data),
+                                      data.length, arena, &secrets, &error);
+    }
+  }
+  if (!s.ok() && error.kind != instar::MeasureErrorKind::kNone) CheckFormatting(error);
+}
+
 // One fuzz input; aborts when an invariant fails.
 inline int MeasureFuzzOne(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
@@ -157,6 +187,7 @@ inline int MeasureFuzzOne(const uint8_t* data, size_t size) {
   const std::string runs_bytes = second == std::string::npos ? "" : rest.substr(second + 1);
 
   CheckAgainstGlibc(size_text);
+  CheckSnapshotAndObject(options, version);
 
   MeasureError error;
   uint64_t measure_size = 0;
@@ -211,6 +242,12 @@ inline int MeasureFuzzOne(const uint8_t* data, size_t size) {
   request.has_size = !source_mode;
   request.size = measure_size;
   request.refuse_like_qemu = refuse_like_qemu;
+  // A secret "s" for LUKS's key-secret, UTF-8 or not.
+  instar::MeasureSecrets secrets;
+  secrets.entries[0].id = instar::MeasureText{"s", 1};
+  secrets.entries[0].valid_utf8 = (data[0] & 0x80) != 0;
+  secrets.count = 1;
+  request.secrets = &secrets;
   request.target_name = instar::MeasureText{options.data(), options.size() % 40};
   Result<MeasureResult> result =
       instar::Measure(request, source_mode ? &source : nullptr, version, &error);

@@ -21,6 +21,9 @@ inline bool HasVmdkToolsVersion(const QemuVersion& compat) {
   return MeasureDialectFor(compat).vmdk_descriptor_has_tools_version;
 }
 
+// qemu's id_wellformed(): a letter, then letters, digits, '-', '.', '_'.
+bool IdWellFormed(MeasureText id);
+
 // Fills `error` and returns the matching Status.
 Status MeasureFailure(MeasureError* error, MeasureErrorKind kind, const char* status_message);
 Status SourceFailure(MeasureError* error, MeasureErrorKind kind, const Status& cause);

@@ -64,29 +64,6 @@ Status ParseFixedSubformat(const ParsedMeasureOptions& options, const char* fail
   return Status::Ok();
 }
 
-// The LUKS answers qemu gives without a secret object: instar has no
-// --object, so these are all it can ever give.
-Status RefuseLuks(const ParsedMeasureOptions& options, const char* prefix, K key_secret,
-                  bool with_encrypt_prefix, MeasureError* error) {
-  const K details[] = {with_encrypt_prefix ? K::kEncryptCipherAlg : K::kCipherAlg,
-                       with_encrypt_prefix ? K::kEncryptCipherMode : K::kCipherMode,
-                       with_encrypt_prefix ? K::kEncryptIvgenAlg : K::kIvgenAlg,
-                       with_encrypt_prefix ? K::kEncryptIvgenHashAlg : K::kIvgenHashAlg,
-                       with_encrypt_prefix ? K::kEncryptHashAlg : K::kHashAlg};
-  for (K key : details) {
-    if (options.Get(key).present) {
-      return NotSupportedFailure(error, "LUKS encryption options are not supported by measure");
-    }
-  }
-  const MeasureOptionValue& secret = options.Get(key_secret);
-  if (!secret.present) {
-    error->subject = Literal(prefix);
-    return MeasureFailure(error, MeasureErrorKind::kKeySecretRequired, "LUKS needs a key secret");
-  }
-  error->value = secret.text;
-  return MeasureFailure(error, MeasureErrorKind::kNoSecret, "no secret object with that id");
-}
-
 }  // namespace
 
 Status ResolveQcow2Options(const ParsedMeasureOptions& options, Qcow2TargetOptions* out,
@@ -135,10 +112,10 @@ Status ResolveQcow2Options(const ParsedMeasureOptions& options, Qcow2TargetOptio
       ParsePreallocation(options.Get(K::kPreallocation), &out->preallocation, error));
   out->has_backing_file = options.Get(K::kBackingFile).present;
 
+  // qcow2_measure() only asks whether the format is "luks" (the legacy
+  // "encryption" and encrypt.format=aes add nothing to the size).
   const MeasureOptionValue& encrypt = options.Get(K::kEncryptFormat);
-  if (encrypt.present && TextIs(encrypt.text, "luks")) {
-    return RefuseLuks(options, "encrypt.", K::kEncryptKeySecret, true, error);
-  }
+  out->luks = encrypt.present && TextIs(encrypt.text, "luks");
   return Status::Ok();
 }
 

@@ -1,9 +1,11 @@
 // `qemu-img measure`: the size a conversion to the target format needs, in
-// qemu-img's order (instar/engine/measure.h): the source is opened first,
-// then the target format is looked up, then the -o options are parsed, then
-// the target's measure runs. The -o lists' syntax and --size were checked
-// by the host while it read the command line, as qemu-img's getopt loop
-// does.
+// qemu-img's order (instar/engine/measure.h): the source is opened first
+// and -l's snapshot loaded into it, then the target format is looked up,
+// then the -o options are parsed, then the target's measure runs. The -o
+// lists' syntax, --size, -l's syntax and --object were dealt with by the
+// host while it read the command line, as qemu-img's getopt loop does; of
+// the secrets it made, the guest gets the ids and whether LUKS would take
+// each, never the data.
 #include "instar/engine/measure.h"
 #include "instar/guest/measure_result.h"
 #include "ops/operation.h"
@@ -25,21 +27,80 @@ Status Refuse(OperationContext& ctx, Status status, const MeasureError& error) {
   return status;
 }
 
+// The config's NUL-terminated text at `field`, or false when it is not
+// terminated within the field.
+bool FieldText(const char* field, size_t size, MeasureText* out) {
+  const size_t length = BoundedLength(field, size);
+  if (length == size) return false;
+  *out = MeasureText{field, length};
+  return true;
+}
+
+// -l as the host read it.
+Status ReadSnapshot(const abi::MeasureConfig& m, MeasureSnapshot* out) {
+  *out = MeasureSnapshot();
+  MeasureText id, name;
+  if (!FieldText(m.snapshot_id, sizeof(m.snapshot_id), &id) ||
+      !FieldText(m.snapshot, sizeof(m.snapshot), &name)) {
+    return Status::InvalidArgument("the sandbox received an unterminated snapshot name");
+  }
+  switch (static_cast<abi::MeasureSnapshotKind>(m.snapshot_kind)) {
+    case abi::MeasureSnapshotKind::kNone:
+      return Status::Ok();
+    case abi::MeasureSnapshotKind::kIdOrName:
+      out->kind = MeasureSnapshotKind::kIdOrName;
+      out->name = name;
+      return Status::Ok();
+    case abi::MeasureSnapshotKind::kIdAndName:
+      out->kind = MeasureSnapshotKind::kIdAndName;
+      if ((m.snapshot_flags & abi::kSnapshotHasId) != 0) out->id = id;
+      if ((m.snapshot_flags & abi::kSnapshotHasName) != 0) out->name = name;
+      return Status::Ok();
+  }
+  return Status::InvalidArgument("the sandbox received an unknown snapshot kind");
+}
+
+// The secrets the host made, by id.
+Status ReadSecrets(const abi::MeasureConfig& m, MeasureSecrets* out) {
+  *out = MeasureSecrets();
+  static_assert(sizeof(m.secrets) / sizeof(m.secrets[0]) == MeasureSecrets::kCapacity);
+  if (m.secret_count > MeasureSecrets::kCapacity) {
+    return Status::InvalidArgument("the sandbox received too many secrets");
+  }
+  for (uint32_t i = 0; i < m.secret_count; ++i) {
+    MeasureSecret& secret = out->entries[out->count++];
+    if (!FieldText(m.secrets[i].id, sizeof(m.secrets[i].id), &secret.id)) {
+      return Status::InvalidArgument("the sandbox received an unterminated secret id");
+    }
+    secret.length = m.secrets[i].length;
+    secret.valid_utf8 = (m.secrets[i].flags & abi::kSecretValidUtf8) != 0;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status MeasureOperation(OperationContext& ctx) {
   const abi::MeasureConfig& m = ctx.config.measure;
   const bool has_source = m.has_size == 0;
+  MeasureSnapshot snapshot;
+  INSTAR_RETURN_IF_ERROR(ReadSnapshot(m, &snapshot));
+  auto* secrets = ctx.arena.New<MeasureSecrets>();
+  if (secrets == nullptr) return Status::NoSpace("out of memory for the measure secrets");
+  INSTAR_RETURN_IF_ERROR(ReadSecrets(m, secrets));
 
+  MeasureError error;
   MeasureSource source;
   if (has_source) {
     INSTAR_ASSIGN_OR_RETURN(OpenedImage opened,
                             OpenUserImage(ctx, ImageOpenFlags{BackingChain::kOpen, false}));
     // The image and, for qcow2, the persistent bitmaps qemu would load.
     INSTAR_RETURN_IF_ERROR(DescribeMeasureSource(*opened.image, &source));
+    if (Status s = LoadMeasureSnapshot(*opened.image, snapshot, &error); !s.ok()) {
+      return Refuse(ctx, s, error);
+    }
   }
 
-  MeasureError error;
   ImageFormat target = ImageFormat::kUnknown;
   const size_t target_length = BoundedLength(m.target_format, sizeof(m.target_format));
   if (Status s = LookUpMeasureTarget(m.target_format, target_length, ctx.compat, &target, &error);
@@ -60,6 +121,7 @@ Status MeasureOperation(OperationContext& ctx) {
   request.options = options;
   request.has_size = !has_source;
   request.size = m.size;
+  request.secrets = secrets;
   // instar answers as qemu-img does: a target whose driver has no measure
   // hook (vmdk, vpc, vhdx) is refused ("does not support size
   // measurement"), not predicted.

@@ -49,8 +49,8 @@ TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
   // the five qcow2 image variants.
   EXPECT_EQ(measure_json.size(), 21 + (2 + 5) * safe);
   // The cli cases are measure-human's only (measure_cases.cc says why).
-  EXPECT_EQ(measure.cli_cases.size(), 169u);
-  EXPECT_EQ(PlanCases(measure, manifest_, {"measure-human"}).size(), 21 + 169 + 2 * safe);
+  EXPECT_EQ(measure.cli_cases.size(), 261u);
+  EXPECT_EQ(PlanCases(measure, manifest_, {"measure-human"}).size(), 21 + 261 + 2 * safe);
 
   CaseFile create = ParseCaseFile(kSourceRoot / "cases/create.json", manifest_);
   EXPECT_EQ(create.sized_cases.size(), 36u);  // seed 002 without grain, with 1G-zstd

@@ -1,11 +1,19 @@
 // instar measure: `qemu-img measure`, with its options and messages.
 //
-//   measure [--output human|json] [-O FMT] [-o OPTIONS]
-//           (--size SIZE | [-f FMT] [-U] FILENAME)
+//   measure [--output human|json] [-O FMT] [-o OPTIONS] [--object secret,...]
+//           (--size SIZE | [-f FMT] [-U] [-l SNAPSHOT] FILENAME)
 //
-// -l/--snapshot, --image-opts and --object are refused with a clear line.
-// The size math runs in the sandbox, like everything that may touch image
-// bytes; the host parses the command line and renders the result.
+// --image-opts is refused with a clear line, as is any --object but a
+// secret. The size math runs in the sandbox, like everything that may
+// touch image bytes; the host parses the command line (in qemu-img's
+// order, each version's way: MeasureDialect), makes the secrets (their
+// data stays here: the guest learns their ids and whether LUKS would take
+// them) and renders the result.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -36,7 +44,8 @@ const std::vector<OptionSpec>& MeasureOptions() {
 void PrintHelp(const GlobalOptions& global) {
   std::printf(
       "Usage: %s measure [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [--output human|json]\n"
-      "           (--size SIZE | FILENAME)\n"
+      "           [--object secret,id=ID,data=D|file=F[,format=raw|base64]]\n"
+      "           (--size SIZE | [-l SNAPSHOT] FILENAME)\n"
       "\n"
       "Prints the size a new image of OUTPUT_FMT needs: for an empty image of\n"
       "SIZE bytes, or to hold a conversion of FILENAME. FILENAME is read only\n"
@@ -46,6 +55,10 @@ void PrintHelp(const GlobalOptions& global) {
       "  -o, --options OPTIONS    creation options of that format (name=value,...)\n"
       "  --size SIZE              measure an empty image of SIZE (k, M, G, T, P, E)\n"
       "  -f, --format FMT         format of FILENAME (probed when not given)\n"
+      "  -l, --snapshot SNAPSHOT  measure FILENAME's internal snapshot: its id or name,\n"
+      "                           or snapshot.id=ID,snapshot.name=NAME\n"
+      "  --object secret,...      a secret (LUKS's key-secret, encrypt.key-secret);\n"
+      "                           its data never enters the sandbox\n"
       "  --output human|json      output format (default human)\n"
       "  -U, --force-share        accepted for compatibility; instar never locks\n",
       global.argv0.c_str());
@@ -66,6 +79,174 @@ bool CopyField(char* field, size_t size, const std::string& text) {
   return true;
 }
 
+std::string ToString(MeasureText text) {
+  return text.data == nullptr ? std::string() : std::string(text.data, text.length);
+}
+
+// g_file_get_contents(): the file's bytes, or glib's words for why not
+// (a regular file is read whole, anything else through stdio, whose read
+// error glib words differently).
+bool ReadSecretFile(const std::string& path, std::string* bytes, std::string* why) {
+  // glib quotes a file name with U+201C and U+201D.
+  const std::string quoted = "\u201c" + path + "\u201d";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = "Failed to open file " + quoted + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    *why =
+        "Failed to get attributes of file " + quoted + ": fstat() failed: " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  bytes->clear();
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *why =
+          std::string(S_ISREG(st.st_mode) ? "Failed to read from file " : "Error reading file ") +
+          quoted + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    bytes->append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// --object and the secrets it makes, as the compat version does it.
+class Objects {
+ public:
+  explicit Objects(const GlobalOptions& global)
+      : global_(global), dialect_(MeasureDialectFor(global.compat)) {}
+
+  // The objects made so far: what the guest is told.
+  const MeasureSecrets& secrets() const { return secrets_; }
+
+  // One --object, read as the getopt loop reads it; with keyval (6.0+)
+  // the object is made at once. Returns false with *exit_code set when
+  // measure ends here (an error, or help printed).
+  bool Read(const std::string& text, Arena& arena, int* exit_code) {
+    MeasureObject object;
+    MeasureError bad;
+    if (!ReadMeasureObject(text.data(), text.size(), global_.compat, arena, read_.data(),
+                           read_.size(), &object, &bad)
+             .ok()) {
+      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      return false;
+    }
+    read_.push_back(object);
+    if (dialect_.object_syntax == ObjectSyntax::kKeyval) return Make(object, exit_code);
+    return true;
+  }
+
+  // 5.2 makes the objects after the options were read.
+  bool MakeDeferred(int* exit_code) {
+    if (dialect_.object_syntax != ObjectSyntax::kQemuOpts) return true;
+    for (const MeasureObject& object : read_) {
+      if (!Make(object, exit_code)) return false;
+    }
+    return true;
+  }
+
+ private:
+  bool Make(const MeasureObject& object, int* exit_code) {
+    if (object.help) {
+      const char* help = MeasureObjectHelp(object, global_.compat);
+      if (help == nullptr) {
+        *exit_code =
+            ReportError(global_, "--object " + ToString(object.type) +
+                                     ",help: instar knows only the secret object's options");
+        return false;
+      }
+      (void)std::fputs(help, stdout);
+      *exit_code = kExitOk;
+      return false;
+    }
+    MeasureError bad;
+    if (!MakeMeasureObject(object, global_.compat, secrets_, &bad).ok()) {
+      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      return false;
+    }
+    std::string bytes = ToString(object.data);
+    if (object.file.data != nullptr) {
+      std::string why;
+      const std::string path = ToString(object.file);
+      if (!ReadSecretFile(path, &bytes, &why)) {
+        bad.kind = MeasureErrorKind::kSecretFileUnreadable;
+        bad.subject = object.file;
+        bad.value = MeasureText{why.data(), why.size()};
+        *exit_code = ReportQemuLines(global_, FormatError(bad));
+        return false;
+      }
+    }
+    // The decoded data is looked at, then dropped.
+    std::vector<uint8_t> scratch(bytes.size() + 64);
+    Arena arena(scratch.data(), scratch.size());
+    if (!FinishMeasureSecret(object, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                             arena, &secrets_, &bad)
+             .ok()) {
+      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      return false;
+    }
+    return true;
+  }
+
+  const GlobalOptions& global_;
+  const MeasureDialect dialect_;
+  std::vector<MeasureObject> read_;
+  MeasureSecrets secrets_;
+};
+
+// Copies -l's snapshot and the secrets into the guest's config. False with
+// a message when something does not fit.
+bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
+                abi::MeasureConfig* m, std::string* why) {
+  m->snapshot_kind = static_cast<uint32_t>(abi::MeasureSnapshotKind::kNone);
+  if (snapshot.kind != MeasureSnapshotKind::kNone) {
+    const bool by_id_or_name = snapshot.kind == MeasureSnapshotKind::kIdOrName;
+    m->snapshot_kind = static_cast<uint32_t>(by_id_or_name ? abi::MeasureSnapshotKind::kIdOrName
+                                                           : abi::MeasureSnapshotKind::kIdAndName);
+    if (snapshot.name.data != nullptr) {
+      m->snapshot_flags |= abi::kSnapshotHasName;
+      if (!CopyField(m->snapshot, sizeof(m->snapshot), ToString(snapshot.name))) {
+        *why = "-l: a snapshot name longer than " + std::to_string(sizeof(m->snapshot) - 1) +
+               " bytes is not supported by instar";
+        return false;
+      }
+    }
+    if (snapshot.id.data != nullptr) {
+      m->snapshot_flags |= abi::kSnapshotHasId;
+      if (!CopyField(m->snapshot_id, sizeof(m->snapshot_id), ToString(snapshot.id))) {
+        *why = "-l: a snapshot id longer than " + std::to_string(sizeof(m->snapshot_id) - 1) +
+               " bytes is not supported by instar";
+        return false;
+      }
+    }
+  }
+  for (size_t i = 0; i < secrets.count; ++i) {
+    abi::MeasureSecret& secret = m->secrets[m->secret_count];
+    if (m->secret_count == sizeof(m->secrets) / sizeof(m->secrets[0]) ||
+        !CopyField(secret.id, sizeof(secret.id), ToString(secrets.entries[i].id))) {
+      *why = "--object: at most " + std::to_string(sizeof(m->secrets) / sizeof(m->secrets[0])) +
+             " secrets with ids of at most " + std::to_string(sizeof(secret.id) - 1) +
+             " bytes are supported by instar";
+      return false;
+    }
+    secret.flags = secrets.entries[i].valid_utf8 ? abi::kSecretValidUtf8 : 0;
+    secret.length = static_cast<uint32_t>(
+        secrets.entries[i].length > UINT32_MAX ? UINT32_MAX : secrets.entries[i].length);
+    ++m->secret_count;
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
@@ -77,9 +258,21 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
 
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;
-  std::string format, target_format = "raw", options, snapshot;
+  std::string format, target_format = "raw", options;
+  bool has_format = false;  // qemu's fmt != NULL: `-f ""` counts
   bool image_opts = false;
   std::optional<uint64_t> size;
+  // -l: qemu-img keeps the last "snapshot.*" form (sn_opts) and the last
+  // plain one (snapshot_name); sn_opts wins when both were given.
+  MeasureSnapshot snapshot_opts, snapshot_name;
+  SnapshotParamList snapshot_list;
+  Objects objects(global);
+  // What the engine's parsers copy: never more than the arguments.
+  size_t arguments_size = 0;
+  for (const std::string& arg : args) arguments_size += arg.size() + 1;
+  std::vector<uint8_t> arena_buffer(2 * arguments_size + 65536);
+  Arena arena(arena_buffer.data(), arena_buffer.size());
+  int exit_code = kExitOk;
   // Options take effect in command-line order, as qemu's getopt loop does,
   // so the first bad one is the one reported.
   for (const ParsedOption& option : parsed) {
@@ -90,6 +283,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       return kExitOk;
     } else if (option.name == "format") {
       format = option.value;
+      has_format = true;
     } else if (option.name == "target-format") {
       target_format = option.value;
     } else if (option.name == "options") {
@@ -101,9 +295,29 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       // qemu joins repeated -o with ','.
       options = options.empty() ? option.value : options + "," + option.value;
     } else if (option.name == "snapshot") {
-      snapshot = option.value;
+      MeasureSnapshot parsed_snapshot;
+      MeasureError bad;
+      const Status s = ParseSnapshotParam(option.value.data(), option.value.size(), global.compat,
+                                          arena, &snapshot_list, &parsed_snapshot, &bad);
+      for (size_t i = 0; i < snapshot_list.flag_count; ++i) {
+        const MeasureText flag = snapshot_list.flags[i];
+        std::string line(FormatShortFormWarning(flag, nullptr, 0) + 1, '\0');
+        line.resize(FormatShortFormWarning(flag, line.data(), line.size()));
+        ReportQemuLines(global, line);
+      }
+      if (!s.ok()) {
+        if (bad.kind == MeasureErrorKind::kSnapshotParamHelp) {
+          (void)std::fputs(SnapshotParamHelp(), stdout);
+        }
+        return ReportQemuLines(global, FormatError(bad));
+      }
+      if (parsed_snapshot.kind == MeasureSnapshotKind::kIdAndName) {
+        snapshot_opts = parsed_snapshot;
+      } else {
+        snapshot_name = parsed_snapshot;
+      }
     } else if (option.name == "object") {
-      return ReportError(global, "--object is not supported by instar");
+      if (!objects.Read(option.value, arena, &exit_code)) return exit_code;
     } else if (option.name == "image-opts") {
       image_opts = true;
     } else if (option.name == "output") {
@@ -131,8 +345,12 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     // force-share: instar takes no locks, so there is nothing to share.
   }
 
+  if (!objects.MakeDeferred(&exit_code)) return exit_code;
+  const MeasureSnapshot snapshot =
+      snapshot_opts.kind != MeasureSnapshotKind::kNone ? snapshot_opts : snapshot_name;
   if (filenames.size() > 1) return ReportError(global, "At most one filename argument is allowed.");
-  if (filenames.empty() && (image_opts || !format.empty() || !snapshot.empty())) {
+  if (filenames.empty() &&
+      (image_opts || has_format || snapshot.kind != MeasureSnapshotKind::kNone)) {
     return ReportError(global, "--image-opts, -f, and -l require a filename argument.");
   }
   if (!filenames.empty() && size) {
@@ -142,7 +360,6 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, "Either --size N or one filename must be specified.");
   }
   if (image_opts) return ReportError(global, "--image-opts is not supported by instar");
-  if (!snapshot.empty()) return ReportError(global, "-l/--snapshot is not supported by instar");
 
   abi::OperationConfig config;
   const std::string filename = filenames.empty() ? "" : filenames[0];
@@ -151,7 +368,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   }
   DeviceTable devices;
   if (!filename.empty()) {
-    if (!format.empty()) {
+    if (has_format) {
       const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
       if (hint == ImageFormat::kUnknown) {
         return ReportError(global,
@@ -173,11 +390,14 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
                                    std::to_string(sizeof(config.measure.options) - 1) + " bytes)");
   }
 
+  std::string why;
+  if (!FillConfig(snapshot, objects.secrets(), &config.measure, &why)) {
+    return ReportError(global, why);
+  }
+
   DecodedResult result;
-  int exit_code = kExitOk;
   if (!RunInSandbox(global, config, devices, &result, &exit_code)) return exit_code;
   MeasureView measure;
-  std::string why;
   if (!ReadMeasureView(result, &measure, &why)) {
     ReportError(global, "the sandbox returned a malformed result: " + why);
     return kExitBadResult;

@@ -96,6 +96,14 @@ std::string KeyOf(const OptionSpec& spec) {
   return spec.long_name != nullptr ? spec.long_name : std::string(1, spec.short_name);
 }
 
+// Stands for an empty option argument ("--object ''", "-o ''"), which
+// getopt passes on and Boost refuses; ParseOptions() turns it back into "".
+const char kEmptyArgument[] = "\x01instar-empty-argument\x01";
+
+std::string ArgumentWord(const std::string& argument) {
+  return argument.empty() ? std::string(kEmptyArgument) : argument;
+}
+
 // getopt takes the next word as an option's argument even when it starts
 // with '-' ("--size -1"); Boost would read it as an option. Join such pairs
 // into one word first ("--size=-1", "-O-x"), and report what getopt would
@@ -131,10 +139,14 @@ bool Normalise(const std::vector<std::string>& args, const std::vector<OptionSpe
           *getopt_error = "option '--" + KeyOf(*spec) + "' requires an argument";
           return false;
         }
-        out->push_back("--" + KeyOf(*spec) + "=" + args[++i]);
+        out->push_back("--" + KeyOf(*spec) + "=" + ArgumentWord(args[++i]));
         continue;
       }
-      out->push_back("--" + KeyOf(*spec) + (eq == std::string::npos ? "" : arg.substr(eq)));
+      if (eq != std::string::npos) {
+        out->push_back("--" + KeyOf(*spec) + "=" + ArgumentWord(arg.substr(eq + 1)));
+        continue;
+      }
+      out->push_back("--" + KeyOf(*spec));
       continue;
     }
     if (arg.size() > 1 && arg[0] == '-') {
@@ -151,7 +163,7 @@ bool Normalise(const std::vector<std::string>& args, const std::vector<OptionSpe
             *getopt_error = std::string("option requires an argument -- '") + arg[j] + "'";
             return false;
           }
-          word += args[++i];
+          word += ArgumentWord(args[++i]);
         }
         break;
       }
@@ -205,7 +217,9 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
       if (option.string_key == "instar-positional") {
         for (const std::string& v : option.value) out->push_back({"", v});
       } else {
-        out->push_back({option.string_key, option.value.empty() ? "" : option.value.front()});
+        std::string value = option.value.empty() ? "" : option.value.front();
+        if (value == kEmptyArgument) value.clear();
+        out->push_back({option.string_key, value});
       }
     }
   } catch (const po::error& e) {

@@ -6,9 +6,13 @@
 // -o options. This header reproduces it step by step, in qemu-img's order,
 // so that every refusal happens at the same point and with the same words:
 //
-//   1. CheckOptionList() on each -o argument as it is read, and
-//      ParseMeasureSize() on --size (qemu-img's getopt loop).
-//   2. The source image, if any, is opened (not here).
+//   1. CheckOptionList() on each -o argument as it is read,
+//      ParseMeasureSize() on --size, ParseSnapshotParam() on -l and
+//      ReadMeasureObject() on --object (qemu-img's getopt loop); the
+//      secrets are made (MakeMeasureObject(), FinishMeasureSecret()) as
+//      the release does, at once or after the loop.
+//   2. The source image, if any, is opened (not here), and -l's snapshot
+//      loaded into it (LoadMeasureSnapshot()).
 //   3. LookUpMeasureTarget(): the -O name; unknown formats and formats
 //      that cannot create images are refused.
 //   4. ParseMeasureOptions(): the -o text (all -o arguments joined with ',')
@@ -31,8 +35,10 @@
 // (qemu-img then exits 1). A MeasureError points into the caller's text and
 // the arena given to ParseMeasureOptions(); both must outlive it.
 //
-// raw and qcow2 are measured as qemu-img measures them (block/raw-format.c
-// raw_measure, block/qcow2.c qcow2_measure; identical in 5.2, 7.2 and 10.0).
+// raw, qcow2 and luks are measured as qemu-img measures them
+// (block/raw-format.c raw_measure, block/qcow2.c qcow2_measure,
+// block/crypto.c block_crypto_measure; the same in 5.2, 7.2 and 10.0 but
+// for the crypto names each release knows, LuksHeaderSize()).
 // vmdk, vpc and vhdx are refused by qemu-img ("Block driver 'vmdk' does not
 // support size measurement"); for them instar predicts the size of what
 // `qemu-img create -f FMT` makes (--size mode) and an upper bound of what
@@ -100,7 +106,45 @@ enum class MeasureErrorKind : uint8_t {
   kVhdxLogSizeMultiple,      // Log size must be a multiple of 1 MB
   kVhdxBlockSizeMultiple,    // Block size must be a multiple of 1 MB
   kVhdxBlockSizePowerOfTwo,  // Block size must be a power of two
-  kNotSupported,             // instar's own refusal; the Status message says why
+  // -l and the snapshot's loading (ParseSnapshotParam, LoadMeasureSnapshot).
+  kSnapshotParamInvalid,    // Invalid parameter '%S' / Failed in parsing snapshot param '%V'
+  kSnapshotParamId,         // Parameter 'id' expects an identifier + hint / Failed in parsing ...
+  kSnapshotParamDuplicate,  // Duplicate ID '%S' for snapshot / Failed in parsing ...
+  kSnapshotParamHelp,       // Failed in parsing snapshot param '%V' (the help is on stdout)
+  kSnapshotLoad,            // Failed to load snapshot: %D
+  kSnapshotUnsupported,     // Failed to load snapshot: Block format '%S' used by device '' does
+                            // not support temporarily loading internal snapshots
+  // --object (ReadMeasureObject, MakeMeasureObject, FinishMeasureSecret).
+  kObjectParamInvalid,      // Invalid parameter '%S'
+  kObjectParamNoValue,      // Expected '=' after parameter '%S'
+  kObjectParamTooLong,      // Parameter '%S' is too long (%D: " fragment" or "")
+  kObjectParamMixed,        // Parameters '%S.*' used inconsistently
+  kObjectParamMissing,      // Parameter '%S' is missing
+  kObjectParamDict,         // Parameters '%S.*' are unexpected (a dict for a string)
+  kObjectEnumValue,         // (by version) Parameter '%S' does not accept value '%V'
+  kObjectExpectsBool,       // Parameter '%S' expects 'on' or 'off'
+  kObjectUnexpected,        // Parameter '%S' is unexpected
+  kObjectIdSyntax,          // Parameter 'id' expects an identifier + hint
+  kObjectDuplicateId,       // (by version) Duplicate ID '%V' for object / attempt to add ...
+  kObjectInvalidType,       // invalid object type: %V
+  kObjectPropertyNotFound,  // Property 'secret.%S' not found (5.2)
+  kObjectPropertyReadOnly,  // Property 'secret.%S' is not writable (7.2)
+  kSecretDataAndFile,       // 'file' and 'data' are mutually exclusive
+  kSecretNoData,            // Either 'file' or 'data' must be provided
+  kSecretFileUnreadable,    // Unable to read %S: %V (the reason as glib words it)
+  kSecretBase64Nul,         // Data contains embedded NUL characters
+  kSecretBase64Chars,       // Base64 data contains invalid characters
+  kSecretKeyLength,         // Key should be 32 bytes in length
+  kSecretNoIv,              // IV is required to decrypt secret
+  kSecretIvLength,          // IV should be 16 bytes in length not %N
+  // LUKS (block_crypto_create_opts_init, qcrypto_block_luks_create).
+  kLuksExpectsInteger,  // Parameter '%S' expects integer
+  kSecretNotUtf8,       // Data from secret %V is not valid UTF-8
+  kLuksAlgorithm,       // Algorithm '%V' not supported
+  kLuksCipherMode,      // Unsupported cipher mode %V
+  kLuksEssiv,           // No %D cipher with key size %N available / Cipher %V not supported ...
+  kLuksIterations,      // PBKDF iterations too large to scale: Numerical result out of range
+  kNotSupported,        // instar's own refusal; the Status message says why
 };
 
 struct MeasureError {
@@ -109,9 +153,11 @@ struct MeasureError {
   MeasureText subject;                       // an option name, a format name, an option list
   MeasureText value;                         // a value as the user typed it (",," unescaped)
   StatusCode source_code = StatusCode::kOk;  // for kSourceLength/kBlockStatus
-  QemuVersion version;                       // for the wording (MeasureDialect::image_size_error)
+  QemuVersion version;  // for the wording (MeasureDialect::image_size_error, enum errors)
+  uint64_t number = 0;  // %N
   // kNotSupported: instar's reason; kSourceLength: the message before the
-  // errno text. Always a string literal.
+  // errno text; kSnapshotLoad: the qcow2 reader's words. Always a string
+  // literal.
   const char* detail = "";
 };
 
@@ -137,6 +183,129 @@ Status CheckOptionList(const char* text, size_t length, MeasureError* error);
 // (see FormatHexSuffixWarning).
 Status ParseMeasureSize(const char* text, size_t length, const QemuVersion& compat, uint64_t* size,
                         bool* hex_suffix_warning, MeasureError* error);
+
+// --- Step 1: -l -------------------------------------------------------------
+
+// Which snapshot -l names, as qemu-img keeps it (snapshot_name or sn_opts).
+enum class MeasureSnapshotKind : uint8_t {
+  kNone,
+  // -l TEXT: the snapshot whose id is TEXT, else the one whose name is
+  // (bdrv_snapshot_load_tmp_by_id_or_name()).
+  kIdOrName,
+  // -l snapshot.id=I,snapshot.name=N (either may be left out): the first
+  // snapshot that has what is given.
+  kIdAndName,
+};
+
+struct MeasureSnapshot {
+  MeasureSnapshotKind kind = MeasureSnapshotKind::kNone;
+  MeasureText id;    // kIdAndName: snapshot.id, data null when not given
+  MeasureText name;  // kIdOrName: the text; kIdAndName: snapshot.name, null when not given
+};
+
+// What the "snapshot.*" form of -l is parsed into: qemu's QemuOpts list
+// internal_snapshot_opts, which keeps the "id=" of every -l parsed so far
+// (a second -l with the same id is refused), and the short-form booleans
+// ("snapshot.id" alone is snapshot.id=on) of the last parse, which 6.0 and
+// later warn about (FormatShortFormWarning).
+struct SnapshotParamList {
+  static constexpr size_t kCapacity = 8;
+  MeasureText ids[kCapacity];
+  size_t id_count = 0;
+  MeasureText flags[4];  // the names as typed, "no" included
+  size_t flag_count = 0;
+};
+
+// -l's argument as qemu-img's getopt loop reads it: one that starts with
+// "snapshot." is parsed with QemuOpts (keys snapshot.id and snapshot.name,
+// the last of each wins, ",," is a comma, "id=" is the QemuOpts id, a bare
+// "help" asks for SnapshotParamHelp()); any other is a snapshot id or name.
+// `text` must outlive `out`; copies go into `arena`.
+Status ParseSnapshotParam(const char* text, size_t length, const QemuVersion& compat, Arena& arena,
+                          SnapshotParamList* list, MeasureSnapshot* out, MeasureError* error);
+
+// What qemu-img prints on stdout for kSnapshotParamHelp.
+const char* SnapshotParamHelp();
+
+// 6.0+'s warning for a short-form boolean (`name` as typed, e.g.
+// "snapshot.id" or "nofoo"): two lines, formatted like FormatMeasureError().
+size_t FormatShortFormWarning(MeasureText name, char* out, size_t capacity);
+
+// --- Step 1: --object --------------------------------------------------------
+
+// The secrets qemu-img holds (its /objects container) as measure needs
+// them: LUKS looks its key-secret up by id and takes it only if its data
+// is valid UTF-8 (qcrypto_secret_lookup_as_utf8()); the size never depends
+// on the data. So the data stays on the host; only this enters the sandbox.
+struct MeasureSecret {
+  MeasureText id;
+  uint64_t length = 0;      // bytes of the data (after base64), for a keyid's check
+  bool valid_utf8 = false;  // g_utf8_validate() of the data
+};
+
+struct MeasureSecrets {
+  static constexpr size_t kCapacity = 16;
+  MeasureSecret entries[kCapacity];
+  size_t count = 0;
+
+  // The secret with `id`, or null.
+  const MeasureSecret* Find(MeasureText id) const;
+};
+
+// One --object as qemu-img reads it. Texts point into the argument or the
+// arena; data null means the key was not given.
+struct MeasureObject {
+  MeasureText type;  // qom-type
+  MeasureText id;
+  bool help = false;  // "help" or "?": print MeasureObjectHelp() and exit 0
+  // The secret's properties.
+  MeasureText data;
+  MeasureText file;
+  MeasureText format;  // "raw" or "base64"
+  MeasureText keyid;
+  MeasureText iv;
+  MeasureText loaded;  // 5.2 and 7.2 have the property
+  // 5.2: the first key a secret does not have (QemuOpts takes any key; the
+  // object refuses it when it is made).
+  MeasureText unknown_key;
+};
+
+// --object's argument, read as the release's getopt loop reads it
+// (MeasureDialect::object_syntax). 6.0 and later: keyval and the QAPI
+// visit (qom-type, id, the secret's members, unexpected keys). 5.2:
+// QemuOpts, the id checked and compared with those of `earlier` objects.
+// A JSON argument ('{...}') is NotSupported.
+Status ReadMeasureObject(const char* text, size_t length, const QemuVersion& compat, Arena& arena,
+                         const MeasureObject* earlier, size_t earlier_count, MeasureObject* out,
+                         MeasureError* error);
+
+// What `--object help` or `--object TYPE,help` prints on stdout for this
+// release; null when instar has no help for the type (only "secret" and
+// the type list), which instar then refuses.
+const char* MeasureObjectHelp(const MeasureObject& object, const QemuVersion& compat);
+
+// Makes the object as qemu's user_creatable_add_type() does, up to where
+// the secret's data is loaded: the type (a type other than "secret" that
+// qemu-img can make is NotSupported), the id, the properties, an id taken
+// by a secret of `made`, then 'file' or 'data'. On success the caller
+// reads object.file when it is given (kSecretFileUnreadable when it
+// cannot), and hands the bytes to FinishMeasureSecret().
+Status MakeMeasureObject(const MeasureObject& object, const QemuVersion& compat,
+                         const MeasureSecrets& made, MeasureError* error);
+
+// The rest of qcrypto_secret_complete(): a keyid's secret (decrypting is
+// NotSupported), base64 (decoded into `arena`, which needs about `length`
+// bytes), then the verdict added to `made` under the object's id (which
+// must outlive `made`).
+Status FinishMeasureSecret(const MeasureObject& object, const uint8_t* raw, size_t length,
+                           Arena& arena, MeasureSecrets* made, MeasureError* error);
+
+// --- Step 2: the source, and -l's snapshot -----------------------------------
+
+// bdrv_snapshot_load_tmp() (or _by_id_or_name) on the opened source: from
+// now on `image` reads through the snapshot's L1 table. Only qcow2 can;
+// any other format is kSnapshotUnsupported.
+Status LoadMeasureSnapshot(Image& image, const MeasureSnapshot& snapshot, MeasureError* error);
 
 // --- Step 3 ----------------------------------------------------------------
 
@@ -245,11 +414,26 @@ struct Qcow2TargetOptions {
   bool extended_l2 = false;
   Preallocation preallocation = Preallocation::kOff;
   bool has_backing_file = false;
+  bool luks = false;  // encrypt.format=luks
 };
-// Validates in qcow2_measure()'s order. encrypt.format=luks gets qemu's
-// answers when they do not depend on a secret, else NotSupported.
+// Validates in qcow2_measure()'s order, up to encrypt.format: whether
+// the image gets a LUKS header is `luks` (LuksHeaderSize() checks its
+// options where qcow2_measure() does).
 Status ResolveQcow2Options(const ParsedMeasureOptions& options, Qcow2TargetOptions* out,
                            MeasureError* error);
+
+// block_crypto_create_opts_init() and the dry run of
+// qcrypto_block_luks_create() that qcrypto_block_calculate_payload_offset()
+// makes: the LUKS options in QAPI's order (`encrypt_prefix`: qcow2's
+// "encrypt." keys, else luks's own), the key secret (looked up in
+// `secrets`), the cipher, then the header's size in bytes: 4 KiB of
+// header and key slot descriptors, then 8 key slots of the master key
+// split into 4000 stripes, each rounded up to 4 KiB. The PBKDF's timing
+// changes nothing here. A 24-byte key outside XTS makes qemu-img abort
+// (its key material is not whole sectors): NotSupported.
+Status LuksHeaderSize(const ParsedMeasureOptions& options, bool encrypt_prefix,
+                      const MeasureSecrets* secrets, const QemuVersion& compat,
+                      uint64_t* header_bytes, MeasureError* error);
 
 enum class VmdkSubformat : uint8_t {
   kMonolithicSparse,
@@ -340,6 +524,9 @@ struct MeasureRequest {
   // Refuse vmdk, vpc and vhdx targets as qemu-img does ("Block driver
   // 'vmdk' does not support size measurement") instead of predicting.
   bool refuse_like_qemu = false;
+  // The secrets --object made, for LUKS's key-secret (luks targets and
+  // qcow2's encrypt.format=luks); null: none.
+  const MeasureSecrets* secrets = nullptr;
   // vmdk flat and split subformats only: the would-be target file name,
   // whose base name goes into the descriptor (and so into its size). When
   // empty, "image.vmdk" is assumed.

@@ -360,6 +360,17 @@ class Qcow2Image final : public Image {
   // Computed once, on first use.
   Result<bool> MetadataPreallocated();
 
+  // qcow2_snapshot_load_tmp(): from now on, read the image through the L1
+  // table of the first snapshot whose id is `id` and whose name is `name`
+  // (either may be absent, not both), as `qemu-img measure -l` does; the
+  // virtual size stays the image's. Fails with qemu's words: "Can't find
+  // snapshot" and "Snapshot L1 table offset invalid" as InvalidArgument
+  // (qemu's ENOENT and EINVAL, after which qemu-img tries the text as a
+  // name), "Snapshot L1 table too large" as OutOfRange. A snapshot whose
+  // id or name is longer than the snapshot cursor keeps, where that
+  // decides the match, is NotSupported. In qcow2_snapshot_load.cc.
+  Status LoadSnapshotTemporarily(Qcow2Text id, Qcow2Text name);
+
   // The first corruption event seen, or kind kNone.
   const Qcow2CorruptionEvent& first_corruption() const { return first_corruption_; }
 

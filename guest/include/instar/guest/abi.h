@@ -132,7 +132,7 @@ constexpr uint32_t kMaxDevices = 64;         // open devices per run
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -148,15 +148,40 @@ struct InfoConfig {
   uint32_t reserved;
 };
 
+// A secret object `qemu-img measure --object secret,...` made, as the
+// guest sees it: its id and what LUKS asks of its data. The data itself
+// never enters the sandbox (the size does not depend on it).
+struct MeasureSecret {
+  char id[56];      // NUL-terminated
+  uint32_t flags;   // kSecret*
+  uint32_t length;  // bytes of the data, for an encrypted secret's key check
+};
+static_assert(sizeof(MeasureSecret) == 64);
+constexpr uint32_t kSecretValidUtf8 = 1u << 0;  // qcrypto_secret_lookup_as_utf8() takes it
+
+// -l: which snapshot of the source to measure.
+enum class MeasureSnapshotKind : uint32_t {
+  kNone = 0,
+  kIdOrName = 1,   // -l TEXT: `snapshot` is the id, else the name
+  kIdAndName = 2,  // -l snapshot.id=I,snapshot.name=N: see snapshot_flags
+};
+constexpr uint32_t kSnapshotHasId = 1u << 0;    // snapshot_id holds snapshot.id
+constexpr uint32_t kSnapshotHasName = 1u << 1;  // snapshot holds snapshot.name
+
 // `qemu-img measure`. Either a source image (device 0) or a size.
 struct MeasureConfig {
-  uint32_t has_size;  // 1: --size mode, no source device
-  uint32_t reserved;
-  uint64_t size;           // bytes, when has_size
-  char target_format[16];  // NUL-terminated driver name after -O ("raw", "qcow2" ...)
-  char options[1024];      // NUL-terminated text after -o, as the user typed it
-  char snapshot[256];      // reserved for -l, empty
+  uint32_t has_size;        // 1: --size mode, no source device
+  uint32_t snapshot_kind;   // a MeasureSnapshotKind; not kNone only with a source
+  uint64_t size;            // bytes, when has_size
+  char target_format[16];   // NUL-terminated driver name after -O ("raw", "qcow2" ...)
+  char options[1024];       // NUL-terminated text after -o, as the user typed it
+  char snapshot[512];       // NUL-terminated: -l TEXT, or snapshot.name
+  char snapshot_id[256];    // NUL-terminated: snapshot.id
+  uint32_t snapshot_flags;  // kSnapshotHas*
+  uint32_t secret_count;    // entries of secrets[] in use
+  MeasureSecret secrets[16];
 };
+static_assert(sizeof(MeasureConfig) <= 3072);
 
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
