@@ -60,8 +60,11 @@ Status TransportDevice::Read(uint64_t offset, void* buffer, size_t length) {
   uint64_t end;
   if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");
   uint8_t* out = static_cast<uint8_t*>(buffer);
+  // A window ends up to kReadAheadBytes past the read; the host refuses a
+  // range that ends past kMaxRangeEnd, though the read itself may be one
+  // it serves (qemu 5.2 reads a snapshot table just below 2^63).
   if (length >= kReadAheadBytes || windows_[0].bytes == nullptr ||
-      end > UINT64_MAX - kReadAheadBytes) {
+      end > abi::kMaxRangeEnd - kReadAheadBytes) {
     return ReadDirect(offset, out, length);
   }
   while (length > 0) {

@@ -57,8 +57,7 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
     case abi::Call::kRead:
     case abi::Call::kWrite:
       if (request.length > abi::kMaxTransfer ||
-          __builtin_add_overflow(request.offset, request.length, &end) ||
-          end > static_cast<uint64_t>(INT64_MAX)) {
+          __builtin_add_overflow(request.offset, request.length, &end) || end > abi::kMaxRangeEnd) {
         return abi::CallError::kBadRange;
       }
       // Every device is opened read-only.

@@ -127,6 +127,8 @@ constexpr uint64_t kMaxResult = 1u << 20;    // bytes in the one kEmit
 constexpr uint64_t kMaxName = 4096;          // bytes in a kOpen name
 constexpr uint64_t kMaxLog = 4096;           // bytes per kLog/kAbort
 constexpr uint32_t kMaxDevices = 64;         // open devices per run
+// The furthest a kRead/kWrite range may end: a file offset is an off_t.
+constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 
 // ---------------------------------------------------------------------------
 // The operation config.
