@@ -48,32 +48,6 @@ std::string Attribute(const char* name, size_t value) {
   return std::string(" ") + name + "=\"" + std::to_string(value) + "\"";
 }
 
-// The body of a failure in JUnit and HTML: reason, command, diff, reproduce.
-std::string FailureText(const CaseResult& c) {
-  std::string text = c.reason + "\n";
-  if (!c.instar_command.empty()) text += "ran: " + c.instar_command + "\n";
-  if (c.instar_exit) {
-    text += "exit: instar " + std::to_string(*c.instar_exit) + ", qemu-img " +
-            std::to_string(c.expected_exit) + "\n";
-  }
-  if (!c.diff.empty()) text += "\n" + c.diff;
-  if (!c.instar_stderr.empty()) text += "\ninstar's stderr:\n" + c.instar_stderr;
-  if (!c.reproduce.empty()) text += "\nreproduce: " + c.reproduce + "\n";
-  return text;
-}
-
-// A report holds instar's stderr and diffs of its stdout as they were,
-// which need not be UTF-8; the writer passes such bytes through.
-boost::json::value ParseReportText(std::string_view text, const std::string& origin) {
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::system::error_code ec;
-  boost::json::value value =
-      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
-  if (ec) throw HarnessError(origin + ": not valid JSON (" + ec.message() + ")");
-  return value;
-}
-
 // An exit status as the report holds it: 0-255.
 int ExitStatus(const Entry& entry, const boost::json::object& object, std::string_view key) {
   const uint64_t value = entry.Unsigned(object, key);
@@ -89,6 +63,29 @@ Outcome ParseOutcome(const Entry& entry, const std::string& name) {
 }
 
 }  // namespace
+
+std::string FailureText(const CaseResult& c) {
+  std::string text = c.reason + "\n";
+  if (!c.instar_command.empty()) text += "ran: " + c.instar_command + "\n";
+  if (c.instar_exit) {
+    text += "exit: instar " + std::to_string(*c.instar_exit) + ", qemu-img " +
+            std::to_string(c.expected_exit) + "\n";
+  }
+  if (!c.diff.empty()) text += "\n" + c.diff;
+  if (!c.instar_stderr.empty()) text += "\ninstar's stderr:\n" + c.instar_stderr;
+  if (!c.reproduce.empty()) text += "\nreproduce: " + c.reproduce + "\n";
+  return text;
+}
+
+boost::json::value ParseReportText(std::string_view text, const std::string& origin) {
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  boost::json::value value =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
+  if (ec) throw HarnessError(origin + ": not valid JSON (" + ec.message() + ")");
+  return value;
+}
 
 size_t ConformReport::Count(Outcome outcome) const {
   return static_cast<size_t>(std::count_if(
@@ -186,6 +183,13 @@ std::string JunitXml(const ConformReport& report) {
          Attribute("tests", report.cases.size()) +
          Attribute("failures", report.Count(Outcome::kFail)) + Attribute("errors", size_t{0}) +
          Attribute("skipped", report.Count(Outcome::kSkip)) + ">\n";
+  xml += JunitSuites(report);
+  xml += "</testsuites>\n";
+  return xml;
+}
+
+std::string JunitSuites(const ConformReport& report) {
+  std::string xml;
   for (const auto& t : report.targets) {
     xml += "  <testsuite" + Attribute("name", SuiteName(t.output_type, t.name)) +
            Attribute("tests", t.pass + t.fail + t.skip) + Attribute("failures", t.fail) +
@@ -214,11 +218,12 @@ std::string JunitXml(const ConformReport& report) {
     }
     xml += "  </testsuite>\n";
   }
-  xml += "</testsuites>\n";
   return xml;
 }
 
-std::string JsonReport(const ConformReport& report) {
+std::string JsonReport(const ConformReport& report) { return WriteJson(JsonReportObject(report)); }
+
+boost::json::object JsonReportObject(const ConformReport& report) {
   boost::json::object root;
   root["command"] = report.command;
   if (!report.shard.empty()) root["shard"] = report.shard;
@@ -269,7 +274,7 @@ std::string JsonReport(const ConformReport& report) {
     cases.push_back(std::move(item));
   }
   root["cases"] = std::move(cases);
-  return WriteJson(root);
+  return root;
 }
 
 std::string HtmlGrid(const ConformReport& report) {
@@ -350,8 +355,10 @@ std::string HtmlGrid(const ConformReport& report) {
 }
 
 ConformReport ParseJsonReport(std::string_view text, const std::string& origin) {
-  const boost::json::value document = ParseReportText(text, origin);
-  const Entry top(origin, "");
+  return ParseJsonReportValue(ParseReportText(text, origin), Entry(origin, ""));
+}
+
+ConformReport ParseJsonReportValue(const boost::json::value& document, const Entry& top) {
   const auto& root = top.AsObject(document);
   top.CheckKeys(root, {"command", "sandbox", "instar", "totals", "targets", "cases"}, {"shard"});
   ConformReport report;

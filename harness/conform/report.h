@@ -22,7 +22,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "harness/conform/outcome.h"
+#include "harness/core/json_schema.h"
 
 namespace instar::harness {
 
@@ -81,12 +84,25 @@ std::string JunitXml(const ConformReport& report);
 std::string JsonReport(const ConformReport& report);
 std::string HtmlGrid(const ConformReport& report);
 
+// The parts the run report (report/run_report.h) puts together from the
+// reports of several commands: JunitXml's <testsuite> elements, JsonReport's
+// object, and the body of a failure (reason, command, exit codes, diff,
+// stderr, reproduce command) as JunitXml and HtmlGrid show it.
+std::string JunitSuites(const ConformReport& report);
+boost::json::object JsonReportObject(const ConformReport& report);
+std::string FailureText(const CaseResult& c);
+
 // What JsonReport wrote, read back strictly (an unknown or missing key is
 // one HarnessError line naming `origin`): everything the writers need but
 // the kept paths of failures, which the JSON does not hold. So
 // JsonReport(ParseJsonReport(JsonReport(r))) == JsonReport(r), and the same
 // for JunitXml and HtmlGrid.
 ConformReport ParseJsonReport(std::string_view text, const std::string& origin);
+// The same from a parsed value, errors named by `entry` (the run report's
+// "commands[1]"), and the parse itself: a report holds instar's stderr and
+// diffs of its stdout as they were, which need not be UTF-8.
+ConformReport ParseJsonReportValue(const boost::json::value& value, const Entry& entry);
+boost::json::value ParseReportText(std::string_view text, const std::string& origin);
 
 // Text escaped for XML/HTML character data and attribute values; bytes XML
 // 1.0 cannot carry (control characters but tab, LF, CR) become "\xNN".
