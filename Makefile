@@ -44,16 +44,27 @@ profiles: harness
 	$(HARNESS) profiles
 
 # instar against every profile of each command it implements, with instar's
-# default sandbox; reports in $(BUILD)/conform/. See docs/harness.md,
-# "Conformance".
+# default sandbox; each command's JSON report in $(BUILD)/conform/<command>.json,
+# and the run's page, JUnit XML and JSON in $(BUILD)/conform/index.html,
+# junit.xml and results.json, compared with the run before (whose
+# results.json becomes previous-results.json). See docs/harness.md,
+# "Conformance" and "One report for the run".
 conform: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target instar-harness instar
 	@commands=$$($(HARNESS) commands --conform) || exit 1; \
-	status=0; for command in $$commands; do \
-	  $(HARNESS) conform --command $$command --jobs $(JOBS) \
-	    --junit $(BUILD)/conform/$$command.junit.xml --json $(BUILD)/conform/$$command.json \
-	    --html $(BUILD)/conform/$$command.html || status=1; \
-	done; exit $$status
+	out=$(BUILD)/conform; previous=; reports=; status=0; mkdir -p $$out; \
+	if [ -f $$out/results.json ]; then \
+	  mv $$out/results.json $$out/previous-results.json; \
+	  previous="--previous $$out/previous-results.json"; \
+	fi; \
+	for command in $$commands; do \
+	  rm -f $$out/$$command.json; \
+	  $(HARNESS) conform --command $$command --jobs $(JOBS) --json $$out/$$command.json \
+	    || status=1; \
+	  if [ -f $$out/$$command.json ]; then reports="$$reports $$out/$$command.json"; fi; \
+	done; \
+	if [ -n "$$reports" ]; then $(HARNESS) report --out $$out $$previous $$reports || status=1; fi; \
+	exit $$status
 
 # The main job on whatever matrix is present (the system qemu-img when
 # qemu-img-binaries/ is absent): see ci/nightly.

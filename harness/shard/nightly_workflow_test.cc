@@ -165,6 +165,54 @@ TEST(NightlyWorkflowTest, RunsTheNightlyPhases) {
   EXPECT_EQ(Lines(plan.out), phases);
 }
 
+// The run's report: `ci/nightly final` writes it into $build/conform,
+// compared with the results.json it finds there from the run before; the
+// final job restores that file from the cache before it, keeps this run's
+// after it, and publishes the report.
+TEST(NightlyWorkflowTest, PublishesTheRunsReportAndKeepsItsResults) {
+  const std::string script = ReadText(kSourceRoot / "ci/nightly");
+  EXPECT_NE(script.find("local conform=\"$build/conform\""), std::string::npos);
+  EXPECT_NE(script.find("mv \"$conform/results.json\" \"$conform/previous-results.json\""),
+            std::string::npos);
+  EXPECT_NE(script.find("\"$harness\" report --out \"$conform\" \"${previous[@]}\""),
+            std::string::npos);
+
+  const Block final_job =
+      Job(Lines(ReadText(kSourceRoot / ".github/workflows/nightly.yml")), "final");
+  const std::vector<Block> steps = Steps(final_job);
+  auto index_of = [&](const std::string& key, const std::string& prefix) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (Value(steps[i], key).starts_with(prefix)) return i;
+    }
+    ADD_FAILURE() << "no step with " << key << ": " << prefix;
+    return steps.size();
+  };
+  const size_t restore = index_of("uses", "actions/cache/restore@");
+  const size_t run = index_of("run", "ci/nightly final ");
+  const size_t save = index_of("uses", "actions/cache/save@");
+  const size_t publish = index_of("uses", "actions/upload-artifact@");
+  ASSERT_LT(restore, run);
+  ASSERT_LT(run, save);
+  ASSERT_LT(run, publish);
+  const Block restored = With(steps[restore]);
+  const Block saved = With(steps[save]);
+  EXPECT_EQ(Value(restored, "path"), "build/conform/results.json");
+  EXPECT_EQ(Value(saved, "path"), "build/conform/results.json");
+  const std::string key = Value(saved, "key");
+  const std::string run_id = "${{ github.run_id }}";
+  ASSERT_TRUE(key.ends_with(run_id)) << key;
+  EXPECT_EQ(Value(restored, "key"), key);
+  EXPECT_EQ(Value(restored, "restore-keys"), key.substr(0, key.size() - run_id.size()));
+  EXPECT_EQ(Value(steps[save], "if"), "always()");
+  const Block published = With(steps[publish]);
+  for (const char* file : {"index.html", "junit.xml", "results.json"}) {
+    EXPECT_NE(std::find(published.begin(), published.end(),
+                        std::string("            build/conform/") + file),
+              published.end())
+        << file;
+  }
+}
+
 // The whole job here is the same phases, and `make nightly` is ci/nightly.
 TEST(NightlyWorkflowTest, PlanIsTheWholeJob) {
   ChildRunner runner;
