@@ -32,17 +32,10 @@ struct ComparePair {
   std::string flatten;  // an image id; empty: no flatten step
 };
 
-const ManifestImage* FindImage(const Manifest& manifest, const std::string& id) {
-  for (const auto& image : manifest.images) {
-    if (image.id == id) return &image;
-  }
-  return nullptr;
-}
-
 void CheckImageId(const Entry& entry, const Manifest& manifest, const std::string& id,
                   bool scratch_allowed) {
   if (scratch_allowed && id == kFilenamePlaceholder) return;
-  if (FindImage(manifest, id) == nullptr) {
+  if (manifest.Find(id) == nullptr) {
     entry.Fail("\"" + id + "\" is not an image of the manifest" +
                (scratch_allowed ? " (nor $FILENAME, made by \"flatten\")" : ""));
   }
@@ -81,13 +74,13 @@ void ReadCompareFile(const CaseFileJson& json, CaseFile& file) {
 
 std::string Operand(const Manifest& manifest, const std::string& id) {
   if (id == kFilenamePlaceholder) return id;
-  return ImagePath(*FindImage(manifest, id));
+  return ImagePath(*manifest.Find(id));
 }
 
 void PlanCompare(const CaseFile& file, const Manifest& manifest, const OutputTypeSpec& type,
                  std::vector<CaseSpec>& out) {
   for (const auto& pair : std::any_cast<const std::vector<ComparePair>&>(file.own)) {
-    const ManifestImage* a = FindImage(manifest, pair.a);
+    const ManifestImage* a = manifest.Find(pair.a);
     CaseSpec spec{file.command, type.name, a->format, pair.name, {}, {}, {}};
     spec.parameters["a"] = pair.a;
     spec.parameters["b"] = pair.b;

@@ -16,7 +16,6 @@
 // digest of $FILENAME.raw: the output's guest-visible content read back
 // through the same qemu-img (run/content_digest.h). ARGS are convert's
 // options as typed (-c).
-#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,9 +61,8 @@ Conversion ParseConversion(const Entry& entry, const boost::json::object& object
     conversion.images = entry.StringArray(object, "images");
     if (conversion.images.empty()) entry.Fail("\"images\" is empty (leave it out for every image)");
     for (const auto& id : conversion.images) {
-      const bool known = std::any_of(manifest.images.begin(), manifest.images.end(),
-                                     [&](const ManifestImage& image) { return image.id == id; });
-      if (!known) entry.Fail("\"" + id + "\" is not an image of the manifest");
+      if (manifest.Find(id) == nullptr)
+        entry.Fail("\"" + id + "\" is not an image of the manifest");
     }
   }
   return conversion;

@@ -7,6 +7,13 @@
 
 namespace instar::harness {
 
+const ManifestImage* Manifest::Find(const std::string& id) const {
+  for (const auto& image : images) {
+    if (image.id == id) return &image;
+  }
+  return nullptr;
+}
+
 Manifest LoadManifest(const std::filesystem::path& path) {
   Entry top(path.string(), "");
   const boost::json::value document = ParseJsonFile(path);

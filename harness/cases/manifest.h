@@ -32,6 +32,9 @@ struct ManifestImage {
 
 struct Manifest {
   std::vector<ManifestImage> images;
+
+  // The image with this id, or null.
+  const ManifestImage* Find(const std::string& id) const;
 };
 
 Manifest LoadManifest(const std::filesystem::path& path);
