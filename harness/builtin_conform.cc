@@ -13,6 +13,7 @@
 #include "harness/core/error.h"
 #include "harness/core/files.h"
 #include "harness/core/words.h"
+#include "harness/report/run_page.h"
 #include "harness/run/interrupt.h"
 
 namespace instar::harness {
@@ -180,7 +181,7 @@ int RunConform(int argc, char** argv) {
   };
   write_report("junit", JunitXml);
   write_report("json", JsonReport);
-  write_report("html", HtmlGrid);
+  write_report("html", CommandHtml);
   return report.Count(Outcome::kFail) == 0 ? 0 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include "harness/builtins.h"
 #include "harness/core/error.h"
 #include "harness/core/files.h"
+#include "harness/report/run_page.h"
 #include "harness/shard/merge_reports.h"
 #include "harness/shard/merge_trees.h"
 
@@ -36,7 +37,7 @@ int MergeReports(const po::variables_map& values, const std::vector<fs::path>& i
   };
   write_report("junit", JunitXml);
   write_report("json", JsonReport);
-  write_report("html", HtmlGrid);
+  write_report("html", CommandHtml);
   return report.Count(Outcome::kFail) == 0 ? 0 : 1;
 }
 

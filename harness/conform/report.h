@@ -10,8 +10,6 @@
 //   JsonReport   every case with its outcome (the harness's JSON writer);
 //                ParseJsonReport reads one back, as `merge` does with the
 //                reports of a sharded run's shards;
-//   HtmlGrid     one static page, a table of cases x profiles per output
-//                type, failures openable in place (<details>, no script).
 //
 // Every writer is deterministic: no times, and cases in target order, then
 // sorted by bucket/case.
@@ -82,12 +80,11 @@ std::string FormatSummary(const ConformReport& report);
 
 std::string JunitXml(const ConformReport& report);
 std::string JsonReport(const ConformReport& report);
-std::string HtmlGrid(const ConformReport& report);
 
 // The parts the run report (report/run_report.h) puts together from the
 // reports of several commands: JunitXml's <testsuite> elements, JsonReport's
 // object, and the body of a failure (reason, command, exit codes, diff,
-// stderr, reproduce command) as JunitXml and HtmlGrid show it.
+// stderr, reproduce command) as JunitXml and the page show it.
 std::string JunitSuites(const ConformReport& report);
 boost::json::object JsonReportObject(const ConformReport& report);
 std::string FailureText(const CaseResult& c);
@@ -96,7 +93,7 @@ std::string FailureText(const CaseResult& c);
 // one HarnessError line naming `origin`): everything the writers need but
 // the kept paths of failures, which the JSON does not hold. So
 // JsonReport(ParseJsonReport(JsonReport(r))) == JsonReport(r), and the same
-// for JunitXml and HtmlGrid.
+// for JunitXml and the page (report/run_page.h, CommandHtml).
 ConformReport ParseJsonReport(std::string_view text, const std::string& origin);
 // The same from a parsed value, errors named by `entry` (the run report's
 // "commands[1]"), and the parse itself: a report holds instar's stderr and

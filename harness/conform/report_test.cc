@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "harness/report/run_page.h"
+
 namespace instar::harness {
 namespace {
 
@@ -96,11 +98,13 @@ TEST(ReportTest, JsonListsEveryCaseWithItsOutcome) {
   EXPECT_EQ(json.at("targets").as_array().at(1).at("versions").as_array().size(), 2u);
 }
 
+// conform --html is the run's page (report/run_page.h, tested there) of
+// the one command.
 TEST(ReportTest, HtmlIsAGridOfCasesByProfileWithoutScript) {
-  const std::string html = HtmlGrid(SampleReport());
+  const std::string html = CommandHtml(SampleReport());
   EXPECT_EQ(html.rfind("<!DOCTYPE html>\n", 0), 0u);
   EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_NE(html.find("<h2>info-human</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<h2 id=\"grid-info-human\">info-human</h2>"), std::string::npos);
   EXPECT_NE(html.find("<th>profile-01<br><small>5.2.0</small><br><small>1 pass, 1 fail, 0 "
                       "skip</small></th>"),
             std::string::npos);
@@ -108,8 +112,10 @@ TEST(ReportTest, HtmlIsAGridOfCasesByProfileWithoutScript) {
   EXPECT_NE(html.find("<tr><th>qcow2/qcow2-v2</th><td class=\"pass\">pass</td><td "
                       "class=\"none\">&ndash;</td></tr>"),
             std::string::npos);
-  EXPECT_NE(html.find("<td class=\"fail\"><details><summary>fail</summary><pre>stdout differs\n"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find("<td class=\"fail\"><a href=\"#fail-info-human.profile-01.qcow2.qcow2-v3-64k\""),
+      std::string::npos);
+  EXPECT_NE(html.find("<pre>stdout differs\n"), std::string::npos);
   EXPECT_NE(html.find("-a &lt;b&gt; &amp; &quot;c&quot;"), std::string::npos);
   EXPECT_NE(html.find("<tr><th>vmdk/vmdk-flat</th><td class=\"none\">&ndash;</td><td "
                       "class=\"skip\" title=\"not yet (divergence x)\">skip</td></tr>"),
@@ -150,7 +156,7 @@ TEST(ReportTest, JsonReadsBackToTheSameReports) {
     EXPECT_EQ(back.shard, shard);
     EXPECT_EQ(JsonReport(back), json);
     EXPECT_EQ(JunitXml(back), JunitXml(report));
-    EXPECT_EQ(HtmlGrid(back), HtmlGrid(report));
+    EXPECT_EQ(CommandHtml(back), CommandHtml(report));
     ASSERT_EQ(back.cases.size(), 3u);
     EXPECT_EQ(back.cases[1].instar_stderr, report.cases[1].instar_stderr);
     EXPECT_EQ(back.cases[1].kept, "");  // not in the JSON

@@ -290,4 +290,10 @@ std::string RunHtml(const RunReport& run) {
   return html;
 }
 
+std::string CommandHtml(const ConformReport& report) {
+  RunReport run;
+  run.commands.push_back(report);
+  return RunHtml(run);
+}
+
 }  // namespace instar::harness

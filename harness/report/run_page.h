@@ -39,6 +39,9 @@ inline constexpr CellColour kCellColours[] = {
 };
 
 std::string RunHtml(const RunReport& run);
+// The page of one command's report (conform --html, merge --html): the
+// run's page of that command alone.
+std::string CommandHtml(const ConformReport& report);
 
 }  // namespace instar::harness
 

@@ -9,6 +9,7 @@
 
 #include "harness/conform/conformer.h"
 #include "harness/core/files.h"
+#include "harness/report/run_page.h"
 #include "harness/testing/test_support.h"
 
 namespace instar::harness {
@@ -98,7 +99,7 @@ TEST_F(MergeReportsTest, ThreeShardsMergedAreTheUnshardedReports) {
   EXPECT_EQ(merged.merged_shards, 3u);
   EXPECT_EQ(JsonReport(merged), JsonReport(unsharded));
   EXPECT_EQ(JunitXml(merged), JunitXml(unsharded));
-  EXPECT_EQ(HtmlGrid(merged), HtmlGrid(unsharded));
+  EXPECT_EQ(CommandHtml(merged), CommandHtml(unsharded));
 
   // Shards missing, twice, of another N, or not a shard's at all.
   EXPECT_EQ(ErrorOf([&] {
