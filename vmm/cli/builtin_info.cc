@@ -19,6 +19,7 @@
 
 #include "instar/engine/image.h"
 #include "vmm/cli/cli.h"
+#include "vmm/render/cli_dialect.h"
 #include "vmm/render/info_dialect.h"
 #include "vmm/render/info_render.h"
 #include "vmm/result/info_view.h"
@@ -51,36 +52,6 @@ void PrintHelp(const GlobalOptions& global) {
       "  --backing-chain      also describe every image of the backing chain\n"
       "  -U, --force-share    accepted for compatibility; instar never locks\n",
       global.argv0.c_str());
-}
-
-// qemu-img's own words for info's getopt errors, where the dialect says so
-// (InfoDialect::qemu_img_words_getopt_errors); `error` holds getopt's, as
-// ParseOptions() gives them, "info: " first.
-CliError QemuImgGetoptError(const GlobalOptions& global, const CliError& error) {
-  static const std::string kWho = std::string(kCommand) + ": ";
-  if (error.raw.empty() || error.raw[0].rfind(kWho, 0) != 0) return error;
-  const std::string text = error.raw[0].substr(kWho.size());
-  const auto quoted = [&](const std::string& prefix, const std::string& suffix) {
-    return text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
-  };
-  const auto ends_with = [&](const std::string& suffix) {
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  std::string message;
-  if (text.rfind("invalid option -- '", 0) == 0) {
-    message = "unrecognized option '-" + quoted("invalid option -- '", "'") + "'";
-  } else if (text.rfind("option requires an argument -- '", 0) == 0) {
-    message =
-        "missing argument for option '-" + quoted("option requires an argument -- '", "'") + "'";
-  } else if (text.rfind("option '", 0) == 0 && ends_with("' requires an argument")) {
-    message = "missing argument for option '" + quoted("option '", "' requires an argument") + "'";
-  } else if (text.rfind("unrecognized option '", 0) == 0) {
-    message = text;
-  } else {
-    return error;
-  }
-  return CliError{{message}, {"Try '" + global.program + " --help' for more information"}};
 }
 
 // What the host knows of each file the run had open, by device number.
@@ -164,8 +135,9 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
   std::vector<ParsedOption> parsed;
   CliError error;
   if (!ParseOptions(global, kCommand, args, InfoOptions(dialect), &parsed, &error)) {
-    return ReportError(
-        global, dialect.qemu_img_words_getopt_errors ? QemuImgGetoptError(global, error) : error);
+    return ReportError(global, CliDialectFor(global.compat).qemu_img_words_getopt_errors
+                                   ? QemuImgGetoptError(global, kCommand, error)
+                                   : error);
   }
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;
@@ -195,7 +167,7 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
   }
   if (filenames.size() != 1) {
     CliError e{{"Expecting one image file name"}, {}};
-    if (dialect.missing_image_hint_names_command) {
+    if (CliDialectFor(global.compat).error_exit_hint_names_command) {
       e.raw = {TryHelpLine(global, kCommand)};
     } else {
       e.raw = {"Try '" + global.program + " --help' for more information"};

@@ -79,6 +79,13 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
                   const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
                   std::vector<ParsedOption>* out, CliError* error);
 
+// qemu-img's own words for getopt's errors, for the commands and versions
+// that word them (info, map; CliDialect::qemu_img_words_getopt_errors):
+// `error` as ParseOptions() gives it, "<command>: " first. Other errors are
+// returned as they are.
+CliError QemuImgGetoptError(const GlobalOptions& global, const std::string& command,
+                            const CliError& error);
+
 // --output's argument; the version's error otherwise.
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error);

@@ -228,6 +228,34 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
   return true;
 }
 
+CliError QemuImgGetoptError(const GlobalOptions& global, const std::string& command,
+                            const CliError& error) {
+  const std::string who = command + ": ";
+  if (error.raw.empty() || error.raw[0].rfind(who, 0) != 0) return error;
+  const std::string text = error.raw[0].substr(who.size());
+  const auto quoted = [&](const std::string& prefix, const std::string& suffix) {
+    return text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
+  };
+  const auto ends_with = [&](const std::string& suffix) {
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::string message;
+  if (text.rfind("invalid option -- '", 0) == 0) {
+    message = "unrecognized option '-" + quoted("invalid option -- '", "'") + "'";
+  } else if (text.rfind("option requires an argument -- '", 0) == 0) {
+    message =
+        "missing argument for option '-" + quoted("option requires an argument -- '", "'") + "'";
+  } else if (text.rfind("option '", 0) == 0 && ends_with("' requires an argument")) {
+    message = "missing argument for option '" + quoted("option '", "' requires an argument") + "'";
+  } else if (text.rfind("unrecognized option '", 0) == 0) {
+    message = text;
+  } else {
+    return error;
+  }
+  return CliError{{message}, {"Try '" + global.program + " --help' for more information"}};
+}
+
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error) {
   if (value == "human") {

@@ -34,6 +34,15 @@ struct CliDialect {
   // file", 5.2 "A regular file was expected by the 'file' driver, but
   // something else was given".
   bool file_driver_names_path = true;
+  // Before 10.0 the commands that read their options with a leading ':'
+  // in getopt's string (info, map) word getopt's errors themselves
+  // (qemu-img.c's missing_argument() and unrecognized_option()), with
+  // "Try '<program> --help'" after them; 10.0 leaves them to getopt.
+  bool qemu_img_words_getopt_errors = false;
+  // error_exit()'s hint ("Expecting one image file name"): 10.0 names the
+  // command (try_help), older versions only the program:
+  // "Try '<program> --help' for more information".
+  bool error_exit_hint_names_command = true;
 };
 
 CliDialect CliDialectFor(const QemuVersion& compat);

@@ -18,8 +18,6 @@ InfoDialect InfoDialectFor(const QemuVersion& compat) {
   d.prints_child_nodes = graph;
   d.hides_empty_format_specific = graph;
   d.short_b_backing_chain = compat.AtLeast(10, 0) && !compat.AtLeast(11, 0);
-  d.qemu_img_words_getopt_errors = !compat.AtLeast(10, 0);
-  d.missing_image_hint_names_command = compat.AtLeast(10, 0);
   return d;
 }
 

@@ -41,16 +41,9 @@ struct InfoDialect {
   // Options and argument errors.
   // -b for --backing-chain: added in 10.0, gone again in 11.0.
   bool short_b_backing_chain = false;
-  // Before 10.0, qemu-img words info's getopt errors itself
-  // (unrecognized_option(), missing_argument() in qemu-img.c: "unrecognized
-  // option '-x'", "missing argument for option '-f'") with
-  // "Try '<program> --help' for more information" after; 10.0 prints
-  // getopt's own lines.
-  bool qemu_img_words_getopt_errors = false;
-  // After "Expecting one image file name": 10.0 prints the command's
-  // "Try ... --help" line (CliDialect); older versions name only the
-  // program: "Try '<program> --help' for more information".
-  bool missing_image_hint_names_command = true;
+  // Who words getopt's errors and what follows "Expecting one image file
+  // name" is qemu-img's front end, the same for map: CliDialect's
+  // qemu_img_words_getopt_errors and error_exit_hint_names_command.
 };
 
 InfoDialect InfoDialectFor(const QemuVersion& compat);

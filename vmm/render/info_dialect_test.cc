@@ -18,16 +18,16 @@ TEST(InfoDialectTest, TenPrintsTheBlockGraph) {
     EXPECT_FALSE(d.json_has_children);
     EXPECT_FALSE(d.prints_child_nodes);
     EXPECT_FALSE(d.hides_empty_format_specific);
-    EXPECT_TRUE(d.qemu_img_words_getopt_errors);
-    EXPECT_FALSE(d.missing_image_hint_names_command);
+    EXPECT_TRUE(CliDialectFor(v).qemu_img_words_getopt_errors);
+    EXPECT_FALSE(CliDialectFor(v).error_exit_hint_names_command);
   }
   for (const QemuVersion& v : {QemuVersion{10, 0, 2}, QemuVersion{11, 1, 3}}) {
     const InfoDialect d = InfoDialectFor(v);
     EXPECT_TRUE(d.json_has_children);
     EXPECT_TRUE(d.prints_child_nodes);
     EXPECT_TRUE(d.hides_empty_format_specific);
-    EXPECT_FALSE(d.qemu_img_words_getopt_errors);
-    EXPECT_TRUE(d.missing_image_hint_names_command);
+    EXPECT_FALSE(CliDialectFor(v).qemu_img_words_getopt_errors);
+    EXPECT_TRUE(CliDialectFor(v).error_exit_hint_names_command);
   }
 }
 
