@@ -179,6 +179,13 @@ Result<BlockStatus> NodeBlockStatus(Image& image, uint64_t offset, uint64_t byte
 
 }  // namespace
 
+Result<BlockStatus> LayerBlockStatus(Image& image, uint64_t offset, uint64_t bytes,
+                                     const QemuVersion& compat) {
+  // bdrv_co_common_block_status_above() with base = the image's own
+  // backing: only the image itself answers.
+  return NodeBlockStatus(image, offset, bytes, compat);
+}
+
 Result<BlockStatus> BlockStatusAbove(Image& image, uint64_t offset, uint64_t bytes,
                                      const QemuVersion& compat) {
   // bdrv_co_common_block_status_above() with no base: the top node answers;

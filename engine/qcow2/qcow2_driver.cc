@@ -2,6 +2,7 @@
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/qcow2.h"
+#include "instar/engine/text_builder.h"
 #include "measure/measure_internal.h"
 
 namespace instar {
@@ -39,6 +40,20 @@ void DescribeQcow2(Image& image, ImageDescription* description) {
   description->qcow2 = &qcow2;
 }
 
+// qcow2_signal_corruption() of an image opened read-only: the first event
+// only, never fatal.
+size_t ReportQcow2Corruption(Image& image, char* out, size_t capacity) {
+  const Qcow2CorruptionEvent& event = static_cast<Qcow2Image&>(image).first_corruption();
+  if (event.kind == Qcow2CorruptionKind::kNone) return 0;
+  char text[256];
+  FormatQcow2Corruption(event, text, sizeof(text));
+  TextBuilder line(out, capacity);
+  line.Append("qcow2: Image is corrupt: ")
+      .Append(text)
+      .Append("; further non-fatal corruption events will be suppressed");
+  return line.length();
+}
+
 // block/qcow2.c qcow2_create_opts (the same in 5.2, 7.2 and 10.0).
 constexpr CreateOption kQcow2Options[] = {
     {"encryption", K::kEncryption, T::kBool},
@@ -72,6 +87,7 @@ const FormatDriver kQcow2Driver = {
     .probe = ProbeQcow2,
     .open = OpenQcow2Image,
     .supports_backing = true,
+    .corruption_report = ReportQcow2Corruption,
     .describe = DescribeQcow2,
     .create_options = CreateOptions(kQcow2Options),
     .describe_measure_source = measure_internal::DescribeQcow2MeasureSource,

@@ -91,6 +91,11 @@ struct FormatDriver {
   // qemu's supports_backing: an unallocated run with no backing file open
   // reads as zeros.
   bool supports_backing = false;
+  // The line qemu printed on stderr when a read found the image corrupt
+  // (qcow2_signal_corruption(): "qcow2: Image is corrupt: ..."), into
+  // out[0, capacity), NUL-terminated; returns its length, 0 when there was
+  // none. Null: the format prints no such line.
+  size_t (*corruption_report)(Image& image, char* out, size_t capacity) = nullptr;
 
   // What the image says of itself for info (see ImageDescription); null:
   // nothing beyond the defaults (raw). Which of it a qemu-img version

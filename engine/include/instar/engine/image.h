@@ -181,6 +181,13 @@ Status OpenBackingChain(Image& top, DeviceOpener& opener, Arena& arena, const Op
 Result<BlockStatus> BlockStatusAbove(Image& image, uint64_t offset, uint64_t bytes,
                                      const QemuVersion& compat);
 
+// qemu's bdrv_block_status(image, ...): the same answer for `image` alone,
+// its backing chain not consulted (an unallocated run is left without
+// kData and kZero unless nothing lies below it). `qemu-img map` asks each
+// image of the chain in turn with it to learn the depth of each extent.
+Result<BlockStatus> LayerBlockStatus(Image& image, uint64_t offset, uint64_t bytes,
+                                     const QemuVersion& compat);
+
 }  // namespace instar
 
 #endif  // INSTAR_ENGINE_IMAGE_H_

@@ -134,7 +134,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 5;
+constexpr uint32_t kAbiVersion = 6;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -185,6 +185,15 @@ struct MeasureConfig {
 };
 static_assert(sizeof(MeasureConfig) <= 3072);
 
+// `qemu-img map`: the range to walk, as --start-offset and --max-length
+// gave it (each at most INT64_MAX, as qemu-img's cvtnum() allows).
+struct MapConfig {
+  uint64_t start_offset;
+  uint64_t max_length;      // only when has_max_length
+  uint32_t has_max_length;  // 1: --max-length was given
+  uint32_t reserved;
+};
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -200,6 +209,7 @@ struct OperationConfig {
   union {
     InfoConfig info;
     MeasureConfig measure;
+    MapConfig map;
     uint8_t pad[3072];
   };
 };

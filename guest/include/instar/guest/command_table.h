@@ -42,7 +42,7 @@
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
-  BASELINES_ONLY(map, Map)                                \
+  IMPLEMENTED(map, Map, 3)                                \
   IMPLEMENTED(measure, Measure, 2)                        \
   BASELINES_ONLY(resize, Resize)
 
