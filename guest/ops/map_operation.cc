@@ -99,9 +99,9 @@ Status MapOperation(OperationContext& ctx) {
   char text[2048];
   TextBuilder failure(text, sizeof(text));
   if (extents.capped()) {
-    failure.Append("qemu-img: instar stops a map at ")
+    failure.Append("qemu-img: the map has more than ")
         .AppendDecimal(kMaxExtents)
-        .Append(" extents; map the rest with --start-offset ")
+        .Append(" extents, more than instar returns at once; map the rest with --start-offset ")
         .AppendDecimal(extents.stopped_at());
   } else {
     AppendCorruptionReports(failure, *opened.image);

@@ -2,6 +2,11 @@
 // is what qemu-img-binaries/x86_64/<version>/qemu-img map printed for the
 // same arguments (run in cases/images), "qemu-img" replaced by instar's
 // name; the whole corpus is conform_map_*'s (harness/).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -150,6 +155,46 @@ TEST(MapCliTest, HumanRefusesCompressedClusters) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "Offset          Length          Mapped to       File\n");
   EXPECT_EQ(r.err, "instar: File contains external, encrypted or compressed clusters.\n");
+}
+
+// instar's own bound (map_result.h): a map of more than 16384 extents stops
+// there with one line that says where to go on, and going on from there
+// gives the rest. The image: a raw file of 4 KiB data blocks with 4 KiB
+// holes between them, two extents per 8 KiB.
+TEST(MapCliTest, AMapOfTooManyExtentsStopsWithWhereToGoOn) {
+  const std::string path = ::testing::TempDir() + "instar-map-many-extents.raw";
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  constexpr uint64_t kBlocks = 9000;  // data blocks: 18000 extents
+  std::vector<char> block(4096, 'x');
+  for (uint64_t i = 0; i < kBlocks; ++i) {
+    ASSERT_EQ(::pwrite(fd, block.data(), block.size(), static_cast<off_t>(i * 8192)), 4096);
+  }
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(kBlocks * 8192)), 0);
+  const off_t hole = ::lseek(fd, 0, SEEK_HOLE);
+  ::close(fd);
+  if (hole != 4096) {
+    std::remove(path.c_str());
+    GTEST_SKIP() << "this file system makes no 4 KiB holes (SEEK_HOLE gave " << hole << ")";
+  }
+
+  const testing::ProgramResult first = Map("11.1.3", {"--output=json", "-f", "raw", path});
+  EXPECT_EQ(first.exit_code, 1);
+  const uint64_t stop = 16384 * 4096;
+  EXPECT_EQ(first.err,
+            "instar: the map has more than 16384 extents, more than instar returns at once; map "
+            "the rest with --start-offset " +
+                std::to_string(stop) + "\n");
+  EXPECT_EQ(std::count(first.out.begin(), first.out.end(), '\n'), 16384);
+  EXPECT_EQ(first.out.substr(first.out.size() - 2), ",\n");
+
+  const testing::ProgramResult rest =
+      Map("11.1.3", {"--output=json", "-f", "raw", "--start-offset", std::to_string(stop), path});
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(rest.out.rfind("[{ \"start\": " + std::to_string(stop) + ",", 0), 0u);
+  EXPECT_EQ(std::count(rest.out.begin(), rest.out.end(), '\n'), 18000 - 16384);
+  EXPECT_EQ(rest.out.substr(rest.out.size() - 2), "]\n");
+  std::remove(path.c_str());
 }
 
 }  // namespace
