@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes opened as qcow2 in a small arena, then
-// block status walked over the image and every list read. Built only with
-// -DINSTAR_FUZZ=ON and clang (see engine/CMakeLists.txt). Seed it with the
-// first 64 KiB of every corpus image (where their metadata starts):
+// block status and `qemu-img map`'s walk over the image and every list
+// read. Built only with -DINSTAR_FUZZ=ON and clang (see
+// engine/CMakeLists.txt). Seed it with the first 64 KiB of every corpus
+// image (where their metadata starts):
 //   mkdir -p seeds corpus
 //   for f in cases/images/*.qcow2; do head -c 65536 "$f" >seeds/"${f##*/}"; done
 //   build/engine/qcow2_fuzz -max_len=65536 -max_total_time=60 corpus seeds
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "instar/engine/image.h"
+#include "instar/engine/map.h"
 #include "instar/engine/qcow2.h"
 #include "testing/memory_device.h"
 
@@ -28,6 +30,23 @@ class SelfOpener final : public instar::DeviceOpener {
 
  private:
   BlockDevice* device_;
+};
+
+// Checks what `qemu-img map`'s walk hands over: each extent starts where
+// the last ended, and only the first may be empty.
+class CheckingMapSink final : public instar::MapSink {
+ public:
+  Status Extent(const instar::MapEntry& entry) override {
+    if (count_ > 0 && (entry.start != end_ || entry.length == 0)) __builtin_trap();
+    if (entry.file != nullptr && !entry.has_offset) __builtin_trap();
+    end_ = entry.start + entry.length;
+    ++count_;
+    return Status::Ok();
+  }
+
+ private:
+  uint64_t end_ = 0;
+  uint64_t count_ = 0;
 };
 
 void Exercise(instar::testing::MemoryDevice& device, const char* compat_text, bool no_io) {
@@ -54,6 +73,13 @@ void Exercise(instar::testing::MemoryDevice& device, const char* compat_text, bo
     if (status->bytes == 0 || status->bytes > size - offset) __builtin_trap();
     offset += status->bytes;
   }
+  // The map walk over the first 16 MiB (--max-length bounds the steps: a
+  // run of unallocated clusters never ends an extent).
+  instar::MapRange range;
+  range.has_max_length = true;
+  range.max_length = 16u << 20;
+  CheckingMapSink sink;
+  (void)instar::WalkMap(image, range, options.compat, sink);
   // A few answers from far inside the image too.
   for (uint64_t probe : {size / 2, size - (size > 512 ? 512 : size)}) {
     if (probe < size) (void)instar::BlockStatusAbove(image, probe, size - probe, options.compat);
