@@ -180,7 +180,9 @@ Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_l
 }
 
 Result<BlockDevice*> TransportDeviceOpener::OpenAsGiven(const char* name, size_t name_length) {
-  return OpenFrom(abi::OpenBase::kWorkingDirectory, name, name_length);
+  Result<BlockDevice*> device = OpenFrom(abi::OpenBase::kWorkingDirectory, name, name_length);
+  if (!device.ok()) as_given_failure_ = Failure{name, name_length, device.status()};
+  return device;
 }
 
 Result<BlockDevice*> TransportDeviceOpener::OpenFrom(abi::OpenBase base, const char* name,

@@ -86,7 +86,21 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
   options.compat = ctx.compat;
   options.no_io = flags.no_io;
   Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
-  if (!image.ok()) return Fail(ctx, image.status());
+  if (!image.ok()) {
+    // A file the image names by its name as given (a qcow2's data file)
+    // that could not be opened is named, as qemu's bdrv_open_child() does.
+    const TransportDeviceOpener::Failure& named = opener->as_given_failure();
+    if (named.name != nullptr && image.status().code() == named.status.code() &&
+        image.status().message() == named.status.message()) {
+      CouldNotOpen(ctx)
+          .Append("Could not open '")
+          .Append(named.name, named.name_length)
+          .Append("': ")
+          .Append(named.status);
+      return image.status();
+    }
+    return Fail(ctx, image.status());
+  }
   if (flags.backing == BackingChain::kOpen) {
     BackingFailure failure;
     if (Status s =

@@ -157,6 +157,18 @@ TEST(MapCliTest, HumanRefusesCompressedClusters) {
   EXPECT_EQ(r.err, "instar: File contains external, encrypted or compressed clusters.\n");
 }
 
+// map cases/images/qcow2-datafile.qcow2 from a directory without its data
+// file (every version alike): the data file is named as the image gives
+// it, relative to the working directory.
+TEST(MapCliTest, AMissingDataFileIsNamed) {
+  const std::string image = kImages + "qcow2-datafile.qcow2";
+  const testing::ProgramResult r = Map("10.0.13", {image});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "instar: Could not open '" + image +
+                       "': Could not open 'qcow2-datafile.data': No such file or directory\n");
+}
+
 // instar's own bound (map_result.h): a map of more than 16384 extents stops
 // there with one line that says where to go on, and going on from there
 // gives the rest. The image: a raw file of 4 KiB data blocks with 4 KiB

@@ -98,11 +98,22 @@ class TransportDeviceOpener final : public DeviceOpener {
   Result<BlockDevice*> Open(const char* name, size_t name_length) override;
   Result<BlockDevice*> OpenAsGiven(const char* name, size_t name_length) override;
 
+  // The last file OpenAsGiven() could not open (a qcow2's external data
+  // file), for qemu's "Could not open '<name>': <reason>": `name` is the
+  // caller's, as given; null when every such open succeeded.
+  struct Failure {
+    const char* name = nullptr;
+    size_t name_length = 0;
+    Status status;
+  };
+  const Failure& as_given_failure() const { return as_given_failure_; }
+
  private:
   Result<BlockDevice*> OpenFrom(abi::OpenBase base, const char* name, size_t name_length);
 
   Transport& transport_;
   Arena& arena_;
+  Failure as_given_failure_;
 };
 
 // One call with no payload in either direction (kSize, kSeekData ...).
