@@ -84,6 +84,24 @@ TEST(TransportDeviceTest, OpenSaysWhereANameStarts) {
   EXPECT_EQ(transport.requests[1].length, 1u);
 }
 
+// A file opened as given that could not be opened is kept, by the caller's
+// name, for qemu's "Could not open '<name>': ..."; Open() leaves it alone.
+TEST(TransportDeviceTest, OpenAsGivenKeepsItsFailure) {
+  FakeTransport transport;
+  std::vector<uint8_t> arena_memory(4096);
+  Arena arena(arena_memory.data(), arena_memory.size());
+  TransportDeviceOpener opener(transport, arena);
+  EXPECT_EQ(opener.as_given_failure().name, nullptr);
+  EXPECT_FALSE(opener.Open("a", 1).ok());
+  EXPECT_EQ(opener.as_given_failure().name, nullptr);
+  const char name[] = "img.data";
+  const Result<BlockDevice*> opened = opener.OpenAsGiven(name, 8);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opener.as_given_failure().name, name);
+  EXPECT_EQ(opener.as_given_failure().name_length, 8u);
+  EXPECT_EQ(opener.as_given_failure().status.message(), opened.status().message());
+}
+
 TEST(TransportDeviceTest, SplitsReadsIntoTransfers) {
   FakeTransport transport;
   std::vector<uint8_t> arena_memory(4096);
