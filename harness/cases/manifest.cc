@@ -25,7 +25,8 @@ Manifest LoadManifest(const std::filesystem::path& path) {
   for (size_t i = 0; i < images.size(); ++i) {
     Entry entry = top.Nested("images[" + std::to_string(i) + "]");
     const auto& object = entry.AsObject(images[i]);
-    entry.CheckKeys(object, {"id", "format", "tier", "files"}, {"description", "recipe"});
+    entry.CheckKeys(object, {"id", "format", "tier", "files"},
+                    {"description", "recipe", "remake-differs"});
     ManifestImage image;
     image.id = entry.String(object, "id");
     entry = top.Nested("images[" + std::to_string(i) + "] \"" + image.id + "\"");

@@ -4,8 +4,9 @@
 // A file's "name" is what it is called when materialised (images refer to
 // siblings by these names: the backing overlay, the flat vmdk's extent);
 // "stored" is the committed file, possibly "<name>.xz". Keys the harness does
-// not use (description, recipe, made-with) are allowed; everything it uses is
-// checked.
+// not use (description, recipe, remake-differs, made-with) are allowed;
+// everything it uses is checked. (cases/images/check-recipes reads the
+// recipes.)
 #ifndef INSTAR_HARNESS_CASES_MANIFEST_H_
 #define INSTAR_HARNESS_CASES_MANIFEST_H_
 
