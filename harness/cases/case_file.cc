@@ -218,9 +218,9 @@ ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets) {
   Entry entry(json.file, "image-cases");
   const auto& object = json.top.Object(json.root, "image-cases");
   if (with_targets) {
-    entry.CheckKeys(object, {"targets"}, {"tiers"});
+    entry.CheckKeys(object, {"targets"}, {"tiers", "exclude"});
   } else {
-    entry.CheckKeys(object, {}, {"tiers"});
+    entry.CheckKeys(object, {}, {"tiers", "exclude"});
   }
   ImageSelection selection;
   if (object.contains("tiers")) {
@@ -230,6 +230,29 @@ ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets) {
       bool present = std::any_of(json.manifest.images.begin(), json.manifest.images.end(),
                                  [&](const ManifestImage& image) { return image.tier == tier; });
       if (!present) entry.Fail("tier \"" + tier + "\" matches no image of the manifest");
+    }
+  }
+  if (object.contains("exclude")) {
+    const auto& array = entry.Array(object, "exclude");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < array.size(); ++i) {
+      const Entry excluded = entry.Nested("exclude[" + std::to_string(i) + "]");
+      const auto& item = excluded.AsObject(array[i]);
+      excluded.CheckKeys(item, {"image", "reason"});
+      ExcludedImage image{excluded.String(item, "image"), excluded.String(item, "reason")};
+      auto found = std::find_if(json.manifest.images.begin(), json.manifest.images.end(),
+                                [&](const ManifestImage& m) { return m.id == image.image; });
+      if (found == json.manifest.images.end()) {
+        excluded.Fail("image \"" + image.image + "\" is not in the manifest");
+      }
+      if (selection.tiers && !Contains(*selection.tiers, found->tier)) {
+        excluded.Fail("image \"" + image.image + "\" is of the tier \"" + found->tier +
+                      "\", which \"tiers\" does not select");
+      }
+      if (!seen.insert(image.image).second) {
+        excluded.Fail("image \"" + image.image + "\" excluded twice");
+      }
+      selection.excluded.push_back(std::move(image));
     }
   }
   if (with_targets) {
@@ -250,7 +273,10 @@ std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,
                                                const ImageSelection& selection) {
   std::vector<const ManifestImage*> images;
   for (const auto& image : manifest.images) {
-    if (!selection.tiers || Contains(*selection.tiers, image.tier)) images.push_back(&image);
+    if (selection.tiers && !Contains(*selection.tiers, image.tier)) continue;
+    const bool excluded = std::any_of(selection.excluded.begin(), selection.excluded.end(),
+                                      [&](const ExcludedImage& e) { return e.image == image.id; });
+    if (!excluded) images.push_back(&image);
   }
   return images;
 }

@@ -44,9 +44,17 @@ struct SizedCase {
   std::vector<std::string> options;  // each passed as one -o
 };
 
+// An image a command leaves out of its selection, and why (a qemu-img that
+// runs for minutes on it: docs/corpus.md, "Time").
+struct ExcludedImage {
+  std::string image;
+  std::string reason;
+};
+
 struct ImageSelection {
   std::optional<std::vector<std::string>> tiers;  // nullopt: every image
   std::vector<std::string> targets;               // measure only
+  std::vector<ExcludedImage> excluded;            // "exclude"
 };
 
 // A case given by its command line: the arguments after the command, as
@@ -96,7 +104,9 @@ std::vector<SizedCase> ReadSizedCases(const CaseFileJson& json, const char* key,
 // (no --output: the output type does). Names and argument lists appear once.
 std::vector<CliCase> ReadCliCases(const CaseFileJson& json, const char* key);
 // "image-cases": {"tiers": [...]} (optional), and with `with_targets` a
-// required "targets": [...] as well.
+// required "targets": [...] as well. "exclude" (optional): [{"image": ID,
+// "reason": TEXT}, ...], images of the selected tiers the command leaves
+// out, each once, each with a reason.
 ImageSelection ReadImageSelection(const CaseFileJson& json, bool with_targets);
 
 // Checks a case's own string fields as ParseSizedCase does: a name that is
@@ -171,7 +181,8 @@ void CheckParameterFields(const Entry& entry, const boost::json::object& paramet
 // types.
 CommandSpec ImageCommandCases(const std::string& step);
 
-// The manifest's images `selection` picks, in manifest order.
+// The manifest's images `selection` picks (its tiers, less its excluded
+// images), in manifest order.
 std::vector<const ManifestImage*> SelectImages(const Manifest& manifest,
                                                const ImageSelection& selection);
 // "$TESTDATA_ROOT/<the image's first file>": how a step names a corpus image.

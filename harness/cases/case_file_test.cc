@@ -220,6 +220,36 @@ TEST_F(CaseFileTest, ImageSelection) {
       File() + R"(: image-cases: missing field "targets")");
 }
 
+TEST_F(CaseFileTest, ExcludedImagesAreLeftOutEachWithAReason) {
+  auto measure = [](const std::string& exclude) {
+    return R"({"command": "measure", "size-cases": [], "image-cases": {"tiers": ["safe"], )"
+           R"("targets": ["raw"], "exclude": [)" +
+           exclude + "]}}";
+  };
+  const std::string raw_odd = R"({"image": "raw-odd", "reason": "because"})";
+  EXPECT_EQ(ErrorOf(measure(raw_odd)), "");
+  CaseFile file = ParseCaseFile(dir_.path() / "measure.json", manifest_);
+  ASSERT_EQ(file.images->excluded.size(), 1u);
+  EXPECT_EQ(file.images->excluded[0].reason, "because");
+  ImageSelection all_safe = *file.images;
+  all_safe.excluded.clear();
+  const auto selected = SelectImages(manifest_, *file.images);
+  EXPECT_EQ(selected.size() + 1, SelectImages(manifest_, all_safe).size());
+  for (const ManifestImage* image : selected) EXPECT_NE(image->id, "raw-odd");
+
+  EXPECT_EQ(ErrorOf(measure(raw_odd + ", " + raw_odd)),
+            File() + R"(: image-cases exclude[1]: image "raw-odd" excluded twice)");
+  EXPECT_EQ(ErrorOf(measure(R"({"image": "raw-odd"})")),
+            File() + R"(: image-cases exclude[0]: missing field "reason")");
+  EXPECT_EQ(ErrorOf(measure(R"({"image": "raw-odd", "reason": ""})")),
+            File() + R"(: image-cases exclude[0]: "reason" must not be empty)");
+  EXPECT_EQ(ErrorOf(measure(R"({"image": "raw-odd-x", "reason": "r"})")),
+            File() + R"(: image-cases exclude[0]: image "raw-odd-x" is not in the manifest)");
+  EXPECT_EQ(ErrorOf(measure(R"({"image": "mal-qcow2-version-4", "reason": "r"})")),
+            File() + R"(: image-cases exclude[0]: image "mal-qcow2-version-4" is of the tier )"
+                     R"("malicious", which "tiers" does not select)");
+}
+
 TEST_F(CaseFileTest, SyntaxErrorNamesLineAndColumn) {
   std::string error = ErrorOf("{\n  \"command\": \"measure\",\n  \"size-cases\": [}\n");
   EXPECT_EQ(error.rfind(File() + ":3:18: not valid JSON (", 0), 0u) << error;

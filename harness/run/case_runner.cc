@@ -1,5 +1,7 @@
 #include "harness/run/case_runner.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -20,6 +22,18 @@ std::string Marker(const std::string& step_name) {
   std::string upper;
   for (char c : step_name) upper += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
   return "---" + upper + " STDERR---\n";
+}
+
+// What a step killed at its time-out leaves in the record: how much of its
+// output was out before the kill, and whether it was still alive to be killed
+// at all, are races, so nothing of them is kept. A baseline generated twice
+// is the same whatever the machine's load, as long as the step times out
+// both times.
+ChildResult TimedOutResult(std::chrono::milliseconds timeout) {
+  const auto ms = timeout.count();
+  const std::string bound =
+      ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+  return {128 + SIGKILL, true, "", "instar-harness: timed out after " + bound + " (killed)\n"};
 }
 
 void ClearDirectory(const fs::path& dir) {
@@ -99,8 +113,12 @@ std::vector<StepRun> CaseRunner::Run(const CaseSpec& spec, const Program& progra
   for (const auto& step : spec.steps) {
     ChildResult result = children_.Run(
         {program.executable, StepArguments(program, step, placeholders_), environment_, timeout_});
-    result.out = normalise(result.out);
-    result.err = normalise(result.err);
+    if (result.timed_out) {
+      result = TimedOutResult(timeout_);
+    } else {
+      result.out = normalise(result.out);
+      result.err = normalise(result.err);
+    }
     const bool failed = result.exit_code != 0 || result.timed_out;
     runs.push_back({&step, std::move(result)});
     if (failed || (interrupt_ != nullptr && interrupt_->stopping())) break;

@@ -18,7 +18,10 @@
 // step that exits non-zero or times out, or at an interrupt. Each step's
 // stdout and stderr get the path rewrites and then the case's named filters
 // (normalise.h) before anyone sees them, so generate records and conform
-// compares outputs that went through the same filters.
+// compares outputs that went through the same filters. A step that timed
+// out keeps nothing of what it printed: its result is exit 137 (killed),
+// empty stdout and the one stderr line "instar-harness: timed out after
+// N s (killed)", the same on every run.
 #ifndef INSTAR_HARNESS_RUN_CASE_RUNNER_H_
 #define INSTAR_HARNESS_RUN_CASE_RUNNER_H_
 

@@ -115,6 +115,27 @@ TEST_F(CaseRunnerTest, StopsAtTheFirstStepThatFails) {
   EXPECT_EQ(runs[0].result.err, "no\n");
 }
 
+TEST(CaseRunnerTimeOutTest, ATimedOutStepKeepsNothingOfItsOutput) {
+  // Whatever it printed before the kill (how much is a race) is dropped,
+  // and the pipeline stops there.
+  TempDir work;
+  TempDir corpus;
+  CaseRunner runner(work.path(), corpus.path(), std::chrono::milliseconds(300), nullptr);
+  const CaseSpec spec = ShellCase({ShellStep("map", "echo partial; echo err >&2; exec sleep 30"),
+                                   ShellStep("info", "echo never")});
+  const std::vector<StepRun> runs = runner.Run(spec, kShell);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].result.timed_out);
+  EXPECT_EQ(runs[0].result.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(runs[0].result.out, "");
+  EXPECT_EQ(runs[0].result.err, "instar-harness: timed out after 300 ms (killed)\n");
+
+  CaseRunner whole_seconds(work.path(), corpus.path(), std::chrono::seconds(1), nullptr);
+  const CaseSpec single = ShellCase({ShellStep("check", "echo partial; exec sleep 30")});
+  EXPECT_EQ(whole_seconds.Run(single, kShell)[0].result.err,
+            "instar-harness: timed out after 1 s (killed)\n");
+}
+
 TEST_F(CaseRunnerTest, TheProgramsOptionsGoBeforeTheResolvedWords) {
   // sh -c 'echo "$@"' sh info <corpus>/a.qcow2: echoes the words it got.
   const Program echo{"/bin/sh", {"-c", "echo \"$@\"", "sh"}};
