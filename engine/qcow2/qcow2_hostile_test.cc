@@ -362,6 +362,37 @@ TEST(Qcow2HostileVersionTest, SnapshotTableJustBelowInt64MaxIn52) {
   }
 }
 
+// Regression: 5.2 reads an L1 table at 2^63 - 512 (zeros, past EOF), so
+// `qemu-img measure -O qcow2 mal-qcow2-l1-offset-past-max-length.qcow2`
+// finds nothing allocated; instar read the L1 entry through a 4 KiB table
+// cache chunk reaching 2^63, which the host refuses ("Unable to get block
+// status: Invalid argument"). 7.2 refuses the open ("Could not read L1
+// table").
+TEST(Qcow2HostileVersionTest, L1TableJustBelowInt64MaxIn52) {
+  MemoryDevice memory = MemoryDevice::LoadFile(
+      qcow2_testing::SourcePath("cases/images/mal-qcow2-l1-offset-past-max-length.qcow2"));
+  HostLikeDevice device(memory);
+  MapOpener opener;
+  for (const char* compat : {"5.2.0", "7.2.22"}) {
+    SCOPED_TRACE(compat);
+    std::vector<uint8_t> buffer(1 << 20);
+    Arena arena(buffer.data(), buffer.size());
+    OpenOptions options;
+    options.compat = qcow2_testing::Version(compat);
+    auto image = OpenQcow2(device, opener, arena, options, {});
+    if (std::string(compat) != "5.2.0") {
+      EXPECT_FALSE(image.ok());
+      continue;
+    }
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    auto walked = qcow2_testing::WalkMap(**image, options.compat);
+    ASSERT_TRUE(walked.ok()) << walked.status().message();
+    ASSERT_EQ(walked->size(), 1u);
+    EXPECT_FALSE((*walked)[0].present);
+    EXPECT_EQ((*walked)[0].length, uint64_t{1} << 20);
+  }
+}
+
 // Corruption met during block status. `qemu-img map -f qcow2 --output=json`
 // (5.2.0 and 10.0.13 alike) prints the quoted line on stderr, then
 // "qemu-img: Could not read file metadata: Input/output error".

@@ -94,6 +94,12 @@ Status Qcow2Image::ReadMetadata(uint64_t offset, void* buffer, size_t length) {
   return cache_->Read(*file_, offset, buffer, length);
 }
 
+Result<uint64_t> Qcow2Image::LoadMetadataBE64(uint64_t offset) {
+  uint8_t bytes[8];
+  INSTAR_RETURN_IF_ERROR(ReadMetadata(offset, bytes, sizeof bytes));
+  return instar::LoadBE64(bytes);
+}
+
 Status Qcow2Image::Corruption(Qcow2CorruptionKind kind, uint64_t a, uint64_t b, uint64_t c) {
   // Read-only, qemu reports only the first event (qcow2_signal_corruption()).
   if (first_corruption_.kind == Qcow2CorruptionKind::kNone) {
@@ -196,10 +202,10 @@ Result<int64_t> Qcow2Image::CountContiguousSubclusters(uint64_t slice_base, uint
   for (uint64_t i = 0; i < nb_clusters; ++i) {
     const uint32_t first_sc = i == 0 ? sc_index : 0;
     const uint64_t at = slice_base + (slice_index + i) * entry_bytes;
-    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(*file_, at));
+    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, LoadMetadataBE64(at));
     uint64_t l2_bitmap = 0;
     if (extended_l2()) {
-      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(*file_, at + 8));
+      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, LoadMetadataBE64(at + 8));
     }
     Qcow2SubclusterType type;
     INSTAR_ASSIGN_OR_RETURN(int64_t run, SubclusterRangeType(l2_entry, l2_bitmap, first_sc, &type));
@@ -242,8 +248,10 @@ Result<Qcow2Mapping> Qcow2Image::GetHostOffset(uint64_t offset, uint64_t bytes) 
   const uint64_t l1_index = offset >> (l2_bits_ + header_.cluster_bits);
   uint64_t l2_offset = 0;
   if (l1_index < header_.l1_size) {
+    // 5.2 reads an L1 table right up to INT64_MAX (zeros past EOF), where a
+    // cache chunk would reach past what the host may read.
     INSTAR_ASSIGN_OR_RETURN(uint64_t l1_entry,
-                            cache_->LoadBE64(*file_, header_.l1_table_offset + l1_index * 8));
+                            LoadMetadataBE64(header_.l1_table_offset + l1_index * 8));
     l2_offset = l1_entry & kL1OffsetMask;
   }
   if (l2_offset != 0) {
@@ -256,10 +264,10 @@ Result<Qcow2Mapping> Qcow2Image::GetHostOffset(uint64_t offset, uint64_t bytes) 
     INSTAR_RETURN_IF_ERROR(CheckReadRange(slice_base, l2_slice_entries_ * entry_bytes));
 
     const uint64_t at = slice_base + slice_index * entry_bytes;
-    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, cache_->LoadBE64(*file_, at));
+    INSTAR_ASSIGN_OR_RETURN(uint64_t l2_entry, LoadMetadataBE64(at));
     uint64_t l2_bitmap = 0;
     if (extended_l2()) {
-      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, cache_->LoadBE64(*file_, at + 8));
+      INSTAR_ASSIGN_OR_RETURN(l2_bitmap, LoadMetadataBE64(at + 8));
     }
     const uint32_t sc_index =
         static_cast<uint32_t>((offset >> subcluster_bits_) & ((extended_l2() ? 32 : 1) - 1));

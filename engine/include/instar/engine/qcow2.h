@@ -390,6 +390,8 @@ class Qcow2Image final : public Image {
   // Reads through the metadata cache, refusing ranges qemu's block layer
   // refuses (past BDRV_MAX_LENGTH).
   Status ReadMetadata(uint64_t offset, void* buffer, size_t length);
+  // The big-endian table entry at `offset`, read by ReadMetadata.
+  Result<uint64_t> LoadMetadataBE64(uint64_t offset);
   Status CheckReadRange(uint64_t offset, uint64_t length) const;
   Status Corruption(Qcow2CorruptionKind kind, uint64_t a, uint64_t b, uint64_t c = 0);
   Qcow2SubclusterType SubclusterType(uint64_t l2_entry, uint64_t l2_bitmap,
