@@ -57,6 +57,12 @@ TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
   CaseFile info = ParseCaseFile(kSourceRoot / "cases/info.json", manifest_);
   EXPECT_EQ(PlanCases(info, manifest_, {"info-human", "info-json"}).size(),
             2 * manifest_.images.size());
+  // check and map: every tier, less the images qemu-img runs on for seconds
+  // or more (map one more: a 1 EiB qcow2 that check reads at once).
+  CaseFile check = ParseCaseFile(kSourceRoot / "cases/check.json", manifest_);
+  EXPECT_EQ(PlanCases(check, manifest_, {"check-json"}).size(), manifest_.images.size() - 5);
+  CaseFile map = ParseCaseFile(kSourceRoot / "cases/map.json", manifest_);
+  EXPECT_EQ(PlanCases(map, manifest_, {"map-json"}).size(), manifest_.images.size() - 6);
 }
 
 TEST_F(CaseFileTest, PlansMeasureSizeCase) {
