@@ -15,8 +15,8 @@ using testing::kSourceRoot;
 
 // How many cases a committed profile holds, from the case data itself: one
 // info case per corpus image; for measure, every --size case and each image
-// of the safe tier (measure.json's selection) for its two targets, and in
-// measure-human the cli cases as well.
+// measure.json selects (its tiers less its excluded images) for its two
+// targets, and in measure-human the cli cases as well.
 size_t CorpusImages(const char* tier = nullptr) {
   const auto manifest =
       boost::json::parse(testing::ReadText(kSourceRoot / "cases/images/manifest.json"));
@@ -28,7 +28,13 @@ size_t CorpusImages(const char* tier = nullptr) {
 }
 size_t MeasureHumanCases() {
   const auto cases = boost::json::parse(testing::ReadText(kSourceRoot / "cases/measure.json"));
-  return cases.at("size-cases").as_array().size() + 2 * CorpusImages("safe") +
+  const auto& images = cases.at("image-cases").as_object();
+  size_t selected = 0;
+  for (const auto& tier : images.at("tiers").as_array()) {
+    selected += CorpusImages(tier.as_string().c_str());
+  }
+  selected -= images.at("exclude").as_array().size();
+  return cases.at("size-cases").as_array().size() + 2 * selected +
          cases.at("cli-cases").as_array().size();
 }
 
