@@ -1,63 +1,58 @@
 #include "harness/run/child.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
-
-// Boost.Process v2 (Boost 1.81, header-only), not v1. v1 learns of exits
-// through a process-wide SIGCHLD handler, which would fight with our own
-// signal handling and with the other workers' event loops; v2 is built on
-// pidfds and asio and reports errors as error_codes.
-//
-// What we take from v2: its launcher protocol and its process handle,
-// bp::basic_process, which owns the child while it runs and kills and reaps
-// it if we unwind. What we do ourselves, and why:
-//  - starting the child: posix_spawn, in a launcher of v2's shape. v2's
-//    default_launcher fork()s, which costs this multi-threaded harness about
-//    1 ms of CPU per child on the 2-core reference machine (page tables,
-//    copy-on-write faults: a tenth of a qemu-img run); its vfork_launcher
-//    calls asio's notify_fork in the vfork child, which shares our memory,
-//    and so breaks our event loop. glibc's posix_spawn (clone with
-//    CLONE_VM|CLONE_VFORK) does all we need in the child: process group,
-//    signal mask and dispositions, stdio, closing every other descriptor.
-//  - waiting: see Run().
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/readable_pipe.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/process/v2/process.hpp>
 
 #include "harness/core/error.h"
 #include "host/fd.h"
 
-namespace instar::harness {
+// Starting and awaiting a child is the harness's daily work (one to four a
+// case, thousands a run), so it is done with as few system calls as will do
+// (docs/harness.md, "Where the harness's time goes"):
+//  - starting: posix_spawn. fork() costs this multi-threaded harness about
+//    1 ms of CPU per child on the 2-core reference machine (page tables,
+//    copy-on-write faults: a tenth of a qemu-img run); glibc's posix_spawn
+//    (clone3 with CLONE_VM|CLONE_VFORK) does all we need in the child:
+//    process group, signal mask and dispositions, stdio, closing every
+//    other descriptor.
+//  - waiting: one poll() over the two pipes and a pidfd, its time-out the
+//    step's deadline. An earlier version ran each child on an asio
+//    io_context with a Boost.Process v2 handle: epoll_ctl to add, modify
+//    and remove each descriptor, a timerfd armed per child, a second pidfd
+//    of the handle's own and speculative reads that fail with EAGAIN, 55
+//    system calls a child against 30 now.
 
-namespace asio = boost::asio;
-namespace bp = boost::process::v2;
+namespace instar::harness {
 
 namespace {
 
 // A runaway child must not take the harness's memory with it.
 constexpr size_t kMaxCapturedBytes = size_t{512} << 20;
 
+// What one read() of a pipe may take: a qemu-img prints far less; xz -dc
+// fills the pipe (64 KiB) between two polls.
+constexpr size_t kReadChunk = 65536;
+
 using host::Fd;
 
-// The read end goes to asio, the write end (the parent's copy of the child's
-// stdout or stderr) is closed once the child has its own.
-void MakePipe(asio::readable_pipe& read_end, Fd& write_end) {
-  Fd read_fd;
-  if (!host::MakePipe(&read_fd, &write_end)) {
+Fd MakeOnePipe(Fd* write_end) {
+  Fd read_end;
+  if (!host::MakePipe(&read_end, write_end)) {
     throw HarnessError(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
-  read_end.assign(read_fd.Release());
+  return read_end;
 }
 
 class SpawnAttributes {
@@ -99,35 +94,6 @@ class SpawnAttributes {
   posix_spawnattr_t attributes_;
 };
 
-// A Boost.Process v2 launcher: called like bp::posix::default_launcher and
-// returning a bp::basic_process, but starting the child with posix_spawn.
-struct SpawnLauncher {
-  const char* const* environment;
-  int stdout_fd;
-  int stderr_fd;
-
-  template <typename Executor>
-  bp::basic_process<Executor> operator()(Executor executor, boost::system::error_code& ec,
-                                         const std::filesystem::path& executable,
-                                         const std::vector<std::string>& arguments) const {
-    std::vector<const char*> argv;
-    argv.reserve(arguments.size() + 2);
-    argv.push_back(executable.c_str());
-    for (const auto& argument : arguments) argv.push_back(argument.c_str());
-    argv.push_back(nullptr);
-    SpawnAttributes spawn(stdout_fd, stderr_fd);
-    pid_t pid = -1;
-    int error =
-        ::posix_spawn(&pid, executable.c_str(), spawn.actions(), spawn.attributes(),
-                      const_cast<char* const*>(argv.data()), const_cast<char* const*>(environment));
-    if (error != 0) {
-      ec.assign(error, boost::system::system_category());
-      return bp::basic_process<Executor>(executor);
-    }
-    return bp::basic_process<Executor>(executor, pid);
-  }
-};
-
 // True once `pid` has exited (reaped or not yet); it is not reaped here.
 bool HasExited(pid_t pid) {
   siginfo_t info{};
@@ -143,35 +109,39 @@ int DecodeWaitStatus(int status) {
   return 255;
 }
 
-class PipeDrain {
+// Owns a started child until it is reaped: if we unwind before (a stdout
+// sink that throws), its whole group is killed and it is reaped, so no
+// child outlives the runner and no zombie is left.
+class ChildGuard {
  public:
-  PipeDrain(asio::readable_pipe& pipe, std::string& sink,
-            const std::function<void(const char*, size_t)>& stream, bool& overflow, pid_t group)
-      : pipe_(pipe), sink_(sink), stream_(stream), overflow_(overflow), group_(group) {}
+  ChildGuard(pid_t pid, Interrupt* interrupt) : pid_(pid), interrupt_(interrupt) {
+    if (interrupt_ != nullptr) interrupt_->AddGroup(pid_);
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  ~ChildGuard() {
+    if (reaped_) return;
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    (void)Reap(&status);
+  }
 
-  void Start() {
-    pipe_.async_read_some(asio::buffer(buffer_), [this](boost::system::error_code ec, size_t n) {
-      if (stream_) {
-        if (n > 0) stream_(buffer_.data(), n);
-      } else {
-        sink_.append(buffer_.data(), n);
-      }
-      if (sink_.size() > kMaxCapturedBytes) {
-        overflow_ = true;
-        ::kill(-group_, SIGKILL);
-        return;
-      }
-      if (!ec) Start();
-    });
+  // Call once the child has exited: its group id is still the child's
+  // until it is reaped, so what it left behind is killed first (it would
+  // hold our pipes open), then it is reaped.
+  int Reap(int* status) {
+    ::kill(-pid_, SIGKILL);
+    if (interrupt_ != nullptr) interrupt_->RemoveGroup(pid_);
+    while (::waitpid(pid_, status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    return DecodeWaitStatus(*status);
   }
 
  private:
-  asio::readable_pipe& pipe_;
-  std::string& sink_;
-  const std::function<void(const char*, size_t)>& stream_;
-  bool& overflow_;
-  pid_t group_;
-  std::array<char, 65536> buffer_;
+  pid_t pid_;
+  Interrupt* interrupt_;
+  bool reaped_ = false;
 };
 
 }  // namespace
@@ -196,93 +166,128 @@ std::filesystem::path FindOnPath(const std::string& program) {
   return {};
 }
 
-struct ChildRunner::Loop {
-  asio::io_context io{1};
+struct ChildRunner::SpawnCache {
+  SpawnCache(int out, int err) : stdout_fd(out), stderr_fd(err), spawn(out, err) {}
+  int stdout_fd;
+  int stderr_fd;
+  SpawnAttributes spawn;
 };
 
-ChildRunner::ChildRunner(Interrupt* interrupt)
-    : interrupt_(interrupt), loop_(std::make_unique<Loop>()) {}
+ChildRunner::ChildRunner(Interrupt* interrupt) : interrupt_(interrupt) {}
 
 ChildRunner::~ChildRunner() = default;
 
 ChildResult ChildRunner::Run(const ChildRequest& request) {
-  asio::io_context& io = loop_->io;
-  io.restart();
+  using Clock = std::chrono::steady_clock;
   ChildResult result;
-  bool overflow = false;
 
   std::vector<const char*> environment;
+  environment.reserve(request.environment.size() + 1);
   for (const auto& variable : request.environment) environment.push_back(variable.c_str());
   environment.push_back(nullptr);
+  std::vector<const char*> argv;
+  argv.reserve(request.arguments.size() + 2);
+  argv.push_back(request.executable.c_str());
+  for (const auto& argument : request.arguments) argv.push_back(argument.c_str());
+  argv.push_back(nullptr);
 
-  asio::readable_pipe out_pipe(io), err_pipe(io);
   Fd out_write, err_write;
-  MakePipe(out_pipe, out_write);
-  MakePipe(err_pipe, err_write);
-
-  boost::system::error_code ec;
-  SpawnLauncher launcher{environment.data(), out_write.get(), err_write.get()};
-  bp::basic_process<asio::io_context::executor_type> process =
-      launcher(io.get_executor(), ec, request.executable, request.arguments);
+  Fd out_read = MakeOnePipe(&out_write);
+  Fd err_read = MakeOnePipe(&err_write);
+  pid_t pid = -1;
+  if (!spawn_ || spawn_->stdout_fd != out_write.get() || spawn_->stderr_fd != err_write.get()) {
+    spawn_ = std::make_unique<SpawnCache>(out_write.get(), err_write.get());
+  }
+  const int error = ::posix_spawn(&pid, request.executable.c_str(), spawn_->spawn.actions(),
+                                  spawn_->spawn.attributes(), const_cast<char* const*>(argv.data()),
+                                  const_cast<char* const*>(environment.data()));
+  if (error != 0) {
+    throw HarnessError("cannot run " + request.executable.string() + ": " + std::strerror(error));
+  }
+  const auto deadline = Clock::now() + request.timeout;
+  // The child has its copies; ours would keep the pipes from reaching EOF.
   out_write.Reset();
   err_write.Reset();
-  if (ec) throw HarnessError("cannot run " + request.executable.string() + ": " + ec.message());
-  const pid_t pid = process.id();
-  if (interrupt_ != nullptr) interrupt_->AddGroup(pid);
-
-  PipeDrain out_drain(out_pipe, result.out, request.stdout_sink, overflow, pid);
-  const std::function<void(const char*, size_t)> no_stream;
-  PipeDrain err_drain(err_pipe, result.err, no_stream, overflow, pid);
-  out_drain.Start();
-  err_drain.Start();
-
-  // Our own pidfd for the exit: readiness of a pidfd under asio is not
-  // always an exit (we have seen it fire early), and v2's async_wait answers
-  // readiness with a blocking waitpid, which would stall this worker with
-  // the pipes unread and the time-out unable to fire. We check and re-arm.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    if (interrupt_ != nullptr) interrupt_->RemoveGroup(pid);
-    ::kill(-pid, SIGKILL);  // `process` reaps it on the way out
+  ChildGuard child(pid, interrupt_);
+  // A pidfd tells poll() of the exit; the pipes alone cannot, since
+  // something the child started may hold them open after it is gone.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) {
     throw HarnessError(std::string("pidfd_open: ") + std::strerror(errno) +
                        " (Linux 5.3 or later is needed)");
   }
-  asio::posix::stream_descriptor exit_watch(io, pidfd);
-  asio::steady_timer deadline(io);
+
+  // Slots: stdout, stderr, the exit. A slot that is done gets fd -1, which
+  // poll() skips.
+  std::array<pollfd, 3> watched = {
+      {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}}};
+  std::array<std::string*, 2> sinks = {&result.out, &result.err};
+  std::array<char, kReadChunk> buffer;
   int status = 0;
   bool reaped = false;
-  std::function<void()> await_exit = [&] {
-    exit_watch.async_wait(asio::posix::descriptor_base::wait_read, [&](boost::system::error_code) {
-      if (!HasExited(pid)) {
-        await_exit();
-        return;
-      }
-      // Exited but not reaped, so the group id is still the child's: kill
-      // what it left behind (it would hold our pipes open), then reap.
+  bool killed = false;  // or reaped: the deadline is off
+  bool overflow = false;
+  // Set if the pidfd ever said "exited" too early: the exit is then
+  // checked every few milliseconds instead.
+  bool exit_by_polling = false;
+  int exit_code = 0;
+  while (watched[0].fd >= 0 || watched[1].fd >= 0 || !reaped) {
+    int wait_ms = -1;
+    if (!killed) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+    }
+    if (exit_by_polling && !reaped) wait_ms = wait_ms < 0 ? 10 : std::min(wait_ms, 10);
+    const int ready = ::poll(watched.data(), watched.size(), wait_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      throw HarnessError(std::string("poll: ") + std::strerror(errno));
+    }
+    if (ready == 0 && !killed && Clock::now() >= deadline) {
+      result.timed_out = true;
+      killed = true;
       ::kill(-pid, SIGKILL);
-      if (interrupt_ != nullptr) interrupt_->RemoveGroup(pid);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      if (watched[i].fd < 0 || watched[i].revents == 0) continue;
+      // Readable or hung up: one read() cannot block.
+      const ssize_t n = ::read(watched[i].fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        watched[i].fd = -1;
+        continue;
       }
-      reaped = true;
-      deadline.cancel();
-    });
-  };
-  await_exit();
-  deadline.expires_after(request.timeout);
-  deadline.async_wait([&](boost::system::error_code timer_error) {
-    if (timer_error || reaped || HasExited(pid)) return;
-    result.timed_out = true;
-    ::kill(-pid, SIGKILL);
-  });
-
-  io.run();
-  // Reaped by us: the handle must not wait for or kill "its" pid any more.
-  (void)process.detach();
+      if (i == 0 && request.stdout_sink) {
+        request.stdout_sink(buffer.data(), static_cast<size_t>(n));
+      } else {
+        sinks[i]->append(buffer.data(), static_cast<size_t>(n));
+      }
+      if (sinks[i]->size() > kMaxCapturedBytes && !overflow) {
+        overflow = true;
+        killed = true;
+        ::kill(-pid, SIGKILL);
+      }
+    }
+    const bool exit_seen = watched[2].fd >= 0 && watched[2].revents != 0;
+    if (exit_seen || (exit_by_polling && !reaped)) {
+      // A pidfd is readable once the whole thread group has exited; check
+      // anyway, since a reap must never block.
+      watched[2].fd = -1;
+      if (HasExited(pid)) {
+        exit_code = child.Reap(&status);
+        reaped = true;
+        killed = true;
+      } else {
+        exit_by_polling = true;
+      }
+    }
+  }
   if (overflow) {
     throw HarnessError(request.executable.string() + " printed more than " +
                        std::to_string(kMaxCapturedBytes >> 20) + " MiB");
   }
-  result.exit_code = DecodeWaitStatus(status);
+  result.exit_code = exit_code;
   return result;
 }
 

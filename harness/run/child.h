@@ -8,7 +8,7 @@
 // the request and nothing else; an empty signal mask. A death by signal is
 // reported as 128 + the signal number, like a shell would.
 //
-// One runner per thread: it keeps an event loop across children. Run()
+// A runner is used by one thread at a time. Run()
 // throws HarnessError only when the program cannot be started at all; every
 // exit status, signal or time-out is a result.
 #ifndef INSTAR_HARNESS_RUN_CHILD_H_
@@ -61,9 +61,12 @@ class ChildRunner {
   ChildResult Run(const ChildRequest& request);
 
  private:
-  struct Loop;
+  // posix_spawn's attributes and file actions, kept from one child to the
+  // next while the pipes get the same descriptor numbers (as they do):
+  // building them costs six getrlimit calls and two allocations a child.
+  struct SpawnCache;
   Interrupt* interrupt_;
-  std::unique_ptr<Loop> loop_;
+  std::unique_ptr<SpawnCache> spawn_;
 };
 
 }  // namespace instar::harness
