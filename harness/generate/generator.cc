@@ -207,6 +207,7 @@ GenerateReport Generate(const GenerateRequest& request, Interrupt& interrupt) {
       writer.Push(job.dir, spec.name, BuildRecord(spec, job.version->version_text, runs));
       std::lock_guard<std::mutex> lock(mutex);
       ++report.recorded;
+      report.steps_run += runs.size();
       if (runs.back().result.exit_code != 0) ++report.nonzero_exits;
       for (const auto& run : runs) {
         if (run.result.timed_out) {

@@ -59,6 +59,7 @@ struct GenerateReport {
   size_t skipped = 0;   // already recorded (--resume)
   size_t versions = 0;
   size_t nonzero_exits = 0;            // recorded cases whose last step exited non-zero
+  size_t steps_run = 0;                // qemu-img processes run (xz for the corpus not counted)
   std::vector<std::string> timed_out;  // "<type>/<bucket>/<version>/<case>"
   size_t pruned_files = 0;
   unsigned jobs = 0;
