@@ -31,8 +31,8 @@
 //    step's deadline. An earlier version ran each child on an asio
 //    io_context with a Boost.Process v2 handle: epoll_ctl to add, modify
 //    and remove each descriptor, a timerfd armed per child, a second pidfd
-//    of the handle's own and speculative reads that fail with EAGAIN, 55
-//    system calls a child against 30 now.
+//    of the handle's own and speculative reads that fail with EAGAIN: 54
+//    system calls a child against about 30 now.
 
 namespace instar::harness {
 

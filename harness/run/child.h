@@ -63,7 +63,7 @@ class ChildRunner {
  private:
   // posix_spawn's attributes and file actions, kept from one child to the
   // next while the pipes get the same descriptor numbers (as they do):
-  // building them costs six getrlimit calls and two allocations a child.
+  // building them costs four getrlimit calls and two allocations a child.
   struct SpawnCache;
   Interrupt* interrupt_;
   std::unique_ptr<SpawnCache> spawn_;
