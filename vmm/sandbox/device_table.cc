@@ -1,10 +1,16 @@
 #include "vmm/sandbox/device_table.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
+#include <climits>
+#include <cstdlib>
+
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "host/fd.h"
@@ -13,12 +19,11 @@ namespace instar::vmm {
 
 namespace {
 
-// Opens `path` read-only without blocking on a FIFO or a device that waits
-// for a peer, and refuses anything but a regular file or a block device:
-// those are the only files an image or its extents can be. The user may
-// also name a character device (qemu's host_device: /dev/null); it stays
-// non-blocking so a read can never hang the host.
-int OpenImageFile(const std::string& path, bool allow_char_device, int* error) {
+// Opens the file the user named, read-only, without blocking on a FIFO or
+// a device that waits for a peer, and refuses anything but a regular file,
+// a block device or a character device (qemu's host_device: /dev/null),
+// which stays non-blocking so a read can never hang the host.
+int OpenUserFile(const std::string& path, int* error) {
   host::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     *error = errno;
@@ -29,8 +34,76 @@ int OpenImageFile(const std::string& path, bool allow_char_device, int* error) {
     *error = errno;
     return -1;
   }
-  if (allow_char_device && S_ISCHR(st.st_mode)) return fd.Release();
+  if (S_ISCHR(st.st_mode)) return fd.Release();
   if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+    *error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return -1;
+  }
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    *error = errno;
+    return -1;
+  }
+  return fd.Release();
+}
+
+// Whether `path` (absolute, resolved) is in one of the kernel's own trees,
+// where no file a guest names may lead.
+bool InKernelTree(const std::string& path) {
+  for (const char* tree : {"/proc", "/sys", "/dev"}) {
+    const size_t n = std::strlen(tree);
+    if (path.compare(0, n, tree) == 0 && (path.size() == n || path[n] == '/')) return true;
+  }
+  return false;
+}
+
+// Where the open file `fd` (opened as `path`) really is: the kernel's own
+// name for it from /proc/self/fd, else (no /proc) realpath(3) of `path`.
+// Empty when neither answers.
+std::string ResolvedPath(int fd, const std::string& path) {
+  char link[64];
+  (void)std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  char target[PATH_MAX];
+  const ssize_t n = ::readlink(link, target, sizeof(target) - 1);
+  if (n > 0 && target[0] == '/') return std::string(target, static_cast<size_t>(n));
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return "";
+  std::string result(resolved);
+  std::free(resolved);
+  return result;
+}
+
+// The one path by which a file the guest names (a backing file, an extent,
+// an external data file) is opened. It follows no magic link (openat2's
+// RESOLVE_NO_MAGICLINKS where the kernel has openat2; the confined host's
+// filter answers ENOSYS to openat2, and then openat is used and the check
+// below is what holds), then asks the kernel where the file it opened
+// really is: never in /proc, /sys or /dev, whatever symlinks led there, and
+// only a regular file (a block device is for the user to name, not the
+// guest). A refused file is EACCES (or EISDIR, EINVAL), as a guest should
+// see a denied open.
+int OpenGuestNamedFile(const std::string& path, int* error) {
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  open_how how{};
+  how.flags = kFlags;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  host::Fd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how))));
+  if (!fd.valid() && errno == ENOSYS) fd.Reset(::open(path.c_str(), kFlags));
+  if (!fd.valid()) {
+    *error = errno;
+    return -1;
+  }
+  const std::string resolved = ResolvedPath(fd.get(), path);
+  if (resolved.empty() || InKernelTree(resolved)) {
+    *error = EACCES;
+    return -1;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    *error = errno;
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
     *error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return -1;
   }
@@ -75,7 +148,7 @@ bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
     return false;
   }
   int err = 0;
-  const int fd = OpenImageFile(path, true, &err);
+  const int fd = OpenUserFile(path, &err);
   if (fd < 0) {
     *error = "Could not open '" + path + "': " + std::strerror(err);
     return false;
@@ -95,7 +168,7 @@ abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase ba
   const std::string path =
       base == abi::OpenBase::kWorkingDirectory ? name : CombinePath(paths_[0], name);
   int err = 0;
-  const int fd = OpenImageFile(path, false, &err);
+  const int fd = OpenGuestNamedFile(path, &err);
   if (fd < 0) {
     if (err == ENOENT || err == ENOTDIR) return abi::CallError::kNotFound;
     if (err == EACCES || err == EPERM || err == EISDIR || err == EINVAL || err == ELOOP) {

@@ -3,8 +3,11 @@
 // Device 0 is the image the user named. The guest may ask to open more by
 // name (a vmdk extent, an external data file): the name is resolved the way
 // qemu's path_combine() does, relative to the directory of device 0 unless
-// absolute, and opened read-only, up to abi::kMaxDevices. Reads past EOF
-// return zeros (qemu's file-posix behaviour); SeekData/SeekHole are lseek(2).
+// absolute, and opened read-only, up to abi::kMaxDevices, by one audited
+// path: a regular file only, never one in /proc, /sys or /dev whatever
+// symlinks lead there (the user may name such a file; the guest may not).
+// Reads past EOF return zeros (qemu's file-posix behaviour);
+// SeekData/SeekHole are lseek(2).
 #ifndef INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 #define INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 
@@ -26,7 +29,8 @@ class DeviceTable {
   // Opens `path` read-only as the next device. On failure returns false and
   // sets *error to "Could not open '<path>': <strerror>".
   bool OpenPath(const std::string& path, std::string* error);
-  // kOpen from the guest: resolves `name` against device 0's directory.
+  // kOpen from the guest: resolves `name` against device 0's directory and
+  // opens it by the audited path; kDenied for a file the guest may not reach.
   abi::CallError OpenByName(const std::string& name, abi::OpenBase base, uint32_t* device);
 
   size_t count() const { return fds_.size(); }
