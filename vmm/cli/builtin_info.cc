@@ -92,9 +92,10 @@ bool DevicesKnown(const InfoView& view, size_t count) {
 }
 
 // One sandbox run: `filename` (with -f `format` when not empty) described.
-// On failure the error is printed and *exit_code set.
+// On failure the error is printed and *exit_code set. `last_run`: no run
+// follows (no --backing-chain), so the host may be confined.
 bool DescribeImage(const GlobalOptions& global, const std::string& filename,
-                   const std::string& format, InfoImage* image, int* exit_code) {
+                   const std::string& format, bool last_run, InfoImage* image, int* exit_code) {
   *exit_code = kExitError;
   CliError error;
   abi::OperationConfig config;
@@ -116,7 +117,7 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
     return false;
   }
   DecodedResult result;
-  if (!RunInSandbox(global, config, devices, &result, exit_code)) return false;
+  if (!RunInSandbox(global, config, devices, last_run, &result, exit_code)) return false;
   std::string why;
   if (!ReadInfoView(result, &image->view, &why) || !DevicesKnown(image->view, devices.count())) {
     if (why.empty()) why = "it names a device the run did not open";
@@ -185,7 +186,10 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
     }
     InfoImage image;
     int exit_code = kExitOk;
-    if (!DescribeImage(global, filename, format, &image, &exit_code)) return exit_code;
+    // With --backing-chain each image of the chain is one more sandbox run,
+    // and which one is last is known only from its result: such a chain
+    // runs unconfined (docs/sandbox.md).
+    if (!DescribeImage(global, filename, format, !chain, &image, &exit_code)) return exit_code;
     images.push_back(std::move(image));
     const InfoView& view = images.back().view;
     if (!chain || !view.backing_filename) break;

@@ -396,7 +396,8 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   }
 
   DecodedResult result;
-  if (!RunInSandbox(global, config, devices, &result, &exit_code)) return exit_code;
+  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code))
+    return exit_code;
   MeasureView measure;
   if (!ReadMeasureView(result, &measure, &why)) {
     ReportError(global, "the sandbox returned a malformed result: " + why);

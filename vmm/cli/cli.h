@@ -104,8 +104,10 @@ bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std
 // prints it and returns false with *exit_code set: kExitError for an error
 // the guest reported (a bad image, a bad option), the sandbox's own code
 // for a sandbox failure, kExitBadResult for a malformed result.
+// `last_run`: no sandbox starts after this one in this process, so the host
+// is confined once the backend has started (SandboxLimits::confine_host).
 bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
-                  DeviceTable& devices, DecodedResult* result, int* exit_code);
+                  DeviceTable& devices, bool last_run, DecodedResult* result, int* exit_code);
 
 // A subcommand: one per command the command table
 // (instar/guest/command_table.h) marks IMPLEMENTED, in the table's order.

@@ -324,8 +324,10 @@ bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std
 }
 
 bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
-                  DeviceTable& devices, DecodedResult* result, int* exit_code) {
-  const SandboxOutcome outcome = RunSandboxed(global.sandbox, config, devices, global.limits);
+                  DeviceTable& devices, bool last_run, DecodedResult* result, int* exit_code) {
+  SandboxLimits limits = global.limits;
+  limits.confine_host = last_run;
+  const SandboxOutcome outcome = RunSandboxed(global.sandbox, config, devices, limits);
   if (outcome.exit != kExitOk) {
     ReportError(global, outcome.message);
     *exit_code = outcome.exit;

@@ -17,6 +17,8 @@ enum ExitCode : int {
   kExitSandboxUnavailable = 73,  // the backend cannot run here (/dev/kvm ...)
   kExitBadResult = 74,           // the guest broke the ABI (malformed result,
                                  // calls out of sequence)
+  kExitHostConfinement = 75,     // instar itself made a system call its seccomp
+                                 // allowlist forbids (vmm/sandbox/host_confinement.h)
 };
 
 }  // namespace instar::vmm

@@ -19,6 +19,7 @@
 
 #include "host/fd.h"
 #include "vmm/sandbox/call_handler.h"
+#include "vmm/sandbox/host_confinement.h"
 
 namespace instar::vmm {
 
@@ -242,6 +243,11 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
     reap(false);
     return Failure(kExitSandboxUnavailable,
                    "cannot run the sandbox helper '" + helper_ + "': " + std::strerror(exec_errno));
+  }
+  // The helper runs: from here on instar only serves it.
+  if (std::string why; limits.confine_host && !ConfineHost(SandboxKind::kProcess, pid, &why)) {
+    reap(true);
+    return Failure(kExitSandboxUnavailable, why);
   }
 
   const Clock::time_point deadline = Clock::now() + limits.timeout;

@@ -1,6 +1,7 @@
 #include "vmm/sandbox/sandbox.h"
 
 #include "vmm/sandbox/backends.h"
+#include "vmm/sandbox/host_confinement.h"
 #include "vmm/sandbox/process_sandbox.h"
 
 namespace instar::vmm {
@@ -56,7 +57,9 @@ SandboxOutcome RunSandboxed(std::optional<SandboxKind> kind, const abi::Operatio
                             DeviceTable& devices, const SandboxLimits& limits) {
   if (kind.has_value()) return RunIn(*kind, config, devices, limits);
   SandboxOutcome outcome = RunIn(SandboxKind::kKvm, config, devices, limits);
-  if (outcome.exit != kExitSandboxUnavailable) return outcome;
+  // A kvm run that failed after confining the host cannot fall back: the
+  // process backend's start (vfork, execve) is what the filter forbids.
+  if (outcome.exit != kExitSandboxUnavailable || HostConfined()) return outcome;
   return RunIn(SandboxKind::kProcess, config, devices, limits);
 }
 

@@ -27,6 +27,9 @@ const char* SandboxKindName(SandboxKind kind);
 struct SandboxLimits {
   std::chrono::milliseconds timeout{30000};  // wall-clock watchdog
   uint64_t guest_memory_bytes = 256ull << 20;
+  // Confine the host (host_confinement.h) once the backend has started: for
+  // the last run of a command, as nothing can start a sandbox after it.
+  bool confine_host = false;
 };
 
 struct SandboxOutcome {

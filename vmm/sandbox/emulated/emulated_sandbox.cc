@@ -10,6 +10,7 @@
 #include "vmm/sandbox/backends.h"
 #include "vmm/sandbox/call_handler.h"
 #include "vmm/sandbox/guest_memory.h"
+#include "vmm/sandbox/host_confinement.h"
 
 namespace instar::vmm {
 
@@ -350,6 +351,11 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
   const auto timeout_us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(limits.timeout).count());
   api.ctl(uc, UC_CTL_WRITE(UC_CTL_UC_USE_EXITS, 1), 1);  // uc_ctl_exits_enable()
+  // The engine is made and mapped: from here on instar only runs and serves
+  // it.
+  if (limits.confine_host && !ConfineHost(SandboxKind::kEmulated, 0, &error)) {
+    return unavailable(error);
+  }
   err = api.emu_start(uc, boot.ring_change_rip, 0, timeout_us > 0 ? timeout_us : 1, 0);
   const uint64_t rip = ReadRegister(api, uc, UC_X86_REG_RIP);
 

@@ -20,6 +20,7 @@
 #include "vmm/sandbox/backends.h"
 #include "vmm/sandbox/call_handler.h"
 #include "vmm/sandbox/guest_memory.h"
+#include "vmm/sandbox/host_confinement.h"
 #include "vmm/sandbox/kvm/kvm_ioctls.h"
 
 namespace instar::vmm {
@@ -388,6 +389,8 @@ SandboxOutcome KvmSandbox::Run(const abi::OperationConfig& config, DeviceTable& 
   KickSignalScope kick_signal;
   Watchdog watchdog(limits.timeout, run);
   if (!watchdog.error().empty()) return unavailable(watchdog.error());
+  // The VM is made and armed: from here on instar only runs and serves it.
+  if (limits.confine_host && !ConfineHost(SandboxKind::kKvm, 0, &error)) return unavailable(error);
   for (;;) {
     if (::ioctl(vcpu.get(), kvm_ioctl::kRun, 0) < 0) {
       if (errno == EINTR || errno == EAGAIN) {
