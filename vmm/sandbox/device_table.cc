@@ -47,14 +47,19 @@ int OpenUserFile(const std::string& path, int* error) {
   return fd.Release();
 }
 
+// Whether `path` (absolute, resolved) is `tree` or below it.
+bool Under(const std::string& path, const char* tree) {
+  const size_t n = std::strlen(tree);
+  return path.compare(0, n, tree) == 0 && (path.size() == n || path[n] == '/');
+}
+
 // Whether `path` (absolute, resolved) is in one of the kernel's own trees,
-// where no file a guest names may lead.
+// where no file a guest names may lead. /dev/shm is the exception: a tmpfs
+// of users' files (instar-harness keeps its scratch corpus there), where
+// the regular-file check below still holds.
 bool InKernelTree(const std::string& path) {
-  for (const char* tree : {"/proc", "/sys", "/dev"}) {
-    const size_t n = std::strlen(tree);
-    if (path.compare(0, n, tree) == 0 && (path.size() == n || path[n] == '/')) return true;
-  }
-  return false;
+  if (Under(path, "/dev/shm") && path != "/dev/shm") return false;
+  return Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev");
 }
 
 // Where the open file `fd` (opened as `path`) really is: the kernel's own

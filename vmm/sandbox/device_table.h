@@ -4,8 +4,9 @@
 // name (a vmdk extent, an external data file): the name is resolved the way
 // qemu's path_combine() does, relative to the directory of device 0 unless
 // absolute, and opened read-only, up to abi::kMaxDevices, by one audited
-// path: a regular file only, never one in /proc, /sys or /dev whatever
-// symlinks lead there (the user may name such a file; the guest may not).
+// path: a regular file only, never one in /proc, /sys or /dev (but
+// /dev/shm) whatever symlinks lead there (the user may name such a file;
+// the guest may not).
 // Reads past EOF return zeros (qemu's file-posix behaviour);
 // SeekData/SeekHole are lseek(2).
 #ifndef INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_

@@ -71,6 +71,18 @@ TEST_F(GuestNamedOpenTest, NeverReachesProcSysOrDev) {
   EXPECT_EQ(devices_.count(), 1u);
 }
 
+// instar-harness's scratch corpus lives in /dev/shm, a tmpfs of users'
+// files: its backing files must open (conform_measure_* found this).
+TEST_F(GuestNamedOpenTest, OpensARegularFileInDevShm) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "this machine has no /dev/shm";
+  const fs::path shm = fs::path("/dev/shm") / ("instar-audited-open-" + std::to_string(::getpid()));
+  std::ofstream(shm) << "backing";
+  if (!fs::exists(shm)) GTEST_SKIP() << "/dev/shm is not writable here";
+  EXPECT_EQ(Open(shm.string()), abi::CallError::kOk);
+  fs::remove(shm);
+  EXPECT_EQ(Open("/dev/shm"), abi::CallError::kDenied);
+}
+
 TEST_F(GuestNamedOpenTest, RefusesWhatIsNoRegularFile) {
   fs::create_directories(dir_ / "directory");
   EXPECT_EQ(Open("directory"), abi::CallError::kDenied);
