@@ -5,7 +5,7 @@
 //
 // Global options come before the command. --compat picks the qemu-img
 // version whose output and messages to reproduce (default: the newest
-// known). Exit codes: 0 and 1 as qemu-img; 70-74 for the sandbox's own
+// known). Exit codes: 0 and 1 as qemu-img; 70-75 for the sandbox's own
 // failures (vmm/sandbox/exit_codes.h).
 #include <cstdio>
 #include <cstring>

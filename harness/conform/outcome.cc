@@ -25,6 +25,8 @@ const char* SandboxDeathName(int exit_code) {
       return "the sandbox backend is not usable here";
     case 74:
       return "the guest broke the result ABI";
+    case 75:
+      return "instar made a system call its confinement forbids";
     default:
       return "the sandbox died";
   }
@@ -44,7 +46,7 @@ const char* OutcomeName(Outcome outcome) {
   return "?";
 }
 
-bool IsSandboxDeath(int exit_code) { return exit_code >= 70 && exit_code <= 74; }
+bool IsSandboxDeath(int exit_code) { return exit_code >= 70 && exit_code <= 75; }
 
 Verdict Judge(int expected_exit, std::string_view expected_stdout, const InstarOutcome& instar) {
   Verdict verdict;

@@ -5,8 +5,9 @@
 //   pass  exit statuses agree (both zero, or both non-zero) and stdout is
 //         byte-identical;
 //   fail  anything else: instar timed out; instar died in a way qemu-img
-//         never does (a sandbox death, exit 70-74: crash, seccomp kill,
-//         watchdog, no backend, broken result); zero where qemu-img failed
+//         never does (a sandbox death, exit 70-75: crash, seccomp kill,
+//         watchdog, no backend, broken result, a forbidden call of the
+//         confined host); zero where qemu-img failed
 //         or non-zero where it succeeded; a stdout that differs (with a
 //         unified diff, expected first). A baseline that exited non-zero
 //         asserts that instar fails too, and its stdout (usually empty) is

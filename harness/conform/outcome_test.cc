@@ -70,9 +70,15 @@ TEST(JudgeTest, SandboxDeathOrTimeOutFailsEvenWhereQemuImgFailed) {
   v = Judge(1, "", {137, true, "", ""});
   EXPECT_EQ(v.outcome, Outcome::kFail);
   EXPECT_EQ(v.reason, "instar timed out");
+  v = Judge(0, "",
+            {75, false, "", "instar: the host process made a forbidden system call 41 (socket)\n"});
+  EXPECT_EQ(v.reason,
+            "instar exited 75 (instar made a system call its confinement forbids): instar: the "
+            "host process made a forbidden system call 41 (socket)");
   EXPECT_TRUE(IsSandboxDeath(74));
+  EXPECT_TRUE(IsSandboxDeath(75));
   EXPECT_FALSE(IsSandboxDeath(1));
-  EXPECT_FALSE(IsSandboxDeath(75));
+  EXPECT_FALSE(IsSandboxDeath(76));
 }
 
 TEST(JudgeTest, OutcomeNames) {
