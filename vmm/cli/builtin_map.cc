@@ -170,7 +170,9 @@ int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& a
 
   DecodedResult result;
   int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, &result, &exit_code)) return exit_code;
+  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
+    return exit_code;
+  }
   MapView view;
   std::string why;
   if (!ReadMapView(result, &view, &why) || !DevicesKnown(view, devices.count())) {
