@@ -134,12 +134,11 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
 int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
   const InfoDialect dialect = InfoDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
-  CliError error;
-  if (!ParseOptions(global, kCommand, args, InfoOptions(dialect), &parsed, &error)) {
-    return ReportError(global, CliDialectFor(global.compat).qemu_img_words_getopt_errors
-                                   ? QemuImgGetoptError(global, kCommand, error)
-                                   : error);
+  if (!ParseCommandOptions(global, kCommand, args, InfoOptions(dialect),
+                           GetoptWording::kQemuImgBefore10, &parsed)) {
+    return kExitError;
   }
+  CliError error;
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;
   std::string format;

@@ -100,12 +100,11 @@ bool DevicesKnown(const MapView& view, size_t count) {
 int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
   const CliDialect cli = CliDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
-  CliError error;
-  if (!ParseOptions(global, kCommand, args, MapOptions(), &parsed, &error)) {
-    return ReportError(global, cli.qemu_img_words_getopt_errors
-                                   ? QemuImgGetoptError(global, kCommand, error)
-                                   : error);
+  if (!ParseCommandOptions(global, kCommand, args, MapOptions(), GetoptWording::kQemuImgBefore10,
+                           &parsed)) {
+    return kExitError;
   }
+  CliError error;
   std::vector<std::string> filenames;
   std::string format;
   std::string output_text;

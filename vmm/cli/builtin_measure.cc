@@ -251,10 +251,11 @@ bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
 
 int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
   std::vector<ParsedOption> parsed;
-  CliError error;
-  if (!ParseOptions(global, kCommand, args, MeasureOptions(), &parsed, &error)) {
-    return ReportError(global, error);
+  if (!ParseCommandOptions(global, kCommand, args, MeasureOptions(), GetoptWording::kGetopt,
+                           &parsed)) {
+    return kExitError;
   }
+  CliError error;
 
   OutputFormat output = OutputFormat::kHuman;
   std::vector<std::string> filenames;

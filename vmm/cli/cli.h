@@ -86,6 +86,18 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
 CliError QemuImgGetoptError(const GlobalOptions& global, const std::string& command,
                             const CliError& error);
 
+// Who words a command's getopt errors: getopt itself, or, before 10.0,
+// qemu-img for the commands whose getopt string starts with ':' in
+// qemu-img.c (info, map, check, compare ...; see
+// CliDialect::qemu_img_words_getopt_errors).
+enum class GetoptWording { kGetopt, kQemuImgBefore10 };
+
+// ParseOptions(), printing a failure as `command` of the compat version
+// words it; false then (the command exits with kExitError).
+bool ParseCommandOptions(const GlobalOptions& global, const std::string& command,
+                         const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                         GetoptWording wording, std::vector<ParsedOption>* out);
+
 // --output's argument; the version's error otherwise.
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error);

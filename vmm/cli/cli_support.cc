@@ -256,6 +256,17 @@ CliError QemuImgGetoptError(const GlobalOptions& global, const std::string& comm
   return CliError{{message}, {"Try '" + global.program + " --help' for more information"}};
 }
 
+bool ParseCommandOptions(const GlobalOptions& global, const std::string& command,
+                         const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                         GetoptWording wording, std::vector<ParsedOption>* out) {
+  CliError error;
+  if (ParseOptions(global, command, args, specs, out, &error)) return true;
+  const bool qemu_img_words = wording == GetoptWording::kQemuImgBefore10 &&
+                              CliDialectFor(global.compat).qemu_img_words_getopt_errors;
+  ReportError(global, qemu_img_words ? QemuImgGetoptError(global, command, error) : error);
+  return false;
+}
+
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error) {
   if (value == "human") {
