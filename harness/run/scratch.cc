@@ -1,13 +1,18 @@
 #include "harness/run/scratch.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "harness/core/error.h"
 
@@ -30,11 +35,55 @@ fs::path ScratchBase(std::string* note) {
   return fallback;
 }
 
+namespace {
+
+constexpr std::string_view kScratchPrefix = "instar-harness.";
+// mkdtemp's six characters: instar-harness-repro.* (kept on purpose) and
+// other names never match.
+constexpr size_t kScratchNameLength = kScratchPrefix.size() + 6;
+
+// A run locks its directory right after mkdtemp() made it; one younger than
+// this may be a run's that has not locked it yet.
+constexpr time_t kLockGraceSeconds = 2;
+
+bool IsScratchName(const std::string& name) {
+  return name.size() == kScratchNameLength && name.starts_with(kScratchPrefix);
+}
+
+}  // namespace
+
+size_t RemoveAbandonedScratch(const fs::path& base) {
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (!IsScratchName(entry.path().filename().string())) continue;
+    host::Fd dir(::open(entry.path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dir.get() < 0) continue;
+    struct stat info;
+    if (::fstat(dir.get(), &info) != 0 || info.st_uid != ::geteuid()) continue;
+    if (::time(nullptr) - info.st_ctime < kLockGraceSeconds) continue;
+    // Held by a living run: not ours to remove.
+    if (::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    std::error_code remove_error;
+    fs::remove_all(entry.path(), remove_error);
+    if (!remove_error) ++removed;
+  }
+  return removed;
+}
+
 ScratchDir::ScratchDir(const fs::path& base) {
-  std::string pattern = (base / "instar-harness.XXXXXX").string();
+  RemoveAbandonedScratch(base);
+  std::string pattern = (base / (std::string(kScratchPrefix) + "XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw HarnessError("cannot create a scratch directory " + pattern + ": " +
                        std::strerror(errno));
+  }
+  lock_ = host::Fd(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (lock_.get() < 0 || ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::rmdir(pattern.c_str());
+    throw HarnessError("cannot lock the scratch directory " + pattern + ": " +
+                       std::strerror(error));
   }
   // Children print the paths they were given; give them the canonical one
   // so there is exactly one spelling to rewrite.
