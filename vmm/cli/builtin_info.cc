@@ -78,19 +78,6 @@ std::vector<InfoHostFile> HostFiles(DeviceTable& devices) {
   return files;
 }
 
-// Every device the guest named must be one the run had open.
-bool DevicesKnown(const InfoView& view, size_t count) {
-  for (const ChildView& child : view.children) {
-    if (child.device >= count) return false;
-  }
-  if (view.vmdk) {
-    for (const VmdkExtentView& extent : view.vmdk->extents) {
-      if (extent.device >= count) return false;
-    }
-  }
-  return true;
-}
-
 // One sandbox run: `filename` (with -f `format` when not empty) described.
 // On failure the error is printed and *exit_code set. `last_run`: no run
 // follows (no --backing-chain), so the host may be confined.
@@ -119,7 +106,7 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
   DecodedResult result;
   if (!RunInSandbox(global, config, devices, last_run, &result, exit_code)) return false;
   std::string why;
-  if (!ReadInfoView(result, &image->view, &why) || !DevicesKnown(image->view, devices.count())) {
+  if (!ReadInfoView(result, &image->view, &why) || !DevicesWithin(image->view, devices.count())) {
     if (why.empty()) why = "it names a device the run did not open";
     ReportError(global, "the sandbox returned a malformed result: " + why);
     *exit_code = kExitBadResult;

@@ -87,14 +87,6 @@ bool ParseOffset(const GlobalOptions& global, const std::string& name, const std
   return false;
 }
 
-// Every device an extent names must be one the run had open.
-bool DevicesKnown(const MapView& view, size_t count) {
-  for (const MapExtentView& extent : view.extents) {
-    if (extent.device && *extent.device >= count) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
@@ -174,7 +166,7 @@ int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& a
   }
   MapView view;
   std::string why;
-  if (!ReadMapView(result, &view, &why) || !DevicesKnown(view, devices.count())) {
+  if (!ReadMapView(result, &view, &why) || !DevicesWithin(view, devices.count())) {
     if (why.empty()) why = "it names a device the run did not open";
     ReportError(global, "the sandbox returned a malformed result: " + why);
     return kExitBadResult;

@@ -170,4 +170,16 @@ bool ReadInfoView(const DecodedResult& result, InfoView* out, std::string* error
   return true;
 }
 
+bool DevicesWithin(const InfoView& view, size_t count) {
+  for (const ChildView& child : view.children) {
+    if (child.device >= count) return false;
+  }
+  if (view.vmdk) {
+    for (const VmdkExtentView& extent : view.vmdk->extents) {
+      if (extent.device >= count) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace instar::vmm

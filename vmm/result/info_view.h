@@ -82,6 +82,11 @@ struct InfoView {
 // False, with *error set, when a field is missing, repeated or mistyped.
 bool ReadInfoView(const DecodedResult& result, InfoView* out, std::string* error);
 
+// Whether every device the view names (children, vmdk extents) is below
+// `count`, the number of files the run had open; the view is malformed
+// otherwise.
+bool DevicesWithin(const InfoView& view, size_t count);
+
 }  // namespace instar::vmm
 
 #endif  // INSTAR_VMM_RESULT_INFO_VIEW_H_

@@ -75,4 +75,11 @@ bool ReadMapView(const DecodedResult& result, MapView* out, std::string* error) 
   return true;
 }
 
+bool DevicesWithin(const MapView& view, size_t count) {
+  for (const MapExtentView& extent : view.extents) {
+    if (extent.device && *extent.device >= count) return false;
+  }
+  return true;
+}
+
 }  // namespace instar::vmm

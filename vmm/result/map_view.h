@@ -36,6 +36,10 @@ struct MapView {
 // ended), or there are more than map_result::kMaxExtents.
 bool ReadMapView(const DecodedResult& result, MapView* out, std::string* error);
 
+// Whether every device an extent names is below `count`, the number of
+// files the run had open; the view is malformed otherwise.
+bool DevicesWithin(const MapView& view, size_t count);
+
 }  // namespace instar::vmm
 
 #endif  // INSTAR_VMM_RESULT_MAP_VIEW_H_
