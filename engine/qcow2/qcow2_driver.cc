@@ -1,4 +1,5 @@
 // The qcow2 driver (qemu's bdrv_qcow2).
+#include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/qcow2.h"
@@ -88,6 +89,7 @@ const FormatDriver kQcow2Driver = {
     .open = OpenQcow2Image,
     .supports_backing = true,
     .corruption_report = ReportQcow2Corruption,
+    .check = CheckQcow2,
     .describe = DescribeQcow2,
     .create_options = CreateOptions(kQcow2Options),
     .describe_measure_source = measure_internal::DescribeQcow2MeasureSource,

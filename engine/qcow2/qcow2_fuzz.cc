@@ -1,8 +1,9 @@
 // libFuzzer target: arbitrary bytes opened as qcow2 in a small arena, then
 // block status and `qemu-img map`'s walk over the image and every list
-// read. Built only with -DINSTAR_FUZZ=ON and clang (see
-// engine/CMakeLists.txt). Seed it with the first 64 KiB of every corpus
-// image (where their metadata starts):
+// read; and opened once more as `qemu-img check` opens it, and checked
+// (the refcount rebuild of engine/check/qcow2_check.cc). Built only with -DINSTAR_FUZZ=ON and clang
+// (see engine/CMakeLists.txt). Seed it with the first 64 KiB of every corpus image (where their
+// metadata starts):
 //   mkdir -p seeds corpus
 //   for f in cases/images/*.qcow2; do head -c 65536 "$f" >seeds/"${f##*/}"; done
 //   build/engine/qcow2_fuzz -max_len=65536 -max_total_time=60 corpus seeds
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "instar/engine/check.h"
 #include "instar/engine/image.h"
 #include "instar/engine/map.h"
 #include "instar/engine/qcow2.h"
@@ -108,6 +110,37 @@ void Exercise(instar::testing::MemoryDevice& device, const char* compat_text, bo
   if (arena.high_water() > sizeof(memory)) __builtin_trap();
 }
 
+// Every line a check prints is one line.
+class CheckingLog final : public instar::CheckLog {
+ public:
+  void Line(const char* text, size_t length) override {
+    for (size_t i = 0; i < length; ++i) {
+      if (text[i] == '\n' || text[i] == '\0') __builtin_trap();
+    }
+  }
+};
+
+// `qemu-img check`: the image opened with BDRV_O_CHECK and checked; the
+// refcount array of a 64 KiB input is at most 129 entries.
+void ExerciseCheck(instar::testing::MemoryDevice& device, const char* compat_text) {
+  alignas(16) static uint8_t memory[512 * 1024];
+  instar::Arena arena(memory, sizeof(memory));
+  SelfOpener opener(device);
+  instar::OpenOptions options;
+  size_t length = 0;
+  while (compat_text[length] != '\0') ++length;
+  options.compat = *instar::ParseQemuVersion(compat_text, length);
+  options.check = true;
+  Result<instar::Image*> opened =
+      instar::OpenImage(instar::ImageFormat::kQcow2, device, opener, arena, options);
+  if (!opened.ok()) return;
+  CheckingLog log;
+  instar::CheckResult result;
+  (void)instar::CheckImage(**opened, options.compat, arena, log, &result);
+  if (result.image_end_offset % 512 != 0) __builtin_trap();
+  if (arena.high_water() > sizeof(memory)) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -118,5 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Exercise(device, "10.0.13", false);
   Exercise(device, "10.0.13", true);
   Exercise(device, "5.2.0", true);
+  ExerciseCheck(device, "10.0.13");
+  ExerciseCheck(device, "5.2.0");
   return 0;
 }

@@ -1,5 +1,6 @@
 // The vhdx driver (qemu's bdrv_vhdx). qemu-img cannot measure a vhdx target;
 // instar's prediction (vhdx_measure.cc) is the predict_size hook.
+#include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vhdx.h"
@@ -37,6 +38,7 @@ const FormatDriver kVhdxDriver = {
     .name = "vhdx",
     .probe = ProbeVhdx,
     .open = OpenVhdxImage,
+    .check = CheckVhdx,
     .describe = DescribeVhdx,
     .create_options = CreateOptions(kVhdxOptions),
     .predict_size = measure_internal::PredictVhdxSize,

@@ -7,6 +7,7 @@
 #include "core/reader_util.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/text_builder.h"
 #include "vhdx/crc32c.h"
 #include "vhdx/vhdx_log.h"
 
@@ -77,8 +78,9 @@ constexpr size_t kBatCacheSlots = 8;
 
 class VhdxReader final : public VhdxImage {
  public:
-  Status Open(BlockDevice& device, Arena& arena, const QemuVersion& compat);
+  Status Open(BlockDevice& device, Arena& arena, const QemuVersion& compat, bool check);
   Result<VhdxPayloadBlock> LookUp(uint64_t offset);
+  Status CheckBat(Arena& arena, CheckLog* log = nullptr, uint64_t* errors = nullptr);
 
  private:
   ~VhdxReader() = default;
@@ -87,9 +89,10 @@ class VhdxReader final : public VhdxImage {
   Status ParseLog(Arena& arena);
   Status OpenRegionTable(Arena& arena);
   Status ParseMetadata(Arena& arena);
-  Status CheckBat(Arena& arena);
+
   // vhdx_region_check: false when [start, start + length) overlaps a region.
-  bool RegionIsFree(uint64_t start, uint64_t length) const;
+  // The first registered region [start, start + length) overlaps, or null.
+  const Region* OverlappedRegion(uint64_t start, uint64_t length) const;
 
   // Where qemu's reads must end (see vhdx::LogNeedsReplay).
   uint64_t read_limit_ = kBdrvMaxLength;
@@ -101,12 +104,12 @@ class VhdxReader final : public VhdxImage {
   TableCache* bat_cache_ = nullptr;
 };
 
-bool VhdxReader::RegionIsFree(uint64_t start, uint64_t length) const {
+const Region* VhdxReader::OverlappedRegion(uint64_t start, uint64_t length) const {
   const uint64_t end = start + length;
   for (size_t i = 0; i < region_count_; ++i) {
-    if (!(start >= regions_[i].end || end <= regions_[i].start)) return false;
+    if (!(start >= regions_[i].end || end <= regions_[i].start)) return &regions_[i];
   }
-  return true;
+  return nullptr;
 }
 
 // vhdx_parse_header.
@@ -206,7 +209,7 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
     const uint64_t start = LoadLE64(e + 16);
     const uint32_t length = LoadLE32(e + 24);
     const uint32_t data_bits = LoadLE32(e + 28);
-    if (!RegionIsFree(start, length)) {
+    if (OverlappedRegion(start, length) != nullptr) {
       return Status::Corruption("vhdx regions overlap");
     }
     uint64_t end;
@@ -330,12 +333,19 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
 }
 
 // vhdx_check_bat_entries, reading the BAT once in pieces. Entries past the
-// end of the file read as zero (not present) and need no look.
-Status VhdxReader::CheckBat(Arena& arena) {
+// end of the file read as zero (not present) and need no look. Without a
+// `log` the first bad entry fails (qemu's open); with one, as qemu's check
+// does, every bad entry's line goes to `log` and *errors counts them.
+Status VhdxReader::CheckBat(Arena& arena, CheckLog* log, uint64_t* errors) {
   // qemu's file length is always whole sectors (bdrv_getlength rounds up).
   const uint64_t file_size = SectorLength(*file_);
   const uint64_t disk_bytes = virtual_size_;
   uint64_t payload_left = chunk_ratio_;
+  char line[256];
+  const auto report = [&](TextBuilder& text) {
+    log->Line(text.c_str(), text.length());
+    ++*errors;
+  };
   auto check = [&](uint64_t i, const uint8_t* bytes) {
     const uint64_t entry = LoadLE64(bytes);
     if ((entry & 7) != vhdx_block_state::kFullyPresent) return Status::Ok();
@@ -345,18 +355,48 @@ Status VhdxReader::CheckBat(Arena& arena) {
     const uint64_t remaining = disk_bytes - i * block_size_;
     const uint64_t block_length = remaining < block_size_ ? remaining : block_size_;
     if (offset > static_cast<uint64_t>(INT64_MAX) - block_size_) {
-      return Status::Corruption("vhdx BAT entry offset overflows");
+      if (log == nullptr) return Status::Corruption("vhdx BAT entry offset overflows");
+      TextBuilder text(line, sizeof(line));
+      text.Append("qemu-img: VHDX BAT entry ").AppendDecimal(i).Append(" offset overflow.");
+      report(text);
     }
     if (offset >= file_size || offset + block_length > file_size) {
-      return Status::Corruption(
-          "vhdx BAT entry points after the end of the file; the image has been truncated");
+      if (log == nullptr) {
+        return Status::Corruption(
+            "vhdx BAT entry points after the end of the file; the image has been truncated");
+      }
+      TextBuilder text(line, sizeof(line));
+      text.Append("qemu-img: VHDX BAT entry ").AppendDecimal(i);
+      if (offset >= file_size) {
+        text.Append(" start offset ").AppendDecimal(offset);
+      } else {
+        text.Append(" end offset ").AppendDecimal(offset + block_length - 1);
+      }
+      text.Append(" points after end of file (")
+          .AppendDecimal(file_size)
+          .Append("). Image has probably been truncated.");
+      report(text);
     }
     // qemu counts fully present entries, not positions, to tell payload
     // blocks from sector bitmap blocks.
     if (payload_left != 0) {
       --payload_left;
-      if (!RegionIsFree(offset, block_size_)) {
-        return Status::Corruption("vhdx payload block overlaps the log or a region");
+      const Region* overlapped = OverlappedRegion(offset, block_size_);
+      if (overlapped != nullptr) {
+        if (log == nullptr) {
+          return Status::Corruption("vhdx payload block overlaps the log or a region");
+        }
+        // vhdx_region_check()'s "%." PRIu64 prints a zero end as nothing.
+        TextBuilder text(line, sizeof(line));
+        text.Append("qemu-img: VHDX region ")
+            .AppendDecimal(offset)
+            .Append('-')
+            .AppendDecimal(offset + block_size_)
+            .Append(" overlaps with region ")
+            .AppendDecimal(overlapped->start)
+            .Append('-');
+        if (overlapped->end != 0) text.AppendDecimal(overlapped->end);
+        report(text);
       }
     } else {
       payload_left = chunk_ratio_;
@@ -368,7 +408,7 @@ Status VhdxReader::CheckBat(Arena& arena) {
                    "out of memory checking the vhdx BAT", check);
 }
 
-Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& compat) {
+Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& compat, bool check) {
   file_ = &device;
   read_limit_ = compat.AtLeast(6, 0) ? kBdrvMaxLength : static_cast<uint64_t>(INT64_MAX);
   uint8_t identifier[8 + 512];
@@ -411,7 +451,9 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& co
   if (bat_offset_ > kBdrvMaxLength || bat_length_ > kBdrvMaxLength - bat_offset_) {
     return Status::Corruption("vhdx BAT lies beyond the largest file offset");
   }
-  INSTAR_RETURN_IF_ERROR(CheckBat(arena));
+  // Opened for `qemu-img check` (BDRV_O_CHECK), the BAT is left for the
+  // check to look at (CheckBatEntries()).
+  if (!check) INSTAR_RETURN_IF_ERROR(CheckBat(arena));
   bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
   if (bat_cache_ == nullptr) return Status::NoSpace("out of memory for the vhdx BAT cache");
   return Status::Ok();
@@ -442,15 +484,20 @@ Result<VhdxPayloadBlock> VhdxImage::PayloadBlock(uint64_t offset) {
   return static_cast<VhdxReader*>(this)->LookUp(offset);
 }
 
+Status VhdxImage::CheckBatEntries(Arena& arena, CheckLog& log, uint64_t* errors) {
+  return static_cast<VhdxReader*>(this)->CheckBat(arena, &log, errors);
+}
+
 Result<BlockStatus> VhdxImage::DriverBlockStatus(bool, uint64_t, uint64_t) {
   return Status::NotSupported("vhdx has no driver block status (qemu reports all data)");
 }
 
 Result<Image*> OpenVhdxImage(BlockDevice& device, DeviceOpener&, Arena& arena,
                              const OpenOptions& options) {
-  return OpenReader<VhdxReader>(
-      arena, "out of memory opening a vhdx image",
-      [&](VhdxReader& reader) { return reader.Open(device, arena, options.compat); });
+  return OpenReader<VhdxReader>(arena, "out of memory opening a vhdx image",
+                                [&](VhdxReader& reader) {
+                                  return reader.Open(device, arena, options.compat, options.check);
+                                });
 }
 
 }  // namespace instar

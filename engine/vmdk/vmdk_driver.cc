@@ -1,5 +1,6 @@
 // The vmdk driver (qemu's bdrv_vmdk). qemu-img cannot measure a vmdk
 // target; instar's prediction (vmdk_measure.cc) is the predict_size hook.
+#include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vmdk.h"
@@ -104,6 +105,7 @@ const FormatDriver kVmdkDriver = {
     .probe = ProbeVmdk,
     .open = OpenVmdkImage,
     .supports_backing = true,
+    .check = CheckVmdk,
     .describe = DescribeVmdk,
     .create_options = CreateOptions(kVmdkOptions),
     .predict_size = measure_internal::PredictVmdkSize,

@@ -79,6 +79,10 @@ class VmdkReader final : public VmdkImage {
  public:
   Status Open(BlockDevice& device, DeviceOpener& opener, Arena& arena, const OpenOptions& options);
   Result<BlockStatus> DriverBlockStatus(bool want_zero, uint64_t offset, uint64_t bytes) override;
+  Lookup LookUpInExtent(VmdkExtent& extent, uint64_t offset, uint64_t* cluster_offset,
+                        Status* error) {
+    return ClusterOffset(extent, offset, cluster_offset, error);
+  }
 
  private:
   ~VmdkReader() = default;
@@ -740,6 +744,24 @@ Result<BlockStatus> VmdkReader::DriverBlockStatus(bool, uint64_t offset, uint64_
 }
 
 }  // namespace
+
+// Every VmdkImage is a VmdkReader (only OpenVmdkImage makes them).
+VmdkImage::GrainLookup VmdkImage::LookUpGrain(size_t index, uint64_t offset,
+                                              uint64_t* cluster_offset) {
+  Status error;
+  switch (static_cast<VmdkReader*>(this)->LookUpInExtent(*extents_[index], offset, cluster_offset,
+                                                         &error)) {
+    case Lookup::kOk:
+      return GrainLookup::kOk;
+    case Lookup::kUnallocated:
+      return GrainLookup::kUnallocated;
+    case Lookup::kZeroed:
+      return GrainLookup::kZeroed;
+    case Lookup::kError:
+      break;
+  }
+  return GrainLookup::kError;
+}
 
 Result<Image*> OpenVmdkImage(BlockDevice& device, DeviceOpener& opener, Arena& arena,
                              const OpenOptions& options) {

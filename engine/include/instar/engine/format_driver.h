@@ -8,7 +8,8 @@
 // A driver is a struct of hooks; a null hook means the format cannot do
 // that, and the command that needs it answers with qemu-img's own "does
 // not support" wording, in one place per command (OpenImage(), Measure(),
-// LookUpMeasureTarget(); the words are in engine/measure/errors.cc).
+// LookUpMeasureTarget(), CheckImage(); the words are in
+// engine/measure/errors.cc and, for check, on the host).
 //
 // Commands never switch on the format: they look the driver up
 // (FindFormatDriver) and call its hook. Adding a format is one driver
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/engine/check.h"
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
 
@@ -96,6 +98,13 @@ struct FormatDriver {
   // out[0, capacity), NUL-terminated; returns its length, 0 when there was
   // none. Null: the format prints no such line.
   size_t (*corruption_report)(Image& image, char* out, size_t capacity) = nullptr;
+
+  // bdrv_co_check, read-only: what `qemu-img check` finds in the image
+  // (instar/engine/check.h); the lines qemu prints go to `log` in its
+  // order. Null where qemu's driver has none: CheckImage() then answers
+  // "does not support checks". An error Status is instar's own failure.
+  Status (*check)(Image& image, const QemuVersion& compat, Arena& arena, CheckLog& log,
+                  CheckResult* result) = nullptr;
 
   // What the image says of itself for info (see ImageDescription); null:
   // nothing beyond the defaults (raw). Which of it a qemu-img version

@@ -86,6 +86,10 @@ struct OpenOptions {
   // metadata a query needs is read (a qcow2 needs no key, and its external
   // data file is not opened where the compat version skips it).
   bool no_io = false;
+  // qemu's BDRV_O_CHECK, with which `qemu-img check` opens the image: a
+  // qcow2's snapshot table is left for the check to read, a missing
+  // refcount table is allowed, and a vhdx's BAT is not validated.
+  bool check = false;
 };
 
 // The backing file an image names: its name as stored (not NUL-terminated)

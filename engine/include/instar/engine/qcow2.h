@@ -222,6 +222,10 @@ struct Qcow2OpenParams {
 
 class TableCache;
 class Qcow2Image;
+namespace check_internal {
+class Qcow2Checker;
+class EntryStream;
+}  // namespace check_internal
 
 // Reads the snapshot table entry by entry (qcow2_read_snapshots()).
 class Qcow2SnapshotCursor {
@@ -386,6 +390,8 @@ class Qcow2Image final : public Image {
   friend Result<Qcow2Image*> OpenQcow2(BlockDevice& file, DeviceOpener& opener, Arena& arena,
                                        const OpenOptions& options, const Qcow2OpenParams& params);
   friend class Qcow2Opener;
+  friend class check_internal::Qcow2Checker;
+  friend class check_internal::EntryStream;
 
   // Reads through the metadata cache, refusing ranges qemu's block layer
   // refuses (past BDRV_MAX_LENGTH).

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/engine/check.h"
 #include "instar/engine/image.h"
 
 namespace instar {
@@ -97,6 +98,11 @@ class VhdxImage : public Image {
   uint32_t bat_entries() const { return bat_entries_; }
   // The payload block holding virtual byte `offset` (< VirtualSize()).
   Result<VhdxPayloadBlock> PayloadBlock(uint64_t offset);
+  // vhdx_check_bat_entries() as `qemu-img check` runs it on an image
+  // opened with OpenOptions::check: every fully present entry past the
+  // file's end or overlapping the log or a region is a line on `log`
+  // (qemu's words) and one more in *errors.
+  Status CheckBatEntries(Arena& arena, CheckLog& log, uint64_t* errors);
 
  protected:
   VhdxImage() = default;

@@ -114,6 +114,12 @@ class VmdkImage : public Image {
   // Where the descriptor text was read for CID and parent hints.
   uint64_t descriptor_offset() const { return descriptor_offset_; }
 
+  // get_cluster_offset() without allocation, for `qemu-img check`: where
+  // the grain of extent `index` holding image byte `offset` starts in the
+  // extent's file (*cluster_offset, with kOk), or why there is none.
+  enum class GrainLookup : uint8_t { kOk, kUnallocated, kZeroed, kError };
+  GrainLookup LookUpGrain(size_t index, uint64_t offset, uint64_t* cluster_offset);
+
  protected:
   VmdkImage() = default;
   ~VmdkImage() = default;
