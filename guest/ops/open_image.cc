@@ -85,6 +85,7 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
   OpenOptions options;
   options.compat = ctx.compat;
   options.no_io = flags.no_io;
+  options.check = flags.check;
   Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
   if (!image.ok()) {
     // A file the image names by its name as given (a qcow2's data file)

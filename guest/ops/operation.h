@@ -51,11 +51,12 @@ struct OpenedImage {
 // How a command opens the user's image, as qemu-img's open flags say.
 enum class BackingChain {
   kSkip,  // BDRV_O_NO_BACKING: named, not opened (`qemu-img info`)
-  kOpen,  // the whole chain (`measure`)
+  kOpen,  // the whole chain (`measure`, `map`, `check`)
 };
 struct ImageOpenFlags {
   BackingChain backing = BackingChain::kSkip;
   bool no_io = false;  // BDRV_O_NO_IO (`qemu-img info`), see OpenOptions
+  bool check = false;  // BDRV_O_CHECK (`qemu-img check`), see OpenOptions
 };
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags);
 

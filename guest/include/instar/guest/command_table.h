@@ -36,7 +36,7 @@
 
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
   BASELINES_ONLY(amend, Amend)                            \
-  BASELINES_ONLY(check, Check)                            \
+  IMPLEMENTED(check, Check, 4)                            \
   BASELINES_ONLY(compare, Compare)                        \
   BASELINES_ONLY(convert, Convert)                        \
   BASELINES_ONLY(create, Create)                          \
