@@ -15,6 +15,7 @@
 #include <string>
 
 #include "instar/engine/image.h"
+#include "instar/engine/version.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/check_render.h"
 #include "vmm/render/cli_dialect.h"
@@ -29,13 +30,20 @@ namespace {
 
 const char kCommand[] = "check";
 
-const std::vector<OptionSpec>& CheckOptions() {
-  static const std::vector<OptionSpec> specs = {
-      {"help", 'h', false},        {"format", 'f', true}, {"repair", 'r', true},
-      {"output", 0, true},         {"object", 0, true},   {"image-opts", 0, false},
-      {"force-share", 'U', false}, {nullptr, 'T', true},  {nullptr, 'q', false},
+// -T and -q have long names, --cache and --quiet, from 10.0.
+std::vector<OptionSpec> CheckOptions(const QemuVersion& compat) {
+  const bool long_names = compat.AtLeast(10, 0);
+  return {
+      {"help", 'h', false},
+      {"format", 'f', true},
+      {"repair", 'r', true},
+      {"output", 0, true},
+      {"object", 0, true},
+      {"image-opts", 0, false},
+      {"force-share", 'U', false},
+      {long_names ? "cache" : nullptr, 'T', true},
+      {long_names ? "quiet" : nullptr, 'q', false},
   };
-  return specs;
 }
 
 void PrintHelp(const GlobalOptions& global) {
@@ -64,7 +72,7 @@ int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>&
   const CliDialect cli = CliDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
   CliError error;
-  if (!ParseOptions(global, kCommand, args, CheckOptions(), &parsed, &error)) {
+  if (!ParseOptions(global, kCommand, args, CheckOptions(global.compat), &parsed, &error)) {
     return ReportError(global, cli.qemu_img_words_getopt_errors
                                    ? QemuImgGetoptError(global, kCommand, error)
                                    : error);
@@ -88,14 +96,14 @@ int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>&
     } else if (option.name == "output") {
       output_text = option.value;
       has_output = true;
-    } else if (option.name == "q") {
+    } else if (option.name == "q" || option.name == "quiet") {
       quiet = true;
     } else if (option.name == "object") {
       return ReportError(global, "--object is not supported by instar");
     } else if (option.name == "image-opts") {
       image_opts = true;
     }
-    // -T: instar has no cache to set; -U: it takes no locks.
+    // -T/--cache: instar has no cache to set; -U: it takes no locks.
   }
   if (filenames.size() != 1) {
     CliError e{{"Expecting one image file name"}, {}};

@@ -53,6 +53,21 @@ TEST(CheckCliTest, RepairIsRefused) {
   EXPECT_EQ(r.err, "instar: -r is not supported by instar: a repair writes to the image\n");
 }
 
+// --quiet and --cache are 10.0's long names of -q and -T: 7.2.22 refuses
+// them, 10.0.2 prints nothing on stdout and exits as without them.
+TEST(CheckCliTest, QuietAndCacheLongNamesFrom10) {
+  const std::string image = kImages + "caution-qcow2-leak.qcow2";
+  testing::ProgramResult r = Check("10.0.2", {"--quiet", "--cache=none", image});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Leaked cluster 7 refcount=1 reference=0\n");
+  r = Check("7.2.22", {"--quiet", image});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "instar: unrecognized option '--quiet'\nTry 'instar --help' for more information\n");
+}
+
 struct ErrorCase {
   const char* version;
   std::vector<std::string> args;
