@@ -8,11 +8,12 @@
 // allocation statistics of the active L1 table on the way. Read-only: the
 // "Repairing" paths are never taken.
 //
-// Versions: 6.0 added the reserved-bit checks (L1, L2 and refcount table
-// entries), the subcluster bitmap checks and the checks of compressed
-// clusters against a data file or a bitmap; 5.2 has none of them and takes
-// a refcount table entry whole, reserved bits included, as the refblock
-// offset.
+// Versions: the reserved-bit checks (L1, L2 and refcount table entries),
+// the subcluster bitmap checks and the checks of compressed clusters
+// against a data file or a bitmap came after 5.2, which has none of them
+// and takes a refcount table entry whole, reserved bits included, as the
+// refblock offset; 7.2 has them all. The matrix has no release between the
+// two, so instar draws the line at 6.0.
 //
 // Memory: one array of 4-byte refcounts, one per cluster of the file
 // (kMaxCheckClusters at most); every table is read through the reader's
