@@ -71,12 +71,11 @@ void PrintHelp(const GlobalOptions& global) {
 int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
   const CliDialect cli = CliDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
-  CliError error;
-  if (!ParseOptions(global, kCommand, args, CheckOptions(global.compat), &parsed, &error)) {
-    return ReportError(global, cli.qemu_img_words_getopt_errors
-                                   ? QemuImgGetoptError(global, kCommand, error)
-                                   : error);
+  if (!ParseCommandOptions(global, kCommand, args, CheckOptions(global.compat),
+                           GetoptWording::kQemuImgBefore10, &parsed)) {
+    return kExitError;
   }
+  CliError error;
   std::vector<std::string> filenames;
   std::string format;
   std::string output_text;
