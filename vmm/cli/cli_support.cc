@@ -191,11 +191,14 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
   std::string getopt_error;
   if (!Normalise(args, specs, &words, &getopt_error)) return getopt_failure(getopt_error);
 
+  // Boost takes "name,x" for an option with a short letter; a short-only
+  // one gets a long name no user can type (Normalise() refused every long
+  // name the specs do not have), mapped back to the letter below.
+  static const std::string kShortOnly = "instar-short-";
   po::options_description description;
   for (const OptionSpec& spec : specs) {
-    std::string name = KeyOf(spec);
-    if (spec.long_name != nullptr && spec.short_name != 0)
-      name += std::string(",") + spec.short_name;
+    std::string name = spec.long_name != nullptr ? spec.long_name : kShortOnly + spec.short_name;
+    if (spec.short_name != 0) name += std::string(",") + spec.short_name;
     if (spec.takes_argument) {
       description.add_options()(name.c_str(), po::value<std::string>());
     } else {
@@ -219,7 +222,9 @@ bool ParseOptions(const GlobalOptions& global, const std::string& command,
       } else {
         std::string value = option.value.empty() ? "" : option.value.front();
         if (value == kEmptyArgument) value.clear();
-        out->push_back({option.string_key, value});
+        std::string key = option.string_key;
+        if (key.rfind(kShortOnly, 0) == 0) key = key.substr(kShortOnly.size());
+        out->push_back({key, value});
       }
     }
   } catch (const po::error& e) {
