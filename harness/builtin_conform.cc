@@ -57,8 +57,10 @@ int RunConform(int argc, char** argv) {
       "instar", po::value<std::string>(),
       "the instar to run (default: the one built beside the harness, ../vmm/instar)")(
       "jobs,j", po::value<unsigned>(), "parallel workers (default: one per core)")(
-      "baselines", po::value<std::string>(),
-      "compare against this per-version baseline tree instead of the profiles")(
+      "binaries", po::value<std::string>(),
+      "matrix directory for the steps instar cannot run, such as compare's flatten (see "
+      "`matrix --help`)")("baselines", po::value<std::string>(),
+                          "compare against this per-version baseline tree instead of the profiles")(
       "profiles", po::value<std::string>()->default_value("profiles"), "the profiles tree")(
       "cases", po::value<std::string>()->default_value("cases"),
       "directory of images/ and divergences.json")(
@@ -124,6 +126,7 @@ int RunConform(int argc, char** argv) {
   if (::access(request.instar.c_str(), X_OK) != 0) {
     throw HarnessError("conform: " + request.instar.string() + " is not an executable file");
   }
+  if (values.count("binaries") > 0) request.binaries = values["binaries"].as<std::string>();
   if (values.count("jobs") > 0) {
     request.jobs = values["jobs"].as<unsigned>();
     if (request.jobs == 0) throw HarnessError("conform: --jobs must be at least 1");

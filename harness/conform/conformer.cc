@@ -1,6 +1,7 @@
 #include "harness/conform/conformer.h"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "harness/core/error.h"
 #include "harness/core/files.h"
 #include "harness/core/words.h"
+#include "harness/matrix/matrix.h"
 #include "harness/run/case_runner.h"
 
 namespace instar::harness {
@@ -27,6 +29,45 @@ struct Job {
   const ConformTarget* target;
   const StoredCase* stored;
 };
+
+// The qemu-img of each compat version whose cases have a step instar cannot
+// run, by version text; empty when no case has one.
+std::map<std::string, Program> FixturePrograms(const ConformRequest& request,
+                                               const ConformPlan& plan, Interrupt& interrupt) {
+  std::set<std::string> wanted;
+  for (const auto& target : plan.targets) {
+    for (const auto& stored : target.cases) {
+      const auto& steps = stored.spec.steps;
+      for (size_t i = 0; i < steps.size(); ++i) {
+        if (!IsFixtureStep(steps[i])) continue;
+        if (i + 1 == steps.size()) {
+          throw HarnessError("conform: " + stored.spec.Id() + ": its last step, \"" +
+                             steps[i].name + "\", is qemu-img " + steps[i].argv[1] +
+                             ", which instar does not implement");
+        }
+        wanted.insert(target.compat);
+      }
+    }
+  }
+  std::map<std::string, Program> programs;
+  if (wanted.empty()) return programs;
+  ChildRunner runner(&interrupt);
+  MatrixOptions options;
+  options.binaries = request.binaries;
+  const Matrix matrix = DiscoverMatrix(options, runner);
+  for (const std::string& version : wanted) {
+    const auto entry =
+        std::find_if(matrix.entries.begin(), matrix.entries.end(),
+                     [&](const MatrixEntry& e) { return e.version_text == version; });
+    if (entry == matrix.entries.end()) {
+      throw HarnessError("conform: cases of " + version +
+                         " prepare their input with that qemu-img, which the matrix (" +
+                         matrix.source + ") does not have");
+    }
+    programs[version] = Program{entry->qemu_img, {}};
+  }
+  return programs;
+}
 
 std::string ReproduceCommand(const ConformRequest& request, const ConformTarget& target,
                              const CaseSpec& spec) {
@@ -119,6 +160,7 @@ ConformReport Conform(const ConformRequest& request, Interrupt& interrupt) {
       job_cases.push_back(&stored.spec);
     }
   }
+  const std::map<std::string, Program> fixtures = FixturePrograms(request, plan, interrupt);
   CasePool pool(std::move(job_cases), {request.cases_dir / "images", request.jobs, request.timeout},
                 interrupt);
 
@@ -150,7 +192,9 @@ ConformReport Conform(const ConformRequest& request, Interrupt& interrupt) {
         return;
       }
 
-      const std::vector<StepRun> runs = runner.Run(spec, instar);
+      const auto fixture = fixtures.find(target.compat);
+      const std::vector<StepRun> runs = runner.Run(
+          spec, instar, fixture != fixtures.end() ? &fixture->second : nullptr, IsFixtureStep);
       if (interrupt.stopping()) return;
       const ChildResult& last = runs.back().result;
 

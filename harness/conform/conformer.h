@@ -12,6 +12,13 @@
 // named filters as the baseline got; then both sides' stdout go through the
 // divergence filters (divergences.h) and the case is judged.
 //
+// A step instar cannot run, because its qemu-img command is one instar
+// does not implement (compare's "flatten": `qemu-img convert -O raw`), only
+// prepares the input of the steps after it: it runs with the matrix's
+// qemu-img of the target's compat version (found as `matrix` finds it,
+// --binaries first), the steps after it with instar. The last step, whose
+// output is judged, is always instar's.
+//
 // A failing case leaves <output-dir>/<type>/<target>/<bucket>/<case>.out
 // (the expected stdout, normalised), .out.bad (instar's, normalised),
 // .err.bad (instar's stderr) and .diff; a passing case removes them, so the
@@ -56,6 +63,9 @@ struct ConformRequest {
   // The command line that reruns one case: these words, then
   // "--output-type T --profile P --case bucket/name" (or --version V).
   std::vector<std::string> reproduce_prefix;
+  // The qemu-img matrix for steps instar cannot run (see above); none:
+  // discovered as `matrix` does, and only when a case has such a step.
+  std::optional<std::filesystem::path> binaries;
 };
 
 struct ConformPlan {

@@ -1,6 +1,7 @@
 #include "harness/conform/instar_argv.h"
 
 #include "harness/cases/case_model.h"
+#include "harness/cases/commands.h"
 
 namespace instar::harness {
 
@@ -25,6 +26,12 @@ bool IsPlaceholderPath(std::string_view word) {
 
 }  // namespace
 
+bool IsFixtureStep(const StepSpec& step) {
+  if (step.argv.size() < 2) return false;
+  const CommandSpec* command = FindCommand(step.argv[1]);
+  return command == nullptr || !command->implemented();
+}
+
 Program InstarProgram(const std::filesystem::path& instar, const std::string& compat,
                       const std::string& sandbox) {
   Program program{instar, {}};
@@ -39,8 +46,11 @@ std::string ShownCommand(const CaseSpec& spec, const Program& program) {
                                        std::string(kTestdataPlaceholder)};
   std::string shown;
   for (const auto& step : spec.steps) {
-    std::vector<std::string> words = {"instar"};
-    for (auto& word : StepArguments(program, step, placeholders)) words.push_back(std::move(word));
+    const bool fixture = IsFixtureStep(step);
+    std::vector<std::string> words = {fixture ? "qemu-img" : "instar"};
+    for (auto& word : StepArguments(fixture ? Program{} : program, step, placeholders)) {
+      words.push_back(std::move(word));
+    }
     if (!shown.empty()) shown += " && ";
     shown += ShellCommand(words);
   }

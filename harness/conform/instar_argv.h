@@ -19,12 +19,18 @@
 
 namespace instar::harness {
 
+// Whether a step is one instar cannot run, because its qemu-img command is
+// not one instar implements (compare's "flatten", a `qemu-img convert`):
+// conform runs it with qemu-img (conformer.h).
+bool IsFixtureStep(const StepSpec& step);
+
 // instar as the program of a step. `sandbox` empty: not passed.
 Program InstarProgram(const std::filesystem::path& instar, const std::string& compat,
                       const std::string& sandbox);
 
 // The steps of `spec` as `instar ...` command lines with the placeholders
-// left in, joined as a shell runs a pipeline (" && ").
+// left in (`qemu-img ...` for a fixture step), joined as a shell runs a
+// pipeline (" && ").
 std::string ShownCommand(const CaseSpec& spec, const Program& program);
 
 // `word` as a POSIX shell reads it back: bare when it is made of safe

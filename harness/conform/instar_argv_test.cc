@@ -33,13 +33,17 @@ TEST(InstarProgramTest, SizeCaseKeepsEveryWordAndTheSandboxGoesFirst) {
                                       "cluster_size=4k"}));
 }
 
+// A step of a command instar does not implement (create, here) is one
+// conform runs with qemu-img (conformer.h), and is shown so.
 TEST(InstarProgramTest, ShownCommandKeepsThePlaceholdersAndJoinsAPipeline) {
   CaseSpec spec{"create", "create-info-json", "raw", "1M", {}, {}, {}};
   spec.steps.push_back({"create", {"qemu-img", "create", "-f", "raw", "$FILENAME", "1M"}});
   spec.steps.push_back({"info", {"qemu-img", "info", "--output=json", "$FILENAME"}});
   EXPECT_EQ(ShownCommand(spec, InstarProgram("/build/vmm/instar", "7.2.18", "process")),
-            "instar --sandbox=process --compat 7.2.18 create -f raw $FILENAME 1M && "
+            "qemu-img create -f raw $FILENAME 1M && "
             "instar --sandbox=process --compat 7.2.18 info --output=json $FILENAME");
+  EXPECT_TRUE(IsFixtureStep(spec.steps[0]));
+  EXPECT_FALSE(IsFixtureStep(spec.steps[1]));
 }
 
 TEST(ShellCommandTest, QuotesOnlyWhatNeedsIt) {

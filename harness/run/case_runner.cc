@@ -100,7 +100,9 @@ CaseRunner::CaseRunner(fs::path work_dir, const fs::path& corpus, std::chrono::m
       interrupt_(interrupt),
       children_(interrupt) {}
 
-std::vector<StepRun> CaseRunner::Run(const CaseSpec& spec, const Program& program) {
+std::vector<StepRun> CaseRunner::Run(const CaseSpec& spec, const Program& program,
+                                     const Program* fixture,
+                                     const std::function<bool(const StepSpec&)>& fixture_step) {
   std::vector<const OutputFilter*> filters;
   for (const auto& name : spec.filters) filters.push_back(&FindOutputFilter(name));
   auto normalise = [&](const std::string& text) {
@@ -111,8 +113,10 @@ std::vector<StepRun> CaseRunner::Run(const CaseSpec& spec, const Program& progra
 
   std::vector<StepRun> runs;
   for (const auto& step : spec.steps) {
+    const Program& runs_it =
+        fixture != nullptr && fixture_step && fixture_step(step) ? *fixture : program;
     ChildResult result = children_.Run(
-        {program.executable, StepArguments(program, step, placeholders_), environment_, timeout_});
+        {runs_it.executable, StepArguments(runs_it, step, placeholders_), environment_, timeout_});
     if (result.timed_out) {
       result = TimedOutResult(timeout_);
     } else {

@@ -88,8 +88,14 @@ class CaseRunner {
              std::chrono::milliseconds timeout, Interrupt* interrupt);
 
   // Runs the case's steps with `program`; returns the steps that ran.
-  // Throws HarnessError when a program cannot be started.
-  std::vector<StepRun> Run(const CaseSpec& spec, const Program& program);
+  // With `fixture`, a step `fixture_step` says `program` cannot run (conform:
+  // a qemu-img command instar does not implement, such as compare's
+  // "flatten", a `qemu-img convert`) runs with `fixture` instead: it only
+  // prepares the input of the steps after it. Throws HarnessError when a
+  // program cannot be started.
+  std::vector<StepRun> Run(const CaseSpec& spec, const Program& program,
+                           const Program* fixture = nullptr,
+                           const std::function<bool(const StepSpec&)>& fixture_step = {});
 
   const PlaceholderValues& placeholders() const { return placeholders_; }
 
