@@ -22,6 +22,35 @@ void DescribeVhdx(Image& image, ImageDescription* description) {
   description->cluster_size = static_cast<const VhdxImage&>(image).cluster_size();
 }
 
+// vhdx_co_readv(): a fully present payload block is read from its place
+// in the file; a block not present, undefined, unmapped or zero reads as
+// zeros; a partially present one (a differencing image's) is an error.
+Result<BlockStatus> LocateVhdxData(Image& image, uint64_t offset, uint64_t bytes) {
+  auto& vhdx = static_cast<VhdxImage&>(image);
+  INSTAR_ASSIGN_OR_RETURN(const VhdxPayloadBlock block, vhdx.PayloadBlock(offset));
+  const uint64_t block_size = vhdx.block_size();
+  if (block_size == 0) return Status::Corruption("vhdx block size is zero");
+  const uint64_t within = offset % block_size;
+  BlockStatus status;
+  status.bytes = bytes < block_size - within ? bytes : block_size - within;
+  switch (block.state) {
+    case 0:  // PAYLOAD_BLOCK_NOT_PRESENT
+    case 1:  // PAYLOAD_BLOCK_UNDEFINED
+    case 2:  // PAYLOAD_BLOCK_ZERO
+    case 3:  // PAYLOAD_BLOCK_UNMAPPED
+    case 5:  // PAYLOAD_BLOCK_UNMAPPED_v095
+      status.flags = block_status::kZero;
+      return status;
+    case 6:  // PAYLOAD_BLOCK_FULLY_PRESENT
+      status.flags = block_status::kData | block_status::kOffsetValid;
+      status.map = block.file_offset + within;
+      status.file = &vhdx.file();
+      return status;
+    default:
+      return Status::IOError("vhdx payload block is partially present");
+  }
+}
+
 // block/vhdx.c vhdx_create_opts.
 constexpr CreateOption kVhdxOptions[] = {
     {"size", K::kSize, T::kSize},
@@ -39,6 +68,7 @@ const FormatDriver kVhdxDriver = {
     .probe = ProbeVhdx,
     .open = OpenVhdxImage,
     .check = CheckVhdx,
+    .locate_data = LocateVhdxData,
     .describe = DescribeVhdx,
     .create_options = CreateOptions(kVhdxOptions),
     .predict_size = measure_internal::PredictVhdxSize,

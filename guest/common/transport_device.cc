@@ -191,7 +191,7 @@ Result<BlockDevice*> TransportDeviceOpener::OpenFrom(abi::OpenBase base, const c
     return Status::InvalidArgument("file name is empty or too long");
   }
   const abi::CallRequest request =
-      abi::MakeRequest(abi::Call::kOpen, 0, static_cast<uint64_t>(base), name_length);
+      abi::MakeRequest(abi::Call::kOpen, root_, static_cast<uint64_t>(base), name_length);
   const abi::CallReply reply = transport_.Call(request, name, nullptr);
   INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
   if (reply.value > UINT32_MAX) return Status::IOError("the host returned a bad device number");

@@ -1,6 +1,7 @@
-// Opening the image the user named (device 0), as qemu-img's img_open()
-// does: the format from -f or probed, formats we only recognise refused by
-// name, then the driver's open with the command's flags.
+// Opening an image the user named (device 0, or compare's second, 1), as
+// qemu-img's img_open() does: the format from -f or probed, formats we only
+// recognise refused by name, then the driver's open with the command's
+// flags.
 #include "instar/engine/format_driver.h"
 #include "instar/guest/transport_device.h"
 #include "ops/operation.h"
@@ -9,23 +10,29 @@ namespace instar::guest {
 
 namespace {
 
+// The image being opened, by the name the user gave it.
+struct NamedImage {
+  const char* name;  // NUL-terminated within `size`
+  size_t size;
+};
+
 // qemu-img's "Could not open '<name>': <reason>".
-TextBuilder& CouldNotOpen(OperationContext& ctx) {
+TextBuilder& CouldNotOpen(OperationContext& ctx, const NamedImage& image_name) {
   ctx.error.Clear();
-  return ctx.error.Append("qemu-img: Could not open '").Append(ctx.config.filename).Append("': ");
+  return ctx.error.Append("qemu-img: Could not open '").Append(image_name.name).Append("': ");
 }
 
-Status Fail(OperationContext& ctx, Status status) {
-  CouldNotOpen(ctx).Append(status);
+Status Fail(OperationContext& ctx, const NamedImage& image_name, Status status) {
+  CouldNotOpen(ctx, image_name).Append(status);
   return status;
 }
 
 // qemu's "Could not open '<top>': Could not open backing file: <reason>",
 // where a file that cannot be opened is named as qemu's path_combine()
 // names it: relative to the top image's own name.
-void ReportBackingFailure(OperationContext& ctx, const Status& status,
+void ReportBackingFailure(OperationContext& ctx, const NamedImage& image_name, const Status& status,
                           const BackingFailure& failure) {
-  TextBuilder& text = CouldNotOpen(ctx).Append("Could not open backing file: ");
+  TextBuilder& text = CouldNotOpen(ctx, image_name).Append("Could not open backing file: ");
   switch (failure.kind) {
     case BackingFailure::Kind::kUnknownDriver:
       text.Append("Unknown driver '")
@@ -33,9 +40,8 @@ void ReportBackingFailure(OperationContext& ctx, const Status& status,
           .Append("'");
       return;
     case BackingFailure::Kind::kOpenFile: {
-      const char* top = ctx.config.filename;
-      const ByteView top_name{reinterpret_cast<const uint8_t*>(top),
-                              BoundedLength(top, sizeof(ctx.config.filename))};
+      const ByteView top_name{reinterpret_cast<const uint8_t*>(image_name.name),
+                              BoundedLength(image_name.name, image_name.size)};
       Result<ByteView> combined = PathCombine(
           top_name, reinterpret_cast<const char*>(failure.path.data), failure.path.size, ctx.arena);
       const ByteView path = combined.ok() ? *combined : failure.path;
@@ -54,34 +60,41 @@ void ReportBackingFailure(OperationContext& ctx, const Status& status,
 }  // namespace
 
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags) {
-  Result<TransportDevice*> device = TransportDevice::Create(ctx.transport, 0, ctx.arena);
-  if (!device.ok()) return Fail(ctx, device.status());
+  return OpenNamedImage(ctx, 0, ctx.config.filename, sizeof(ctx.config.filename),
+                        ctx.config.format_hint, flags);
+}
+
+Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number, const char* name,
+                                   size_t name_size, uint32_t format_hint,
+                                   const ImageOpenFlags& flags) {
+  const NamedImage image_name{name, name_size};
+  Result<TransportDevice*> device =
+      TransportDevice::Create(ctx.transport, device_number, ctx.arena);
+  if (!device.ok()) return Fail(ctx, image_name, device.status());
 
   ImageFormat format;
-  if (ctx.config.format_hint != 0) {
+  if (format_hint != 0) {
     // A hint no driver answers to is not a format.
-    const uint32_t hint = ctx.config.format_hint;
+    const uint32_t hint = format_hint;
     const FormatDriver* driver =
         hint <= UINT8_MAX ? FindFormatDriver(static_cast<ImageFormat>(hint)) : nullptr;
-    if (driver == nullptr) return Fail(ctx, Status::InvalidArgument("Unknown driver"));
+    if (driver == nullptr) return Fail(ctx, image_name, Status::InvalidArgument("Unknown driver"));
     format = driver->format;
   } else {
-    const char* name = ctx.config.filename;
-    Result<ImageFormat> probed =
-        ProbeFormat(**device, name, BoundedLength(name, sizeof(ctx.config.filename)));
-    if (!probed.ok()) return Fail(ctx, probed.status());
+    Result<ImageFormat> probed = ProbeFormat(**device, name, BoundedLength(name, name_size));
+    if (!probed.ok()) return Fail(ctx, image_name, probed.status());
     format = *probed;
   }
   if (!IsSupportedFormat(format)) {
-    CouldNotOpen(ctx)
+    CouldNotOpen(ctx, image_name)
         .Append("Unsupported image format '")
         .Append(ImageFormatName(format))
         .Append("'");
     return Status::NotSupported("Unsupported image format");
   }
 
-  auto* opener = ctx.arena.New<TransportDeviceOpener>(ctx.transport, ctx.arena);
-  if (opener == nullptr) return Fail(ctx, Status::NoSpace("out of memory"));
+  auto* opener = ctx.arena.New<TransportDeviceOpener>(ctx.transport, ctx.arena, device_number);
+  if (opener == nullptr) return Fail(ctx, image_name, Status::NoSpace("out of memory"));
   OpenOptions options;
   options.compat = ctx.compat;
   options.no_io = flags.no_io;
@@ -93,21 +106,21 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
     const TransportDeviceOpener::Failure& named = opener->as_given_failure();
     if (named.name != nullptr && image.status().code() == named.status.code() &&
         image.status().message() == named.status.message()) {
-      CouldNotOpen(ctx)
+      CouldNotOpen(ctx, image_name)
           .Append("Could not open '")
           .Append(named.name, named.name_length)
           .Append("': ")
           .Append(named.status);
       return image.status();
     }
-    return Fail(ctx, image.status());
+    return Fail(ctx, image_name, image.status());
   }
   if (flags.backing == BackingChain::kOpen) {
     BackingFailure failure;
     if (Status s =
             OpenBackingChain(**image, *opener, ctx.arena, options, kMaxBackingDepth, &failure);
         !s.ok()) {
-      ReportBackingFailure(ctx, s, failure);
+      ReportBackingFailure(ctx, image_name, s, failure);
       return s;
     }
   }

@@ -60,6 +60,14 @@ struct ImageOpenFlags {
 };
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags);
 
+// The same for any image the user named: `device` (0, or 1 for compare's
+// second image), `name` as the user gave it (NUL-terminated, within
+// `name_size` bytes), `format_hint` from -f/-F (0: probe). Its backing
+// files are opened relative to its own directory.
+Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device, const char* name,
+                                   size_t name_size, uint32_t format_hint,
+                                   const ImageOpenFlags& flags);
+
 }  // namespace instar::guest
 
 #endif  // INSTAR_GUEST_OPS_OPERATION_H_

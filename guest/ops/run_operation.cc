@@ -33,6 +33,10 @@ Status CheckConfig(const abi::OperationConfig& config) {
       return Status::InvalidArgument("the sandbox received an unterminated measure option");
     }
   }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kCompare) &&
+      !Terminated(config.compare.filename2, sizeof(config.compare.filename2))) {
+    return Status::InvalidArgument("the sandbox received an unterminated file name");
+  }
   return Status::Ok();
 }
 

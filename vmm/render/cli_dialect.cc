@@ -18,6 +18,7 @@ CliDialect CliDialectFor(const QemuVersion& compat) {
   d.file_driver_names_path = compat.AtLeast(7, 0);
   d.qemu_img_words_getopt_errors = !compat.AtLeast(10, 0);
   d.error_exit_hint_names_command = compat.AtLeast(10, 0);
+  d.long_option_names = compat.AtLeast(10, 0);
   return d;
 }
 

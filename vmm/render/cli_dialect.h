@@ -43,6 +43,9 @@ struct CliDialect {
   // command (try_help), older versions only the program:
   // "Try '<program> --help' for more information".
   bool error_exit_hint_names_command = true;
+  // 10.0 gives the options of commands like compare long names
+  // (--a-format, --strict, --quiet ...); before, only the short letters.
+  bool long_option_names = true;
 };
 
 CliDialect CliDialectFor(const QemuVersion& compat);

@@ -81,6 +81,8 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
           request.offset != static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory)) {
         return abi::CallError::kBadRange;
       }
+      // The device names the root the file belongs to.
+      if (request.device >= devices_.roots()) return abi::CallError::kBadDevice;
       if (devices_.count() >= abi::kMaxDevices) return abi::CallError::kDenied;
       return abi::CallError::kOk;
     case abi::Call::kEmit:
@@ -162,7 +164,7 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
       uint32_t device = 0;
       error = devices_.OpenByName(
           std::string(reinterpret_cast<const char*>(payload), static_cast<size_t>(request.length)),
-          static_cast<abi::OpenBase>(request.offset), &device);
+          static_cast<abi::OpenBase>(request.offset), request.device, &device);
       if (error == abi::CallError::kOk) reply.value = device;
       break;
     }

@@ -149,6 +149,10 @@ TEST_F(CallHandlerTest, OpensNamesAsGivenFromTheWorkingDirectory) {
   EXPECT_EQ(devices_.path(reply.value), absolute);
   // No third base.
   EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 2, 10)), abi::CallError::kBadRange);
+  // A file is opened for a root: the user's one image here, device 0. The
+  // extent the guest opened above is no root, nor is a device not there.
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 1, 0, 10)), abi::CallError::kBadDevice);
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 63, 0, 10)), abi::CallError::kBadDevice);
 }
 
 TEST_F(CallHandlerTest, RefusesAbsurdNames) {
@@ -210,9 +214,39 @@ TEST(DeviceTableTest, ReportsOpenFailuresAsQemuDoes) {
   EXPECT_EQ(error, "Could not open '/nonexistent/instar-image': No such file or directory");
   EXPECT_EQ(devices.count(), 0u);
   uint32_t device = 0;
-  // Nothing to resolve a name against yet.
-  EXPECT_EQ(devices.OpenByName("x", abi::OpenBase::kImageDirectory, &device),
-            abi::CallError::kDenied);
+  // Nothing to resolve a name against yet: there is no root.
+  EXPECT_EQ(devices.OpenByName("x", abi::OpenBase::kImageDirectory, 0, &device),
+            abi::CallError::kBadDevice);
+}
+
+// compare's two images are both roots; a name is resolved against the
+// directory of the root it is opened for, and only a root may be named.
+TEST(DeviceTableTest, ResolvesNamesAgainstTheirOwnRoot) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("instar-roots-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "a");
+  std::filesystem::create_directories(dir / "b");
+  for (const char* name : {"a/top", "b/top", "b/base"}) {
+    std::ofstream(dir / name) << "x";
+  }
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenPath((dir / "a/top").string(), &error)) << error;
+  ASSERT_TRUE(devices.OpenPath((dir / "b/top").string(), &error)) << error;
+  EXPECT_EQ(devices.roots(), 2u);
+  uint32_t device = 0;
+  // "base" is beside b/top, not a/top.
+  EXPECT_EQ(devices.OpenByName("base", abi::OpenBase::kImageDirectory, 0, &device),
+            abi::CallError::kNotFound);
+  ASSERT_EQ(devices.OpenByName("base", abi::OpenBase::kImageDirectory, 1, &device),
+            abi::CallError::kOk);
+  EXPECT_EQ(device, 2u);
+  EXPECT_EQ(devices.path(2), (dir / "b/base").string());
+  EXPECT_EQ(devices.roots(), 2u);
+  // A device the guest opened is no root.
+  EXPECT_EQ(devices.OpenByName("top", abi::OpenBase::kImageDirectory, 2, &device),
+            abi::CallError::kBadDevice);
+  std::filesystem::remove_all(dir);
 }
 
 // A file with data at [0, 4096) and [1 MiB, 1 MiB + 4096), holes elsewhere

@@ -160,18 +160,20 @@ bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
   }
   fds_.push_back(fd);
   paths_.push_back(path);
+  // A device the guest opened comes after every root.
+  if (roots_ + 1 == fds_.size()) ++roots_;
   return true;
 }
 
-abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase base,
+abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase base, uint32_t root,
                                        uint32_t* device) {
-  if (name.empty() || name.size() > abi::kMaxName || name.find('\0') != std::string::npos ||
-      fds_.empty()) {
+  if (root >= roots_) return abi::CallError::kBadDevice;
+  if (name.empty() || name.size() > abi::kMaxName || name.find('\0') != std::string::npos) {
     return abi::CallError::kDenied;
   }
   if (fds_.size() >= abi::kMaxDevices) return abi::CallError::kDenied;
   const std::string path =
-      base == abi::OpenBase::kWorkingDirectory ? name : CombinePath(paths_[0], name);
+      base == abi::OpenBase::kWorkingDirectory ? name : CombinePath(paths_[root], name);
   int err = 0;
   const int fd = OpenGuestNamedFile(path, &err);
   if (fd < 0) {

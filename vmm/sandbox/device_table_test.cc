@@ -31,7 +31,7 @@ class GuestNamedOpenTest : public ::testing::Test {
 
   abi::CallError Open(const std::string& name) {
     uint32_t device = 0;
-    return devices_.OpenByName(name, abi::OpenBase::kImageDirectory, &device);
+    return devices_.OpenByName(name, abi::OpenBase::kImageDirectory, /*root=*/0, &device);
   }
 
   fs::path dir_;

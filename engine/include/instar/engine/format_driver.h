@@ -106,6 +106,20 @@ struct FormatDriver {
   Status (*check)(Image& image, const QemuVersion& compat, Arena& arena, CheckLog& log,
                   CheckResult* result) = nullptr;
 
+  // Where the guest-visible bytes at `offset` (< the virtual size) lie, at
+  // most `bytes` of them, for a format whose block status calls its runs
+  // data without placing them (qemu's vhdx has no block status; its reads
+  // go through the BAT): kOffsetValid with `map` and `file`, or kZero, and
+  // `bytes` > 0. Null: the block status places every byte it can read.
+  // ReadGuest() (instar/engine/compare.h) is its one caller.
+  Result<BlockStatus> (*locate_data)(Image& image, uint64_t offset, uint64_t bytes) = nullptr;
+  // Reads guest bytes from `offset` that the block status calls data
+  // without placing and that no file holds as they are (qcow2's compressed
+  // clusters): at most `bytes` of them into `out`, returning how many (> 0).
+  // Buffers it needs come from `scratch` and are given back before it
+  // returns. Null: the engine cannot read such data. ReadGuest() calls it.
+  Result<uint64_t> (*read_data)(Image& image, uint64_t offset, uint64_t bytes, uint8_t* out,
+                                Arena& scratch) = nullptr;
   // What the image says of itself for info (see ImageDescription); null:
   // nothing beyond the defaults (raw). Which of it a qemu-img version
   // reports is the info dialect's to decide (info_dialect.h), not the

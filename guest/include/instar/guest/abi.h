@@ -49,7 +49,8 @@ enum class Call : uint32_t {
   kFlush = 4,     // device
   kSeekData = 5,  // device, offset -> value = next data offset, or kNoData
   kSeekHole = 6,  // device, offset -> value = next hole offset (size at EOF)
-  // payload = file name, offset = a kOpenBase -> value = new device number
+  // payload = file name, offset = a kOpenBase, device = the named image it
+  // belongs to -> value = new device number
   kOpen = 7,
   kEmit = 8,    // payload = the result stream; at most once
   kLog = 9,     // payload = one line of text for the host's debug log
@@ -64,8 +65,11 @@ enum class Call : uint32_t {
 };
 
 struct CallRequest {
-  uint32_t call;    // a Call
-  uint32_t device;  // device number; 0 is the image the user named
+  uint32_t call;  // a Call
+  // The device number: 0 is the image the user named, 1 the second one
+  // (compare's). kOpen: the named image whose directory a relative name
+  // starts from (kImageDirectory), 0 or 1.
+  uint32_t device;
   uint64_t offset;
   uint64_t length;  // payload or transfer length in bytes
   uint64_t buffer;  // kvm/emulated: guest-physical address of the payload
@@ -94,8 +98,9 @@ enum class CallError : int32_t {
 
 // Where a relative kOpen name starts from (the request's offset).
 enum class OpenBase : uint64_t {
-  // The directory of the image the user named: qemu's path_combine(), as
-  // for a backing file or a vmdk extent.
+  // The directory of the image the user named (the request's device: 0, or
+  // 1 for compare's second image): qemu's path_combine(), as for a backing
+  // file or a vmdk extent.
   kImageDirectory = 0,
   // The working directory of the instar process, the name taken as given:
   // how qemu opens a qcow2's external data file.
@@ -134,7 +139,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 7;
+constexpr uint32_t kAbiVersion = 8;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -194,6 +199,15 @@ struct MapConfig {
   uint32_t reserved;
 };
 
+// `qemu-img compare A B`: A is device 0 (`filename`, `format_hint`), B is
+// device 1, which the host opens before the run as it opens device 0.
+struct CompareConfig {
+  char filename2[512];    // NUL-terminated name the user gave for B
+  uint32_t format_hint2;  // an instar::ImageFormat from -F, or 0 to probe
+  uint32_t flags;         // kCompare*
+};
+constexpr uint32_t kCompareStrict = 1u << 0;  // -s
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -210,12 +224,14 @@ struct OperationConfig {
     InfoConfig info;
     MeasureConfig measure;
     MapConfig map;
+    CompareConfig compare;
     uint8_t pad[3072];
   };
 };
 static_assert(sizeof(OperationConfig) == 3616);
 static_assert(offsetof(OperationConfig, filename) == 32);
 static_assert(offsetof(OperationConfig, info) == 544);
+static_assert(sizeof(CompareConfig) <= 3072);
 
 // ---------------------------------------------------------------------------
 // The result stream: one ResultHeader, then records until `length` bytes.

@@ -37,7 +37,7 @@
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
   BASELINES_ONLY(amend, Amend)                            \
   IMPLEMENTED(check, Check, 4)                            \
-  BASELINES_ONLY(compare, Compare)                        \
+  IMPLEMENTED(compare, Compare, 5)                        \
   BASELINES_ONLY(convert, Convert)                        \
   BASELINES_ONLY(create, Create)                          \
   BASELINES_ONLY(dd, Dd)                                  \

@@ -89,11 +89,13 @@ class TransportDevice final : public BlockDevice {
   uint64_t extents_to_ = 0;
 };
 
-// Opens further files with kOpen; the devices live in `arena`.
+// Opens further files with kOpen; the devices live in `arena`. `root` is
+// the named image (device 0, or compare's second image, 1) whose directory
+// a relative name starts from.
 class TransportDeviceOpener final : public DeviceOpener {
  public:
-  TransportDeviceOpener(Transport& transport, Arena& arena)
-      : transport_(transport), arena_(arena) {}
+  TransportDeviceOpener(Transport& transport, Arena& arena, uint32_t root = 0)
+      : transport_(transport), arena_(arena), root_(root) {}
 
   Result<BlockDevice*> Open(const char* name, size_t name_length) override;
   Result<BlockDevice*> OpenAsGiven(const char* name, size_t name_length) override;
@@ -113,6 +115,7 @@ class TransportDeviceOpener final : public DeviceOpener {
 
   Transport& transport_;
   Arena& arena_;
+  uint32_t root_;
   Failure as_given_failure_;
 };
 

@@ -1,0 +1,241 @@
+// RFC 1951 decoding: canonical Huffman codes decoded a bit at a time (the
+// way the RFC describes them), stored, fixed and dynamic blocks.
+#include "instar/engine/inflate.h"
+
+namespace instar {
+
+namespace {
+
+constexpr int kMaxBits = 15;
+constexpr int kMaxLitLen = 288;
+constexpr int kMaxDist = 30;
+
+// A canonical Huffman code: how many codes of each length, and the symbols
+// in code order.
+struct Huffman {
+  uint16_t count[kMaxBits + 1];
+  uint16_t symbol[kMaxLitLen];
+};
+
+// RFC 1951 3.2.5: lengths 257..285 and distances 0..29.
+constexpr uint16_t kLengthBase[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
+constexpr uint8_t kLengthExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+constexpr uint16_t kDistBase[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                    33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+                                    1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+constexpr uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                    6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+// The order code length code lengths are sent in (3.2.7).
+constexpr uint8_t kCodeLengthOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                          11, 4,  12, 3, 13, 2, 14, 1, 15};
+
+Status Corrupt(const char* what) { return Status::Corruption(what); }
+
+class Inflater {
+ public:
+  Inflater(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size)
+      : in_(in), in_size_(in_size), out_(out), out_size_(out_size) {}
+
+  Result<size_t> Run();
+
+ private:
+  // The next `n` (<= 16) bits, least significant first.
+  Result<uint32_t> Bits(int n);
+  Result<int> Decode(const Huffman& h);
+  Status Stored();
+  Status Codes(const Huffman& lengths, const Huffman& distances);
+  Status Dynamic();
+  bool Full() const { return out_pos_ == out_size_; }
+
+  const uint8_t* in_;
+  size_t in_size_;
+  size_t in_pos_ = 0;
+  uint32_t bit_buffer_ = 0;
+  int bit_count_ = 0;
+  uint8_t* out_;
+  size_t out_size_;
+  size_t out_pos_ = 0;
+};
+
+// Builds the code from each symbol's length; an over-subscribed set of
+// lengths is corrupt (an incomplete one is allowed, as zlib allows it for a
+// single distance code).
+Status Build(Huffman* h, const uint8_t* lengths, int n) {
+  for (int len = 0; len <= kMaxBits; ++len) h->count[len] = 0;
+  for (int s = 0; s < n; ++s) ++h->count[lengths[s]];
+  if (h->count[0] == n) return Status::Ok();
+  int left = 1;
+  for (int len = 1; len <= kMaxBits; ++len) {
+    left <<= 1;
+    left -= h->count[len];
+    if (left < 0) return Corrupt("inflate: over-subscribed code lengths");
+  }
+  uint16_t offsets[kMaxBits + 1];
+  offsets[1] = 0;
+  for (int len = 1; len < kMaxBits; ++len) offsets[len + 1] = offsets[len] + h->count[len];
+  for (int s = 0; s < n; ++s) {
+    if (lengths[s] != 0) h->symbol[offsets[lengths[s]]++] = static_cast<uint16_t>(s);
+  }
+  return Status::Ok();
+}
+
+Result<uint32_t> Inflater::Bits(int n) {
+  while (bit_count_ < n) {
+    if (in_pos_ == in_size_) return Corrupt("inflate: the compressed data ends early");
+    bit_buffer_ |= static_cast<uint32_t>(in_[in_pos_++]) << bit_count_;
+    bit_count_ += 8;
+  }
+  const uint32_t value = bit_buffer_ & ((1u << n) - 1);
+  bit_buffer_ >>= n;
+  bit_count_ -= n;
+  return value;
+}
+
+Result<int> Inflater::Decode(const Huffman& h) {
+  int code = 0;   // the bits read so far, first bit most significant
+  int first = 0;  // the first code of this length
+  int index = 0;  // the index of that first code in symbol[]
+  for (int len = 1; len <= kMaxBits; ++len) {
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t bit, Bits(1));
+    code |= static_cast<int>(bit);
+    const int count = h.count[len];
+    if (code - count < first) return h.symbol[index + (code - first)];
+    index += count;
+    first += count;
+    first <<= 1;
+    code <<= 1;
+  }
+  return Corrupt("inflate: no such code");
+}
+
+Status Inflater::Stored() {
+  bit_buffer_ = 0;  // to the next byte boundary
+  bit_count_ = 0;
+  if (in_size_ - in_pos_ < 4) return Corrupt("inflate: the compressed data ends early");
+  const uint32_t len = in_[in_pos_] | (static_cast<uint32_t>(in_[in_pos_ + 1]) << 8);
+  const uint32_t nlen = in_[in_pos_ + 2] | (static_cast<uint32_t>(in_[in_pos_ + 3]) << 8);
+  in_pos_ += 4;
+  if (len != (~nlen & 0xffff)) return Corrupt("inflate: stored block length is corrupt");
+  for (uint32_t i = 0; i < len && !Full(); ++i) {
+    if (in_pos_ == in_size_) return Corrupt("inflate: the compressed data ends early");
+    out_[out_pos_++] = in_[in_pos_++];
+  }
+  return Status::Ok();
+}
+
+Status Inflater::Codes(const Huffman& lengths, const Huffman& distances) {
+  while (!Full()) {
+    INSTAR_ASSIGN_OR_RETURN(int symbol, Decode(lengths));
+    if (symbol < 256) {
+      out_[out_pos_++] = static_cast<uint8_t>(symbol);
+      continue;
+    }
+    if (symbol == 256) return Status::Ok();
+    symbol -= 257;
+    if (symbol >= 29) return Corrupt("inflate: invalid length code");
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t extra, Bits(kLengthExtra[symbol]));
+    const size_t length = kLengthBase[symbol] + extra;
+    INSTAR_ASSIGN_OR_RETURN(const int dsymbol, Decode(distances));
+    if (dsymbol >= 30) return Corrupt("inflate: invalid distance code");
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t dextra, Bits(kDistExtra[dsymbol]));
+    const size_t distance = kDistBase[dsymbol] + dextra;
+    if (distance > out_pos_) return Corrupt("inflate: distance before the start of the output");
+    for (size_t i = 0; i < length && !Full(); ++i) {
+      out_[out_pos_] = out_[out_pos_ - distance];
+      ++out_pos_;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Inflater::Dynamic() {
+  INSTAR_ASSIGN_OR_RETURN(const uint32_t hlit, Bits(5));
+  INSTAR_ASSIGN_OR_RETURN(const uint32_t hdist, Bits(5));
+  INSTAR_ASSIGN_OR_RETURN(const uint32_t hclen, Bits(4));
+  const int nlen = static_cast<int>(hlit) + 257;
+  const int ndist = static_cast<int>(hdist) + 1;
+  const int ncode = static_cast<int>(hclen) + 4;
+  if (nlen > 286 || ndist > 30) return Corrupt("inflate: too many length or distance codes");
+  uint8_t lengths[kMaxLitLen + kMaxDist] = {};
+  for (int i = 0; i < ncode; ++i) {
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t len, Bits(3));
+    lengths[kCodeLengthOrder[i]] = static_cast<uint8_t>(len);
+  }
+  Huffman code_lengths;
+  INSTAR_RETURN_IF_ERROR(Build(&code_lengths, lengths, 19));
+  for (int i = 0; i < 19; ++i) lengths[i] = 0;
+  for (int index = 0; index < nlen + ndist;) {
+    INSTAR_ASSIGN_OR_RETURN(const int symbol, Decode(code_lengths));
+    if (symbol < 16) {
+      lengths[index++] = static_cast<uint8_t>(symbol);
+      continue;
+    }
+    uint8_t value = 0;
+    uint32_t repeat = 0;
+    if (symbol == 16) {
+      if (index == 0) return Corrupt("inflate: repeat with no first length");
+      value = lengths[index - 1];
+      INSTAR_ASSIGN_OR_RETURN(const uint32_t r, Bits(2));
+      repeat = 3 + r;
+    } else if (symbol == 17) {
+      INSTAR_ASSIGN_OR_RETURN(const uint32_t r, Bits(3));
+      repeat = 3 + r;
+    } else {
+      INSTAR_ASSIGN_OR_RETURN(const uint32_t r, Bits(7));
+      repeat = 11 + r;
+    }
+    if (index + static_cast<int>(repeat) > nlen + ndist) {
+      return Corrupt("inflate: too many code lengths");
+    }
+    while (repeat-- > 0) lengths[index++] = value;
+  }
+  if (lengths[256] == 0) return Corrupt("inflate: no end-of-block code");
+  Huffman literals;
+  Huffman distances;
+  INSTAR_RETURN_IF_ERROR(Build(&literals, lengths, nlen));
+  INSTAR_RETURN_IF_ERROR(Build(&distances, lengths + nlen, ndist));
+  return Codes(literals, distances);
+}
+
+Result<size_t> Inflater::Run() {
+  bool last = false;
+  while (!last && !Full()) {
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t final_block, Bits(1));
+    INSTAR_ASSIGN_OR_RETURN(const uint32_t type, Bits(2));
+    last = final_block != 0;
+    if (type == 0) {
+      INSTAR_RETURN_IF_ERROR(Stored());
+    } else if (type == 1) {
+      // 3.2.6: the fixed codes.
+      uint8_t lengths[kMaxLitLen + kMaxDist];
+      int s = 0;
+      for (; s < 144; ++s) lengths[s] = 8;
+      for (; s < 256; ++s) lengths[s] = 9;
+      for (; s < 280; ++s) lengths[s] = 7;
+      for (; s < kMaxLitLen; ++s) lengths[s] = 8;
+      for (; s < kMaxLitLen + kMaxDist; ++s) lengths[s] = 5;
+      Huffman literals;
+      Huffman distances;
+      INSTAR_RETURN_IF_ERROR(Build(&literals, lengths, kMaxLitLen));
+      INSTAR_RETURN_IF_ERROR(Build(&distances, lengths + kMaxLitLen, kMaxDist));
+      INSTAR_RETURN_IF_ERROR(Codes(literals, distances));
+    } else if (type == 2) {
+      INSTAR_RETURN_IF_ERROR(Dynamic());
+    } else {
+      return Corrupt("inflate: invalid block type");
+    }
+  }
+  return out_pos_;
+}
+
+}  // namespace
+
+Result<size_t> Inflate(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size) {
+  Inflater inflater(in, in_size, out, out_size);
+  return inflater.Run();
+}
+
+}  // namespace instar

@@ -1,0 +1,71 @@
+// `qemu-img compare A B`: both images the user named (device 0 and 1) are
+// opened as img_compare() opens them, each with its backing chain, and
+// walked against each other (instar/engine/compare.h); the result says
+// which line qemu-img printed last (compare_result.h). The bytes of both
+// images stay in the sandbox: the host learns only the verdict.
+#include "instar/engine/compare.h"
+#include "instar/guest/compare_result.h"
+#include "ops/operation.h"
+
+namespace instar::guest {
+
+namespace {
+
+using namespace compare_result;
+
+// qemu's strerror() of the errno a failed read returns: -EIO for
+// everything the readers report as an I/O error (corruption included);
+// instar's own words otherwise.
+void AppendReason(TextBuilder& text, const Status& status) {
+  if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kCorruption) {
+    text.Append("Input/output error");
+  } else {
+    text.Append(status.message());
+  }
+}
+
+}  // namespace
+
+Status CompareOperation(OperationContext& ctx) {
+  // RunOperation() checked that filename2 is terminated.
+  const abi::CompareConfig& c = ctx.config.compare;
+  const ImageOpenFlags flags{BackingChain::kOpen, false};
+  INSTAR_ASSIGN_OR_RETURN(OpenedImage a, OpenUserImage(ctx, flags));
+  INSTAR_ASSIGN_OR_RETURN(OpenedImage b, OpenNamedImage(ctx, 1, c.filename2, sizeof(c.filename2),
+                                                        c.format_hint2, flags));
+
+  uint8_t* buffer1 = ctx.arena.AllocateArray<uint8_t>(kCompareChunkBytes);
+  uint8_t* buffer2 = ctx.arena.AllocateArray<uint8_t>(kCompareChunkBytes);
+  if (buffer1 == nullptr || buffer2 == nullptr) return Status::NoSpace("out of memory");
+
+  const bool strict = (c.flags & abi::kCompareStrict) != 0;
+  const CompareOutcome outcome =
+      CompareImages(*a.image, *b.image, strict, ctx.compat, buffer1, buffer2, ctx.arena);
+  if (outcome.size_warning) INSTAR_RETURN_IF_ERROR(ctx.writer.Bool(kTagSizeWarning, true));
+  const CompareFailure& failure = outcome.failure;
+  if (failure.exit_code == 0) {
+    INSTAR_RETURN_IF_ERROR(ctx.writer.U64(kTagVerdict, static_cast<uint64_t>(outcome.verdict)));
+    if (outcome.verdict == CompareVerdict::kContentMismatch ||
+        outcome.verdict == CompareVerdict::kStrictStatusMismatch) {
+      INSTAR_RETURN_IF_ERROR(ctx.writer.U64(kTagOffset, outcome.offset));
+    }
+    return Status::Ok();
+  }
+  const char* name = failure.image == 0 ? ctx.config.filename : c.filename2;
+  char text[2048];
+  TextBuilder line(text, sizeof(text));
+  if (failure.exit_code == 3) {
+    line.Append("qemu-img: Sector allocation test failed for ").Append(name);
+  } else {
+    line.Append("qemu-img: Error while reading offset ")
+        .AppendDecimal(failure.offset)
+        .Append(" of ")
+        .Append(name)
+        .Append(": ");
+    AppendReason(line, failure.status);
+  }
+  INSTAR_RETURN_IF_ERROR(ctx.writer.Bytes(kTagFailure, line.c_str(), line.length()));
+  return ctx.writer.U64(kTagFailureExit, failure.exit_code);
+}
+
+}  // namespace instar::guest
