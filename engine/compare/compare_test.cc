@@ -111,8 +111,7 @@ struct PairCase {
 };
 
 // Every case of cases/compare.json between two stored images whose data
-// instar reads (zstd clusters and streamOptimized vmdk grains are not yet:
-// docs/divergences.md).
+// instar reads (zstd clusters are not yet: docs/divergences.md).
 constexpr PairCase kPairs[] = {
     {"qcow2", "empty-qcow2-vs-empty-vmdk", "qcow2-empty.qcow2", "vmdk-empty.vmdk", false},
     {"qcow2", "empty-qcow2-vs-empty-vhdx", "qcow2-empty.qcow2", "vhdx-empty.vhdx", false},
@@ -133,6 +132,8 @@ constexpr PairCase kPairs[] = {
      "qcow2-compressed-4k.qcow2", false},
     {"qcow2", "zlib-vs-partly-rewritten", "qcow2-compressed.qcow2",
      "qcow2-compressed-partial.qcow2", false},
+    {"qcow2", "qcow2-compressed-vs-vmdk-stream", "qcow2-compressed.qcow2", "vmdk-stream.vmdk",
+     false},
 };
 
 TEST(CompareImagesTest, PrintsWhatQemuImgPrintedForCorpusPairs) {

@@ -40,6 +40,10 @@ class Inflater {
       : in_(in), in_size_(in_size), out_(out), out_size_(out_size) {}
 
   Result<size_t> Run();
+  // After Run(): whether the final block ended, and the input bytes used
+  // up to the byte after it.
+  bool ended() const { return ended_; }
+  size_t consumed() const { return in_pos_; }
 
  private:
   // The next `n` (<= 16) bits, least significant first.
@@ -58,6 +62,8 @@ class Inflater {
   uint8_t* out_;
   size_t out_size_;
   size_t out_pos_ = 0;
+  bool block_done_ = false;  // the block being decoded reached its end
+  bool ended_ = false;
 };
 
 // Builds the code from each symbol's length; an over-subscribed set of
@@ -119,21 +125,42 @@ Status Inflater::Stored() {
   const uint32_t nlen = in_[in_pos_ + 2] | (static_cast<uint32_t>(in_[in_pos_ + 3]) << 8);
   in_pos_ += 4;
   if (len != (~nlen & 0xffff)) return Corrupt("inflate: stored block length is corrupt");
-  for (uint32_t i = 0; i < len && !Full(); ++i) {
+  uint32_t i = 0;
+  for (; i < len && !Full(); ++i) {
     if (in_pos_ == in_size_) return Corrupt("inflate: the compressed data ends early");
     out_[out_pos_++] = in_[in_pos_++];
   }
+  block_done_ = i == len;
   return Status::Ok();
 }
 
 Status Inflater::Codes(const Huffman& lengths, const Huffman& distances) {
-  while (!Full()) {
+  for (;;) {
+    if (Full()) {
+      // zlib still reads an end-of-block code right after the output
+      // fills (the stream has then ended); anything else is left unread.
+      const size_t in_pos = in_pos_;
+      const uint32_t bit_buffer = bit_buffer_;
+      const int bit_count = bit_count_;
+      const Result<int> next = Decode(lengths);
+      if (next.ok() && *next == 256) {
+        block_done_ = true;
+        return Status::Ok();
+      }
+      in_pos_ = in_pos;
+      bit_buffer_ = bit_buffer;
+      bit_count_ = bit_count;
+      return Status::Ok();
+    }
     INSTAR_ASSIGN_OR_RETURN(int symbol, Decode(lengths));
     if (symbol < 256) {
       out_[out_pos_++] = static_cast<uint8_t>(symbol);
       continue;
     }
-    if (symbol == 256) return Status::Ok();
+    if (symbol == 256) {
+      block_done_ = true;
+      return Status::Ok();
+    }
     symbol -= 257;
     if (symbol >= 29) return Corrupt("inflate: invalid length code");
     INSTAR_ASSIGN_OR_RETURN(const uint32_t extra, Bits(kLengthExtra[symbol]));
@@ -148,7 +175,6 @@ Status Inflater::Codes(const Huffman& lengths, const Huffman& distances) {
       ++out_pos_;
     }
   }
-  return Status::Ok();
 }
 
 Status Inflater::Dynamic() {
@@ -202,7 +228,13 @@ Status Inflater::Dynamic() {
 
 Result<size_t> Inflater::Run() {
   bool last = false;
-  while (!last && !Full()) {
+  for (;;) {
+    if (last) {
+      ended_ = true;
+      break;
+    }
+    if (Full()) break;
+    block_done_ = false;
     INSTAR_ASSIGN_OR_RETURN(const uint32_t final_block, Bits(1));
     INSTAR_ASSIGN_OR_RETURN(const uint32_t type, Bits(2));
     last = final_block != 0;
@@ -227,6 +259,8 @@ Result<size_t> Inflater::Run() {
     } else {
       return Corrupt("inflate: invalid block type");
     }
+    // The output filled inside the block: it has not ended.
+    if (!block_done_) break;
   }
   return out_pos_;
 }
@@ -236,6 +270,32 @@ Result<size_t> Inflater::Run() {
 Result<size_t> Inflate(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size) {
   Inflater inflater(in, in_size, out, out_size);
   return inflater.Run();
+}
+
+Result<size_t> Uncompress(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size) {
+  // RFC 1950: CM 8 (deflate), a window of at most 32 KiB, the check bits,
+  // and no preset dictionary.
+  if (in_size < 2 || (in[0] & 0x0f) != 8 || (in[0] >> 4) > 7 ||
+      ((static_cast<uint32_t>(in[0]) << 8) | in[1]) % 31 != 0 || (in[1] & 0x20) != 0) {
+    return Corrupt("inflate: not a zlib stream");
+  }
+  Inflater inflater(in + 2, in_size - 2, out, out_size);
+  INSTAR_ASSIGN_OR_RETURN(const size_t n, inflater.Run());
+  if (!inflater.ended()) return Corrupt("inflate: the data does not fit");
+  const size_t at = 2 + inflater.consumed();
+  if (in_size - at < 4) return Corrupt("inflate: the compressed data ends early");
+  // Adler-32 of the output, stored big endian.
+  uint32_t a = 1;
+  uint32_t b = 0;
+  for (size_t i = 0; i < n; ++i) {
+    a = (a + out[i]) % 65521;
+    b = (b + a) % 65521;
+  }
+  const uint32_t stored = (static_cast<uint32_t>(in[at]) << 24) |
+                          (static_cast<uint32_t>(in[at + 1]) << 16) |
+                          (static_cast<uint32_t>(in[at + 2]) << 8) | in[at + 3];
+  if (stored != ((b << 16) | a)) return Corrupt("inflate: incorrect data check");
+  return n;
 }
 
 }  // namespace instar

@@ -63,5 +63,28 @@ TEST(InflateTest, RefusesMalformedStreams) {
   EXPECT_EQ(InflateAll({0x03, 0x02, 0x00}, out).status().code(), StatusCode::kCorruption);
 }
 
+// zlib's framing around the fixed block above: header 0x78 0x01 (deflate,
+// 32 KiB window, no dictionary, 0x7801 % 31 == 0), then the Adler-32 of
+// "a": 0x00620062.
+TEST(UncompressTest, ChecksTheFrameAndTheChecksum) {
+  std::vector<uint8_t> out(4);
+  const std::vector<uint8_t> good = {0x78, 0x01, 0x4b, 0x04, 0x00, 0x00, 0x62, 0x00, 0x62};
+  Result<size_t> n = Uncompress(good.data(), good.size(), out.data(), out.size());
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(out[0], 'a');
+  // A wrong checksum; a header whose check bits are wrong; a stream that
+  // does not end within the output (one byte of room for "a" is enough,
+  // none is not).
+  std::vector<uint8_t> bad = good;
+  bad.back() ^= 1;
+  EXPECT_FALSE(Uncompress(bad.data(), bad.size(), out.data(), out.size()).ok());
+  bad = good;
+  bad[1] = 0x02;
+  EXPECT_FALSE(Uncompress(bad.data(), bad.size(), out.data(), out.size()).ok());
+  EXPECT_TRUE(Uncompress(good.data(), good.size(), out.data(), 1).ok());
+  EXPECT_FALSE(Uncompress(good.data(), good.size(), out.data(), 0).ok());
+}
+
 }  // namespace
 }  // namespace instar

@@ -99,6 +99,16 @@ constexpr CreateOption kVmdkOptions[] = {
 
 }  // namespace
 
+namespace {
+
+// A streamOptimized vmdk's compressed grains (VmdkImage::ReadCompressed).
+Result<uint64_t> ReadVmdkData(Image& image, uint64_t offset, uint64_t bytes, uint8_t* out,
+                              Arena& scratch) {
+  return static_cast<VmdkImage&>(image).ReadCompressed(offset, bytes, out, scratch);
+}
+
+}  // namespace
+
 const FormatDriver kVmdkDriver = {
     .format = ImageFormat::kVmdk,
     .name = "vmdk",
@@ -106,6 +116,7 @@ const FormatDriver kVmdkDriver = {
     .open = OpenVmdkImage,
     .supports_backing = true,
     .check = CheckVmdk,
+    .read_data = ReadVmdkData,
     .describe = DescribeVmdk,
     .create_options = CreateOptions(kVmdkOptions),
     .predict_size = measure_internal::PredictVmdkSize,

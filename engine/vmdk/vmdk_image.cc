@@ -9,6 +9,7 @@
 #include "core/reader_util.h"
 #include "core/table_cache.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/inflate.h"
 #include "vmdk/vmdk_text.h"
 
 namespace instar {
@@ -83,9 +84,13 @@ class VmdkReader final : public VmdkImage {
                         Status* error) {
     return ClusterOffset(extent, offset, cluster_offset, error);
   }
+  Result<uint64_t> ReadGrain(uint64_t offset, uint64_t bytes, uint8_t* out, Arena& scratch);
 
  private:
   ~VmdkReader() = default;
+
+  // find_extent(): the first extent ending after `sector`; null when none.
+  VmdkExtent* FindExtent(uint64_t sector) const;
 
   Status OpenSparse(BlockDevice& device, const uint8_t* magic, VmdkExtent* named, int depth);
   Status OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int depth);
@@ -689,13 +694,7 @@ Lookup VmdkReader::ClusterOffset(VmdkExtent& extent, uint64_t offset, uint64_t* 
   return Lookup::kOk;
 }
 
-Result<BlockStatus> VmdkReader::DriverBlockStatus(bool, uint64_t offset, uint64_t bytes) {
-  if (bytes == 0 || offset >= VirtualSize()) {
-    return Status::InvalidArgument("block status range is outside the image");
-  }
-  if (bytes > VirtualSize() - offset) bytes = VirtualSize() - offset;
-  // find_extent: the first extent ending after the sector.
-  const uint64_t sector = offset >> 9;
+VmdkExtent* VmdkReader::FindExtent(uint64_t sector) const {
   size_t low = 0;
   size_t high = extent_count_;
   while (low < high) {
@@ -706,8 +705,63 @@ Result<BlockStatus> VmdkReader::DriverBlockStatus(bool, uint64_t offset, uint64_
       low = mid + 1;
     }
   }
-  if (low == extent_count_) return Status::Corruption("vmdk offset is in no extent");
-  VmdkExtent& extent = *extents_[low];
+  return low == extent_count_ ? nullptr : extents_[low];
+}
+
+Result<uint64_t> VmdkReader::ReadGrain(uint64_t offset, uint64_t bytes, uint8_t* out,
+                                       Arena& scratch) {
+  if (bytes == 0 || offset >= VirtualSize()) {
+    return Status::InvalidArgument("grain read is outside the image");
+  }
+  VmdkExtent* found = FindExtent(offset >> 9);
+  if (found == nullptr) return Status::Corruption("vmdk offset is in no extent");
+  VmdkExtent& extent = *found;
+  uint64_t cluster_offset = 0;
+  Status error = Status::Corruption("vmdk grain lookup failed (bad grain directory entry)");
+  const Lookup lookup = ClusterOffset(extent, offset, &cluster_offset, &error);
+  if (lookup == Lookup::kError) return error;
+  if (lookup != Lookup::kOk || !extent.compressed) {
+    return Status::InvalidArgument("vmdk grain is not a compressed one");
+  }
+  const uint64_t cluster_bytes = extent.cluster_sectors * 512;
+  const uint64_t index_in_cluster = (offset - extent.start_sector() * 512) % cluster_bytes;
+  // Two grains: a marker and data that did not compress may be longer
+  // than one.
+  const uint64_t buf_bytes = cluster_bytes * 2;
+  ArenaRewind rewind(scratch);
+  uint8_t* buffer = scratch.AllocateArray<uint8_t>(buf_bytes);
+  uint8_t* grain = scratch.AllocateArray<uint8_t>(cluster_bytes);
+  if (buffer == nullptr || grain == nullptr) {
+    return Status::NoSpace("out of memory reading a compressed grain");
+  }
+  INSTAR_RETURN_IF_ERROR(extent.file->Read(cluster_offset, buffer, buf_bytes));
+  const uint8_t* data = buffer;
+  uint64_t data_len = cluster_bytes;
+  if (extent.has_marker) {
+    // VmdkGrainMarker: lba (u64), size (u32), then the data.
+    data = buffer + 12;
+    data_len = LoadLE32(buffer + 8);
+    if (data_len > buf_bytes - 12) return Status::InvalidArgument("Invalid argument");
+  }
+  if (data_len == 0) return Status::InvalidArgument("Invalid argument");
+  const Result<size_t> inflated = Uncompress(data, data_len, grain, cluster_bytes);
+  if (!inflated.ok() || index_in_cluster >= *inflated) {
+    return Status::InvalidArgument("Invalid argument");
+  }
+  const uint64_t available = *inflated - index_in_cluster;
+  const uint64_t count = bytes < available ? bytes : available;
+  for (uint64_t i = 0; i < count; ++i) out[i] = grain[index_in_cluster + i];
+  return count;
+}
+
+Result<BlockStatus> VmdkReader::DriverBlockStatus(bool, uint64_t offset, uint64_t bytes) {
+  if (bytes == 0 || offset >= VirtualSize()) {
+    return Status::InvalidArgument("block status range is outside the image");
+  }
+  if (bytes > VirtualSize() - offset) bytes = VirtualSize() - offset;
+  VmdkExtent* found = FindExtent(offset >> 9);
+  if (found == nullptr) return Status::Corruption("vmdk offset is in no extent");
+  VmdkExtent& extent = *found;
 
   uint64_t cluster_offset = 0;
   Status error = Status::Corruption("vmdk grain lookup failed (bad grain directory entry)");
@@ -761,6 +815,11 @@ VmdkImage::GrainLookup VmdkImage::LookUpGrain(size_t index, uint64_t offset,
       break;
   }
   return GrainLookup::kError;
+}
+
+Result<uint64_t> VmdkImage::ReadCompressed(uint64_t offset, uint64_t bytes, uint8_t* out,
+                                           Arena& scratch) {
+  return static_cast<VmdkReader*>(this)->ReadGrain(offset, bytes, out, scratch);
 }
 
 Result<Image*> OpenVmdkImage(BlockDevice& device, DeviceOpener& opener, Arena& arena,

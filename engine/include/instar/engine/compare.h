@@ -37,9 +37,9 @@ constexpr uint64_t kCompareChunkBytes = 2u << 20;
 // chain) at `offset` into `out`, as qemu's block layer would return them:
 // zero runs and unallocated runs with nothing below as zeros, mapped runs
 // from their file, a driver's own data through its locate_data (vhdx) or
-// read_data (qcow2's zlib clusters) hook, with `scratch` for the buffers
-// that needs. Data the engine cannot read (zstd clusters, streamOptimized
-// vmdk grains, encrypted data) is NotSupported.
+// read_data (qcow2's zlib clusters, a streamOptimized vmdk's grains) hook,
+// with `scratch` for the buffers that needs. Data the engine cannot read
+// (zstd clusters, encrypted data) is NotSupported.
 Status ReadGuest(Image& image, uint64_t offset, uint64_t length, uint8_t* out,
                  const QemuVersion& compat, Arena& scratch);
 

@@ -115,7 +115,8 @@ struct FormatDriver {
   Result<BlockStatus> (*locate_data)(Image& image, uint64_t offset, uint64_t bytes) = nullptr;
   // Reads guest bytes from `offset` that the block status calls data
   // without placing and that no file holds as they are (qcow2's compressed
-  // clusters): at most `bytes` of them into `out`, returning how many (> 0).
+  // clusters, vmdk's compressed grains): at most `bytes` of them into
+  // `out`, returning how many (> 0).
   // Buffers it needs come from `scratch` and are given back before it
   // returns. Null: the engine cannot read such data. ReadGuest() calls it.
   Result<uint64_t> (*read_data)(Image& image, uint64_t offset, uint64_t bytes, uint8_t* out,

@@ -119,6 +119,13 @@ class VmdkImage : public Image {
   // extent's file (*cluster_offset, with kOk), or why there is none.
   enum class GrainLookup : uint8_t { kOk, kUnallocated, kZeroed, kError };
   GrainLookup LookUpGrain(size_t index, uint64_t offset, uint64_t* cluster_offset);
+  // vmdk_read_cluster() of a compressed grain (streamOptimized): the grain
+  // read from its extent (two grains' worth, its marker first when the
+  // extent has markers), decompressed as zlib's uncompress() does, and up
+  // to `bytes` from `offset` (< VirtualSize()) copied to `out`; returns how
+  // many. Buffers come from `scratch` and are given back. qemu's -EINVAL
+  // (a bad marker, data that does not decompress) is InvalidArgument.
+  Result<uint64_t> ReadCompressed(uint64_t offset, uint64_t bytes, uint8_t* out, Arena& scratch);
 
  protected:
   VmdkImage() = default;
