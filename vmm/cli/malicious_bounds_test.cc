@@ -56,9 +56,13 @@ constexpr long kRssBoundKiB = 512 * 1024;
 
 // (command, image) pairs qemu-img runs on without end; instar too.
 const std::set<std::pair<std::string, std::string>> kUnbounded = {
-    {"map", "mal-qcow2-size-1eib-2m-clusters"},     {"map", "mal-vmdk-capacity-1eib"},
-    {"measure", "mal-qcow2-size-1eib-2m-clusters"}, {"measure", "mal-vmdk-capacity-1eib"},
-    {"compare", "mal-qcow2-size-1eib-2m-clusters"}, {"compare", "mal-vmdk-capacity-1eib"},
+    {"map", "mal-qcow2-size-1eib-2m-clusters"},
+    {"map", "mal-vmdk-capacity-1eib"},
+    {"measure", "mal-qcow2-size-1eib-2m-clusters"},
+    {"measure", "mal-vmdk-capacity-1eib"},
+    {"compare", "mal-qcow2-size-1eib-2m-clusters"},
+    {"compare", "mal-vmdk-capacity-1eib"},
+    {"check", "mal-vmdk-capacity-1eib"},
 };
 
 size_t Lines(const std::string& text) {
@@ -217,6 +221,7 @@ TEST_P(MaliciousBoundsTest, EveryCommandEndsCleanlyWithinItsBounds) {
         {"map", {"map", file}},
         {"measure", {"measure", "-O", "qcow2", file}},
         {"compare", {"compare", file, file}},
+        {"check", {"check", file}},
     };
     for (const auto& [command, args] : commands) {
       if (kUnbounded.contains({command, id})) continue;
