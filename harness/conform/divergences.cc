@@ -54,15 +54,18 @@ Divergence ParseEntry(const Entry& entry, const boost::json::value& value,
                       const std::vector<std::string>& output_types) {
   const auto& object = entry.AsObject(value);
   entry.CheckKeys(object, {"name", "output-types", "reason"},
-                  {"filter", "skip", "formats", "versions", "cases"});
+                  {"filter", "skip", "difffuzz", "formats", "versions", "cases"});
   Divergence d;
   d.name = entry.String(object, "name");
   if (!IsSafeName(d.name)) entry.Fail("bad name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
   d.reason = entry.String(object, "reason");
   const bool has_filter = object.contains("filter");
   const bool has_skip = object.contains("skip");
-  if (has_filter == has_skip) {
-    entry.Fail("needs exactly one of \"filter\" (a filter name) and \"skip\" (case globs)");
+  const bool has_difffuzz = object.contains("difffuzz");
+  if (int{has_filter} + int{has_skip} + int{has_difffuzz} != 1) {
+    entry.Fail(
+        "needs exactly one of \"filter\" (a filter name), \"skip\" (case globs) and "
+        "\"difffuzz\" (script globs)");
   }
 
   d.output_types = entry.StringArray(object, "output-types");
@@ -100,10 +103,19 @@ Divergence ParseEntry(const Entry& entry, const boost::json::value& value,
     d.cases = OptionalList(entry, object, "cases");
   } else {
     if (object.contains("cases")) {
-      entry.Fail("\"cases\" narrows a filter entry; a skip entry lists its cases in \"skip\"");
+      entry.Fail(
+          "\"cases\" narrows a filter entry; a skip entry lists its cases in \"skip\", a "
+          "difffuzz entry its scripts in \"difffuzz\"");
     }
-    d.skip = entry.StringArray(object, "skip");
-    if (d.skip.empty()) entry.Fail("\"skip\" is empty (it lists the cases to skip)");
+    if (has_skip) {
+      d.skip = entry.StringArray(object, "skip");
+      if (d.skip.empty()) entry.Fail("\"skip\" is empty (it lists the cases to skip)");
+    } else {
+      d.difffuzz = entry.StringArray(object, "difffuzz");
+      if (d.difffuzz.empty()) {
+        entry.Fail("\"difffuzz\" is empty (it lists the scripts it explains)");
+      }
+    }
   }
   return d;
 }
@@ -151,6 +163,7 @@ bool Covers(const Divergence& entry, const CaseScope& scope) {
     if (!any) return false;
   }
   if (entry.is_skip()) return MatchesAnyGlob(entry.skip, scope);
+  if (entry.is_difffuzz()) return true;  // the script is matched by difffuzz itself
   return entry.cases.empty() || MatchesAnyGlob(entry.cases, scope);
 }
 
@@ -165,7 +178,7 @@ std::string Normalise(std::string_view text, const Divergences& divergences, con
                       std::vector<std::string>* applied) {
   std::string out(text);
   for (const auto& entry : divergences.entries) {
-    if (entry.is_skip() || !Covers(entry, scope)) continue;
+    if (entry.filter == nullptr || !Covers(entry, scope)) continue;
     std::string filtered = entry.filter->apply(out);
     if (applied != nullptr && filtered != out) applied->push_back(entry.name);
     out = std::move(filtered);

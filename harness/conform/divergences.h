@@ -13,11 +13,18 @@
 //             case the entry covers; it must read the syntax (human, JSON) of
 //             each of the entry's output types;
 //   `skip`    case globs (fnmatch, against "name" and "bucket/name"): those
-//             cases are not run and count as skipped, with the reason.
+//             cases are not run and count as skipped, with the reason;
+//   `difffuzz` script globs (fnmatch, against the minimised script of an
+//             `instar-harness difffuzz` disagreement, one line per step,
+//             "qemu-img create -f qcow2 ..."; difffuzz/runner.h): such a
+//             disagreement is explained, with the reason. conform ignores
+//             these entries; difffuzz ignores skip entries (its images are
+//             not corpus cases) but applies the filters as conform does.
 // It covers the cases of `output-types` (required, non-empty) narrowed by
 // the optional `formats` (buckets: raw, qcow2, vmdk, vpc, vhd, vhdx, _size),
 // `versions` (X.Y.Z; a profile is covered when any of its versions is
-// listed) and, for a filter, `cases` (globs as for skip). An absent narrowing
+// listed) and, for a filter, `cases` (globs as for skip). A difffuzz image's
+// bucket is its format. An absent narrowing
 // key means all.
 //
 // A bad entry is one HarnessError line naming the file and the entry:
@@ -38,6 +45,7 @@ struct Divergence {
   std::string name;
   const NamedFilter* filter = nullptr;  // a filter entry
   std::vector<std::string> skip;        // a skip entry: case globs (non-empty)
+  std::vector<std::string> difffuzz;    // a difffuzz entry: script globs (non-empty)
   std::vector<std::string> output_types;
   std::vector<std::string> formats;   // empty: every bucket
   std::vector<std::string> versions;  // empty: every version
@@ -45,6 +53,7 @@ struct Divergence {
   std::string reason;
 
   bool is_skip() const { return !skip.empty(); }
+  bool is_difffuzz() const { return !difffuzz.empty(); }
 };
 
 struct Divergences {

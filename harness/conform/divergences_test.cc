@@ -78,17 +78,24 @@ TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
             "cases/divergences.json: divergences[0] \"a\": \"reason\" must not be empty");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", )" + ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
-            "filter name) and \"skip\" (case globs)");
+            "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
   EXPECT_EQ(
       ErrorOf(File(R"({"name": "a", "filter": "disk-size", "skip": ["x"], )" + ok_rest + "}")),
       "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
-      "filter name) and \"skip\" (case globs)");
+      "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
+  EXPECT_EQ(ErrorOf(File(R"({"name": "a", "difffuzz": ["x"], "skip": ["x"], )" + ok_rest + "}")),
+            "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
+            "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
+  EXPECT_EQ(ErrorOf(File(R"({"name": "a", "difffuzz": [], )" + ok_rest + "}")),
+            "cases/divergences.json: divergences[0] \"a\": \"difffuzz\" is empty (it lists the "
+            "scripts it explains)");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "skip": [], )" + ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": \"skip\" is empty (it lists the cases "
             "to skip)");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "skip": ["x"], "cases": ["y"], )" + ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": \"cases\" narrows a filter entry; a "
-            "skip entry lists its cases in \"skip\"");
+            "skip entry lists its cases in \"skip\", a difffuzz entry its scripts in "
+            "\"difffuzz\"");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disk-size", "output-types": ["info-hmn"],)"
                          R"( "reason": "r"})")),
             "cases/divergences.json: divergences[0] \"a\": unknown output type \"info-hmn\" "
@@ -119,6 +126,21 @@ TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
             "cases/divergences.json: unknown key \"extra\"");
   EXPECT_EQ(ErrorOf("{\"divergences\": [\n,]}"),
             "cases/divergences.json:2:1: not valid JSON (syntax error)");
+}
+
+TEST(DivergencesTest, DifffuzzEntriesNeitherFilterNorSkip) {
+  const Divergences d = ParseDivergencesText(
+      R"({"divergences": [{"name": "fuzz", "difffuzz": ["*snapshot -c*"],)"
+      R"( "output-types": ["info-human"], "formats": ["qcow2"], "reason": "r"}]})",
+      "cases/divergences.json");
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_TRUE(d.entries[0].is_difffuzz());
+  EXPECT_FALSE(d.entries[0].is_skip());
+  const CaseScope scope{"info-human", "qcow2", "difffuzz", {"7.2.22"}};
+  EXPECT_TRUE(Covers(d.entries[0], scope));
+  EXPECT_FALSE(Covers(d.entries[0], {"info-human", "raw", "difffuzz", {"7.2.22"}}));
+  EXPECT_EQ(FindSkip(d, scope), nullptr);
+  EXPECT_EQ(Normalise("disk size: 1 KiB\n", d, scope), "disk size: 1 KiB\n");
 }
 
 TEST(DivergencesTest, CoversNarrowsByTypeFormatVersionAndCase) {
