@@ -22,6 +22,7 @@ int RunProfiles(int argc, char** argv);
 int RunConform(int argc, char** argv);
 int RunMerge(int argc, char** argv);
 int RunRepro(int argc, char** argv);
+int RunDifffuzz(int argc, char** argv);
 int RunReportCommand(int argc, char** argv);  // `report`
 
 // Shared by the builtins: parses argv with Boost.Program_options. Returns

@@ -19,6 +19,8 @@ constexpr Builtin kBuiltins[] = {
     {"conform", "run instar on every case and diff it against the baselines", RunConform},
     {"merge", "join the outputs of a sharded generate or conform (--shard K/N)", RunMerge},
     {"repro", "run one recorded case with qemu-img and instar and diff them", RunRepro},
+    {"difffuzz", "random images through instar and every qemu-img; minimised disagreements",
+     RunDifffuzz},
     {"report", "one page, JUnit XML and JSON for the conform reports of a run", RunReportCommand},
     {"commands", "print the command table (--names, --conform: one name a line)", RunCommands},
 };

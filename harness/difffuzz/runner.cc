@@ -1,0 +1,140 @@
+#include "harness/difffuzz/runner.h"
+
+#include <fnmatch.h>
+
+#include "harness/cases/commands.h"
+#include "harness/conform/instar_argv.h"
+#include "harness/run/normalise.h"
+
+namespace instar::harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The words a command takes besides its output type's flags and the image.
+std::vector<std::string> CommandWords(const std::string& command, const Script& script) {
+  if (command == "measure") return {"-O", script.measure_target};
+  return {};
+}
+
+std::vector<std::string> Resolved(const std::vector<std::string>& words, const fs::path& dir) {
+  std::vector<std::string> out;
+  out.reserve(words.size());
+  for (const auto& word : words) out.push_back(ResolveDir(word, dir.string()));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> QemuWords(const DifffuzzSetup& setup, const DifffuzzCheck& check) {
+  std::vector<std::string> words = {setup.versions.at(check.version).qemu_img.string()};
+  words.insert(words.end(), check.args.begin(), check.args.end());
+  return words;
+}
+
+std::vector<std::string> InstarWords(const DifffuzzSetup& setup, const DifffuzzCheck& check) {
+  const Program program =
+      InstarProgram(setup.instar, setup.versions.at(check.version).version, setup.sandbox);
+  std::vector<std::string> words = {program.executable.string()};
+  words.insert(words.end(), program.options.begin(), program.options.end());
+  words.insert(words.end(), check.args.begin(), check.args.end());
+  return words;
+}
+
+std::string StepProgram(const DifffuzzSetup& setup, const ScriptStep& step) {
+  return (step.tool == ScriptTool::kQemuImg ? setup.maker_qemu_img : setup.maker_qemu_io).string();
+}
+
+CaseScope CheckScope(const DifffuzzSetup& setup, const Script& script, const DifffuzzCheck& check) {
+  return {check.output_type,
+          script.images.at(check.image).format,
+          "difffuzz",
+          {setup.versions.at(check.version).version}};
+}
+
+std::string ScriptPatternText(const Script& script) {
+  std::string text;
+  for (const auto& step : script.steps) {
+    std::vector<std::string> words = {ScriptToolName(step.tool)};
+    words.insert(words.end(), step.args.begin(), step.args.end());
+    text += ScriptShellLine(words) + "\n";
+  }
+  return text;
+}
+
+const Divergence* FindDifffuzzExplanation(const Divergences& divergences, const CaseScope& scope,
+                                          const std::string& script_text) {
+  for (const auto& entry : divergences.entries) {
+    if (!entry.is_difffuzz() || !Covers(entry, scope)) continue;
+    for (const auto& glob : entry.difffuzz) {
+      if (::fnmatch(glob.c_str(), script_text.c_str(), 0) == 0) return &entry;
+    }
+  }
+  return nullptr;
+}
+
+DifffuzzRunner::DifffuzzRunner(const DifffuzzSetup& setup, Interrupt* interrupt)
+    : setup_(setup), runner_(interrupt) {}
+
+ChildResult DifffuzzRunner::Run(const fs::path& program, const std::vector<std::string>& words,
+                                const fs::path& dir) {
+  ChildRequest request;
+  request.executable = program;
+  request.arguments = Resolved(words, dir);
+  request.environment = MinimalEnvironment();
+  request.timeout = setup_.timeout;
+  ChildResult result = runner_.Run(request);
+  const std::vector<PathRewrite> rewrites = {{dir.string(), std::string(kDirPlaceholder)}};
+  result.out = RewritePaths(result.out, rewrites);
+  result.err = RewritePaths(result.err, rewrites);
+  return result;
+}
+
+std::vector<ChildResult> DifffuzzRunner::RunSteps(const Script& script, const fs::path& dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<ChildResult> results;
+  for (const auto& step : script.steps) {
+    results.push_back(Run(StepProgram(setup_, step), step.args, dir));
+  }
+  return results;
+}
+
+std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs::path& dir) const {
+  std::vector<DifffuzzCheck> checks;
+  for (size_t image = 0; image < script.images.size(); ++image) {
+    const std::string& file = script.images[image].file;
+    if (!fs::exists(ResolveDir(file, dir.string()))) continue;
+    for (const auto& command : Commands()) {
+      if (!command.implemented()) continue;
+      for (const auto& type : command.output_types) {
+        std::vector<std::string> args = {command.name};
+        args.insert(args.end(), type.flags.begin(), type.flags.end());
+        for (auto& word : CommandWords(command.name, script)) args.push_back(std::move(word));
+        args.push_back(file);
+        for (size_t version = 0; version < setup_.versions.size(); ++version) {
+          checks.push_back({image, command.name, type.name, args, version});
+        }
+      }
+    }
+  }
+  return checks;
+}
+
+DifffuzzCheckRun DifffuzzRunner::RunCheck(const Script& script, const DifffuzzCheck& check,
+                                          const fs::path& dir) {
+  DifffuzzCheckRun run;
+  const std::vector<std::string> qemu = QemuWords(setup_, check);
+  run.qemu = Run(qemu.front(), {qemu.begin() + 1, qemu.end()}, dir);
+  const std::vector<std::string> instar = InstarWords(setup_, check);
+  run.instar = Run(instar.front(), {instar.begin() + 1, instar.end()}, dir);
+  const CaseScope scope = CheckScope(setup_, script, check);
+  run.expected = Normalise(run.qemu.out, setup_.divergences, scope, &run.filters);
+  run.actual = Normalise(run.instar.out, setup_.divergences, scope, &run.filters);
+  run.verdict = Judge(run.qemu.exit_code, run.expected,
+                      {run.instar.exit_code, run.instar.timed_out, run.actual, run.instar.err});
+  return run;
+}
+
+}  // namespace instar::harness
