@@ -1,5 +1,5 @@
-// .github/workflows/nightly.yml runs what ci/nightly runs: the shard jobs
-// and the final job call ci/nightly's own phases, and their wiring (the
+// .github/workflows/nightly.yml runs what ci/nightly runs: the shard jobs,
+// the final job and the difffuzz job call ci/nightly's own phases, and their wiring (the
 // shard list, each job's K/N, the artifacts uploaded, downloaded and
 // merged) gives exactly the phases `ci/nightly plan --shards N` prints for
 // the whole job. The workflow is read line by line in the shapes it is
@@ -158,6 +158,16 @@ TEST(NightlyWorkflowTest, RunsTheNightlyPhases) {
   for (const auto& dir : finals) final_phase += " " + dir;
   phases.push_back(final_phase);
 
+  // The differential fuzz: a job of its own, with the matrix.
+  const Block difffuzz_job = Job(workflow, "difffuzz");
+  const std::string difffuzz_run =
+      Value(StepWith(difffuzz_job, "run", "ci/nightly difffuzz"), "run");
+  ASSERT_TRUE(
+      std::regex_match(difffuzz_run, match, std::regex("(ci/nightly difffuzz)( \\| tee [a-z.]+)?")))
+      << difffuzz_run;
+  phases.push_back(match[1]);
+  StepWith(difffuzz_job, "run", "ci/fetch-qemu-matrix");
+
   ChildRunner runner;
   const ChildResult plan =
       runner.Run({kSourceRoot / "ci/nightly", {"plan", "--shards", n}, MinimalEnvironment()});
@@ -217,13 +227,18 @@ TEST(NightlyWorkflowTest, PublishesTheRunsReportAndKeepsItsResults) {
 TEST(NightlyWorkflowTest, PlanIsTheWholeJob) {
   ChildRunner runner;
   ChildResult plan = runner.Run({kSourceRoot / "ci/nightly", {"plan"}, MinimalEnvironment()});
-  EXPECT_EQ(plan.out, "ci/nightly shard 1/1 $SHARD_DIR_1\nci/nightly final $SHARD_DIR_1\n");
+  EXPECT_EQ(plan.out,
+            "ci/nightly shard 1/1 $SHARD_DIR_1\nci/nightly final $SHARD_DIR_1\n"
+            "ci/nightly difffuzz\n");
   plan = runner.Run({kSourceRoot / "ci/nightly", {"plan", "--shards", "0"}, MinimalEnvironment()});
   EXPECT_EQ(plan.exit_code, 2);
   const std::string script = ReadText(kSourceRoot / "ci/nightly");
-  // The whole job runs plan's phases: `shard K/N` for each K, then `final`.
+  // The whole job runs plan's phases: `shard K/N` for each K, then `final`,
+  // then `difffuzz`.
   EXPECT_NE(script.find("phase_shard \"$k/$shards\" \"$scratch/shard-$k\""), std::string::npos);
-  EXPECT_NE(script.find("phase_final \"${dirs[@]}\""), std::string::npos);
+  const size_t final_phase = script.find("  phase_final \"${dirs[@]}\" &\n");
+  EXPECT_NE(final_phase, std::string::npos);
+  EXPECT_NE(script.find("  phase_difffuzz || status=$?\n", final_phase), std::string::npos);
   EXPECT_NE(ReadText(kSourceRoot / "Makefile").find("nightly:\n\tci/nightly\n"), std::string::npos);
 }
 
