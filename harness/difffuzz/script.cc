@@ -42,9 +42,11 @@ struct Target {
   std::string file;
   std::string format;
   uint64_t size = 0;
-  uint64_t cluster = 0;    // qcow2: its cluster size, for compressed writes
-  bool writable = true;    // a streamOptimized vmdk takes no random writes
-  bool snapshots = false;  // qcow2
+  uint64_t cluster = 0;       // qcow2: its cluster size, for compressed writes
+  bool writable = true;       // a streamOptimized vmdk takes no random writes
+  bool snapshots = false;     // qcow2
+  bool resizable = false;     // qcow2 and raw
+  bool compressible = false;  // qcow2 without an external data file
 };
 
 std::vector<std::string> CreateOptions(Dice& dice, const std::string& format, uint64_t size,
@@ -52,6 +54,8 @@ std::vector<std::string> CreateOptions(Dice& dice, const std::string& format, ui
   std::vector<std::string> options;
   if (format == "qcow2") {
     target.snapshots = true;
+    target.resizable = true;
+    target.compressible = true;
     target.cluster = 64 * kKiB;
     if (!dice.OneIn(3)) {
       target.cluster =
@@ -69,6 +73,14 @@ std::vector<std::string> CreateOptions(Dice& dice, const std::string& format, ui
       if (dice.OneIn(5)) {
         options.push_back("refcount_bits=" + std::to_string(dice.Pick<int>({1, 2, 8, 32, 64})));
       }
+      if (dice.OneIn(8)) options.emplace_back("compression_type=zstd");
+      // An external data file: no snapshots, no compressed clusters.
+      if (dice.OneIn(10)) {
+        options.push_back("data_file=" + target.file + ".data");
+        if (dice.OneIn(2)) options.emplace_back("data_file_raw=on");
+        target.snapshots = false;
+        target.compressible = false;
+      }
     }
     if (dice.OneIn(8) && size <= 16 * kMiB) options.emplace_back("preallocation=metadata");
   } else if (format == "vmdk") {
@@ -80,7 +92,13 @@ std::vector<std::string> CreateOptions(Dice& dice, const std::string& format, ui
       options.push_back("subformat=" + subformat);
     }
     target.writable = subformat != "streamOptimized";
-    if (dice.OneIn(6)) options.emplace_back("zeroed_grain=on");
+    // Zeroed grains are a sparse extent's (a flat one refuses them).
+    if (dice.OneIn(6) && subformat != "monolithicFlat") options.emplace_back("zeroed_grain=on");
+    if (dice.OneIn(6)) {
+      options.push_back("adapter_type=" + dice.Pick<std::string>({"ide", "lsilogic", "buslogic"}));
+    }
+  } else if (format == "raw") {
+    target.resizable = true;
   } else if (format == "vpc") {
     if (dice.OneIn(2)) {
       options.push_back("subformat=" + (size > kLargeImage
@@ -121,13 +139,38 @@ ScriptStep QemuIo(const Target& target, std::string command) {
   return {ScriptTool::kQemuIo, {"-f", target.format, "-c", std::move(command), target.file}};
 }
 
-// Up to `most` qemu-io and snapshot steps on `target`.
-void AddDataSteps(Dice& dice, const Target& target, uint64_t most, Script& script) {
+// A qemu-img step that changes a qcow2 or raw image's size: grow it, or
+// shrink it (--shrink) to no less than 1 MiB. `target.size` follows.
+ScriptStep ResizeStep(Dice& dice, Target& target) {
+  std::vector<std::string> words = {"resize", "-f", target.format};
+  if (dice.OneIn(3) && target.size > 2 * kMiB) {
+    target.size = kMiB + dice.Below((target.size - kMiB) / kMiB) * kMiB;
+    words.emplace_back("--shrink");
+  } else {
+    target.size += (1 + dice.Below(64)) * kMiB;
+  }
+  words.push_back(target.file);
+  words.push_back(std::to_string(target.size));
+  return {ScriptTool::kQemuImg, std::move(words)};
+}
+
+// A qcow2 amend of one option; one that the image cannot take (a refcount
+// width on compat 0.10, a downgrade past a feature) fails and changes
+// nothing.
+ScriptStep AmendStep(Dice& dice, const Target& target) {
+  const std::string option = dice.Pick<std::string>(
+      {"compat=0.10", "compat=1.1", "lazy_refcounts=on", "lazy_refcounts=off",
+       "refcount_bits=" + std::to_string(dice.Pick<int>({1, 4, 16, 64}))});
+  return {ScriptTool::kQemuImg, {"amend", "-f", "qcow2", "-o", option, target.file}};
+}
+
+// Up to `most` qemu-io, snapshot, resize and amend steps on `target`.
+void AddDataSteps(Dice& dice, Target& target, uint64_t most, Script& script) {
   if (!target.writable) return;
   const uint64_t count = dice.Below(most + 1);
   int snapshot = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    const uint64_t kind = dice.Below(target.snapshots ? 10 : 8);
+    const uint64_t kind = dice.Below(target.snapshots ? 12 : 9);
     const auto [offset, length] = DrawRange(dice, target.size);
     const std::string range = std::to_string(offset) + " " + std::to_string(length);
     if (kind < 4) {
@@ -137,7 +180,7 @@ void AddDataSteps(Dice& dice, const Target& target, uint64_t most, Script& scrip
     } else if (kind < 7) {
       script.steps.push_back(QemuIo(target, "discard " + range));
     } else if (kind < 8) {
-      if (target.format == "qcow2" && target.cluster <= target.size) {
+      if (target.compressible && target.cluster <= target.size) {
         const uint64_t cluster = dice.Below(target.size / target.cluster) * target.cluster;
         script.steps.push_back(QemuIo(target, "write -c -P " + Hex(dice.Below(256)) + " " +
                                                   std::to_string(cluster) + " " +
@@ -145,9 +188,22 @@ void AddDataSteps(Dice& dice, const Target& target, uint64_t most, Script& scrip
       } else {
         script.steps.push_back(QemuIo(target, "write -P " + Hex(dice.Below(256)) + " " + range));
       }
-    } else {
+    } else if (kind < 9) {
+      if (target.resizable) {
+        script.steps.push_back(ResizeStep(dice, target));
+      } else {
+        script.steps.push_back(QemuIo(target, "write -z " + range));
+      }
+    } else if (kind < 10) {
+      script.steps.push_back(AmendStep(dice, target));
+    } else if (snapshot == 0 || !dice.OneIn(3)) {
       script.steps.push_back({ScriptTool::kQemuImg,
                               {"snapshot", "-c", "s" + std::to_string(++snapshot), target.file}});
+    } else {
+      // Back to, or away with, a snapshot taken before.
+      const std::string name = "s" + std::to_string(1 + dice.Below(snapshot));
+      script.steps.push_back(
+          {ScriptTool::kQemuImg, {"snapshot", dice.OneIn(2) ? "-a" : "-d", name, target.file}});
     }
   }
 }
@@ -172,8 +228,15 @@ Script GenerateScript(uint64_t seed) {
   Target base;
   base.format = dice.Pick(ScriptFormats());
   base.file = std::string(kDirPlaceholder) + "/a." + Extension(base.format);
-  // Mostly small images, one in five up to 2000 GiB (vpc's limit is 2040).
-  base.size = dice.OneIn(5) ? (1 + dice.Below(2000)) * kGiB : (1 + dice.Below(64)) * kMiB;
+  // Mostly small images, one in five up to 64 GiB, and one in four of those
+  // up to 2000 GiB (vpc's limit is 2040), but a vmdk: its grain tables are
+  // all there from the start, 100 MB and seconds for each map of 700 GiB.
+  if (dice.OneIn(5)) {
+    const bool huge = dice.OneIn(4) && base.format != "vmdk";
+    base.size = (1 + dice.Below(huge ? 2000 : 64)) * kGiB;
+  } else {
+    base.size = (1 + dice.Below(64)) * kMiB;
+  }
   if (dice.OneIn(4)) base.size += (1 + dice.Below(127)) * 512;
   std::vector<std::string> args = {"create", "-f", base.format};
   for (auto& option : CreateOptions(dice, base.format, base.size, base)) {
@@ -186,6 +249,7 @@ Script GenerateScript(uint64_t seed) {
   script.images.push_back({base.file, base.format});
   AddDataSteps(dice, base, 8, script);
   Target top = base;
+  std::string orphan;
 
   // An overlay over it, written in turn.
   if (dice.OneIn(3)) {
@@ -213,19 +277,44 @@ Script GenerateScript(uint64_t seed) {
     }
     script.steps.push_back({ScriptTool::kQemuImg, std::move(words)});
     script.images.push_back({overlay.file, overlay.format});
+    if (overlay.format == "qcow2") overlay.resizable = overlay.compressible = true;
     AddDataSteps(dice, overlay, 5, script);
     top = overlay;
+
+    // A second overlay, over the first.
+    if (dice.OneIn(4)) {
+      Target second = overlay;
+      second.format = "qcow2";
+      second.file = std::string(kDirPlaceholder) + "/d.qcow2";
+      second.cluster = 64 * kKiB;
+      second.snapshots = second.resizable = second.compressible = true;
+      script.steps.push_back(
+          {ScriptTool::kQemuImg,
+           {"create", "-f", "qcow2", "-b", top.file.substr(kDirPlaceholder.size() + 1), "-F",
+            top.format, second.file}});
+      script.images.push_back({second.file, second.format});
+      AddDataSteps(dice, second, 3, script);
+      top = second;
+    }
+    if (top.format == "qcow2" && dice.OneIn(8)) {
+      // Its data into its backing file (which it then no longer needs).
+      script.steps.push_back({ScriptTool::kQemuImg, {"commit", "-f", "qcow2", top.file}});
+    }
+    // A backing file that is not there (info still opens the image), made
+    // at the end, so that a conversion of the chain still reads it.
+    if (top.format == "qcow2" && dice.OneIn(8)) orphan = top.file;
   }
 
   // A conversion of the top image to another format.
   if (dice.OneIn(3)) {
     Target converted;
     converted.format = dice.Pick(ScriptFormats());
+    if (converted.format == "vmdk" && top.size > 64 * kGiB) converted.format = "qcow2";
     converted.file = std::string(kDirPlaceholder) + "/c." + Extension(converted.format);
     converted.size = top.size;
     std::vector<std::string> words = {"convert", "-f", top.format, "-O", converted.format};
     if (converted.format == "qcow2") {
-      converted.snapshots = true;
+      converted.snapshots = converted.resizable = converted.compressible = true;
       converted.cluster = 64 * kKiB;
       if (dice.OneIn(3)) words.emplace_back("-c");
     } else if (converted.format == "vmdk" && dice.OneIn(2)) {
@@ -233,6 +322,8 @@ Script GenerateScript(uint64_t seed) {
       converted.writable = false;
     } else if (converted.format == "vpc" && dice.OneIn(2) && top.size <= kLargeImage) {
       words.insert(words.end(), {"-o", "subformat=fixed"});
+    } else if (converted.format == "raw") {
+      converted.resizable = true;
     }
     words.push_back(top.file);
     words.push_back(converted.file);
@@ -241,6 +332,11 @@ Script GenerateScript(uint64_t seed) {
     AddDataSteps(dice, converted, 3, script);
   }
 
+  if (!orphan.empty()) {
+    script.steps.push_back(
+        {ScriptTool::kQemuImg,
+         {"rebase", "-u", "-f", "qcow2", "-b", "missing.qcow2", "-F", "qcow2", orphan}});
+  }
   script.measure_target = dice.Pick(ScriptFormats());
   return script;
 }
@@ -266,15 +362,20 @@ std::string ResolveDir(std::string_view word, const std::string& dir) {
 }
 
 std::string ScriptShellLine(const std::vector<std::string>& words) {
-  const std::string prefix = std::string(kDirPlaceholder) + "/";
   std::string line;
   for (const auto& word : words) {
     if (!line.empty()) line += ' ';
-    if (word.starts_with(prefix)) {
-      line += "\"" + std::string(kDirPlaceholder) + "\"/" + ShellQuote(word.substr(prefix.size()));
-    } else {
-      line += ShellQuote(word);
+    // Each "$DIR" of the word stays the variable, quoted; the pieces
+    // around it are quoted as words of their own.
+    std::string_view rest = word;
+    while (true) {
+      const size_t at = rest.find(kDirPlaceholder);
+      if (at == std::string_view::npos) break;
+      if (at > 0) line += ShellQuote(rest.substr(0, at));
+      line += "\"" + std::string(kDirPlaceholder) + "\"";
+      rest.remove_prefix(at + kDirPlaceholder.size());
     }
+    if (!rest.empty() || word.empty()) line += ShellQuote(rest);
   }
   return line;
 }

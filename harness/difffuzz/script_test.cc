@@ -35,15 +35,11 @@ TEST(DifffuzzScriptTest, SeedsDrawTheSameScriptsEverywhere) {
             "qemu-img create -f vpc -o subformat=fixed \"$DIR\"/a.vhd 28311552\n");
   EXPECT_EQ(script.measure_target, "qcow2");
   EXPECT_EQ(ScriptPatternText(GenerateScript(6)),
-            "qemu-img create -f raw \"$DIR\"/a.raw 743029342208\n"
-            "qemu-io -f raw -c 'write -P 0xb4 663115519488 512' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -P 0x95 217956577280 512' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -z 254030118912 3145728' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -z 297924520960 2048' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -z 64301752832 512' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -P 0x2e 730210758656 24576' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -z 204733546496 851968' \"$DIR\"/a.raw\n"
-            "qemu-io -f raw -c 'write -P 0xc9 578980458496 53248' \"$DIR\"/a.raw\n");
+            "qemu-img create -f raw \"$DIR\"/a.raw 59055800320\n"
+            "qemu-io -f raw -c 'write -z 52814675968 5242880' \"$DIR\"/a.raw\n"
+            "qemu-io -f raw -c 'write -P 0x95 25756790784 512' \"$DIR\"/a.raw\n"
+            "qemu-io -f raw -c 'write -z 18880659456 3145728' \"$DIR\"/a.raw\n"
+            "qemu-img convert -f raw -O vmdk \"$DIR\"/a.raw \"$DIR\"/c.vmdk\n");
 }
 
 TEST(DifffuzzScriptTest, ManySeedsCoverEveryKindOfStep) {
@@ -76,7 +72,7 @@ TEST(DifffuzzScriptTest, ManySeedsCoverEveryKindOfStep) {
   }
   EXPECT_EQ(formats, std::set<std::string>(ScriptFormats().begin(), ScriptFormats().end()));
   for (const char* kind : {"create", "backing", "snapshot", "convert", "write -P", "write -z",
-                           "write -c", "discard"}) {
+                           "write -c", "discard", "resize", "amend", "commit", "rebase"}) {
     EXPECT_TRUE(kinds.contains(kind)) << kind;
   }
 }
@@ -94,7 +90,10 @@ TEST(DifffuzzScriptTest, ShellLinesKeepTheDirectoryAVariable) {
   EXPECT_EQ(ScriptShellLine(
                 {"/usr/bin/qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 512", "$DIR/a.qcow2"}),
             "/usr/bin/qemu-io -f qcow2 -c 'write -P 0xab 0 512' \"$DIR\"/a.qcow2");
+  EXPECT_EQ(ScriptShellLine({"-o", "data_file=$DIR/a.qcow2.data", "$DIR", "x y$DIR", ""}),
+            "-o data_file=\"$DIR\"/a.qcow2.data \"$DIR\" 'x y'\"$DIR\" ''");
   EXPECT_EQ(ResolveDir("$DIR/a.qcow2", "/tmp/x"), "/tmp/x/a.qcow2");
+  EXPECT_EQ(ResolveDir("data_file=$DIR/a.data", "/tmp/x"), "data_file=/tmp/x/a.data");
   EXPECT_EQ(ResolveDir("a.raw", "/tmp/x"), "a.raw");
 }
 
