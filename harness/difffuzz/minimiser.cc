@@ -20,8 +20,11 @@ Minimised MinimiseSteps(size_t count,
         return result;
       }
       const size_t end = std::min(result.kept.size(), start + chunk);
-      std::vector<size_t> candidate(result.kept.begin(), result.kept.begin() + start);
-      candidate.insert(candidate.end(), result.kept.begin() + end, result.kept.end());
+      std::vector<size_t> candidate;
+      candidate.reserve(result.kept.size() - (end - start));
+      for (size_t i = 0; i < result.kept.size(); ++i) {
+        if (i < start || i >= end) candidate.push_back(result.kept[i]);
+      }
       ++result.tries;
       if (still_fails(candidate)) {
         result.kept = std::move(candidate);
