@@ -63,9 +63,16 @@ struct IterationResult {
   uint64_t seed = 0;
   std::string summary;  // "qcow2, 7 steps (1 failed), 2 images"
   size_t checks = 0;
+  size_t both_failed = 0;
   size_t failed_steps = 0;
   std::vector<std::string> notes;  // the steps that failed
   std::vector<Disagreement> disagreements;
+  // What RunChecks found: every check and its run, and the failing ones
+  // by image and output type, in the order they first failed.
+  std::vector<DifffuzzCheck> check_list;
+  std::vector<DifffuzzCheckRun> runs;
+  std::map<std::pair<size_t, std::string>, std::vector<size_t>> failing;
+  std::vector<std::pair<size_t, std::string>> failing_order;
 };
 
 fs::path SelfExecutable() {
@@ -107,7 +114,8 @@ Disagreement Minimise(DifffuzzRunner& runner, const DifffuzzSetup& setup, const 
         const Script candidate = KeepSteps(script, kept);
         runner.RunSteps(candidate, trial);
         if (!fs::exists(image)) return false;
-        return runner.RunCheck(candidate, check, trial).verdict.outcome == Outcome::kFail;
+        const DifffuzzCheckRun run = runner.RunCheck(candidate, check, trial);
+        return !run.image_vanished && run.verdict.outcome == Outcome::kFail;
       },
       options.max_tries);
   fs::remove_all(trial);
@@ -157,14 +165,11 @@ Disagreement Minimise(DifffuzzRunner& runner, const DifffuzzSetup& setup, const 
   return d;
 }
 
-IterationResult RunIteration(const DifffuzzSetup& setup, const Options& options, uint64_t seed,
-                             const fs::path& root, Interrupt& interrupt) {
-  IterationResult result;
-  result.seed = seed;
-  DifffuzzRunner runner(setup, &interrupt);
-  const Script script = GenerateScript(seed);
-  const std::string stem = "seed-" + std::to_string(seed);
-  const fs::path dir = root / stem;
+// Makes the images of `script` in `dir` and runs every check on them into
+// `result`. False when an image vanished while it was checked.
+bool RunChecks(DifffuzzRunner& runner, const Script& script, const fs::path& dir,
+               Interrupt& interrupt, IterationResult& result) {
+  const uint64_t seed = script.seed;
   // A step that fails (a write past a vpc image's rounded size, an option
   // the maker refuses) leaves the image as it was; the script goes on.
   const std::vector<ChildResult> steps = runner.RunSteps(script, dir);
@@ -183,27 +188,73 @@ IterationResult RunIteration(const DifffuzzSetup& setup, const Options& options,
 
   // The failures of one image and output type are one disagreement, shown
   // with the first version that has it.
-  std::map<std::pair<size_t, std::string>, std::vector<size_t>> failing;
-  std::vector<std::pair<size_t, std::string>> order;
-  std::vector<DifffuzzCheckRun> runs(checks.size());
+  result.check_list = checks;
+  result.runs.resize(checks.size());
   for (size_t i = 0; i < checks.size() && !interrupt.stopping(); ++i) {
-    runs[i] = runner.RunCheck(script, checks[i], dir);
-    if (runs[i].verdict.outcome != Outcome::kFail) continue;
+    DifffuzzCheckRun& run = result.runs[i];
+    run = runner.RunCheck(script, checks[i], dir);
+    if (run.image_vanished) return false;
+    if (run.qemu.exit_code != 0 && run.instar.exit_code != 0) ++result.both_failed;
+    if (run.verdict.outcome != Outcome::kFail) continue;
     const auto key = std::make_pair(checks[i].image, checks[i].output_type);
-    if (failing[key].empty()) order.push_back(key);
-    failing[key].push_back(i);
+    if (result.failing[key].empty()) result.failing_order.push_back(key);
+    result.failing[key].push_back(i);
   }
+  return true;
+}
+
+IterationResult RunIteration(const DifffuzzSetup& setup, const Options& options, uint64_t seed,
+                             const fs::path& root, Interrupt& interrupt) {
+  IterationResult result;
+  result.seed = seed;
+  DifffuzzRunner runner(setup, &interrupt);
+  const Script script = GenerateScript(seed);
+  const std::string stem = "seed-" + std::to_string(seed);
+  const fs::path dir = root / stem;
+  // Should another process remove the images while they are checked (on a
+  // shared /dev/shm, something did), the iteration runs again from its
+  // script, twice at most.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    IterationResult fresh;
+    fresh.seed = seed;
+    if (RunChecks(runner, script, dir, interrupt, fresh)) {
+      result.failed_steps = fresh.failed_steps;
+      result.checks = fresh.checks;
+      result.both_failed = fresh.both_failed;
+      result.notes.insert(result.notes.end(), fresh.notes.begin(), fresh.notes.end());
+      result.failing = std::move(fresh.failing);
+      result.failing_order = std::move(fresh.failing_order);
+      result.runs = std::move(fresh.runs);
+      result.check_list = std::move(fresh.check_list);
+      break;
+    }
+    if (attempt == kAttempts) {
+      throw HarnessError("seed " + std::to_string(seed) + ": the images vanished from " +
+                         dir.string() + " while being checked, " + std::to_string(kAttempts) +
+                         " times: another process removes files there");
+    }
+    result.notes.push_back("note: seed " + std::to_string(seed) +
+                           ": the images vanished while being checked (another process removed "
+                           "them); the iteration runs again");
+  }
+  const std::vector<DifffuzzCheck>& checks = result.check_list;
+  const std::vector<DifffuzzCheckRun>& runs = result.runs;
   size_t n = 0;
-  for (const auto& key : order) {
+  for (const auto& key : result.failing_order) {
     if (interrupt.stopping()) break;
-    const size_t first = failing[key].front();
+    const size_t first = result.failing.at(key).front();
     Disagreement d = Minimise(runner, setup, options, script, checks[first], runs[first], root,
                               stem + "-" + std::to_string(++n));
-    for (size_t i : failing[key])
+    for (size_t i : result.failing.at(key)) {
       d.versions.push_back(setup.versions.at(checks[i].version).version);
+    }
     result.disagreements.push_back(std::move(d));
   }
   if (!options.keep) fs::remove_all(dir);
+  // What the printer needs of it is the rest.
+  result.check_list.clear();
+  result.runs.clear();
 
   std::string formats;
   for (const auto& image : script.images) formats += (formats.empty() ? "" : " ") + image.format;
@@ -345,6 +396,7 @@ int Difffuzz(const po::variables_map& values, Interrupt& interrupt) {
         ++printed;
         totals.iterations = printed;
         totals.checks += r.checks;
+        totals.both_failed += r.both_failed;
         totals.failed_steps += r.failed_steps;
         size_t unexplained = 0;
         for (const auto& line : r.notes) std::cout << line << "\n";

@@ -131,7 +131,7 @@ TEST_F(DifffuzzTest, MinimisesAKnownDisagreementToItsTwoSteps) {
       << out;
   EXPECT_NE(out.find("+fake: one line more"), std::string::npos) << out;
   EXPECT_NE(out.find("difffuzz: FAIL: 1 iteration (seed " + std::to_string(seed) +
-                     "), 6 checks, 1 disagreement (0 explained)"),
+                     "), 6 checks (0 failing in both), 1 disagreement (0 explained)"),
             std::string::npos)
       << out;
   // --keep kept the whole script's images and the minimised one's.

@@ -72,10 +72,11 @@ std::string FormatVerdict(const DifffuzzTotals& t) {
   if (t.iterations > 1) seeds += ".." + std::to_string(t.first_seed + t.iterations - 1);
   return std::string("difffuzz: ") + (t.unexplained == 0 ? "PASS" : "FAIL") + ": " +
          std::to_string(t.iterations) + " iteration" + (t.iterations == 1 ? "" : "s") + " (seed" +
-         (t.iterations == 1 ? " " : "s ") + seeds + "), " + std::to_string(t.checks) + " checks, " +
-         std::to_string(disagreements) + " disagreement" + (disagreements == 1 ? "" : "s") + " (" +
-         std::to_string(t.explained) + " explained), " + std::to_string(t.failed_steps) +
-         " script step" + (t.failed_steps == 1 ? "" : "s") + " failed (" + seconds + " s)\n";
+         (t.iterations == 1 ? " " : "s ") + seeds + "), " + std::to_string(t.checks) + " checks (" +
+         std::to_string(t.both_failed) + " failing in both), " + std::to_string(disagreements) +
+         " disagreement" + (disagreements == 1 ? "" : "s") + " (" + std::to_string(t.explained) +
+         " explained), " + std::to_string(t.failed_steps) + " script step" +
+         (t.failed_steps == 1 ? "" : "s") + " failed (" + seconds + " s)\n";
 }
 
 }  // namespace instar::harness

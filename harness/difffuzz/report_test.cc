@@ -77,17 +77,18 @@ TEST(DifffuzzReportTest, TheVerdictLine) {
   totals.first_seed = 1;
   totals.iterations = 20;
   totals.checks = 1680;
+  totals.both_failed = 14;
   totals.failed_steps = 3;
   totals.seconds = 12.34;
   EXPECT_EQ(FormatVerdict(totals),
-            "difffuzz: PASS: 20 iterations (seeds 1..20), 1680 checks, 0 disagreements "
-            "(0 explained), 3 script steps failed (12.3 s)\n");
+            "difffuzz: PASS: 20 iterations (seeds 1..20), 1680 checks (14 failing in both), "
+            "0 disagreements (0 explained), 3 script steps failed (12.3 s)\n");
   totals.iterations = 1;
   totals.unexplained = 1;
   totals.failed_steps = 1;
   EXPECT_EQ(FormatVerdict(totals),
-            "difffuzz: FAIL: 1 iteration (seed 1), 1680 checks, 1 disagreement (0 explained), "
-            "1 script step failed (12.3 s)\n");
+            "difffuzz: FAIL: 1 iteration (seed 1), 1680 checks (14 failing in both), 1 "
+            "disagreement (0 explained), 1 script step failed (12.3 s)\n");
 }
 
 }  // namespace

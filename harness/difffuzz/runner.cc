@@ -134,6 +134,7 @@ DifffuzzCheckRun DifffuzzRunner::RunCheck(const Script& script, const DifffuzzCh
   run.actual = Normalise(run.instar.out, setup_.divergences, scope, &run.filters);
   run.verdict = Judge(run.qemu.exit_code, run.expected,
                       {run.instar.exit_code, run.instar.timed_out, run.actual, run.instar.err});
+  run.image_vanished = !fs::exists(ResolveDir(script.images.at(check.image).file, dir.string()));
   return run;
 }
 

@@ -65,6 +65,10 @@ struct DifffuzzCheckRun {
   std::string actual;                // instar's
   std::vector<std::string> filters;  // divergence entries that changed something
   Verdict verdict;
+  // The image was gone after the runs: something else removed the
+  // directory (not instar, which opens the image read-only); the run says
+  // nothing about instar.
+  bool image_vanished = false;
 };
 
 // The words of an `instar` run of `check` (the program's options, then the

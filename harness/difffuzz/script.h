@@ -44,7 +44,7 @@ struct Script {
   // Every image the steps make, in the order they make them.
   std::vector<ScriptImage> images;
   // measure's -O target (the commands difffuzz runs, runner.h).
-  std::string measure_target = "raw";
+  std::string measure_target = "raw";  // raw or qcow2
 };
 
 // The formats a script draws from.

@@ -33,7 +33,7 @@ TEST(DifffuzzScriptTest, SeedsDrawTheSameScriptsEverywhere) {
   // change updates this text, and says so in its commit.
   EXPECT_EQ(ScriptPatternText(script),
             "qemu-img create -f vpc -o subformat=fixed \"$DIR\"/a.vhd 28311552\n");
-  EXPECT_EQ(script.measure_target, "qcow2");
+  EXPECT_EQ(script.measure_target, "raw");
   EXPECT_EQ(ScriptPatternText(GenerateScript(6)),
             "qemu-img create -f raw \"$DIR\"/a.raw 59055800320\n"
             "qemu-io -f raw -c 'write -z 52814675968 5242880' \"$DIR\"/a.raw\n"
