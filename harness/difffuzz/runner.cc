@@ -13,9 +13,14 @@ namespace fs = std::filesystem;
 namespace {
 
 // The words a command takes besides its output type's flags and the image.
-std::vector<std::string> CommandWords(const std::string& command, const Script& script) {
-  if (command == "measure") return {"-O", script.measure_target};
-  return {};
+// The words after the command and its output flags, the image last.
+// compare takes two images: each image against the script's first (itself,
+// for the first), so an overlay is compared with its base.
+std::vector<std::string> CommandWords(const std::string& command, const Script& script,
+                                      const std::string& file) {
+  if (command == "measure") return {"-O", script.measure_target, file};
+  if (command == "compare") return {script.images.front().file, file};
+  return {file};
 }
 
 std::vector<std::string> Resolved(const std::vector<std::string>& words, const fs::path& dir) {
@@ -111,8 +116,7 @@ std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs
       for (const auto& type : command.output_types) {
         std::vector<std::string> args = {command.name};
         args.insert(args.end(), type.flags.begin(), type.flags.end());
-        for (auto& word : CommandWords(command.name, script)) args.push_back(std::move(word));
-        args.push_back(file);
+        for (auto& word : CommandWords(command.name, script, file)) args.push_back(std::move(word));
         for (size_t version = 0; version < setup_.versions.size(); ++version) {
           checks.push_back({image, command.name, type.name, args, version});
         }
