@@ -23,6 +23,22 @@ std::vector<std::string> CommandWords(const std::string& command, const Script& 
   return {file};
 }
 
+// qemu-img compare reads every byte that a raw file's block status calls
+// data, and on tmpfs that is the whole file, holes included: 25 s of CPU a
+// version for a 55 GiB sparse raw. So compare skips a pair with a raw file
+// past 4 GiB (instar's compare, which skips known zeros, takes milliseconds
+// there; the other commands still run on it).
+bool WorthComparing(const Script& script, size_t image, const fs::path& dir) {
+  constexpr uintmax_t kLargestRaw = uintmax_t{4} << 30;
+  for (const ScriptImage* which : {&script.images.front(), &script.images[image]}) {
+    if (which->format != "raw") continue;
+    std::error_code error;
+    const uintmax_t size = fs::file_size(ResolveDir(which->file, dir.string()), error);
+    if (error || size > kLargestRaw) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> Resolved(const std::vector<std::string>& words, const fs::path& dir) {
   std::vector<std::string> out;
   out.reserve(words.size());
@@ -113,6 +129,7 @@ std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs
     if (!fs::exists(ResolveDir(file, dir.string()))) continue;
     for (const auto& command : Commands()) {
       if (!command.implemented()) continue;
+      if (command.name == "compare" && !WorthComparing(script, image, dir)) continue;
       for (const auto& type : command.output_types) {
         std::vector<std::string> args = {command.name};
         args.insert(args.end(), type.flags.begin(), type.flags.end());
