@@ -69,7 +69,6 @@ void PrintHelp(const GlobalOptions& global) {
 }  // namespace
 
 int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
-  const CliDialect cli = CliDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
   if (!ParseCommandOptions(global, kCommand, args, CheckOptions(global.compat),
                            GetoptWording::kQemuImgBefore10, &parsed)) {
@@ -105,11 +104,7 @@ int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>&
     // -T/--cache: instar has no cache to set; -U: it takes no locks.
   }
   if (filenames.size() != 1) {
-    CliError e{{"Expecting one image file name"}, {}};
-    e.raw = {cli.error_exit_hint_names_command
-                 ? TryHelpLine(global, kCommand)
-                 : "Try '" + global.program + " --help' for more information"};
-    return ReportError(global, e);
+    return ReportErrorExit(global, kCommand, "Expecting one image file name");
   }
   // qemu-img reads --output after the file name is known.
   OutputFormat output = OutputFormat::kHuman;
@@ -123,13 +118,8 @@ int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>&
   if (!MakeConfig(global, abi::Operation::kCheck, filename, &config, &error)) {
     return ReportError(global, error);
   }
-  if (!format.empty()) {
-    const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
-    if (hint == ImageFormat::kUnknown) {
-      return ReportError(global,
-                         "Could not open '" + filename + "': Unknown driver '" + format + "'");
-    }
-    config.format_hint = static_cast<uint32_t>(hint);
+  if (!format.empty() && !LookUpFormatHint(global, filename, format, &config.format_hint)) {
+    return kExitError;
   }
   DeviceTable devices;
   if (!OpenUserImage(global, filename, &devices, &error)) return ReportError(global, error);

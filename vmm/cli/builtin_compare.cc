@@ -77,15 +77,9 @@ bool IsCacheMode(const std::string& mode) {
 
 bool SetFormat(const GlobalOptions& global, const std::string& filename, const std::string& format,
                uint32_t* hint, int* exit_code) {
-  if (format.empty()) return true;
-  const ImageFormat parsed = ImageFormatFromName(format.data(), format.size());
-  if (parsed == ImageFormat::kUnknown) {
-    ReportError(global, "Could not open '" + filename + "': Unknown driver '" + format + "'");
-    *exit_code = kExitCannotOpen;
-    return false;
-  }
-  *hint = static_cast<uint32_t>(parsed);
-  return true;
+  if (format.empty() || LookUpFormatHint(global, filename, format, hint)) return true;
+  *exit_code = kExitCannotOpen;
+  return false;
 }
 
 }  // namespace
@@ -132,11 +126,7 @@ int RunCompareCommand(const GlobalOptions& global, const std::vector<std::string
     // -U: instar takes no locks, so there is nothing to share.
   }
   if (filenames.size() != 2) {
-    CliError e{{"Expecting two image file names"}, {}};
-    e.raw = {cli.error_exit_hint_names_command
-                 ? TryHelpLine(global, kCommand)
-                 : "Try '" + global.program + " --help' for more information"};
-    return ReportError(global, e);
+    return ReportErrorExit(global, kCommand, "Expecting two image file names");
   }
   if (image_opts) return ReportError(global, "--image-opts is not supported by instar");
   if (!IsCacheMode(cache)) {

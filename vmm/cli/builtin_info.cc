@@ -90,13 +90,8 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
     ReportError(global, error);
     return false;
   }
-  if (!format.empty()) {
-    const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
-    if (hint == ImageFormat::kUnknown) {
-      ReportError(global, "Could not open '" + filename + "': Unknown driver '" + format + "'");
-      return false;
-    }
-    config.format_hint = static_cast<uint32_t>(hint);
+  if (!format.empty() && !LookUpFormatHint(global, filename, format, &config.format_hint)) {
+    return false;
   }
   DeviceTable devices;
   if (!OpenUserImage(global, filename, &devices, &error)) {
@@ -153,13 +148,7 @@ int RunInfoCommand(const GlobalOptions& global, const std::vector<std::string>& 
     // -U: instar takes no locks, so there is nothing to share.
   }
   if (filenames.size() != 1) {
-    CliError e{{"Expecting one image file name"}, {}};
-    if (CliDialectFor(global.compat).error_exit_hint_names_command) {
-      e.raw = {TryHelpLine(global, kCommand)};
-    } else {
-      e.raw = {"Try '" + global.program + " --help' for more information"};
-    }
-    return ReportError(global, e);
+    return ReportErrorExit(global, kCommand, "Expecting one image file name");
   }
   if (image_opts) return ReportError(global, "--image-opts is not supported by instar");
 

@@ -90,7 +90,6 @@ bool ParseOffset(const GlobalOptions& global, const std::string& name, const std
 }  // namespace
 
 int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
-  const CliDialect cli = CliDialectFor(global.compat);
   std::vector<ParsedOption> parsed;
   if (!ParseCommandOptions(global, kCommand, args, MapOptions(), GetoptWording::kQemuImgBefore10,
                            &parsed)) {
@@ -129,11 +128,7 @@ int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& a
     // -U: instar takes no locks, so there is nothing to share.
   }
   if (filenames.size() != 1) {
-    CliError e{{"Expecting one image file name"}, {}};
-    e.raw = {cli.error_exit_hint_names_command
-                 ? TryHelpLine(global, kCommand)
-                 : "Try '" + global.program + " --help' for more information"};
-    return ReportError(global, e);
+    return ReportErrorExit(global, kCommand, "Expecting one image file name");
   }
   // qemu-img reads --output after the file name is known.
   OutputFormat output = OutputFormat::kHuman;
@@ -147,13 +142,8 @@ int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& a
   if (!MakeConfig(global, abi::Operation::kMap, filename, &config, &error)) {
     return ReportError(global, error);
   }
-  if (!format.empty()) {
-    const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
-    if (hint == ImageFormat::kUnknown) {
-      return ReportError(global,
-                         "Could not open '" + filename + "': Unknown driver '" + format + "'");
-    }
-    config.format_hint = static_cast<uint32_t>(hint);
+  if (!format.empty() && !LookUpFormatHint(global, filename, format, &config.format_hint)) {
+    return kExitError;
   }
   config.map = range;
   DeviceTable devices;

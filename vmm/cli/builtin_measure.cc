@@ -369,13 +369,8 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   }
   DeviceTable devices;
   if (!filename.empty()) {
-    if (has_format) {
-      const ImageFormat hint = ImageFormatFromName(format.data(), format.size());
-      if (hint == ImageFormat::kUnknown) {
-        return ReportError(global,
-                           "Could not open '" + filename + "': Unknown driver '" + format + "'");
-      }
-      config.format_hint = static_cast<uint32_t>(hint);
+    if (has_format && !LookUpFormatHint(global, filename, format, &config.format_hint)) {
+      return kExitError;
     }
     if (!OpenUserImage(global, filename, &devices, &error)) return ReportError(global, error);
   } else {

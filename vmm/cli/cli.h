@@ -98,6 +98,18 @@ bool ParseCommandOptions(const GlobalOptions& global, const std::string& command
                          const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
                          GetoptWording wording, std::vector<ParsedOption>* out);
 
+// qemu-img's error_exit() for `command`: `message`, then the hint as the
+// compat version words it (CliDialect::error_exit_hint_names_command).
+// Returns kExitError.
+int ReportErrorExit(const GlobalOptions& global, const std::string& command,
+                    const std::string& message);
+
+// -f FORMAT of the image the user named `filename`: the driver's
+// abi::OperationConfig::format_hint into *hint; qemu's "Unknown driver"
+// error printed and false for a name no driver has ("" included).
+bool LookUpFormatHint(const GlobalOptions& global, const std::string& filename,
+                      const std::string& format, uint32_t* hint);
+
 // --output's argument; the version's error otherwise.
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error);

@@ -272,6 +272,26 @@ bool ParseCommandOptions(const GlobalOptions& global, const std::string& command
   return false;
 }
 
+int ReportErrorExit(const GlobalOptions& global, const std::string& command,
+                    const std::string& message) {
+  CliError error{{message}, {}};
+  error.raw = {CliDialectFor(global.compat).error_exit_hint_names_command
+                   ? TryHelpLine(global, command)
+                   : "Try '" + global.program + " --help' for more information"};
+  return ReportError(global, error);
+}
+
+bool LookUpFormatHint(const GlobalOptions& global, const std::string& filename,
+                      const std::string& format, uint32_t* hint) {
+  const ImageFormat parsed = ImageFormatFromName(format.data(), format.size());
+  if (parsed == ImageFormat::kUnknown) {
+    ReportError(global, "Could not open '" + filename + "': Unknown driver '" + format + "'");
+    return false;
+  }
+  *hint = static_cast<uint32_t>(parsed);
+  return true;
+}
+
 bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
                        const std::string& value, OutputFormat* out, CliError* error) {
   if (value == "human") {
