@@ -1,4 +1,4 @@
-// MemoryDevice: a BlockDevice over bytes in memory, for engine tests.
+// MemoryDevice: a WritableDevice over bytes in memory, for engine tests.
 //
 // Holes can be declared explicitly so tests can exercise the file layer's
 // SeekData/SeekHole answers the way a sparse host file would give them; by
@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include "instar/engine/device.h"
+#include "instar/engine/create.h"
 
 namespace instar::testing {
 
-class MemoryDevice final : public BlockDevice {
+class MemoryDevice final : public WritableDevice {
  public:
   MemoryDevice() = default;
   explicit MemoryDevice(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
@@ -69,7 +69,40 @@ class MemoryDevice final : public BlockDevice {
     return std::min<uint64_t>(pos, bytes_.size());
   }
 
+  // Writing a range makes it data: the holes declared over it shrink.
+  Status Write(uint64_t offset, const void* data, size_t length) override {
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
+      return Status::IOError("write range past the device's limit");
+    if (end > bytes_.size()) bytes_.resize(end);
+    if (length != 0) std::memcpy(bytes_.data() + offset, data, length);
+    RemoveHoles(offset, end);
+    return Status::Ok();
+  }
+  Status Truncate(uint64_t size) override {
+    if (size > kMaxEnd) return Status::IOError("truncate past the device's limit");
+    uint64_t old_size = bytes_.size();
+    bytes_.resize(size);
+    if (size > old_size) AddHole(old_size, size - old_size);
+    return Status::Ok();
+  }
+  Status Allocate(uint64_t offset, uint64_t length) override {
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
+      return Status::IOError("allocate range past the device's limit");
+    if (end > bytes_.size()) bytes_.resize(end);
+    allocated_[offset] = end;
+    return Status::Ok();
+  }
+  Status Flush() override {
+    ++flushes_;
+    return Status::Ok();
+  }
+
   int reads() const { return reads_; }
+  int flushes() const { return flushes_; }
+  // The ranges Allocate() reserved, start -> end.
+  const std::map<uint64_t, uint64_t>& allocated() const { return allocated_; }
 
   static MemoryDevice LoadFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -86,9 +119,28 @@ class MemoryDevice final : public BlockDevice {
     return pos < it->second ? std::min<uint64_t>(it->second, bytes_.size()) : pos;
   }
 
+  // Cuts [start, end) out of the declared holes.
+  void RemoveHoles(uint64_t start, uint64_t end) {
+    std::map<uint64_t, uint64_t> kept;
+    for (auto [hole_start, hole_end] : holes_) {
+      if (hole_end <= start || hole_start >= end) {
+        kept[hole_start] = hole_end;
+        continue;
+      }
+      if (hole_start < start) kept[hole_start] = start;
+      if (hole_end > end) kept[end] = hole_end;
+    }
+    holes_ = std::move(kept);
+  }
+
+  // Tests never need more; it keeps a hostile size from allocating.
+  static constexpr uint64_t kMaxEnd = uint64_t{1} << 32;
+
   std::vector<uint8_t> bytes_;
   std::map<uint64_t, uint64_t> holes_;  // start -> end, non-overlapping
+  std::map<uint64_t, uint64_t> allocated_;
   int reads_ = 0;
+  int flushes_ = 0;
 };
 
 }  // namespace instar::testing

@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "instar/engine/check.h"
+#include "instar/engine/create.h"
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
 
@@ -136,6 +137,14 @@ struct FormatDriver {
   // bdrv_measure for a target of this format. Null: qemu-img refuses.
   Status (*measure)(const MeasureRequest& request, MeasureSource* source, const QemuVersion& compat,
                     MeasureResult* result, MeasureError* error) = nullptr;
+  // bdrv_co_create_opts: writes a new image of `request.size` bytes with
+  // `request.options` to the empty `device`, as qemu-img create of
+  // `compat` does (instar/engine/create.h). A refusal is a non-ok Status
+  // and `error` in qemu's words. Null: the format cannot create images
+  // (qemu-img then refuses with "Format driver '%T' does not support
+  // image creation").
+  Status (*create)(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
+                   Arena& arena, MeasureError* error) = nullptr;
   // instar's own prediction for a target qemu cannot measure, of a disk of
   // `virtual_size` bytes; used only when MeasureRequest::refuse_like_qemu
   // is false. Null: none.

@@ -1,0 +1,69 @@
+// Create: what the producing commands (create, resize, dd, amend, convert)
+// write through, and the request a format driver's create hook answers.
+//
+// A producing command writes only to a WritableDevice: inside the sandbox a
+// device the host opened for writing for that one operation (under a
+// temporary name it renames when the guest reports success), in the tests
+// a vector. Every write is bounds-checked by whoever serves the device; a
+// writer never assumes a write landed without looking at its Status.
+//
+// The create hook of a FormatDriver (format_driver.h) is qemu's
+// bdrv_co_create_opts for that format: given the target's -o options,
+// already parsed and checked against the release's option table
+// (ParseMeasureOptions(), instar/engine/measure.h) and the virtual size,
+// it writes a new image to an empty device, as qemu-img create of
+// `compat` writes it, byte for byte wherever qemu's layout is
+// deterministic. Option errors use the option-error vocabulary measure
+// and create share (MeasureError), worded by FormatMeasureError().
+#ifndef INSTAR_ENGINE_CREATE_H_
+#define INSTAR_ENGINE_CREATE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "instar/engine/device.h"
+#include "instar/engine/measure.h"
+#include "instar/engine/status.h"
+
+namespace instar {
+
+// A BlockDevice that can be written: the output of a producing command.
+// Writes past the end grow the file (the bytes between read as zeros), as
+// pwrite(2) does.
+class WritableDevice : public BlockDevice {
+ public:
+  // Writes `length` bytes at `offset`. A range past kMaxRangeEnd or over
+  // the device's limit is an error, and nothing is written.
+  virtual Status Write(uint64_t offset, const void* data, size_t length) = 0;
+  // Sets the file's length (ftruncate(2)): shorter drops the tail, longer
+  // adds a hole that reads as zeros.
+  virtual Status Truncate(uint64_t size) = 0;
+  // Reserves [offset, offset + length) on the file system without writing
+  // it (posix_fallocate(2)), growing the file as needed: qemu's
+  // preallocation=falloc.
+  virtual Status Allocate(uint64_t offset, uint64_t length) = 0;
+  // Makes what was written durable (fdatasync(2)); qemu flushes before it
+  // reports a created image.
+  virtual Status Flush() = 0;
+
+ protected:
+  ~WritableDevice() = default;
+};
+
+// What `qemu-img create` asks of a format driver.
+struct CreateRequest {
+  // The -o text parsed for the target format; its `target` is the format.
+  const ParsedMeasureOptions* options = nullptr;
+  // The virtual size in bytes (the size argument, or the backing file's
+  // size when it is left out).
+  uint64_t size = 0;
+  // -b and -F are in `options` as backing_file and backing_fmt, where
+  // qemu-img create puts them too.
+  // The name of the file being created as the user gave it (a vmdk
+  // descriptor names its extents after it).
+  MeasureText target_name;
+};
+
+}  // namespace instar
+
+#endif  // INSTAR_ENGINE_CREATE_H_
