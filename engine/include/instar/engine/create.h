@@ -62,6 +62,12 @@ struct CreateRequest {
   // The name of the file being created as the user gave it (a vmdk
   // descriptor names its extents after it).
   MeasureText target_name;
+  // What qemu takes from the clock and the random generator when it
+  // creates an image (vpc's timestamp, vhdx's GUIDs, vmdk's CID): the guest
+  // has neither, so the host passes them in. Seconds since the Unix epoch,
+  // and random bytes a writer consumes in its own documented order.
+  uint64_t now_seconds = 0;
+  uint8_t random[64] = {};
 };
 
 }  // namespace instar
