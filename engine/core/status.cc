@@ -15,6 +15,33 @@ const char* StatusCodeName(StatusCode code) {
   return index < kCount ? kNames[index] : "Unknown";
 }
 
+const char* QemuErrnoText(QemuErrno error) {
+  switch (error) {
+    case QemuErrno::kNone:
+      return "";
+    case QemuErrno::kEPERM:
+      return "Operation not permitted";
+    case QemuErrno::kEIO:
+      return "Input/output error";
+    case QemuErrno::kENOMEM:
+      return "Cannot allocate memory";
+    case QemuErrno::kEINVAL:
+      return "Invalid argument";
+    case QemuErrno::kEFBIG:
+      return "File too large";
+    case QemuErrno::kENOTSUP:
+      return "Operation not supported";
+  }
+  return "";
+}
+
+Status Status::WithTextCopy(const char* text, size_t length) const {
+  static char copy[kMaxCopiedText];
+  if (length > sizeof(copy)) length = sizeof(copy);
+  for (size_t i = 0; i < length; ++i) copy[i] = text[i];
+  return WithText(copy, length);
+}
+
 size_t FormatStatusMessage(const Status& status, char* out, size_t size) {
   return TextBuilder(out, size).Append(status).length();
 }

@@ -28,6 +28,28 @@ TEST(StatusTest, ArgumentReplacesTheFirstPlaceholder) {
   EXPECT_EQ(Format(Status::Corruption("zero {}").With(0)), "zero 0");
 }
 
+TEST(StatusTest, TwoArgumentsHexSignedAndText) {
+  EXPECT_EQ(Format(Status::Corruption("offset '{}' is not a multiple of '{}'").With(16, 512)),
+            "offset '16' is not a multiple of '512'");
+  EXPECT_EQ(Format(Status::NotSupported("Unknown incompatible feature: {x}").With(0x100000)),
+            "Unknown incompatible feature: 100000");
+  EXPECT_EQ(Format(Status::Corruption("too large ({})").WithSigned(-2147483648LL)),
+            "too large (-2147483648)");
+  EXPECT_EQ(Format(Status::Corruption("too large ({})").WithSigned(7)), "too large (7)");
+  const char name[] = {'b', '0', 'x'};
+  EXPECT_EQ(Format(Status::Corruption("Bitmap '{s}' bad").WithText(name, 2)), "Bitmap 'b0' bad");
+  EXPECT_EQ(Format(Status::Corruption("Bitmap '{s}' bad").WithText(name, 0)), "Bitmap '' bad");
+  EXPECT_EQ(Format(Status::Corruption("Bitmap '{s}' bad")), "Bitmap '{s}' bad");
+}
+
+TEST(StatusTest, QemuErrnoKeepsTheMessage) {
+  const Status s = Status::Corruption("vhdx block size").QemuErrno(QemuErrno::kEINVAL);
+  EXPECT_EQ(s.qemu_errno(), QemuErrno::kEINVAL);
+  EXPECT_EQ(Format(s), "vhdx block size");
+  EXPECT_STREQ(QemuErrnoText(s.qemu_errno()), "Invalid argument");
+  EXPECT_STREQ(QemuErrnoText(QemuErrno::kNone), "");
+}
+
 TEST(StatusTest, PlaceholderWithoutArgumentStaysVisible) {
   EXPECT_EQ(Format(Status::Corruption("value {}")), "value {}");
 }

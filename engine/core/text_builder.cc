@@ -34,6 +34,10 @@ TextBuilder& TextBuilder::AppendDecimal(uint64_t value) {
 
 TextBuilder& TextBuilder::AppendHex(uint64_t value) {
   if (value != 0) Append("0x");
+  return AppendHexDigits(value);
+}
+
+TextBuilder& TextBuilder::AppendHexDigits(uint64_t value) {
   char digits[16];
   size_t count = 0;
   do {
@@ -46,12 +50,34 @@ TextBuilder& TextBuilder::AppendHex(uint64_t value) {
 }
 
 TextBuilder& TextBuilder::Append(const Status& status) {
-  bool substituted = !status.has_argument();
+  // Placeholders are filled in order from the numbers With() gave; the
+  // text of "{s}" does not take a number. One without a value stays as
+  // it is.
+  const uint64_t numbers[] = {status.argument(), status.second_argument()};
+  size_t next = 0;
+  const size_t count = !status.has_argument() ? 0 : (status.has_second_argument() ? 2 : 1);
   for (const char* p = status.message(); *p != '\0'; ++p) {
-    if (!substituted && p[0] == '{' && p[1] == '}') {
-      AppendDecimal(status.argument());
-      substituted = true;
+    if (p[0] == '{' && p[1] == 's' && p[2] == '}' && status.has_text()) {
+      Append(status.text(), status.text_length());
+      p += 2;
+      continue;
+    }
+    if (p[0] == '{' && p[1] == '}' && next < count) {
+      const uint64_t value = numbers[next];
+      if (next == 0 && status.argument_signed() && static_cast<int64_t>(value) < 0) {
+        Append('-');
+        AppendDecimal(~value + 1);
+      } else {
+        AppendDecimal(value);
+      }
+      ++next;
       ++p;
+      continue;
+    }
+    if (p[0] == '{' && p[1] == 'x' && p[2] == '}' && next < count) {
+      AppendHexDigits(numbers[next]);
+      ++next;
+      p += 2;
       continue;
     }
     Append(*p);

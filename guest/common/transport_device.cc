@@ -176,7 +176,12 @@ Result<uint64_t> TransportDevice::AllocatedBytes() {
 }
 
 Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {
-  return OpenFrom(abi::OpenBase::kImageDirectory, name, name_length);
+  Result<BlockDevice*> device = OpenFrom(abi::OpenBase::kImageDirectory, name, name_length);
+  if (!device.ok() && name_length <= sizeof(relative_failure_name_)) {
+    CopyBytes(relative_failure_name_, name, name_length);
+    relative_failure_ = Failure{relative_failure_name_, name_length, device.status()};
+  }
+  return device;
 }
 
 Result<BlockDevice*> TransportDeviceOpener::OpenAsGiven(const char* name, size_t name_length) {

@@ -22,8 +22,42 @@ TextBuilder& CouldNotOpen(OperationContext& ctx, const NamedImage& image_name) {
   return ctx.error.Append("qemu-img: Could not open '").Append(image_name.name).Append("': ");
 }
 
+// The message of `status`, with the image's name for each "{f}" in it
+// (a driver that names its file, as vhdx's log replay advice does).
+void AppendNamingFile(TextBuilder& text, const Status& status, const NamedImage& image_name) {
+  char message[1024];
+  FormatStatusMessage(status, message, sizeof(message));
+  for (const char* p = message; *p != '\0'; ++p) {
+    if (p[0] == '{' && p[1] == 'f' && p[2] == '}') {
+      text.Append(image_name.name);
+      p += 2;
+      continue;
+    }
+    text.Append(*p);
+  }
+}
+
+// The reason after "Could not open '<name>': ": the driver's message, or,
+// where qemu's driver fails with a bare errno, what bdrv_open_driver()
+// then says: "Could not open '<name>': <strerror>" once more.
 Status Fail(OperationContext& ctx, const NamedImage& image_name, Status status) {
-  CouldNotOpen(ctx, image_name).Append(status);
+  if (status.qemu_errno() != QemuErrno::kNone && status.has_text()) {
+    // The line qemu's driver printed before it failed.
+    ctx.error.Clear();
+    ctx.error.Append(status.text(), status.text_length()).Append('\n');
+  } else {
+    ctx.error.Clear();
+  }
+  TextBuilder& text =
+      ctx.error.Append("qemu-img: Could not open '").Append(image_name.name).Append("': ");
+  if (status.qemu_errno() != QemuErrno::kNone) {
+    text.Append("Could not open '")
+        .Append(image_name.name)
+        .Append("': ")
+        .Append(QemuErrnoText(status.qemu_errno()));
+  } else {
+    AppendNamingFile(text, status, image_name);
+  }
   return status;
 }
 
@@ -111,6 +145,26 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
           .Append(named.name, named.name_length)
           .Append("': ")
           .Append(named.status);
+      return image.status();
+    }
+    // So is a file it names relative to itself (a vmdk extent), as qemu's
+    // path_combine() names it.
+    const TransportDeviceOpener::Failure& relative = opener->relative_failure();
+    if (relative.name != nullptr && image.status().code() == relative.status.code() &&
+        image.status().message() == relative.status.message()) {
+      const ByteView top_name{reinterpret_cast<const uint8_t*>(image_name.name),
+                              BoundedLength(image_name.name, image_name.size)};
+      Result<ByteView> combined =
+          PathCombine(top_name, relative.name, relative.name_length, ctx.arena);
+      const ByteView path =
+          combined.ok()
+              ? *combined
+              : ByteView{reinterpret_cast<const uint8_t*>(relative.name), relative.name_length};
+      CouldNotOpen(ctx, image_name)
+          .Append("Could not open '")
+          .Append(reinterpret_cast<const char*>(path.data), path.size)
+          .Append("': ")
+          .Append(relative.status);
       return image.status();
     }
     return Fail(ctx, image_name, image.status());

@@ -6,7 +6,9 @@
 // static storage: a Status never owns memory and is cheap to copy. A message
 // may carry one number, given with With(): the first "{}" in the literal
 // stands for it, and FormatStatusMessage() writes the finished text
-// ("Unsupported qcow2 version {}" with 4 -> "Unsupported qcow2 version 4").
+// ("Unsupported qcow2 version {}" with 4 -> "Unsupported qcow2 version 4");
+// With(a, b) gives two, "{x}" prints one in hex and WithText() gives the
+// text of a "{s}": enough to say what qemu says with a printf format.
 //
 // Both types are [[nodiscard]]: ignoring one is a compile error under -Werror.
 // Use INSTAR_RETURN_IF_ERROR and INSTAR_ASSIGN_OR_RETURN to propagate.
@@ -34,6 +36,24 @@ enum class StatusCode : uint8_t {
 // The code's name as printed in logs and tests ("Corruption").
 const char* StatusCodeName(StatusCode code);
 
+// The errno of a qemu driver that fails with a bare error number and no
+// message of its own: qemu then says "Could not open '<file>': <strerror>"
+// (bdrv_open_driver()), and instar, to say the same, marks its Status with
+// the errno (Status::QemuErrno()); the Status keeps instar's own message
+// for logs and tests.
+enum class QemuErrno : uint8_t {
+  kNone = 0,
+  kEPERM,    // Operation not permitted
+  kEIO,      // Input/output error
+  kENOMEM,   // Cannot allocate memory
+  kEINVAL,   // Invalid argument
+  kEFBIG,    // File too large
+  kENOTSUP,  // Operation not supported
+};
+
+// strerror() of `error` as glibc words it ("Invalid argument"); "" for kNone.
+const char* QemuErrnoText(QemuErrno error);
+
 class [[nodiscard]] Status {
  public:
   constexpr Status() = default;
@@ -58,11 +78,50 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kNoSpace, message);
   }
 
-  // This status with `argument` for the "{}" of its message.
+  // This status with `argument` for the first placeholder of its message,
+  // and `second` for the second. A placeholder is "{}" (decimal), "{x}"
+  // (hex without "0x", as "%" PRIx64) or "{s}" (the text of WithText()).
   constexpr Status With(uint64_t argument) const {
     Status s = *this;
     s.argument_ = argument;
     s.has_argument_ = true;
+    return s;
+  }
+  constexpr Status With(uint64_t argument, uint64_t second) const {
+    Status s = With(argument);
+    s.second_argument_ = second;
+    s.has_second_argument_ = true;
+    return s;
+  }
+  // The same with a signed first argument, for a value qemu prints as a C
+  // int or int64_t ("Max Table Entries too large (-1)").
+  constexpr Status WithSigned(int64_t argument) const {
+    Status s = With(static_cast<uint64_t>(argument));
+    s.argument_signed_ = true;
+    return s;
+  }
+  // `text` (not NUL-terminated) for the "{s}" of the message: a name the
+  // image gave ("Bitmap 'b0' doesn't satisfy the constraints"). The text is
+  // not copied: it must outlive the Status. For a QemuErrno() status the
+  // text is instead the line qemu's driver printed (error_report()) before
+  // it failed, printed before the "Could not open" line.
+  constexpr Status WithText(const char* text, size_t length) const {
+    Status s = *this;
+    s.text_ = text;
+    s.text_length_ = text != nullptr ? length : 0;
+    return s;
+  }
+  // WithText() of a copy of `text`, cut at kMaxCopiedText bytes, for text
+  // whose memory is about to be reused (a reader's buffer, an arena a
+  // failed open gives back). The copy lives in one static buffer: only the
+  // latest copied text is kept, enough for the one error an operation
+  // reports (the engine runs one operation at a time).
+  Status WithTextCopy(const char* text, size_t length) const;
+  static constexpr size_t kMaxCopiedText = 1024;
+  // This status as qemu's driver fails: with `error` and no message.
+  constexpr Status QemuErrno(::instar::QemuErrno error) const {
+    Status s = *this;
+    s.qemu_errno_ = error;
     return s;
   }
 
@@ -72,6 +131,14 @@ class [[nodiscard]] Status {
   constexpr const char* message() const { return message_; }
   constexpr bool has_argument() const { return has_argument_; }
   constexpr uint64_t argument() const { return argument_; }
+  constexpr bool argument_signed() const { return argument_signed_; }
+  constexpr bool has_second_argument() const { return has_second_argument_; }
+  constexpr uint64_t second_argument() const { return second_argument_; }
+  constexpr bool has_text() const { return text_ != nullptr; }
+  constexpr const char* text() const { return text_ != nullptr ? text_ : ""; }
+  constexpr size_t text_length() const { return text_length_; }
+  // kNone unless QemuErrno() marked it.
+  constexpr ::instar::QemuErrno qemu_errno() const { return qemu_errno_; }
 
   constexpr Status(StatusCode code, const char* message)
       : code_(code), message_(message != nullptr ? message : "") {}
@@ -79,8 +146,14 @@ class [[nodiscard]] Status {
  private:
   StatusCode code_ = StatusCode::kOk;
   bool has_argument_ = false;
+  bool argument_signed_ = false;
+  bool has_second_argument_ = false;
+  ::instar::QemuErrno qemu_errno_ = ::instar::QemuErrno::kNone;
   const char* message_ = "";
   uint64_t argument_ = 0;
+  uint64_t second_argument_ = 0;
+  const char* text_ = nullptr;
+  size_t text_length_ = 0;
 };
 
 // Writes the message of `status` into `out` (capacity `size` > 0, always

@@ -38,8 +38,9 @@ class TextBuilder {
   TextBuilder& AppendDecimal(uint64_t value);
   // `value` as printf's "%#" PRIx64 writes it: "0x1f", and "0" for zero.
   TextBuilder& AppendHex(uint64_t value);
-  // The message of `status`, its argument in decimal in place of the first
-  // "{}" (a "{}" without an argument stays as it is).
+  // `value` in lowercase hex without a prefix ("%" PRIx64).
+  TextBuilder& AppendHexDigits(uint64_t value);
+  // The message of `status` with its placeholders filled (status.h).
   TextBuilder& Append(const Status& status);
 
   void Clear() {

@@ -109,6 +109,9 @@ class TransportDeviceOpener final : public DeviceOpener {
     Status status;
   };
   const Failure& as_given_failure() const { return as_given_failure_; }
+  // The last file Open() could not open (a vmdk extent), its name copied
+  // here: the arena it came from is given back when the open fails.
+  const Failure& relative_failure() const { return relative_failure_; }
 
  private:
   Result<BlockDevice*> OpenFrom(abi::OpenBase base, const char* name, size_t name_length);
@@ -117,6 +120,8 @@ class TransportDeviceOpener final : public DeviceOpener {
   Arena& arena_;
   uint32_t root_;
   Failure as_given_failure_;
+  Failure relative_failure_;
+  char relative_failure_name_[abi::kMaxName];
 };
 
 // One call with no payload in either direction (kSize, kSeekData ...).
