@@ -60,6 +60,9 @@ class Qcow2Opener {
   Status ValidateSnapshotTable();
   Status LoadBitmaps();
   Status CheckBitmapEntry(const Qcow2Bitmap& bitmap) const;
+  // `status` with the text of its "{s}" (a bitmap's name, read into a
+  // buffer of the caller) copied where it outlives the buffer.
+  Status KeepText(Status status);
   Status LoadBitmapTable(const Qcow2Bitmap& bitmap);
   Result<bool> SameBitmapName(uint64_t position_a, uint64_t position_b);
 
@@ -185,13 +188,15 @@ Status Qcow2Opener::ParseHeader(const uint8_t* raw) {
   }
 
   if ((h.incompatible_features & ~qcow2::kIncompatKnown) != 0) {
-    return Status::NotSupported("Unsupported qcow2 feature(s) (unknown incompatible feature bits)");
+    return Status::NotSupported("Unsupported qcow2 feature(s): Unknown incompatible feature: {x}")
+        .With(h.incompatible_features & ~qcow2::kIncompatKnown);
   }
 
   const bool extended_l2 = (h.incompatible_features & qcow2::kIncompatExtendedL2) != 0;
   image_->subcluster_bits_ = extended_l2 ? h.cluster_bits - 5 : h.cluster_bits;
   if (image_->subcluster_bits_ < kMinClusterBits) {
-    return Status::NotSupported("Unsupported subcluster size (extended L2 needs 16 KiB clusters)");
+    return Status::NotSupported("Unsupported subcluster size: {}")
+        .With(1u << image_->subcluster_bits_);
   }
   if (h.refcount_order > 6) {
     return Status::NotSupported("Reference count entry width too large; may not exceed 64 bits");
@@ -242,7 +247,7 @@ Status Qcow2Opener::ParseHeader(const uint8_t* raw) {
   }
   image_->l2_slice_entries_ = l2_cache_entry_bytes / l2_entry_bytes;
   if (h.crypt_method > qcow2::kCryptLuks) {
-    return Status::NotSupported("Unsupported encryption method");
+    return Status::NotSupported("Unsupported encryption method {}").With(h.crypt_method);
   }
 
   // qcow2_refcount_init() reads the whole refcount table.
@@ -307,7 +312,8 @@ Status Qcow2Opener::ReadExtensions() {
 
       case qcow2::kExtBackingFormat:
         if (length >= kBackingFormatFieldBytes) {
-          return Status::Corruption("ERROR: ext_backing_format: len too large (>=16)");
+          return Status::Corruption("ERROR: ext_backing_format: len={} too large (>=16)")
+              .With(length);
         }
         INSTAR_RETURN_IF_ERROR(ReadText(offset, length, &image_->backing_format_));
         break;
@@ -323,14 +329,17 @@ Status Qcow2Opener::ReadExtensions() {
               "CRYPTO header extension only expected with LUKS encryption method");
         }
         if (length != 16) {
-          return Status::Corruption("CRYPTO header extension size is not the expected 16 bytes");
+          return Status::Corruption("CRYPTO header extension size {}, but expected size 16")
+              .With(length);
         }
         uint8_t crypto[16];
         INSTAR_RETURN_IF_ERROR(image_->ReadMetadata(offset, crypto, sizeof(crypto)));
         image_->crypto_header_offset_ = LoadBE64(crypto);
         image_->crypto_header_length_ = LoadBE64(crypto + 8);
         if ((image_->crypto_header_offset_ & (image_->cluster_size() - 1)) != 0) {
-          return Status::Corruption("Encryption header offset is not a multiple of cluster size");
+          return Status::Corruption(
+                     "Encryption header offset '{}' is not a multiple of cluster size '{}'")
+              .With(image_->crypto_header_offset_, image_->cluster_size());
         }
         // qcrypto_block_open(): without BDRV_O_NO_IO it wants the key.
         if (!params_.no_io) {
@@ -358,7 +367,9 @@ Status Qcow2Opener::ReadExtensions() {
         const uint64_t directory_offset = LoadBE64(bitmaps + 16);
         if (count > kMaxBitmaps) {
           return Status::OutOfRange(
-              "bitmaps_ext: Image has more bitmaps than the QEMU supported maximum of 65535");
+                     "bitmaps_ext: Image has {} bitmaps, exceeding the QEMU supported maximum of "
+                     "65535")
+              .With(count);
         }
         if (count == 0) return Status::Corruption("found bitmaps extension with zero bitmaps");
         if ((directory_offset & (image_->cluster_size() - 1)) != 0) {
@@ -366,7 +377,9 @@ Status Qcow2Opener::ReadExtensions() {
         }
         if (directory_size > kMaxBitmapDirectoryBytes) {
           return Status::OutOfRange(
-              "bitmaps_ext: bitmap directory size exceeds the maximum supported size");
+                     "bitmaps_ext: bitmap directory size ({}) exceeds the maximum supported size "
+                     "({})")
+              .With(directory_size, kMaxBitmapDirectoryBytes);
         }
         image_->bitmap_count_ = count;
         image_->bitmap_directory_offset_ = directory_offset;
@@ -450,7 +463,9 @@ Status Qcow2Opener::ValidateSnapshotTable() {
   for (uint32_t i = 0; i < image_->snapshot_count_; ++i) {
     Qcow2Snapshot snapshot;
     table_length = AlignUp(table_length, 8);
-    INSTAR_RETURN_IF_ERROR(image_->ReadSnapshotEntry(&offset, &snapshot, id, name));
+    if (Status read = image_->ReadSnapshotEntry(&offset, &snapshot, id, name); !read.ok()) {
+      return read.has_argument() ? read : read.With(i);  // the entry's index, where it is named
+    }
     table_length +=
         kSnapshotHeaderBytes + snapshot.extra_data_size + snapshot.id_size + snapshot.name_size;
     if (table_length > kMaxSnapshotTableBytes || offset - start > kIntMax) {
@@ -458,6 +473,11 @@ Status Qcow2Opener::ValidateSnapshotTable() {
     }
   }
   return Status::Ok();
+}
+
+Status Qcow2Opener::KeepText(Status status) {
+  if (!status.has_text()) return status;
+  return status.WithTextCopy(status.text(), status.text_length());
 }
 
 // check_dir_entry() of qcow2-bitmap.c.
@@ -469,14 +489,15 @@ Status Qcow2Opener::CheckBitmapEntry(const Qcow2Bitmap& bitmap) const {
                    bitmap.granularity_bits > 31 || bitmap.granularity_bits < 9 ||
                    (bitmap.flags & ~uint32_t{3}) != 0 || bitmap.name_size > 1023 ||
                    bitmap.type != 1;
-  if (bad) return Status::Corruption("Bitmap doesn't satisfy the constraints");
+  const Status unsatisfied =
+      Status::Corruption("Bitmap '{s}' doesn't satisfy the constraints")
+          .WithText(bitmap.name.present() ? bitmap.name.data : "", bitmap.name.size);
+  if (bad) return unsatisfied;
   const uint64_t physical_bytes = uint64_t{bitmap.table_size} * cluster_size;
-  if (physical_bytes > qcow2_internal::kMaxBitmapPhysicalBytes) {
-    return Status::Corruption("Bitmap doesn't satisfy the constraints");
-  }
+  if (physical_bytes > qcow2_internal::kMaxBitmapPhysicalBytes) return unsatisfied;
   if (!bitmap.in_use() &&
       image_->virtual_size_ > ((physical_bytes * 8) << bitmap.granularity_bits)) {
-    return Status::Corruption("Bitmap doesn't satisfy the constraints");
+    return unsatisfied;
   }
   return Status::Ok();
 }
@@ -506,7 +527,8 @@ Status Qcow2Opener::LoadBitmapTable(const Qcow2Bitmap& bitmap) {
     serialized_bytes = ((((length - 1) >> bitmap.granularity_bits) >> 6) + 1) * 8;
   }
   if (DivRoundUp(serialized_bytes, cluster_size) != bitmap.table_size) {
-    return Status::Corruption("Could not read bitmap from image: Invalid argument");
+    return Status::Corruption("Could not read bitmap '{s}' from image: Invalid argument")
+        .WithText(bitmap.name.present() ? bitmap.name.data : "", bitmap.name.size);
   }
   return Status::Ok();
 }
@@ -559,7 +581,7 @@ Status Qcow2Opener::LoadBitmaps() {
     char name[1024];
     uint64_t next_position;
     INSTAR_RETURN_IF_ERROR(image_->ReadBitmapEntry(position, &bitmap, name, &next_position));
-    INSTAR_RETURN_IF_ERROR(CheckBitmapEntry(bitmap));
+    if (Status check = CheckBitmapEntry(bitmap); !check.ok()) return KeepText(check);
     position = next_position;
   }
   if (entries != count) {
@@ -587,9 +609,9 @@ Status Qcow2Opener::LoadBitmaps() {
 
   Status status = Status::Ok();
   position = 0;
+  char name[1024];  // outside the loop: a failure's Status may name the bitmap
   for (uint32_t i = 0; i < count && status.ok(); ++i) {
     Qcow2Bitmap bitmap;
-    char name[1024];
     uint64_t next_position;
     status = image_->ReadBitmapEntry(position, &bitmap, name, &next_position);
     if (!status.ok()) break;
@@ -616,7 +638,8 @@ Status Qcow2Opener::LoadBitmaps() {
     if (!status.ok()) break;
     if (exists) {
       if (!bitmap.in_use()) {
-        status = Status::Corruption("Bitmap already exists");
+        status = Status::Corruption("Bitmap already exists: {s}")
+                     .WithText(bitmap.name.present() ? bitmap.name.data : "", bitmap.name.size);
         break;
       }
       skipped[i / 8] = static_cast<uint8_t>(skipped[i / 8] | (1u << (i % 8)));
@@ -629,7 +652,7 @@ Status Qcow2Opener::LoadBitmaps() {
     position = next_position;
   }
   arena_.Reset(mark);
-  return status;
+  return KeepText(status);
 }
 
 bool Qcow2Image::GetBackingReference(BackingReference* reference) const {

@@ -31,7 +31,7 @@ Status Qcow2Image::ReadSnapshotEntry(uint64_t* offset, Qcow2Snapshot* out, char*
   uint64_t at = AlignUp(*offset, 8);
   uint8_t header[40];
   if (!ReadMetadata(at, header, sizeof(header)).ok()) {
-    return Status::IOError("Failed to read snapshot table");
+    return Status::IOError("Failed to read snapshot table: Input/output error");
   }
   at += sizeof(header);
   out->l1_table_offset = LoadBE64(header);
@@ -44,14 +44,17 @@ Status Qcow2Image::ReadSnapshotEntry(uint64_t* offset, Qcow2Snapshot* out, char*
   out->vm_state_size = LoadBE32(header + 32);
   out->extra_data_size = LoadBE32(header + 36);
   if (out->extra_data_size > qcow2_internal::kMaxSnapshotExtraData) {
-    return Status::OutOfRange("Too much extra metadata in snapshot table entry");
+    return Status::OutOfRange(
+        "Too much extra metadata in snapshot table entry {}\n"
+        "You can force-remove this extra metadata with qemu-img check -r all");
   }
 
   // The known part of the extra data: 64-bit VM state size, disk size, icount.
   uint8_t extra[24];
   FillBytes(extra, 0, sizeof(extra));
   const uint32_t known = out->extra_data_size < 24 ? out->extra_data_size : 24;
-  if (!ReadMetadata(at, extra, known).ok()) return Status::IOError("Failed to read snapshot table");
+  if (!ReadMetadata(at, extra, known).ok())
+    return Status::IOError("Failed to read snapshot table: Input/output error");
   at += known;
   if (out->extra_data_size >= 8) out->vm_state_size = LoadBE64(extra);
   out->disk_size = out->extra_data_size >= 16 ? LoadBE64(extra + 8) : virtual_size_;
@@ -63,19 +66,20 @@ Status Qcow2Image::ReadSnapshotEntry(uint64_t* offset, Qcow2Snapshot* out, char*
   }
   if (out->extra_data_size > 24) {
     const uint64_t unknown = out->extra_data_size - 24;
-    if (!CheckReadRange(at, unknown).ok()) return Status::IOError("Failed to read snapshot table");
+    if (!CheckReadRange(at, unknown).ok())
+      return Status::IOError("Failed to read snapshot table: Input/output error");
     at += unknown;
   }
 
   // QEMUSnapshotInfo holds the id in 128 bytes and the name in 256.
   if (!CheckReadRange(at, out->id_size).ok()) {
-    return Status::IOError("Failed to read snapshot table");
+    return Status::IOError("Failed to read snapshot table: Input/output error");
   }
   INSTAR_RETURN_IF_ERROR(
       ReadCutString(*this, &Qcow2Image::ReadMetadata, at, out->id_size, id_buffer, 128, &out->id));
   at += out->id_size;
   if (!CheckReadRange(at, out->name_size).ok()) {
-    return Status::IOError("Failed to read snapshot table");
+    return Status::IOError("Failed to read snapshot table: Input/output error");
   }
   INSTAR_RETURN_IF_ERROR(ReadCutString(*this, &Qcow2Image::ReadMetadata, at, out->name_size,
                                        name_buffer, 256, &out->name));

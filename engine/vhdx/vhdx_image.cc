@@ -61,8 +61,10 @@ bool GuidIs(const uint8_t* bytes, const VhdxGuid& guid) {
 // Reads as qemu's bdrv_pread would allow it: nothing past BDRV_MAX_LENGTH.
 Status ReadChecked(BlockDevice& device, uint64_t offset, void* buffer, size_t length,
                    const char* message) {
+  // qemu's bdrv_pread() fails there with EIO, and vhdx_open() passes that
+  // on without a message.
   if (offset > kBdrvMaxLength || length > kBdrvMaxLength - offset) {
-    return Status::Corruption(message);
+    return Status::Corruption(message).QemuErrno(QemuErrno::kEIO);
   }
   return device.Read(offset, buffer, length);
 }
@@ -96,6 +98,14 @@ class VhdxReader final : public VhdxImage {
 
   // Where qemu's reads must end (see vhdx::LogNeedsReplay).
   uint64_t read_limit_ = kBdrvMaxLength;
+  // 5.2 said why no header is valid with an errno it never set.
+  bool header_error_has_errno_ = false;
+
+  Status NoValidHeader() const {
+    return header_error_has_errno_
+               ? Status::Corruption("No valid VHDX header found: Unknown error -4096")
+               : Status::Corruption("No valid VHDX header found");
+  }
   Region* regions_ = nullptr;
   size_t region_count_ = 0;
   size_t region_capacity_ = 0;
@@ -103,6 +113,26 @@ class VhdxReader final : public VhdxImage {
   uint32_t block_size_bits_ = 0;
   TableCache* bat_cache_ = nullptr;
 };
+
+// vhdx_region_check()'s line, "qemu-img: VHDX region S-E overlaps with
+// region S-E"; its "%." PRIu64 prints a zero end as nothing.
+void AppendOverlap(TextBuilder& text, uint64_t start, uint64_t end, const Region& overlapped) {
+  text.Append("qemu-img: VHDX region ")
+      .AppendDecimal(start)
+      .Append('-')
+      .AppendDecimal(end)
+      .Append(" overlaps with region ")
+      .AppendDecimal(overlapped.start)
+      .Append('-');
+  if (overlapped.end != 0) text.AppendDecimal(overlapped.end);
+}
+
+// What vhdx_open() fails with after it printed `line`: a bare EINVAL.
+Status OpenFailure(const char* message, const TextBuilder& line) {
+  return Status::Corruption(message)
+      .QemuErrno(QemuErrno::kEINVAL)
+      .WithTextCopy(line.c_str(), line.length());
+}
 
 const Region* VhdxReader::OverlappedRegion(uint64_t start, uint64_t length) const {
   const uint64_t end = start + length;
@@ -138,14 +168,14 @@ Status VhdxReader::ParseHeaders(Arena& arena) {
   } else if (!valid[0] && valid[1]) {
     current = 1;
   } else if (!valid[0] && !valid[1]) {
-    return Status::Corruption("no valid vhdx header found");
+    return NoValidHeader();
   } else if (sequence[0] != sequence[1]) {
     current = sequence[0] > sequence[1] ? 0 : 1;
   } else if (BytesEqual(buffers, buffers + kHeaderSize, kHeaderFieldsSize)) {
     // Disk2VHD writes two identical headers.
     current = 0;
   } else {
-    return Status::Corruption("vhdx headers differ but have the same sequence number");
+    return NoValidHeader();  // the headers differ but have the same sequence number
   }
   const uint8_t* h = buffers + current * kHeaderSize;
   current_header_ = current;
@@ -163,13 +193,16 @@ Status VhdxReader::ParseHeaders(Arena& arena) {
 // vhdx_parse_log, read-only.
 Status VhdxReader::ParseLog(Arena& arena) {
   if (log_offset_ < kLogAlignment || log_offset_ % kLogAlignment != 0) {
-    return Status::Corruption("vhdx log offset is not a multiple of 1 MiB");
+    return Status::Corruption("vhdx log offset is not a multiple of 1 MiB")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
-  if (log_version_ != 0) return Status::Corruption("unsupported vhdx log version");
+  if (log_version_ != 0)
+    return Status::Corruption("unsupported vhdx log version").QemuErrno(QemuErrno::kEINVAL);
   static constexpr VhdxGuid kZeroGuid{};
   if (BytesEqual(log_guid_.bytes, kZeroGuid.bytes, 16) || log_length_ == 0) return Status::Ok();
   if (log_length_ % kLogAlignment != 0) {
-    return Status::Corruption("vhdx log length is not a multiple of 1 MiB");
+    return Status::Corruption("vhdx log length is not a multiple of 1 MiB")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   ArenaRewind scratch(arena);
   uint8_t* sector = arena.AllocateArray<uint8_t>(vhdx::kLogSectorSize);
@@ -178,8 +211,11 @@ Status VhdxReader::ParseLog(Arena& arena) {
       const bool replay,
       vhdx::LogNeedsReplay(*file_, log_offset_, log_length_, log_guid_.bytes, read_limit_, sector));
   if (replay) {
+    // {f}: the image's file name, filled in by whoever names the image.
     return Status::NotSupported(
-        "vhdx image has a log that needs to be replayed (qemu-img check -r all does that)");
+        "VHDX image file '{f}' opened read-only, but contains a log that needs to be replayed\n"
+        "To replay the log, run:\n"
+        "qemu-img check -r all '{f}'");
   }
   return Status::Ok();
 }
@@ -193,14 +229,16 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
   const uint32_t stored = LoadLE32(table + 4);
   FillBytes(table + 4, 0, 4);
   if (vhdx::Crc32c(table, kRegionTableSize) != stored) {
-    return Status::Corruption("vhdx region table checksum mismatch");
+    return Status::Corruption("vhdx region table checksum mismatch").QemuErrno(QemuErrno::kEINVAL);
   }
   if (LoadLE32(table) != kRegionSignature) {
-    return Status::Corruption("vhdx region table has a bad signature");
+    return Status::Corruption("vhdx region table has a bad signature")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   const uint32_t entry_count = LoadLE32(table + 8);
   if (entry_count > kMaxRegionEntries) {
-    return Status::Corruption("vhdx region table has too many entries");
+    return Status::Corruption("vhdx region table has too many entries")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   bool bat_found = false;
   bool metadata_found = false;
@@ -209,19 +247,23 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
     const uint64_t start = LoadLE64(e + 16);
     const uint32_t length = LoadLE32(e + 24);
     const uint32_t data_bits = LoadLE32(e + 28);
-    if (OverlappedRegion(start, length) != nullptr) {
-      return Status::Corruption("vhdx regions overlap");
+    if (const Region* overlapped = OverlappedRegion(start, length); overlapped != nullptr) {
+      char line[160];
+      TextBuilder text(line, sizeof(line));
+      AppendOverlap(text, start, start + length, *overlapped);
+      return OpenFailure("vhdx regions overlap", text);
     }
     uint64_t end;
     if (!CheckedAdd(start, length, &end)) {
-      return Status::Corruption("vhdx region ends beyond 2^64");
+      return Status::Corruption("vhdx region ends beyond 2^64").QemuErrno(QemuErrno::kEIO);
     }
     if (region_count_ == region_capacity_) {
       return Status::Corruption("vhdx region list is full");
     }
     regions_[region_count_++] = Region{start, end};
     if (GuidIs(e, kBatGuid)) {
-      if (bat_found) return Status::Corruption("vhdx region table names two BATs");
+      if (bat_found)
+        return Status::Corruption("vhdx region table names two BATs").QemuErrno(QemuErrno::kEINVAL);
       bat_found = true;
       bat_offset_ = start;
       bat_length_ = length;
@@ -237,11 +279,13 @@ Status VhdxReader::OpenRegionTable(Arena& arena) {
       continue;
     }
     if ((data_bits & kRegionRequired) != 0) {
-      return Status::NotSupported("vhdx image has a required region we do not know");
+      return Status::NotSupported("vhdx image has a required region we do not know")
+          .QemuErrno(QemuErrno::kENOTSUP);
     }
   }
   if (!bat_found || !metadata_found) {
-    return Status::Corruption("vhdx region table lacks the BAT or the metadata region");
+    return Status::Corruption("vhdx region table lacks the BAT or the metadata region")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   return Status::Ok();
 }
@@ -255,7 +299,8 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
   INSTAR_RETURN_IF_ERROR(ReadChecked(*file_, metadata_offset_, table, kMetadataTableSize,
                                      "vhdx metadata region lies beyond the largest file offset"));
   if (LoadLE64(table) != kMetadataSignature) {
-    return Status::Corruption("vhdx metadata table has a bad signature");
+    return Status::Corruption("vhdx metadata table has a bad signature")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   const uint16_t entry_count = LoadLE16(table + 10);
   if (uint64_t{entry_count} * 32 > kMetadataTableSize - 32) {
@@ -275,20 +320,26 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
     }
     if (which == kKnownCount) {
       if ((LoadLE32(e + 24) & kMetadataRequired) != 0) {
-        return Status::NotSupported("vhdx image has a required metadata item we do not know");
+        return Status::NotSupported("vhdx image has a required metadata item we do not know")
+            .QemuErrno(QemuErrno::kENOTSUP);
       }
       continue;
     }
-    if (present[which]) return Status::Corruption("vhdx metadata item appears twice");
+    if (present[which])
+      return Status::Corruption("vhdx metadata item appears twice").QemuErrno(QemuErrno::kEINVAL);
     present[which] = true;
     item_offset[which] = LoadLE32(e + 16);
   }
   // qemu wants exactly the five items it needs: with a parent locator as
   // well the set differs and it gives up the same way.
   for (size_t k = 0; k < 5; ++k) {
-    if (!present[k]) return Status::NotSupported("vhdx metadata lacks a required item");
+    if (!present[k])
+      return Status::NotSupported("vhdx metadata lacks a required item")
+          .QemuErrno(QemuErrno::kENOTSUP);
   }
-  if (present[5]) return Status::NotSupported("vhdx differencing images are not supported");
+  if (present[5])
+    return Status::NotSupported("vhdx differencing images are not supported")
+        .QemuErrno(QemuErrno::kENOTSUP);
   // Items are read at the metadata region offset plus theirs, unchecked
   // against their lengths, as qemu reads them.
   auto read_item = [&](size_t which, uint8_t* out, size_t length) {
@@ -301,7 +352,9 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
   const uint32_t param_bits = LoadLE32(params + 4);
   leave_blocks_allocated_ = (param_bits & kParamLeaveBlocksAllocated) != 0;
   has_parent_ = (param_bits & kParamHasParent) != 0;
-  if (has_parent_) return Status::Corruption("vhdx image has a parent but no parent locator");
+  if (has_parent_)
+    return Status::Corruption("vhdx image has a parent but no parent locator")
+        .QemuErrno(QemuErrno::kEINVAL);
   uint8_t size[8];
   uint8_t logical[4];
   uint8_t physical[4];
@@ -316,16 +369,19 @@ Status VhdxReader::ParseMetadata(Arena& arena) {
   logical_sector_size_ = LoadLE32(logical);
   physical_sector_size_ = LoadLE32(physical);
   if (block_size_ < kMinBlockSize || block_size_ > kMaxBlockSize) {
-    return Status::Corruption("vhdx block size is not between 1 MiB and 256 MiB");
+    return Status::Corruption("vhdx block size is not between 1 MiB and 256 MiB")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   if (logical_sector_size_ != 512) {
-    return Status::NotSupported("vhdx logical sector size is not 512");
+    return Status::NotSupported("vhdx logical sector size is not 512")
+        .QemuErrno(QemuErrno::kENOTSUP);
   }
   const uint32_t sectors_per_block = block_size_ / 512;
   chunk_ratio_ = (uint64_t{1} << 23) * 512 / block_size_;
   if (!IsPowerOfTwo(sectors_per_block) || !IsPowerOfTwo(chunk_ratio_) ||
       !IsPowerOfTwo(block_size_)) {
-    return Status::Corruption("vhdx block size is not a power of two");
+    return Status::Corruption("vhdx block size is not a power of two")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   chunk_ratio_bits_ = static_cast<uint32_t>(CountTrailingZeros(chunk_ratio_));
   block_size_bits_ = static_cast<uint32_t>(CountTrailingZeros(block_size_));
@@ -355,16 +411,12 @@ Status VhdxReader::CheckBat(Arena& arena, CheckLog* log, uint64_t* errors) {
     const uint64_t remaining = disk_bytes - i * block_size_;
     const uint64_t block_length = remaining < block_size_ ? remaining : block_size_;
     if (offset > static_cast<uint64_t>(INT64_MAX) - block_size_) {
-      if (log == nullptr) return Status::Corruption("vhdx BAT entry offset overflows");
       TextBuilder text(line, sizeof(line));
       text.Append("qemu-img: VHDX BAT entry ").AppendDecimal(i).Append(" offset overflow.");
+      if (log == nullptr) return OpenFailure("vhdx BAT entry offset overflows", text);
       report(text);
     }
     if (offset >= file_size || offset + block_length > file_size) {
-      if (log == nullptr) {
-        return Status::Corruption(
-            "vhdx BAT entry points after the end of the file; the image has been truncated");
-      }
       TextBuilder text(line, sizeof(line));
       text.Append("qemu-img: VHDX BAT entry ").AppendDecimal(i);
       if (offset >= file_size) {
@@ -375,6 +427,10 @@ Status VhdxReader::CheckBat(Arena& arena, CheckLog* log, uint64_t* errors) {
       text.Append(" points after end of file (")
           .AppendDecimal(file_size)
           .Append("). Image has probably been truncated.");
+      if (log == nullptr) {
+        return OpenFailure(
+            "vhdx BAT entry points after the end of the file; the image has been truncated", text);
+      }
       report(text);
     }
     // qemu counts fully present entries, not positions, to tell payload
@@ -383,19 +439,11 @@ Status VhdxReader::CheckBat(Arena& arena, CheckLog* log, uint64_t* errors) {
       --payload_left;
       const Region* overlapped = OverlappedRegion(offset, block_size_);
       if (overlapped != nullptr) {
-        if (log == nullptr) {
-          return Status::Corruption("vhdx payload block overlaps the log or a region");
-        }
-        // vhdx_region_check()'s "%." PRIu64 prints a zero end as nothing.
         TextBuilder text(line, sizeof(line));
-        text.Append("qemu-img: VHDX region ")
-            .AppendDecimal(offset)
-            .Append('-')
-            .AppendDecimal(offset + block_size_)
-            .Append(" overlaps with region ")
-            .AppendDecimal(overlapped->start)
-            .Append('-');
-        if (overlapped->end != 0) text.AppendDecimal(overlapped->end);
+        AppendOverlap(text, offset, offset + block_size_, *overlapped);
+        if (log == nullptr) {
+          return OpenFailure("vhdx payload block overlaps the log or a region", text);
+        }
         report(text);
       }
     } else {
@@ -411,6 +459,7 @@ Status VhdxReader::CheckBat(Arena& arena, CheckLog* log, uint64_t* errors) {
 Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& compat, bool check) {
   file_ = &device;
   read_limit_ = compat.AtLeast(6, 0) ? kBdrvMaxLength : static_cast<uint64_t>(INT64_MAX);
+  header_error_has_errno_ = !compat.AtLeast(6, 0);
   uint8_t identifier[8 + 512];
   INSTAR_RETURN_IF_ERROR(device.Read(0, identifier, sizeof(identifier)));
   if (!BytesEqual(identifier, "vhdxfile", 8)) {
@@ -432,7 +481,8 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& co
 
   // bs->total_sectors = virtual_disk_size >> 9 (logical sectors are 512).
   virtual_size_ = AlignDown(virtual_disk_size_, 512);
-  if (virtual_size_ > kBdrvMaxLength) return Status::OutOfRange("vhdx image is too large");
+  if (virtual_size_ > kBdrvMaxLength)
+    return Status::OutOfRange("vhdx image is too large").QemuErrno(QemuErrno::kEINVAL);
 
   // vhdx_calc_bat_entries, in qemu's 32-bit arithmetic. An empty disk
   // makes its "blocks - 1" wrap to 2^32 - 1, which we keep; counts that do
@@ -442,14 +492,17 @@ Status VhdxReader::Open(BlockDevice& device, Arena& arena, const QemuVersion& co
   const uint32_t blocks32 = static_cast<uint32_t>(data_blocks);
   const uint64_t entries = uint64_t{blocks32} + ((blocks32 - 1u) >> chunk_ratio_bits_);
   if (data_blocks > 0xffffffffu || entries > 0xffffffffu) {
-    return Status::Corruption("vhdx disk has more blocks than its BAT can count");
+    return Status::Corruption("vhdx disk has more blocks than its BAT can count")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   bat_entries_ = static_cast<uint32_t>(entries);
   if (bat_entries_ > bat_length_ / 8) {
-    return Status::Corruption("vhdx BAT region is too small for the disk size");
+    return Status::Corruption("vhdx BAT region is too small for the disk size")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   if (bat_offset_ > kBdrvMaxLength || bat_length_ > kBdrvMaxLength - bat_offset_) {
-    return Status::Corruption("vhdx BAT lies beyond the largest file offset");
+    return Status::Corruption("vhdx BAT lies beyond the largest file offset")
+        .QemuErrno(QemuErrno::kEIO);
   }
   // Opened for `qemu-img check` (BDRV_O_CHECK), the BAT is left for the
   // check to look at (CheckBatEntries()).

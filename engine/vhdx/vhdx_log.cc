@@ -46,7 +46,8 @@ class LogWalk {
   Status ReadAt(uint32_t position, uint8_t* buffer, size_t length) {
     const uint64_t at = offset_ + position;
     if (at > read_limit_ || length > read_limit_ - at) {
-      return Status::Corruption("vhdx log lies beyond the largest file offset");
+      return Status::Corruption("vhdx log lies beyond the largest file offset")
+          .QemuErrno(QemuErrno::kEIO);
     }
     return device_.Read(at, buffer, length);
   }
@@ -123,7 +124,9 @@ Status LogWalk::Validate(uint64_t previous_sequence, bool* valid, uint64_t* sequ
       } else if (signature != kDataDescriptorSignature) {
         ok = false;
       }
-      if (!ok) return Status::Corruption("vhdx log entry has an invalid descriptor");
+      if (!ok)
+        return Status::Corruption("vhdx log entry has an invalid descriptor")
+            .QemuErrno(QemuErrno::kEINVAL);
     }
   }
   for (uint32_t s = descriptor_sectors; s < total_sectors; ++s) {
@@ -150,7 +153,8 @@ Result<bool> LogNeedsReplay(BlockDevice& device, uint64_t log_offset, uint32_t l
   if (log_length < kLogSectorSize ||
       !CheckedAdd(log_offset, log_length - kLogSectorSize, &last_header) ||
       last_header > read_limit || kEntryHeaderSize > read_limit - last_header) {
-    return Status::Corruption("vhdx log lies beyond the largest file offset");
+    return Status::Corruption("vhdx log lies beyond the largest file offset")
+        .QemuErrno(QemuErrno::kEIO);
   }
   LogWalk walk(device, log_offset, log_length, log_guid, read_limit, sector);
   bool found = false;

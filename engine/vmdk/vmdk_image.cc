@@ -24,6 +24,9 @@ using vmdk::TextSource;
 constexpr uint32_t kMagicCowd = 0x434f5744;  // "COWD", VMFS sparse (qemu's VMDK3)
 constexpr uint32_t kMagicKdmv = 0x4b444d56;  // "KDMV", hosted sparse (VMDK4)
 constexpr uint32_t kFlagRedundantGd = 1u << 1;
+// qemu's words when vmdk_init_tables() cannot read a grain directory; {s}
+// is the extent's file.
+constexpr char kL1ReadError[] = "Could not read l1 table from extent '{s}': Input/output error";
 constexpr uint32_t kFlagZeroGrain = 1u << 2;
 constexpr uint32_t kFlagMarkers = 1u << 17;
 constexpr uint16_t kCompressionDeflate = 1;
@@ -99,10 +102,13 @@ class VmdkReader final : public VmdkImage {
   Status OpenDescriptor(BlockDevice& device, uint64_t offset, int depth);
   Status ParseExtents(TextSource& text, uint64_t end, int depth);
   Status AddExtent(VmdkExtent* extent);
-  Status CheckTableRange(uint64_t offset, uint64_t bytes, const char* message);
+  Status TooLarge(const char* message) const;
+  Status CheckTableRange(const VmdkExtent& extent, uint64_t offset, uint64_t bytes,
+                         const char* message);
   Status ReadCids();
   Status ReadParentHint();
   Result<const char*> CopyText(TextSource& text, uint64_t start, size_t length);
+  Status InvalidExtentLine(TextSource& text, uint64_t start, uint64_t end);
   Result<VmdkExtent*> NewExtent(BlockDevice& device, VmdkExtent* named, VmdkExtentKind kind,
                                 uint64_t sectors);
   Result<BlockDevice*> OpenExtentFile(const char* name, size_t name_length);
@@ -135,9 +141,7 @@ Result<const char*> VmdkReader::CopyText(TextSource& text, uint64_t start, size_
 // is refused.
 Result<VmdkExtent*> VmdkReader::NewExtent(BlockDevice& device, VmdkExtent* named,
                                           VmdkExtentKind kind, uint64_t sectors) {
-  if (sectors > static_cast<uint64_t>(INT64_MAX)) {
-    return Status::OutOfRange("vmdk extent is too large");
-  }
+  if (sectors > static_cast<uint64_t>(INT64_MAX)) return TooLarge("vmdk extent is too large");
   VmdkExtent* extent = named;
   if (extent == nullptr) {
     ExtentNode* node = arena_->New<ExtentNode>();
@@ -163,25 +167,32 @@ Result<BlockDevice*> VmdkReader::OpenExtentFile(const char* name, size_t name_le
   return device;
 }
 
+// An image past BDRV_MAX_LENGTH: since 6.0 bdrv_open_driver() refuses it
+// when it refreshes the length, with its own words.
+Status VmdkReader::TooLarge(const char* message) const {
+  if (compat_.AtLeast(6, 0)) {
+    return Status::OutOfRange("Could not refresh total sector count: File too large");
+  }
+  return Status::OutOfRange(message);
+}
+
 // vmdk_add_extent: the checks, then the extent joins the list.
 Status VmdkReader::AddExtent(VmdkExtent* extent) {
   if (extent->kind != VmdkExtentKind::kFlat && extent->cluster_sectors > kMaxGranularity) {
-    return Status::Corruption("invalid vmdk granularity, image may be corrupt");
+    return Status::Corruption("Invalid granularity, image may be corrupt");
   }
   if (extent->gd_entries > kMaxL1Entries) {
-    return Status::Corruption("vmdk L1 size too big");
+    return Status::Corruption("L1 size too big");
   }
   if (extent_count_ >= kMaxExtents) {
     return Status::NotSupported("vmdk image has more than 2048 extents");
   }
-  if (extent->sectors > kBdrvMaxLength / 512) {
-    return Status::OutOfRange("vmdk extent is too large");
-  }
+  if (extent->sectors > kBdrvMaxLength / 512) return TooLarge("vmdk extent is too large");
   if (extent->kind == VmdkExtentKind::kFlat) extent->cluster_sectors = extent->sectors;
   const uint64_t start = last_ != nullptr ? last_->extent.end_sector : 0;
   if (!CheckedAdd(start, extent->sectors, &extent->end_sector) ||
       extent->end_sector > kBdrvMaxLength / 512) {
-    return Status::OutOfRange("vmdk image is too large");
+    return TooLarge("vmdk image is too large");
   }
   total_sectors_ = extent->end_sector;
   // Every extent lives in an ExtentNode as its first member.
@@ -198,9 +209,15 @@ Status VmdkReader::AddExtent(VmdkExtent* extent) {
 
 // qemu reads a table with bdrv_pread at open, which fails for ranges past
 // BDRV_MAX_LENGTH (offsets are int64_t there: larger values are negative).
-Status VmdkReader::CheckTableRange(uint64_t offset, uint64_t bytes, const char* message) {
+// The message names the extent's file: "{f}" (the image's own name, filled
+// in by whoever names the image) for the image file itself, else the name
+// as the descriptor gives it.
+Status VmdkReader::CheckTableRange(const VmdkExtent& extent, uint64_t offset, uint64_t bytes,
+                                   const char* message) {
   if (offset > kBdrvMaxLength || bytes > kBdrvMaxLength - offset) {
-    return Status::Corruption(message);
+    const Status status = Status::Corruption(message);
+    return extent.in_image_file ? status.WithText("{f}", 3)
+                                : status.WithTextCopy(extent.file_name, extent.file_name_length);
   }
   return Status::Ok();
 }
@@ -214,7 +231,7 @@ Status VmdkReader::OpenSparse(BlockDevice& device, const uint8_t* magic, VmdkExt
     case kMagicKdmv:
       return OpenHostedSparse(device, named, depth);
     default:
-      return Status::Corruption("not a vmdk image (bad magic in a sparse extent)");
+      return Status::Corruption("Image not in VMDK format");
   }
 }
 
@@ -246,13 +263,13 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
     uint8_t footer[1536];
     const uint64_t image_end = SectorLength(*file_);
     if (image_end < sizeof(footer) || image_end - sizeof(footer) > kBdrvMaxLength) {
-      return Status::Corruption("failed to read the vmdk footer");
+      return Status::Corruption("Failed to read footer: Input/output error");
     }
     INSTAR_RETURN_IF_ERROR(device.Read(image_end - sizeof(footer), footer, sizeof(footer)));
     if (LoadBE32(footer + 512) != kMagicKdmv || LoadLE32(footer + 8) != 0 ||
         LoadLE32(footer + 12) != kMarkerFooter || LoadLE64(footer + 1024) != 0 ||
         LoadLE32(footer + 1032) != 0 || LoadLE32(footer + 1036) != kMarkerEndOfStream) {
-      return Status::Corruption("invalid vmdk footer");
+      return Status::Corruption("Invalid footer");
     }
     CopyBytes(h, footer + 516, sizeof(h));
   }
@@ -266,17 +283,18 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
   const uint64_t gd_sector = LoadLE64(h + 52);
   const uint64_t grain_sector = LoadLE64(h + 60);
   const bool compressed = LoadLE16(h + 73) == kCompressionDeflate;
-  if (version > 3) return Status::NotSupported("unsupported vmdk version");
-  if (gtes_per_gt > 512) return Status::Corruption("vmdk L2 table size too big");
+  if (version > 3) return Status::NotSupported("Unsupported VMDK version {}").With(version);
+  if (gtes_per_gt > 512) return Status::Corruption("L2 table size too big");
   // qemu keeps these in 32-bit variables: the product and the quotient are
   // truncated before they are checked.
   const uint32_t l1_entry_sectors = static_cast<uint32_t>(gtes_per_gt * granularity);
-  if (l1_entry_sectors == 0) return Status::Corruption("vmdk L1 entry size is invalid");
+  if (l1_entry_sectors == 0) return Status::Corruption("L1 entry size is invalid");
   const uint32_t l1_size =
       static_cast<uint32_t>((capacity + l1_entry_sectors - 1) / l1_entry_sectors);
   const uint64_t rgd_offset = (flags & kFlagRedundantGd) != 0 ? rgd_sector << 9 : 0;
   if (SectorLength(device) / 512 < grain_sector) {
-    return Status::Corruption("vmdk file truncated (before the first grain)");
+    return Status::Corruption("File truncated, expecting at least {} bytes")
+        .With(grain_sector * 512);
   }
 
   INSTAR_ASSIGN_OR_RETURN(VmdkExtent * extent,
@@ -300,11 +318,11 @@ Status VmdkReader::OpenHostedSparse(BlockDevice& device, VmdkExtent* named, int 
   extent->has_zero_grain = (flags & kFlagZeroGrain) != 0;
   // vmdk_init_tables reads both directories whole.
   const uint64_t gd_bytes = uint64_t{l1_size} * 4;
-  INSTAR_RETURN_IF_ERROR(
-      CheckTableRange(extent->gd_offset, gd_bytes, "could not read the vmdk grain directory"));
+  INSTAR_RETURN_IF_ERROR(CheckTableRange(*extent, extent->gd_offset, gd_bytes, kL1ReadError));
   if (rgd_offset != 0) {
     INSTAR_RETURN_IF_ERROR(
-        CheckTableRange(rgd_offset, gd_bytes, "could not read the vmdk redundant grain directory"));
+        CheckTableRange(*extent, rgd_offset, gd_bytes,
+                        "Could not read l1 backup table from extent '{s}': Input/output error"));
   }
   return Status::Ok();
 }
@@ -323,8 +341,8 @@ Status VmdkReader::OpenVmfsSparse(BlockDevice& device, VmdkExtent* named) {
   extent->entry_size = 4;
   INSTAR_RETURN_IF_ERROR(AddExtent(extent));
   extent->gd_entry_sectors = static_cast<uint32_t>(4096 * extent->cluster_sectors);
-  return CheckTableRange(extent->gd_offset, uint64_t{extent->gd_entries} * 4,
-                         "could not read the vmdk grain directory");
+  return CheckTableRange(*extent, extent->gd_offset, uint64_t{extent->gd_entries} * 4,
+                         kL1ReadError);
 }
 
 // vmdk_open_se_sparse and its header checks.
@@ -332,7 +350,7 @@ Status VmdkReader::OpenSeSparse(BlockDevice& device, VmdkExtent* named) {
   uint8_t h[512];
   INSTAR_RETURN_IF_ERROR(device.Read(0, h, sizeof(h)));
   if (LoadLE64(h + 0) != 0xcafebabe) {
-    return Status::Corruption("bad seSparse const header magic");
+    return Status::Corruption("Bad const header magic: 0x{x}").With(LoadLE64(h + 0));
   }
   if (LoadLE64(h + 8) != 0x0000000200000001) {
     return Status::NotSupported("unsupported seSparse version");
@@ -372,7 +390,7 @@ Status VmdkReader::OpenSeSparse(BlockDevice& device, VmdkExtent* named) {
   extent->se_grains_offset = LoadLE64(h + 192);
   INSTAR_RETURN_IF_ERROR(AddExtent(extent));
   extent->gd_entry_sectors = extent->gt_entries * 8;
-  return CheckTableRange(extent->gd_offset, uint64_t{extent->gd_entries} * 8,
+  return CheckTableRange(*extent, extent->gd_offset, uint64_t{extent->gd_entries} * 8,
                          "could not read the seSparse grain directory");
 }
 
@@ -396,14 +414,14 @@ Status VmdkReader::OpenDescriptor(BlockDevice& device, uint64_t offset, int dept
   const uint64_t found = vmdk::FindText(text, 0, end, kCreateType, sizeof(kCreateType) - 1);
   INSTAR_RETURN_IF_ERROR(text.status());
   if (found == kNotFound || end - found <= sizeof(kCreateType) - 1 + 2) {
-    return Status::Corruption("invalid vmdk image descriptor (no createType)");
+    return Status::Corruption("invalid VMDK image descriptor");
   }
   const uint64_t value = found + sizeof(kCreateType) - 1 + 2;  // skips `="` unchecked
   uint64_t value_end = value;
   while (value_end < end && text.At(value_end) != '"') ++value_end;
   INSTAR_RETURN_IF_ERROR(text.status());
   if (value_end == end || value_end - value > kMaxCreateType) {
-    return Status::Corruption("invalid vmdk image descriptor (bad createType)");
+    return Status::Corruption("invalid VMDK image descriptor");
   }
   static constexpr const char* kDescriptorTypes[] = {
       "monolithicFlat",     "vmfs", "vmfsSparse", "seSparse", "twoGbMaxExtentSparse",
@@ -417,7 +435,9 @@ Status VmdkReader::OpenDescriptor(BlockDevice& device, uint64_t offset, int dept
     while (candidate[n] != '\0') ++n;
     if (n == type_length && BytesEqual(candidate, type, n)) known = true;
   }
-  if (!known) return Status::NotSupported("unsupported vmdk image type (createType)");
+  if (!known) {
+    return Status::NotSupported("Unsupported image type '{s}'").WithTextCopy(type, type_length);
+  }
   create_type_ = type;
   create_type_length_ = type_length;
   descriptor_offset_ = 0;
@@ -432,6 +452,17 @@ bool WordIs(const char* word, const char* expected) {
   return word[i] == '\0';
 }
 
+// qemu's "Invalid extent line: <the line>", the line as it stands in the
+// descriptor, without its newline.
+Status VmdkReader::InvalidExtentLine(TextSource& text, uint64_t start, uint64_t end) {
+  uint64_t line_end = start;
+  while (line_end < end && text.At(line_end) != '\n') ++line_end;
+  INSTAR_RETURN_IF_ERROR(text.status());
+  const size_t length = static_cast<size_t>(line_end - start);
+  INSTAR_ASSIGN_OR_RETURN(const char* line, CopyText(text, start, length));
+  return Status::Corruption("Invalid extent line: {s}").WithTextCopy(line, length);
+}
+
 // vmdk_parse_extents.
 Status VmdkReader::ParseExtents(TextSource& text, uint64_t end, int depth) {
   ExtentLineScanner scanner;
@@ -442,16 +473,12 @@ Status VmdkReader::ParseExtents(TextSource& text, uint64_t end, int depth) {
     const bool flat = WordIs(line.type, "FLAT");
     const bool vmfs = WordIs(line.type, "VMFS");
     int64_t flat_offset = line.flat_offset;
-    if (flat) {
-      if (line.matches != 5 || flat_offset < 0) {
-        return Status::Corruption("invalid vmdk extent line (FLAT needs an offset)");
-      }
-    } else if (vmfs) {
-      if (line.matches != 4) return Status::Corruption("invalid vmdk extent line (VMFS)");
-      flat_offset = 0;
-    } else if (line.matches != 4) {
-      return Status::Corruption("invalid vmdk extent line");
+    if (flat ? (line.matches != 5 || flat_offset < 0) : line.matches != 4) {
+      // FLAT needs an offset of at least 0; VMFS and every other type
+      // have none.
+      return InvalidExtentLine(text, p, end);
     }
+    if (vmfs) flat_offset = 0;
     const bool sparse = WordIs(line.type, "SPARSE") || WordIs(line.type, "VMFSSPARSE");
     const bool se_sparse = WordIs(line.type, "SESPARSE");
     if (line.sectors <= 0 || !(flat || vmfs || sparse || se_sparse)) continue;
@@ -518,7 +545,8 @@ Status VmdkReader::ReadParentHint() {
   }
   INSTAR_RETURN_IF_ERROR(text.status());
   if (name_end >= kDescriptorSize || text.At(name_end) != '"') {
-    return Status::Corruption("invalid parentFileNameHint in the vmdk descriptor");
+    return Status::Corruption("invalid parentFileNameHint in the vmdk descriptor")
+        .QemuErrno(QemuErrno::kEINVAL);
   }
   if (name_end - name > kMaxParentHint) {
     return Status::Corruption("vmdk parentFileNameHint is too long");
@@ -538,12 +566,12 @@ Status VmdkReader::ReadCids() {
   const uint64_t cid = vmdk::FindText(text, 0, end, "CID", 3);
   if (cid == kNotFound || !vmdk::ScanHex32(text, cid + 4, end, &cid_)) {
     INSTAR_RETURN_IF_ERROR(text.status());
-    return Status::Corruption("no CID in the vmdk descriptor");
+    return Status::Corruption("no CID in the vmdk descriptor").QemuErrno(QemuErrno::kEINVAL);
   }
   const uint64_t parent = vmdk::FindText(text, 0, end, "parentCID", 9);
   if (parent == kNotFound || !vmdk::ScanHex32(text, parent + 10, end, &parent_cid_)) {
     INSTAR_RETURN_IF_ERROR(text.status());
-    return Status::Corruption("no parentCID in the vmdk descriptor");
+    return Status::Corruption("no parentCID in the vmdk descriptor").QemuErrno(QemuErrno::kEINVAL);
   }
   return text.status();
 }

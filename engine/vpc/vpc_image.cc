@@ -104,20 +104,20 @@ Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& opt
   } else {
     // qemu's file length is always whole sectors (bdrv_getlength rounds up).
     const uint64_t length = SectorLength(device);
-    if (length < kFooterSize) return Status::Corruption("file too small for a VHD header");
+    if (length < kFooterSize) return Status::Corruption("File too small for a VHD header");
     INSTAR_RETURN_IF_ERROR(device.Read(length - kFooterSize, raw, sizeof(raw)));
     if (!BytesEqual(raw, "conectix", 8)) {
-      return Status::Corruption("not a vpc image (no conectix footer)");
+      return Status::Corruption("invalid VPC image");
     }
     if (AtLeast(options.compat, kEndFooterMustBeFixed) &&
         LoadBE32(raw + 60) != vpc_disk_type::kFixed) {
-      return Status::Corruption("invalid vpc image (the footer at the end is not of a fixed disk)");
+      return Status::Corruption("invalid VPC image");
     }
     footer_at_end_ = true;
   }
   DecodeFooter(raw, &footer_);
   if (FooterChecksum(raw) != footer_.checksum) {
-    return Status::Corruption("incorrect vpc footer checksum");
+    return Status::Corruption("Incorrect header checksum");
   }
 
   uint64_t total_sectors = uint64_t{footer_.cylinders} * footer_.heads * footer_.sectors_per_track;
@@ -127,7 +127,7 @@ Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& opt
     uses_chs_ = false;
   }
   if (total_sectors > kMaxSectors) {
-    return Status::OutOfRange("vpc image is larger than 2040 GiB");
+    return Status::OutOfRange("vpc image is larger than 2040 GiB").QemuErrno(QemuErrno::kEFBIG);
   }
   virtual_size_ = total_sectors * 512;
 
@@ -138,38 +138,39 @@ Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& opt
 Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   const uint64_t header_offset = footer_.data_offset;
   if (header_offset > kBdrvMaxLength || kDynamicHeaderSize > kBdrvMaxLength - header_offset) {
-    return Status::Corruption("error reading the dynamic VHD header (offset out of range)");
+    return Status::Corruption("Error reading dynamic VHD header");
   }
   uint8_t header[kDynamicHeaderSize];
   INSTAR_RETURN_IF_ERROR(file_->Read(header_offset, header, sizeof(header)));
   if (!BytesEqual(header, "cxsparse", 8)) {
-    return Status::Corruption("invalid dynamic VHD header magic");
+    return Status::Corruption("Invalid header magic");
   }
   block_size_ = LoadBE32(header + 32);
   if (!IsPowerOfTwo(block_size_) || block_size_ < 512) {
-    return Status::Corruption("invalid vpc block size (not a power of two of at least 512)");
+    return Status::Corruption("Invalid block size {}").With(block_size_);
   }
   bitmap_size_ = static_cast<uint32_t>(AlignUp(block_size_ / (8 * 512), 512));
   dynamic_header_version_ = LoadBE32(header + 24);
   const uint32_t entries = LoadBE32(header + 28);
   max_table_entries_ = entries;
   if (total_sectors * 512 / block_size_ > 0xffffffffu) {
-    return Status::Corruption("vpc image has too many blocks");
+    return Status::Corruption("Too many blocks");
   }
   // qemu holds the entry count in an int: counts of 2^31 and more are
   // negative there, and widen to huge unsigned values in this product.
   const uint64_t widened =
       entries >= 0x80000000u ? (uint64_t{0xffffffff00000000u} | entries) : uint64_t{entries};
   if (widened * block_size_ < total_sectors * 512) {
-    return Status::Corruption("vpc block allocation table too small");
+    return Status::Corruption("Page table too small");
   }
   if (entries > 0x7fffffffu / 4) {
-    return Status::Corruption("vpc block allocation table too large");
+    return Status::Corruption("Max Table Entries too large ({})")
+        .WithSigned(static_cast<int32_t>(entries));
   }
   bat_offset_ = LoadBE64(header + 16);
   const uint64_t bat_bytes = uint64_t{entries} * 4;
   if (bat_offset_ > kBdrvMaxLength || bat_bytes > kBdrvMaxLength - bat_offset_) {
-    return Status::Corruption("error reading the vpc block allocation table (out of range)");
+    return Status::Corruption("Error reading pagetable");
   }
   bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
   if (bat_cache_ == nullptr) return Status::NoSpace("out of memory for the vpc BAT cache");
@@ -194,7 +195,8 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   data_end_ = data_end;
   if (data_end > length) {
     return Status::Corruption(
-        "vpc free_data_block_offset points after the end of file; the image has been truncated");
+        "block-vpc: free_data_block_offset points after the end of file. The image has been "
+        "truncated.");
   }
   return Status::Ok();
 }

@@ -238,8 +238,10 @@ TEST_P(MaliciousBoundsTest, EveryCommandEndsCleanlyWithinItsBounds) {
       EXPECT_GE(r.exit_code, 0);
       EXPECT_LT(r.exit_code, 70) << r.err;
       const std::string case_name = command == "measure" ? id + "__qcow2" : id;
+      // compare of an image with itself fails as info's open does.
       const size_t allowed = std::max<size_t>(
-          1, command == "compare" ? 0 : QemuStderrLines(command + "-human", format, case_name));
+          1, command == "compare" ? QemuStderrLines("info-human", format, id)
+                                  : QemuStderrLines(command + "-human", format, case_name));
       EXPECT_LE(Lines(r.err), allowed) << r.err;
     }
   }
