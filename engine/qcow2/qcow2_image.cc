@@ -350,7 +350,13 @@ Status Qcow2Opener::ReadExtensions() {
       }
 
       case qcow2::kExtBitmaps: {
-        if (length != 24) return Status::Corruption("bitmaps_ext: Invalid extension length");
+        if (length != 24) {
+          // 5.2 appended an errno it never set.
+          return Status::Corruption(
+              options_.compat.AtLeast(6, 0)
+                  ? "bitmaps_ext: Invalid extension length"
+                  : "bitmaps_ext: Invalid extension length: Unknown error -8");
+        }
         if ((h.autoclear_features & qcow2::kAutoclearBitmaps) == 0) {
           // Written by a program that does not know bitmaps: qemu warns and
           // ignores them.

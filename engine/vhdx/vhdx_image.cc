@@ -135,9 +135,12 @@ Status OpenFailure(const char* message, const TextBuilder& line) {
 }
 
 const Region* VhdxReader::OverlappedRegion(uint64_t start, uint64_t length) const {
+  // qemu keeps its regions in a list it adds to at the head
+  // (QLIST_INSERT_HEAD), so it finds the latest overlapping one first.
   const uint64_t end = start + length;
-  for (size_t i = 0; i < region_count_; ++i) {
-    if (!(start >= regions_[i].end || end <= regions_[i].start)) return &regions_[i];
+  for (size_t i = region_count_; i > 0; --i) {
+    const Region& region = regions_[i - 1];
+    if (!(start >= region.end || end <= region.start)) return &region;
   }
   return nullptr;
 }

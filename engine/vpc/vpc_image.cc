@@ -86,6 +86,7 @@ class VpcReader final : public VpcImage {
   ~VpcReader() = default;
 
   Status OpenDynamic(Arena& arena, uint64_t total_sectors);
+  uint64_t read_limit_ = kBdrvMaxLength;
   // The file offset of virtual `offset`, or kNotAllocated.
   static constexpr uint64_t kNotAllocated = UINT64_MAX;
   Result<uint64_t> ImageOffset(uint64_t offset);
@@ -131,6 +132,10 @@ Status VpcReader::Open(BlockDevice& device, Arena& arena, const OpenOptions& opt
   }
   virtual_size_ = total_sectors * 512;
 
+  // Since 6.0 a read past BDRV_MAX_LENGTH fails; 5.2 reads up to
+  // INT64_MAX (and aborts past it, where instar refuses as later
+  // releases do).
+  read_limit_ = options.compat.AtLeast(6, 0) ? kBdrvMaxLength : static_cast<uint64_t>(INT64_MAX);
   if (dynamic_) INSTAR_RETURN_IF_ERROR(OpenDynamic(arena, total_sectors));
   return Status::Ok();
 }
@@ -169,7 +174,7 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
   }
   bat_offset_ = LoadBE64(header + 16);
   const uint64_t bat_bytes = uint64_t{entries} * 4;
-  if (bat_offset_ > kBdrvMaxLength || bat_bytes > kBdrvMaxLength - bat_offset_) {
+  if (bat_offset_ > read_limit_ || bat_bytes > read_limit_ - bat_offset_) {
     return Status::Corruption("Error reading pagetable");
   }
   bat_cache_ = TableCache::Create(arena, kBatCacheSlots);
@@ -204,7 +209,7 @@ Status VpcReader::OpenDynamic(Arena& arena, uint64_t total_sectors) {
 Result<uint64_t> VpcReader::ImageOffset(uint64_t offset) {
   const uint64_t index = offset / block_size_;
   if (index >= max_table_entries_) return kNotAllocated;
-  // The BAT ends below kBdrvMaxLength (checked at open), so the sum cannot wrap.
+  // The BAT ends below the read limit (checked at open), so the sum cannot wrap.
   INSTAR_ASSIGN_OR_RETURN(const uint32_t entry,
                           bat_cache_->LoadBE32(*file_, bat_offset_ + index * 4));
   if (entry == kUnallocated) return kNotAllocated;

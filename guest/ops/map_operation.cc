@@ -69,17 +69,6 @@ void AppendReason(TextBuilder& text, const Status& status) {
   }
 }
 
-// The corruption line each image of the chain printed, top first.
-void AppendCorruptionReports(TextBuilder& text, Image& top) {
-  for (Image* image = &top; image != nullptr; image = image->backing()) {
-    const FormatDriver* driver = FindFormatDriver(image->format());
-    if (driver == nullptr || driver->corruption_report == nullptr) continue;
-    char line[512];
-    if (driver->corruption_report(*image, line, sizeof(line)) == 0) continue;
-    text.Append(line).Append('\n');
-  }
-}
-
 }  // namespace
 
 Status MapOperation(OperationContext& ctx) {

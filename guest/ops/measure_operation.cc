@@ -16,13 +16,19 @@ namespace {
 
 // Puts the engine's rendering of `error` (qemu-img's stderr lines) into
 // ctx.error, or the Status message when the engine has no words for it.
-Status Refuse(OperationContext& ctx, Status status, const MeasureError& error) {
+// A scan of `source` that failed on a corrupt image is preceded by the
+// corruption line qemu printed there.
+Status Refuse(OperationContext& ctx, Status status, const MeasureError& error,
+              Image* source = nullptr) {
   if (error.kind == MeasureErrorKind::kNone) return status;
   char text[1024];
   FormatMeasureError(error, text, sizeof(text));
   size_t length = BoundedLength(text, sizeof(text));
   while (length > 0 && text[length - 1] == '\n') --length;
   ctx.error.Clear();
+  if (source != nullptr && error.kind == MeasureErrorKind::kBlockStatus) {
+    AppendCorruptionReports(ctx.error, *source);
+  }
   ctx.error.Append(text, length);
   return status;
 }
@@ -128,7 +134,7 @@ Status MeasureOperation(OperationContext& ctx) {
   request.refuse_like_qemu = true;
   Result<MeasureResult> result =
       Measure(request, has_source ? &source : nullptr, ctx.compat, &error);
-  if (!result.ok()) return Refuse(ctx, result.status(), error);
+  if (!result.ok()) return Refuse(ctx, result.status(), error, source.image);
 
   INSTAR_RETURN_IF_ERROR(ctx.writer.U64(measure_result::kTagRequired, result->required));
   INSTAR_RETURN_IF_ERROR(

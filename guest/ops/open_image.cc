@@ -93,6 +93,16 @@ void ReportBackingFailure(OperationContext& ctx, const NamedImage& image_name, c
 
 }  // namespace
 
+void AppendCorruptionReports(TextBuilder& text, Image& top) {
+  for (Image* image = &top; image != nullptr; image = image->backing()) {
+    const FormatDriver* driver = FindFormatDriver(image->format());
+    if (driver == nullptr || driver->corruption_report == nullptr) continue;
+    char line[512];
+    if (driver->corruption_report(*image, line, sizeof(line)) == 0) continue;
+    text.Append(line).Append('\n');
+  }
+}
+
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags) {
   return OpenNamedImage(ctx, 0, ctx.config.filename, sizeof(ctx.config.filename),
                         ctx.config.format_hint, flags);

@@ -60,6 +60,11 @@ struct ImageOpenFlags {
 };
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags);
 
+// The "qcow2: Image is corrupt: ..." line each image of `top`'s chain
+// printed when a read found it corrupt, top first, each with its newline:
+// what qemu-img printed before the error line of a walk that failed there.
+void AppendCorruptionReports(TextBuilder& text, Image& top);
+
 // The same for any image the user named: `device` (0, or 1 for compare's
 // second image), `name` as the user gave it (NUL-terminated, within
 // `name_size` bytes), `format_hint` from -f/-F (0: probe). Its backing
