@@ -262,8 +262,13 @@ int Repro(const po::variables_map& values, Interrupt& interrupt) {
   std::sort(applied.begin(), applied.end());
   applied.erase(std::unique(applied.begin(), applied.end()), applied.end());
   const ChildResult& last = instar_runs.back().result;
+  const Divergence* stderr_divergence = FindStderrDivergence(divergences, scope);
+  if (stderr_divergence != nullptr) applied.push_back(stderr_divergence->name);
+  const std::string expected_stderr = CaseStderr(spec, qemu_runs);
+  const std::string instar_stderr = CaseStderr(spec, instar_runs);
   const Verdict verdict = Judge(qemu_runs.back().result.exit_code, expected,
-                                {last.exit_code, last.timed_out, actual, last.err});
+                                {last.exit_code, last.timed_out, actual, last.err, instar_stderr},
+                                stderr_divergence != nullptr ? nullptr : &expected_stderr);
   std::cout << "\n";
   if (!applied.empty()) std::cout << "divergence filters applied: " << JoinWords(applied) << "\n";
   std::cout << verdict.diff;

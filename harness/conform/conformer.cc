@@ -213,8 +213,14 @@ ConformReport Conform(const ConformRequest& request, Interrupt& interrupt) {
       std::sort(applied.begin(), applied.end());
       applied.erase(std::unique(applied.begin(), applied.end()), applied.end());
 
-      const Verdict verdict =
-          Judge(stored.expected_exit(), expected, {last.exit_code, last.timed_out, actual, err});
+      // stderr is compared unless a stderr divergence says why it differs.
+      const Divergence* stderr_divergence = FindStderrDivergence(plan.divergences, scope);
+      const std::string expected_stderr = stderr_divergence ? "" : stored.ReadStderr();
+      const std::string case_stderr = CaseStderr(spec, runs);
+      const Verdict verdict = Judge(stored.expected_exit(), expected,
+                                    {last.exit_code, last.timed_out, actual, err, case_stderr},
+                                    stderr_divergence ? nullptr : &expected_stderr);
+      if (stderr_divergence != nullptr) applied.push_back(stderr_divergence->name);
       result.outcome = verdict.outcome;
       result.reason = verdict.reason;
       result.diff = verdict.diff;

@@ -54,18 +54,19 @@ Divergence ParseEntry(const Entry& entry, const boost::json::value& value,
                       const std::vector<std::string>& output_types) {
   const auto& object = entry.AsObject(value);
   entry.CheckKeys(object, {"name", "output-types", "reason"},
-                  {"filter", "skip", "difffuzz", "formats", "versions", "cases"});
+                  {"filter", "skip", "stderr", "difffuzz", "formats", "versions", "cases"});
   Divergence d;
   d.name = entry.String(object, "name");
   if (!IsSafeName(d.name)) entry.Fail("bad name (it must match [A-Za-z0-9_][A-Za-z0-9._-]*)");
   d.reason = entry.String(object, "reason");
   const bool has_filter = object.contains("filter");
   const bool has_skip = object.contains("skip");
+  const bool has_stderr = object.contains("stderr");
   const bool has_difffuzz = object.contains("difffuzz");
-  if (int{has_filter} + int{has_skip} + int{has_difffuzz} != 1) {
+  if (int{has_filter} + int{has_skip} + int{has_stderr} + int{has_difffuzz} != 1) {
     entry.Fail(
-        "needs exactly one of \"filter\" (a filter name), \"skip\" (case globs) and "
-        "\"difffuzz\" (script globs)");
+        "needs exactly one of \"filter\" (a filter name), \"skip\" (case globs), "
+        "\"stderr\" (case globs) and \"difffuzz\" (script globs)");
   }
 
   d.output_types = entry.StringArray(object, "output-types");
@@ -105,11 +106,16 @@ Divergence ParseEntry(const Entry& entry, const boost::json::value& value,
     if (object.contains("cases")) {
       entry.Fail(
           "\"cases\" narrows a filter entry; a skip entry lists its cases in \"skip\", a "
-          "difffuzz entry its scripts in \"difffuzz\"");
+          "stderr entry in \"stderr\", a difffuzz entry its scripts in \"difffuzz\"");
     }
     if (has_skip) {
       d.skip = entry.StringArray(object, "skip");
       if (d.skip.empty()) entry.Fail("\"skip\" is empty (it lists the cases to skip)");
+    } else if (has_stderr) {
+      d.stderr_cases = entry.StringArray(object, "stderr");
+      if (d.stderr_cases.empty()) {
+        entry.Fail("\"stderr\" is empty (it lists the cases whose stderr differs)");
+      }
     } else {
       d.difffuzz = entry.StringArray(object, "difffuzz");
       if (d.difffuzz.empty()) {
@@ -163,6 +169,7 @@ bool Covers(const Divergence& entry, const CaseScope& scope) {
     if (!any) return false;
   }
   if (entry.is_skip()) return MatchesAnyGlob(entry.skip, scope);
+  if (entry.is_stderr()) return MatchesAnyGlob(entry.stderr_cases, scope);
   if (entry.is_difffuzz()) return true;  // the script is matched by difffuzz itself
   return entry.cases.empty() || MatchesAnyGlob(entry.cases, scope);
 }
@@ -170,6 +177,13 @@ bool Covers(const Divergence& entry, const CaseScope& scope) {
 const Divergence* FindSkip(const Divergences& divergences, const CaseScope& scope) {
   for (const auto& entry : divergences.entries) {
     if (entry.is_skip() && Covers(entry, scope)) return &entry;
+  }
+  return nullptr;
+}
+
+const Divergence* FindStderrDivergence(const Divergences& divergences, const CaseScope& scope) {
+  for (const auto& entry : divergences.entries) {
+    if (entry.is_stderr() && Covers(entry, scope)) return &entry;
   }
   return nullptr;
 }

@@ -14,6 +14,9 @@
 //             each of the entry's output types;
 //   `skip`    case globs (fnmatch, against "name" and "bucket/name"): those
 //             cases are not run and count as skipped, with the reason;
+//   `stderr`  case globs as for skip: those cases run and are judged, but
+//             their stderr is not compared (instar's error is not qemu-img's
+//             there, for the reason given);
 //   `difffuzz` script globs (fnmatch, against the minimised script of an
 //             `instar-harness difffuzz` disagreement, one line per step,
 //             "qemu-img create -f qcow2 ..."; difffuzz/runner.h): such a
@@ -43,9 +46,10 @@ namespace instar::harness {
 
 struct Divergence {
   std::string name;
-  const NamedFilter* filter = nullptr;  // a filter entry
-  std::vector<std::string> skip;        // a skip entry: case globs (non-empty)
-  std::vector<std::string> difffuzz;    // a difffuzz entry: script globs (non-empty)
+  const NamedFilter* filter = nullptr;    // a filter entry
+  std::vector<std::string> skip;          // a skip entry: case globs (non-empty)
+  std::vector<std::string> stderr_cases;  // a stderr entry: case globs (non-empty)
+  std::vector<std::string> difffuzz;      // a difffuzz entry: script globs (non-empty)
   std::vector<std::string> output_types;
   std::vector<std::string> formats;   // empty: every bucket
   std::vector<std::string> versions;  // empty: every version
@@ -53,6 +57,7 @@ struct Divergence {
   std::string reason;
 
   bool is_skip() const { return !skip.empty(); }
+  bool is_stderr() const { return !stderr_cases.empty(); }
   bool is_difffuzz() const { return !difffuzz.empty(); }
 };
 
@@ -77,6 +82,9 @@ bool Covers(const Divergence& entry, const CaseScope& scope);
 // The first skip entry covering `scope`, or null.
 const Divergence* FindSkip(const Divergences& divergences, const CaseScope& scope);
 
+// The first stderr entry covering `scope`, or null: its stderr is not
+// compared.
+const Divergence* FindStderrDivergence(const Divergences& divergences, const CaseScope& scope);
 // Applies every filter entry covering `scope`, in file order. `applied`, when
 // given, receives the names of the entries that changed something.
 std::string Normalise(std::string_view text, const Divergences& divergences, const CaseScope& scope,

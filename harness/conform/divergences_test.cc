@@ -61,6 +61,10 @@ TEST(DivergencesTest, ParsesFilterAndSkipEntries) {
   EXPECT_EQ(d.entries[1].skip, std::vector<std::string>{"vmdk/vmdk-flat"});
 }
 
+constexpr char kNeedsOne[] =
+    "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a filter "
+    "name), \"skip\" (case globs), \"stderr\" (case globs) and \"difffuzz\" (script globs)";
+
 TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
   const std::string ok_rest = R"("output-types": ["info-human"], "reason": "r")";
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disksize", )" + ok_rest + "}")),
@@ -76,16 +80,12 @@ TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disk-size", "reason": "", )"
                          R"("output-types": ["info-human"]})")),
             "cases/divergences.json: divergences[0] \"a\": \"reason\" must not be empty");
-  EXPECT_EQ(ErrorOf(File(R"({"name": "a", )" + ok_rest + "}")),
-            "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
-            "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
+  EXPECT_EQ(ErrorOf(File(R"({"name": "a", )" + ok_rest + "}")), kNeedsOne);
   EXPECT_EQ(
       ErrorOf(File(R"({"name": "a", "filter": "disk-size", "skip": ["x"], )" + ok_rest + "}")),
-      "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
-      "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
+      kNeedsOne);
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "difffuzz": ["x"], "skip": ["x"], )" + ok_rest + "}")),
-            "cases/divergences.json: divergences[0] \"a\": needs exactly one of \"filter\" (a "
-            "filter name), \"skip\" (case globs) and \"difffuzz\" (script globs)");
+            kNeedsOne);
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "difffuzz": [], )" + ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": \"difffuzz\" is empty (it lists the "
             "scripts it explains)");
@@ -94,8 +94,8 @@ TEST(DivergencesTest, BadEntriesAreOneLineNamingFileAndEntry) {
             "to skip)");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "skip": ["x"], "cases": ["y"], )" + ok_rest + "}")),
             "cases/divergences.json: divergences[0] \"a\": \"cases\" narrows a filter entry; a "
-            "skip entry lists its cases in \"skip\", a difffuzz entry its scripts in "
-            "\"difffuzz\"");
+            "skip entry lists its cases in \"skip\", a stderr entry in \"stderr\", a difffuzz "
+            "entry its scripts in \"difffuzz\"");
   EXPECT_EQ(ErrorOf(File(R"({"name": "a", "filter": "disk-size", "output-types": ["info-hmn"],)"
                          R"( "reason": "r"})")),
             "cases/divergences.json: divergences[0] \"a\": unknown output type \"info-hmn\" "
@@ -141,6 +141,25 @@ TEST(DivergencesTest, DifffuzzEntriesNeitherFilterNorSkip) {
   EXPECT_FALSE(Covers(d.entries[0], {"info-human", "raw", "difffuzz", {"7.2.22"}}));
   EXPECT_EQ(FindSkip(d, scope), nullptr);
   EXPECT_EQ(Normalise("disk size: 1 KiB\n", d, scope), "disk size: 1 KiB\n");
+}
+
+TEST(DivergencesTest, StderrEntriesNameTheCasesWhoseStderrIsNotCompared) {
+  const Divergences d = ParseDivergencesText(
+      R"({"divergences": [{"name": "crash", "stderr": ["vmdk/mal-*"],)"
+      R"( "output-types": ["info-human"], "versions": ["5.2.0"], "reason": "r"}]})",
+      "cases/divergences.json");
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_TRUE(d.entries[0].is_stderr());
+  EXPECT_FALSE(d.entries[0].is_skip());
+  const CaseScope scope{"info-human", "vmdk", "mal-vmdk-x", {"5.2.0"}};
+  EXPECT_EQ(FindStderrDivergence(d, scope), &d.entries[0]);
+  EXPECT_EQ(FindSkip(d, scope), nullptr);
+  EXPECT_EQ(FindStderrDivergence(d, {"info-human", "vmdk", "mal-vmdk-x", {"7.2.22"}}), nullptr);
+  EXPECT_EQ(FindStderrDivergence(d, {"info-human", "qcow2", "mal-qcow2-x", {"5.2.0"}}), nullptr);
+  EXPECT_THROW(ParseDivergencesText(R"({"divergences": [{"name": "e", "stderr": [],)"
+                                    R"( "output-types": ["info-human"], "reason": "r"}]})",
+                                    "cases/divergences.json"),
+               HarnessError);
 }
 
 TEST(DivergencesTest, CoversNarrowsByTypeFormatVersionAndCase) {

@@ -48,7 +48,27 @@ const char* OutcomeName(Outcome outcome) {
 
 bool IsSandboxDeath(int exit_code) { return exit_code >= 70 && exit_code <= 75; }
 
-Verdict Judge(int expected_exit, std::string_view expected_stdout, const InstarOutcome& instar) {
+std::string AsQemuImgLines(std::string_view text) {
+  static constexpr std::string_view kInstar = "instar: ";
+  std::string out;
+  out.reserve(text.size() + 16);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    end = end == std::string_view::npos ? text.size() : end + 1;
+    std::string_view line = text.substr(start, end - start);
+    if (line.substr(0, kInstar.size()) == kInstar) {
+      out += "qemu-img: ";
+      line.remove_prefix(kInstar.size());
+    }
+    out += line;
+    start = end;
+  }
+  return out;
+}
+
+Verdict Judge(int expected_exit, std::string_view expected_stdout, const InstarOutcome& instar,
+              const std::string* expected_stderr) {
   Verdict verdict;
   verdict.diff = UnifiedDiff(expected_stdout, instar.stdout_text, "qemu-img", "instar");
   auto with_stderr = [&](std::string reason) {
@@ -70,6 +90,13 @@ Verdict Judge(int expected_exit, std::string_view expected_stdout, const InstarO
   }
   if (!verdict.diff.empty()) {
     verdict.reason += verdict.reason.empty() ? "stdout differs" : "; stdout differs too";
+  }
+  if (expected_stderr != nullptr) {
+    const std::string actual = AsQemuImgLines(instar.case_stderr);
+    if (actual != *expected_stderr) {
+      verdict.reason += verdict.reason.empty() ? "stderr differs" : "; stderr differs";
+      verdict.diff += UnifiedDiff(*expected_stderr, actual, "qemu-img stderr", "instar stderr");
+    }
   }
   verdict.outcome = verdict.reason.empty() ? Outcome::kPass : Outcome::kFail;
   return verdict;

@@ -153,8 +153,10 @@ DifffuzzCheckRun DifffuzzRunner::RunCheck(const Script& script, const DifffuzzCh
   const CaseScope scope = CheckScope(setup_, script, check);
   run.expected = Normalise(run.qemu.out, setup_.divergences, scope, &run.filters);
   run.actual = Normalise(run.instar.out, setup_.divergences, scope, &run.filters);
+  // stderr is conform's to compare, over the corpus; here only what the
+  // commands print and how they exit.
   run.verdict = Judge(run.qemu.exit_code, run.expected,
-                      {run.instar.exit_code, run.instar.timed_out, run.actual, run.instar.err});
+                      {run.instar.exit_code, run.instar.timed_out, run.actual, run.instar.err, {}});
   run.image_vanished = !fs::exists(ResolveDir(script.images.at(check.image).file, dir.string()));
   return run;
 }

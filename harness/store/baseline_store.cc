@@ -229,6 +229,7 @@ size_t PruneBaselines(const fs::path& root, const std::set<std::string>& types,
 }
 
 std::string StoredCase::ReadStdout() const { return ReadFile(FileOf(stem, kStdoutSuffix)); }
+std::string StoredCase::ReadStderr() const { return ReadFile(FileOf(stem, kStderrSuffix)); }
 
 StoredCase ReadStoredCase(const fs::path& stem, const std::string& output_type,
                           const std::string& bucket) {

@@ -110,6 +110,7 @@ struct StoredCase {
   // The exit code of the last step that ran: what the case asserts.
   int expected_exit() const { return outcomes.back().exit_code; }
   std::string ReadStdout() const;
+  std::string ReadStderr() const;
 };
 
 // Reads <stem>.meta.json and checks that it describes that case of that
