@@ -71,6 +71,9 @@ struct ParsedOption {
   std::string value;
 };
 
+// ParseOptions(), QemuImgGetoptError() and TryHelpLine() live in
+// option_parser.cc, which needs nothing of the sandbox.
+
 // Parses `args` (after the subcommand name) as getopt_long would: options
 // and positional arguments may mix, an option's argument may start with
 // '-', long names may be abbreviated. On error fills *error with getopt's
