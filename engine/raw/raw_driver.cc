@@ -1,6 +1,7 @@
 // The raw driver (qemu's bdrv_raw): the fallback of probing.
 #include "core/formats.h"
 #include "measure/measure_internal.h"
+#include "raw/raw_create.h"
 
 namespace instar {
 
@@ -28,6 +29,7 @@ const FormatDriver kRawDriver = {
     .open = OpenRawImage,
     .create_options = CreateOptions(kRawOptions),
     .measure = measure_internal::MeasureRaw,
+    .create = CreateRaw,
 };
 
 }  // namespace instar
