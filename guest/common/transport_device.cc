@@ -175,6 +175,93 @@ Result<uint64_t> TransportDevice::AllocatedBytes() {
   return reply.value;
 }
 
+Result<TransportWritableDevice*> TransportWritableDevice::Create(Transport& transport,
+                                                                 uint32_t device, Arena& arena) {
+  const abi::CallReply reply = SimpleCall(transport, abi::Call::kSize, device);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  TransportWritableDevice* result =
+      arena.New<TransportWritableDevice>(transport, device, reply.value);
+  if (result == nullptr) return Status::NoSpace("out of memory for a device");
+  return result;
+}
+
+Status TransportWritableDevice::Read(uint64_t offset, void* buffer, size_t length) {
+  uint64_t end;
+  if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");
+  auto* out = static_cast<uint8_t*>(buffer);
+  while (length > 0) {
+    const size_t chunk =
+        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
+    const abi::CallRequest request = abi::MakeRequest(abi::Call::kRead, device_, offset, chunk);
+    const abi::CallReply reply = transport_.Call(request, nullptr, out);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    out += chunk;
+    offset += chunk;
+    length -= chunk;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> TransportWritableDevice::SeekData(uint64_t offset) {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekData, device_, offset);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value == abi::kNoData ? BlockDevice::kNoData : reply.value;
+}
+
+Result<uint64_t> TransportWritableDevice::SeekHole(uint64_t offset) {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kSeekHole, device_, offset);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value;
+}
+
+Result<uint64_t> TransportWritableDevice::AllocatedBytes() {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kAllocatedSize, device_);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  return reply.value;
+}
+
+Status TransportWritableDevice::Write(uint64_t offset, const void* data, size_t length) {
+  uint64_t end;
+  if (!CheckedAdd(offset, length, &end) || end > abi::kMaxRangeEnd) {
+    return Status::OutOfRange("write range overflows");
+  }
+  const auto* in = static_cast<const uint8_t*>(data);
+  while (length > 0) {
+    const size_t chunk =
+        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
+    const abi::CallRequest request = abi::MakeRequest(abi::Call::kWrite, device_, offset, chunk);
+    const abi::CallReply reply = transport_.Call(request, in, nullptr);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    in += chunk;
+    offset += chunk;
+    length -= chunk;
+    if (offset > size_) size_ = offset;
+  }
+  return Status::Ok();
+}
+
+Status TransportWritableDevice::Truncate(uint64_t size) {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kTruncate, device_, size);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  size_ = size;
+  return Status::Ok();
+}
+
+Status TransportWritableDevice::Allocate(uint64_t offset, uint64_t length) {
+  uint64_t end;
+  if (!CheckedAdd(offset, length, &end)) return Status::OutOfRange("allocation range overflows");
+  const abi::CallReply reply =
+      SimpleCall(transport_, abi::Call::kAllocate, device_, offset, length);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  if (end > size_) size_ = end;
+  return Status::Ok();
+}
+
+Status TransportWritableDevice::Flush() {
+  const abi::CallReply reply = SimpleCall(transport_, abi::Call::kFlush, device_);
+  return CallStatus(reply.error);
+}
+
 Result<BlockDevice*> TransportDeviceOpener::Open(const char* name, size_t name_length) {
   Result<BlockDevice*> device = OpenFrom(abi::OpenBase::kImageDirectory, name, name_length);
   if (!device.ok() && name_length <= sizeof(relative_failure_name_)) {

@@ -20,6 +20,8 @@ bool NeedsDevice(abi::Call call) {
     case abi::Call::kSeekHole:
     case abi::Call::kDataExtents:
     case abi::Call::kAllocatedSize:
+    case abi::Call::kTruncate:
+    case abi::Call::kAllocate:
       return true;
     default:
       return false;
@@ -28,7 +30,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kAllocatedSize);
+         call <= static_cast<uint32_t>(abi::Call::kAllocate);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.
@@ -60,9 +62,15 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
           __builtin_add_overflow(request.offset, request.length, &end) || end > abi::kMaxRangeEnd) {
         return abi::CallError::kBadRange;
       }
-      // Every device is opened read-only.
-      if (call == abi::Call::kWrite) return abi::CallError::kDenied;
+      if (call == abi::Call::kWrite) return CheckWritable(request.device, end);
       return abi::CallError::kOk;
+    case abi::Call::kTruncate:
+      return CheckWritable(request.device, request.offset);
+    case abi::Call::kAllocate:
+      if (__builtin_add_overflow(request.offset, request.length, &end) || end > abi::kMaxRangeEnd) {
+        return abi::CallError::kBadRange;
+      }
+      return CheckWritable(request.device, end);
     case abi::Call::kSize:
     case abi::Call::kFlush:
     case abi::Call::kSeekData:
@@ -97,6 +105,13 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
       return abi::CallError::kOk;
   }
   return abi::CallError::kBadCall;
+}
+
+abi::CallError CallHandler::CheckWritable(uint32_t device, uint64_t end) const {
+  // Every device but a producing command's output is read-only.
+  if (!devices_.Writable(device)) return abi::CallError::kDenied;
+  if (end > devices_.write_limit()) return abi::CallError::kBadRange;
+  return abi::CallError::kOk;
 }
 
 uint64_t CallHandler::PayloadLength(const abi::CallRequest& request) {
@@ -134,12 +149,20 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
       if (error == abi::CallError::kOk) reply.value = request.length;
       break;
     case abi::Call::kWrite:
-      error = abi::CallError::kDenied;
+      error = devices_.Write(request.device, request.offset, payload, request.length);
+      if (error == abi::CallError::kOk) reply.value = request.length;
+      break;
+    case abi::Call::kTruncate:
+      error = devices_.Truncate(request.device, request.offset);
+      break;
+    case abi::Call::kAllocate:
+      error = devices_.Allocate(request.device, request.offset, request.length);
       break;
     case abi::Call::kSize:
       error = devices_.Size(request.device, &reply.value);
       break;
     case abi::Call::kFlush:
+      error = devices_.Flush(request.device);
       break;
     case abi::Call::kSeekData:
       error = devices_.SeekData(request.device, request.offset, &reply.value);

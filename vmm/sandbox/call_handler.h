@@ -5,7 +5,8 @@
 // memory for kvm/emulated, a local buffer for the process pipe), and then
 // calls Handle(). Every check on guest-supplied values lives here, once:
 // call number and sequence, device number, offset + length overflow, per-call
-// length limits, read-only devices, the single kEmit within kMaxResult.
+// length limits, read-only devices, the write limit of the one writable
+// device (a producing command's output), the single kEmit within kMaxResult.
 #ifndef INSTAR_VMM_SANDBOX_CALL_HANDLER_H_
 #define INSTAR_VMM_SANDBOX_CALL_HANDLER_H_
 
@@ -45,6 +46,10 @@ class CallHandler {
   const std::vector<std::string>& log() const { return log_; }
 
  private:
+  // kWrite, kTruncate, kAllocate: `device` is the writable one and the
+  // range ends (`end`) within its write limit.
+  abi::CallError CheckWritable(uint32_t device, uint64_t end) const;
+
   DeviceTable& devices_;
   bool exited_ = false;
   uint64_t exit_status_ = 0;

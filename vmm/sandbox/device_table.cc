@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstdlib>
 
+#include <csignal>
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -141,10 +143,115 @@ abi::CallError Seek(int fd, uint64_t offset, int whence, uint64_t if_none, uint6
   return abi::CallError::kOk;
 }
 
+// The temporary name of the output while it is pending, for the signal
+// handlers: a fixed buffer, as they may not allocate.
+char pending_output[PATH_MAX];
+
+void OnTerminationSignal(int signal) {
+  UnlinkPendingOutput();
+  ::_exit(128 + signal);
+}
+
+// SIGINT, SIGTERM and SIGHUP remove the pending output and end the
+// process as the signal would have (its exit status).
+void CatchTerminationSignals() {
+  struct sigaction action {};
+  action.sa_handler = &OnTerminationSignal;
+  sigemptyset(&action.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) (void)::sigaction(signal, &action, nullptr);
+}
+
+void SetPendingOutput(const std::string& path) {
+  if (path.size() >= sizeof(pending_output)) return;
+  // Written before the name is live: a signal sees either nothing or the
+  // whole name.
+  std::memcpy(pending_output + 1, path.data() + 1, path.size() - 1);
+  pending_output[path.size()] = '\0';
+  __atomic_store_n(&pending_output[0], path[0], __ATOMIC_SEQ_CST);
+}
+
+void ClearPendingOutput() { __atomic_store_n(&pending_output[0], '\0', __ATOMIC_SEQ_CST); }
+
+// qemu's file-posix creates an image with mode 0644, less the umask.
+mode_t CreationMode() {
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  return 0644 & ~mask;
+}
+
 }  // namespace
 
+void UnlinkPendingOutput() {
+  if (__atomic_load_n(&pending_output[0], __ATOMIC_SEQ_CST) != '\0') ::unlink(pending_output);
+}
+
 DeviceTable::~DeviceTable() {
+  DiscardOutput();
   for (int fd : fds_) ::close(fd);
+}
+
+bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, std::string* error) {
+  if (!fds_.empty()) {
+    *error = "Could not create '" + target + "': the output must be the first device";
+    return false;
+  }
+  if (target.empty()) {
+    *error = "Could not create '': " + std::string(std::strerror(ENOENT));
+    return false;
+  }
+  const size_t slash = target.rfind('/');
+  const std::string directory = slash == std::string::npos ? "" : target.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  if (base.empty()) {
+    *error = "Could not create '" + target + "': Is a directory";
+    return false;
+  }
+  std::string temp = directory + "." + base + ".instar-XXXXXX";
+  CatchTerminationSignals();
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    *error = "Could not create '" + target + "': " + std::strerror(errno);
+    return false;
+  }
+  SetPendingOutput(temp);
+  if (::fchmod(fd, CreationMode()) != 0) {
+    *error = "Could not create '" + target + "': " + std::strerror(errno);
+    ::close(fd);
+    ::unlink(temp.c_str());
+    ClearPendingOutput();
+    return false;
+  }
+  output_ = static_cast<uint32_t>(fds_.size());
+  fds_.push_back(fd);
+  paths_.push_back(target);
+  ++roots_;
+  output_target_ = target;
+  output_temp_ = temp;
+  write_limit_ = write_limit;
+  return true;
+}
+
+bool DeviceTable::CommitOutput(std::string* error) {
+  if (output_temp_.empty()) {
+    *error = "no output to commit";
+    return false;
+  }
+  if (::fdatasync(fds_[output_]) != 0 ||
+      ::rename(output_temp_.c_str(), output_target_.c_str()) != 0) {
+    *error = "Could not create '" + output_target_ + "': " + std::strerror(errno);
+    DiscardOutput();
+    return false;
+  }
+  ClearPendingOutput();
+  output_temp_.clear();
+  return true;
+}
+
+void DeviceTable::DiscardOutput() {
+  if (output_temp_.empty()) return;
+  ::unlink(output_temp_.c_str());
+  ClearPendingOutput();
+  output_temp_.clear();
 }
 
 bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
@@ -207,6 +314,48 @@ abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out,
     done += static_cast<uint64_t>(n);
   }
   if (done < length) std::memset(out + done, 0, length - done);
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Write(uint32_t device, uint64_t offset, const uint8_t* data,
+                                  uint64_t length) {
+  if (!Writable(device)) return abi::CallError::kDenied;
+  uint64_t done = 0;
+  while (done < length) {
+    const ssize_t n =
+        ::pwrite(fds_[device], data + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return abi::CallError::kIOError;
+    }
+    if (n == 0) return abi::CallError::kIOError;
+    done += static_cast<uint64_t>(n);
+  }
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Truncate(uint32_t device, uint64_t size) {
+  if (!Writable(device)) return abi::CallError::kDenied;
+  if (::ftruncate(fds_[device], static_cast<off_t>(size)) != 0) return abi::CallError::kIOError;
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Allocate(uint32_t device, uint64_t offset, uint64_t length) {
+  if (!Writable(device)) return abi::CallError::kDenied;
+  if (length == 0) return abi::CallError::kOk;
+  // posix_fallocate(3) returns the error rather than setting errno.
+  if (::posix_fallocate(fds_[device], static_cast<off_t>(offset), static_cast<off_t>(length)) !=
+      0) {
+    return abi::CallError::kIOError;
+  }
+  return abi::CallError::kOk;
+}
+
+abi::CallError DeviceTable::Flush(uint32_t device) {
+  if (!Valid(device)) return abi::CallError::kBadDevice;
+  // A read-only device has nothing to make durable.
+  if (!Writable(device)) return abi::CallError::kOk;
+  if (::fdatasync(fds_[device]) != 0) return abi::CallError::kIOError;
   return abi::CallError::kOk;
 }
 

@@ -11,6 +11,18 @@
 // may name such a file; the guest may not). Every file a run reaches is in
 // the table, by the path it was opened under. Reads past EOF return zeros
 // (qemu's file-posix behaviour); SeekData/SeekHole are lseek(2).
+//
+// A producing command's output (OpenOutput) is the one writable device:
+// device 0, a new file under a temporary name beside the target,
+// `.<target's base name>.instar-XXXXXX` in the target's directory (so the
+// final rename(2) is atomic), with the mode qemu creates files with (0644
+// less the umask). Writes, truncation and fallocate on it end within the
+// write limit the command set. CommitOutput() renames it over the target,
+// replacing an existing file as qemu-img create does; anything else (an
+// error, a guest crash, the table destroyed first, SIGINT, SIGTERM, SIGHUP,
+// or the host confinement's SIGSYS) unlinks it, so the target is either
+// untouched or the complete new image. Only SIGKILL leaves the temporary
+// file behind, under that recognisable name.
 #ifndef INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 #define INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 
@@ -33,6 +45,23 @@ class DeviceTable {
   // false and sets *error to "Could not open '<path>': <strerror>". Only
   // before the run, so the roots are the first devices.
   bool OpenPath(const std::string& path, std::string* error);
+  // Creates the output of a producing command as the next device, a root
+  // (device 0: before any other), writable up to `write_limit` bytes. On
+  // failure returns false with qemu's "Could not create '<target>': ..."
+  // in *error.
+  bool OpenOutput(const std::string& target, uint64_t write_limit, std::string* error);
+  // Renames the output over its target (fdatasync first); false with
+  // *error set when that fails, and the temporary file is then removed.
+  bool CommitOutput(std::string* error);
+  // Removes the output's temporary file (a failed or aborted run).
+  void DiscardOutput();
+  // The output's descriptor, -1 when the table has none: the one file the
+  // host confinement lets the host write to (host_confinement.h).
+  int output_fd() const { return output_ < fds_.size() ? fds_[output_] : -1; }
+  const std::string& output_temp_path() const { return output_temp_; }
+  bool Writable(uint32_t device) const { return device == output_ && output_ < fds_.size(); }
+  uint64_t write_limit() const { return write_limit_; }
+
   // kOpen from the guest on behalf of root `root`: resolves `name` against
   // that root's directory (kImageDirectory) and opens it by the audited
   // path; kDenied for a file the guest may not reach, kBadDevice when
@@ -58,12 +87,27 @@ class DeviceTable {
   // SeekData and SeekHole in turn; *count says how many.
   abi::CallError DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,
                              size_t capacity, uint64_t* count);
+  // I/O on the writable device; the caller (CallHandler) checked the range
+  // against the write limit.
+  abi::CallError Write(uint32_t device, uint64_t offset, const uint8_t* data, uint64_t length);
+  abi::CallError Truncate(uint32_t device, uint64_t size);
+  abi::CallError Allocate(uint32_t device, uint64_t offset, uint64_t length);
+  abi::CallError Flush(uint32_t device);
 
  private:
   std::vector<int> fds_;
   std::vector<std::string> paths_;
   size_t roots_ = 0;
+  uint32_t output_ = UINT32_MAX;  // the writable device, if any
+  std::string output_target_;
+  std::string output_temp_;  // empty once committed or discarded
+  uint64_t write_limit_ = 0;
 };
+
+// Removes a pending output's temporary file; async-signal-safe (unlink(2)
+// of a name kept in a static buffer), for the host confinement's SIGSYS
+// handler and the termination signals.
+void UnlinkPendingOutput();
 
 }  // namespace instar::vmm
 

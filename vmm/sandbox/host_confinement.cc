@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "vmm/sandbox/device_table.h"
 #include "vmm/sandbox/exit_codes.h"
 #include "vmm/sandbox/kvm/kvm_ioctls.h"
 
@@ -144,7 +145,7 @@ Rule NotImplemented(long number) {
   return rule;
 }
 
-std::vector<Rule> HostRules(SandboxKind kind, pid_t child) {
+std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd) {
   std::vector<Rule> rules = {
       // The descriptors instar holds: the devices, stdout and stderr, the
       // helper's pipes.
@@ -197,6 +198,20 @@ std::vector<Rule> HostRules(SandboxKind kind, pid_t child) {
       Allow(SYS_exit),
       Allow(SYS_exit_group),
   };
+  // A producing command's output (DeviceTable::OpenOutput): written,
+  // truncated, fallocated and flushed through its descriptor only, then
+  // renamed over the target, or unlinked on failure. rename and unlink
+  // take paths the filter cannot read; the host makes them with the two
+  // names it chose itself.
+  if (output_fd >= 0) {
+    const auto fd = static_cast<uint32_t>(output_fd);
+    rules.push_back(AllowIfOneOf(SYS_pwrite64, 0, {fd}));
+    rules.push_back(AllowIfOneOf(SYS_ftruncate, 0, {fd}));
+    rules.push_back(AllowIfOneOf(SYS_fallocate, 0, {fd}));
+    rules.push_back(AllowIfOneOf(SYS_fdatasync, 0, {fd}));
+    rules.push_back(Allow(SYS_rename));
+    rules.push_back(Allow(SYS_unlink));
+  }
   // ioctl: stdio asks whether stdout is a terminal (TCGETS) before it
   // buffers; info reads each file's extent size hint (FS_IOC_FSGETXATTR).
   switch (kind) {
@@ -263,6 +278,7 @@ void OnForbiddenCall(int, siginfo_t* info, void*) {
   WriteRaw(" (");
   WriteRaw(SyscallName(number));
   WriteRaw(")\n");
+  UnlinkPendingOutput();
   ::_exit(kExitHostConfinement);
 }
 
@@ -290,9 +306,9 @@ void MakeForbiddenCall(const char* name) {
 
 }  // namespace
 
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child) {
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd) {
   FilterBuilder builder;
-  for (const Rule& rule : HostRules(kind, child)) builder.Add(rule);
+  for (const Rule& rule : HostRules(kind, child, output_fd)) builder.Add(rule);
   return builder.Finish();
 }
 
@@ -306,7 +322,7 @@ bool HostConfinementAvailable() {
 
 bool HostConfined() { return confined; }
 
-bool ConfineHost(SandboxKind kind, pid_t child, std::string* error) {
+bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error) {
   if (confined || !HostConfinementAvailable()) return true;
 #ifdef INSTAR_TEST_HOOKS
   const char* forbidden = std::getenv("INSTAR_TEST_FORBIDDEN_CALL");
@@ -327,7 +343,7 @@ bool ConfineHost(SandboxKind kind, pid_t child, std::string* error) {
     *error = std::string("cannot confine the host: PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno);
     return false;
   }
-  std::vector<sock_filter> filter = BuildHostFilter(kind, child);
+  std::vector<sock_filter> filter = BuildHostFilter(kind, child, output_fd);
   const sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program) != 0) {
     *error = std::string("cannot confine the host: seccomp: ") + std::strerror(errno);

@@ -11,6 +11,9 @@
 // stderr, the helper's pipe), manage its memory without making it
 // executable, and the few calls its backend's loop needs (KVM_RUN, the
 // watchdog timer, the helper's kill/wait4, Unicorn's time-out thread).
+// A producing command's host may also pwrite, ftruncate, fallocate and
+// fdatasync its output's descriptor (and no other), and rename or unlink
+// the temporary file it created (DeviceTable::OpenOutput).
 // Nothing else: no exec, no socket, no fork, no open for writing. A
 // forbidden call raises SIGSYS, whose handler prints one line and ends the
 // process with kExitHostConfinement. PR_SET_NO_NEW_PRIVS is set first.
@@ -38,18 +41,19 @@
 namespace instar::vmm {
 
 // The filter for a host running the `kind` backend; `child` is the process
-// backend's helper, the one process it may kill and reap.
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child);
+// backend's helper, the one process it may kill and reap; `output_fd` the
+// one descriptor it may write through (-1: none, a reading command).
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd = -1);
 
 // Whether this build confines the host at all (not under sanitizers).
 bool HostConfinementAvailable();
 
 // Installs the SIGSYS handler, PR_SET_NO_NEW_PRIVS and
-// BuildHostFilter(kind, child) on every thread of the process. Once per process: a second call does
-// nothing and succeeds. On failure returns false with *error set (the
-// process stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL
-// (socket, execve, open-write, fork) then makes that call, to prove it kills.
-bool ConfineHost(SandboxKind kind, pid_t child, std::string* error);
+// BuildHostFilter(kind, child, output_fd) on every thread of the process. Once per process: a
+// second call does nothing and succeeds. On failure returns false with *error set (the process
+// stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL (socket, execve, open-write,
+// fork) then makes that call, to prove it kills.
+bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error);
 
 // Whether ConfineHost() has confined this process.
 bool HostConfined();

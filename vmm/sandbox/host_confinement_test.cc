@@ -33,7 +33,7 @@ struct ChildEnd {
 
 // Forks; the child confines itself for `kind`, runs `body` and exits with
 // what it returns. Its stderr is captured.
-ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body) {
+ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body, int output_fd = -1) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
   host::Fd read_end(pipe_fds[0]);
@@ -42,7 +42,7 @@ ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body) {
   if (pid == 0) {
     ::dup2(write_end.get(), STDERR_FILENO);
     std::string error;
-    if (!ConfineHost(kind, ::getppid(), &error)) ::_exit(100);
+    if (!ConfineHost(kind, ::getppid(), output_fd, &error)) ::_exit(100);
     ::_exit(body());
   }
   write_end.Reset();
@@ -109,6 +109,54 @@ TEST_P(HostConfinementTest, WhatTheHostNeedsPasses) {
   });
   EXPECT_EQ(end.exit_code, 0) << end.err;
   EXPECT_EQ(end.err, "ok\n");
+}
+
+// A producing command's output: its descriptor may be written, truncated,
+// fallocated and flushed, and the temporary file renamed or unlinked.
+TEST_P(HostConfinementTest, TheOutputDescriptorIsWritable) {
+  char temp[] = "/tmp/instar-confined-output-XXXXXX";
+  host::Fd output(::mkstemp(temp));
+  ASSERT_TRUE(output.valid());
+  const std::string renamed = std::string(temp) + ".renamed";
+  const int fd = output.get();
+  const ChildEnd end = RunConfined(
+      GetParam(),
+      [&] {
+        if (::pwrite(fd, "abc", 3, 0) != 3) return 1;
+        if (::ftruncate(fd, 4096) != 0) return 2;
+        if (::posix_fallocate(fd, 0, 8192) != 0) return 3;
+        if (::fdatasync(fd) != 0) return 4;
+        if (::rename(temp, renamed.c_str()) != 0) return 5;
+        if (::unlink(renamed.c_str()) != 0) return 6;
+        return 0;
+      },
+      fd);
+  EXPECT_EQ(end.exit_code, 0) << end.err;
+  ::unlink(temp);
+  ::unlink(renamed.c_str());
+}
+
+// Only that one: any other descriptor stays unwritable by pwrite, and a
+// host without an output may neither rename nor unlink.
+TEST_P(HostConfinementTest, NoOtherDescriptorIsWritable) {
+  char temp[] = "/tmp/instar-confined-output-XXXXXX";
+  host::Fd output(::mkstemp(temp));
+  ASSERT_TRUE(output.valid());
+  host::Fd other(::open(temp, O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(other.valid());
+  const int fd = output.get();
+  const int other_fd = other.get();
+  ChildEnd end = RunConfined(
+      GetParam(), [&] { return ::pwrite(other_fd, "abc", 3, 0) == 3 ? 0 : 1; }, fd);
+  EXPECT_EQ(end.exit_code, kExitHostConfinement);
+  EXPECT_EQ(end.err, Forbidden(SYS_pwrite64, "pwrite64"));
+  end = RunConfined(
+      GetParam(), [&] { return ::ftruncate(other_fd, 0); }, fd);
+  EXPECT_EQ(end.exit_code, kExitHostConfinement);
+  end = RunConfined(GetParam(), [&] { return ::unlink(temp); });
+  EXPECT_EQ(end.exit_code, kExitHostConfinement);
+  EXPECT_EQ(end.err, Forbidden(SYS_unlink, "unlink"));
+  ::unlink(temp);
 }
 
 TEST_P(HostConfinementTest, NoSocket) {

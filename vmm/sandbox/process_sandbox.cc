@@ -245,7 +245,8 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
                    "cannot run the sandbox helper '" + helper_ + "': " + std::strerror(exec_errno));
   }
   // The helper runs: from here on instar only serves it.
-  if (std::string why; limits.confine_host && !ConfineHost(SandboxKind::kProcess, pid, &why)) {
+  if (std::string why;
+      limits.confine_host && !ConfineHost(SandboxKind::kProcess, pid, devices.output_fd(), &why)) {
     reap(true);
     return Failure(kExitSandboxUnavailable, why);
   }

@@ -22,6 +22,14 @@
 // against kMaxTransfer (kMaxResult for kEmit), and `buffer` against guest
 // memory, and answers a bad request with an error reply, never a crash.
 //
+// Writable devices. Every device is read-only but the output of a
+// producing command (create): the host opens it for writing for that one
+// operation, under a temporary name beside the target, and renames it over
+// the target only when the guest's result reports success. kWrite,
+// kTruncate and kAllocate are refused (kDenied) on any other device, and
+// on the output every range must end within the operation's write limit
+// (kBadRange past it); kFlush on the output is fdatasync(2).
+//
 // The operation. Before the guest starts, the host places an
 // OperationConfig (kvm: at kConfigAddress; process: the first bytes on
 // fd 0). The guest answers with exactly one kEmit of a result stream (see
@@ -62,6 +70,11 @@ enum class Call : uint32_t {
   // device -> value = bytes the file occupies on its file system
   // (st_blocks * 512), fallocated but unwritten ranges included.
   kAllocatedSize = 13,
+  // device, offset = the new length: ftruncate(2) of a writable device.
+  kTruncate = 14,
+  // device, offset, length: posix_fallocate(2) of [offset, offset + length)
+  // on a writable device (qemu's preallocation=falloc).
+  kAllocate = 15,
 };
 
 struct CallRequest {
@@ -92,7 +105,7 @@ enum class CallError : int32_t {
   kBadBuffer = -4,  // buffer outside guest memory
   kIOError = -5,    // the host's I/O failed
   kNotFound = -6,   // kOpen: no such file
-  kDenied = -7,     // kOpen refused (too many devices, bad name), or kWrite on read-only
+  kDenied = -7,     // kOpen refused (too many devices, bad name), or a write to a read-only device
   kTooLarge = -8,   // kEmit beyond kMaxResult
 };
 
@@ -139,7 +152,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 8;
+constexpr uint32_t kAbiVersion = 9;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -208,6 +221,27 @@ struct CompareConfig {
 };
 constexpr uint32_t kCompareStrict = 1u << 0;  // -s
 
+// `qemu-img create`: device 0 is the output, opened for writing under a
+// temporary name (`filename` is the name the user gave). A backing file
+// whose size the guest needs (no SIZE, no -u) it opens with kOpen on
+// behalf of device 0, so a relative name starts from the new image's
+// directory, as qemu resolves it.
+struct CreateConfig {
+  uint64_t size;            // bytes, when has_size
+  uint32_t has_size;        // 1: SIZE was given
+  uint32_t flags;           // kCreate*
+  char target_format[16];   // NUL-terminated driver name after -f
+  char options[1024];       // NUL-terminated -o text, as the user typed it
+  char backing_file[512];   // NUL-terminated -b, as the user typed it
+  char backing_format[16];  // NUL-terminated -F
+  uint64_t now_seconds;     // CreateRequest::now_seconds
+  uint8_t random[64];       // CreateRequest::random
+};
+static_assert(sizeof(CreateConfig) <= 3072);
+constexpr uint32_t kCreateHasBacking = 1u << 0;        // -b was given
+constexpr uint32_t kCreateHasBackingFormat = 1u << 1;  // -F was given
+constexpr uint32_t kCreateUnsafe = 1u << 2;            // -u: the backing file is not opened
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -225,6 +259,7 @@ struct OperationConfig {
     MeasureConfig measure;
     MapConfig map;
     CompareConfig compare;
+    CreateConfig create;
     uint8_t pad[3072];
   };
 };

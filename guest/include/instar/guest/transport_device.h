@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "instar/engine/arena.h"
+#include "instar/engine/create.h"
 #include "instar/engine/device.h"
 #include "instar/engine/status.h"
 #include "instar/guest/transport.h"
@@ -122,6 +123,39 @@ class TransportDeviceOpener final : public DeviceOpener {
   Failure as_given_failure_;
   Failure relative_failure_;
   char relative_failure_name_[abi::kMaxName];
+};
+
+// The output of a producing command: the one device the host opened for
+// writing (abi.h, "Writable devices"). Writes go out in calls of at most
+// abi::kMaxTransfer bytes, straight through (no window: what was written
+// must read back as written); the size is kept here, grown by every write,
+// truncate and allocate the host accepted. The host bounds every range
+// against the operation's write limit: a refusal is Status::OutOfRange.
+class TransportWritableDevice final : public WritableDevice {
+ public:
+  // Asks the host for the size of `device` and makes the device in `arena`.
+  static Result<TransportWritableDevice*> Create(Transport& transport, uint32_t device,
+                                                 Arena& arena);
+
+  TransportWritableDevice(Transport& transport, uint32_t device, uint64_t size)
+      : transport_(transport), device_(device), size_(size) {}
+
+  Status Read(uint64_t offset, void* buffer, size_t length) override;
+  uint64_t Size() const override { return size_; }
+  Result<uint64_t> SeekData(uint64_t offset) override;
+  Result<uint64_t> SeekHole(uint64_t offset) override;
+  Result<uint64_t> AllocatedBytes() override;
+  Status Write(uint64_t offset, const void* data, size_t length) override;
+  Status Truncate(uint64_t size) override;
+  Status Allocate(uint64_t offset, uint64_t length) override;
+  Status Flush() override;
+
+  uint32_t device() const { return device_; }
+
+ private:
+  Transport& transport_;
+  uint32_t device_;
+  uint64_t size_;
 };
 
 // One call with no payload in either direction (kSize, kSeekData ...).

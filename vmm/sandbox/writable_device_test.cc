@@ -1,0 +1,217 @@
+// The writable device (DeviceTable::OpenOutput) through the CallHandler,
+// against hostile requests: writes to read-only devices, past the write
+// limit, with overflowing ranges; and the output's life: a temporary name
+// beside the target, renamed only by CommitOutput(), removed otherwise.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vmm/sandbox/call_handler.h"
+#include "vmm/sandbox/device_table.h"
+
+namespace instar::vmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kLimit = 1 << 20;
+
+class WritableDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("instar-writable-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    target_ = (dir_ / "new.img").string();
+    backing_ = (dir_ / "backing.raw").string();
+    std::ofstream(backing_, std::ios::binary) << "backing bytes";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The files in dir_ but the backing file.
+  std::vector<std::string> Others() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path() != backing_) names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  abi::CallReply Send(CallHandler& handler, const abi::CallRequest& request,
+                      std::vector<uint8_t> payload = {}) {
+    const abi::CallError check = handler.Check(request);
+    if (check != abi::CallError::kOk) return abi::CallReply{static_cast<int32_t>(check), 0, 0};
+    payload.resize(static_cast<size_t>(CallHandler::PayloadLength(request)));
+    return handler.Handle(request, payload.data());
+  }
+
+  fs::path dir_;
+  std::string target_;
+  std::string backing_;
+};
+
+constexpr int32_t Err(abi::CallError e) { return static_cast<int32_t>(e); }
+
+TEST_F(WritableDeviceTest, TheOutputIsATemporaryFileBesideTheTarget) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  const std::vector<std::string> names = Others();
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].rfind(".new.img.instar-", 0), 0u) << names[0];
+  EXPECT_EQ(fs::path(devices.output_temp_path()).parent_path(), dir_);
+  EXPECT_FALSE(fs::exists(target_));
+  EXPECT_GE(devices.output_fd(), 0);
+  // 0644 less the umask, as qemu creates images.
+  struct stat st {};
+  ASSERT_EQ(::stat(devices.output_temp_path().c_str(), &st), 0);
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  EXPECT_EQ(st.st_mode & 0777, 0644u & ~mask);
+}
+
+TEST_F(WritableDeviceTest, WritesTruncatesAndCommits) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  CallHandler handler(devices);
+  const std::string text = "written";
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, 4, text.size()),
+                 std::vector<uint8_t>(text.begin(), text.end()))
+                .error,
+            0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kTruncate, 0, 16)).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kAllocate, 0, 16, 4096)).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kFlush, 0)).error, 0);
+  const abi::CallReply size = Send(handler, abi::MakeRequest(abi::Call::kSize, 0));
+  EXPECT_EQ(size.value, 16u + 4096u);
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Read(target_).substr(0, 12), std::string(4, '\0') + "written" + '\0');
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+}
+
+TEST_F(WritableDeviceTest, CommitReplacesAnExistingTarget) {
+  std::ofstream(target_, std::ios::binary) << "old contents";
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  // Until the commit the old file is untouched.
+  EXPECT_EQ(Read(target_), "old contents");
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Read(target_), "");
+}
+
+TEST_F(WritableDeviceTest, AFailedRunLeavesNothingAndTouchesNoExistingFile) {
+  std::ofstream(target_, std::ios::binary) << "old contents";
+  {
+    DeviceTable devices;
+    std::string error;
+    ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+    CallHandler handler(devices);
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, 0, 3), {1, 2, 3}).error, 0);
+    // No commit: the table goes away as after a guest crash.
+  }
+  EXPECT_EQ(Read(target_), "old contents");
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  devices.DiscardOutput();
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+  EXPECT_FALSE(devices.CommitOutput(&error));
+}
+
+TEST_F(WritableDeviceTest, ReadOnlyDevicesStayReadOnly) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  uint32_t backing = 0;
+  ASSERT_EQ(devices.OpenByName("backing.raw", abi::OpenBase::kImageDirectory, 0, &backing),
+            abi::CallError::kOk);
+  CallHandler handler(devices);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, backing, 0, 1), {'X'}).error,
+            Err(abi::CallError::kDenied));
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kTruncate, backing, 0)).error,
+            Err(abi::CallError::kDenied));
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kAllocate, backing, 0, 4096)).error,
+            Err(abi::CallError::kDenied));
+  // Flushing a read-only device is harmless and changes nothing.
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kFlush, backing)).error, 0);
+  EXPECT_EQ(Read(backing_), "backing bytes");
+  // And a table without an output has no writable device at all.
+  DeviceTable read_only;
+  ASSERT_TRUE(read_only.OpenPath(backing_, &error)) << error;
+  CallHandler reader(read_only);
+  EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kWrite, 0, 0, 1)), abi::CallError::kDenied);
+  EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kTruncate, 0, 0)), abi::CallError::kDenied);
+  EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kAllocate, 0, 0, 1)), abi::CallError::kDenied);
+}
+
+TEST_F(WritableDeviceTest, HostileRangesAreRefused) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  CallHandler handler(devices);
+  using abi::Call;
+  using abi::CallError;
+  using abi::MakeRequest;
+  // Overflow, past an off_t, past kMaxTransfer.
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, UINT64_MAX, 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, UINT64_MAX - 5, 10)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, 1ull << 63, 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, 0, abi::kMaxTransfer + 1)),
+            CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kAllocate, 0, UINT64_MAX, 2)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kAllocate, 0, 1ull << 62, 1ull << 62)),
+            CallError::kBadRange);
+  // The write limit: up to it, and not a byte past it.
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, kLimit - 1, 1)), CallError::kOk);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, kLimit, 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, kLimit - 1, 2)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, kLimit)), CallError::kOk);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, kLimit + 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, UINT64_MAX)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kAllocate, 0, 0, kLimit + 1)), CallError::kBadRange);
+  // Handle() checks again, and nothing lands.
+  std::vector<uint8_t> byte(1, 'X');
+  EXPECT_EQ(handler.Handle(MakeRequest(Call::kWrite, 0, kLimit, 1), byte.data()).error,
+            Err(CallError::kBadRange));
+  EXPECT_EQ(handler.Handle(MakeRequest(Call::kTruncate, 0, kLimit + 1), nullptr).error,
+            Err(CallError::kBadRange));
+  EXPECT_EQ(fs::file_size(devices.output_temp_path()), 0u);
+  // An unknown device.
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 7, 0, 1)), CallError::kBadDevice);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 7, 0)), CallError::kBadDevice);
+}
+
+TEST_F(WritableDeviceTest, TheOutputMustBeTheFirstDevice) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenPath(backing_, &error)) << error;
+  EXPECT_FALSE(devices.OpenOutput(target_, kLimit, &error));
+  EXPECT_EQ(Others(), std::vector<std::string>{});
+}
+
+TEST_F(WritableDeviceTest, AnUncreatableTargetIsQemusError) {
+  DeviceTable devices;
+  std::string error;
+  EXPECT_FALSE(devices.OpenOutput((dir_ / "missing" / "new.img").string(), kLimit, &error));
+  EXPECT_EQ(error, "Could not create '" + (dir_ / "missing" / "new.img").string() +
+                       "': No such file or directory");
+  EXPECT_FALSE(devices.OpenOutput("", kLimit, &error));
+  EXPECT_EQ(error, "Could not create '': No such file or directory");
+}
+
+}  // namespace
+}  // namespace instar::vmm
