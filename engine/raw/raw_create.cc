@@ -3,7 +3,11 @@
 // raw_co_create): the file is emptied, then grown to the size as the
 // preallocation mode says (handle_aiocb_truncate()):
 //
-//   off       ftruncate(size): a hole that reads as zeros
+//   off       ftruncate(size): a hole that reads as zeros, but for its
+//             first block: qemu's allocate_first_block() writes 4 KiB of
+//             zeros at 0 (512 bytes when the file is smaller), so that
+//             later O_DIRECT probing finds the block allocated (info's
+//             actual-size then says 4096)
 //   falloc    posix_fallocate(0, size): reserved, unwritten
 //   full      ftruncate(size), then zeros written over [0, size) in 64 KiB
 //             writes (qemu's buffer; instar sends them kMaxTransfer at a
@@ -11,17 +15,20 @@
 //   metadata  refused after the file was made: "Unsupported preallocation
 //             mode: metadata" (every release of the matrix)
 //
+// The size is rounded up to a multiple of 512 first (raw_co_create_opts
+// in file-posix), so a 100-byte image is a 512-byte file.
+//
 // A value that is no preallocation mode is refused when the create runs
 // ("invalid parameter value: X"), after qemu-img printed its Formatting
 // line, as qemu's qapi_enum_parse() in raw_co_create_opts does.
 // nocow and extent_size_hint are attributes of the host's file system
 // (chattr +C, FS_IOC_FSSETXATTR) that qemu sets with ioctls where the
 // file system has them; instar's host sets neither (docs/divergences.md).
+#include "raw/raw_create.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/create.h"
 #include "instar/engine/format_driver.h"
 #include "measure/measure_internal.h"
-#include "raw/raw_create.h"
 
 namespace instar {
 
@@ -33,6 +40,9 @@ enum class RawPreallocation : uint8_t { kOff, kMetadata, kFalloc, kFull };
 
 // How many zero bytes one write of preallocation=full sends.
 constexpr size_t kZeroChunkBytes = 1 << 20;
+// file-posix's BDRV_SECTOR_SIZE and MAX_BLOCKSIZE.
+constexpr uint64_t kSectorBytes = 512;
+constexpr uint64_t kMaxBlockBytes = 4096;
 
 bool TextIs(MeasureText text, const char* literal) {
   size_t i = 0;
@@ -68,12 +78,14 @@ Status DeviceFailure(MeasureError* error, const char* words, const Status& statu
 
 }  // namespace
 
-Status CreateRaw(const CreateRequest& request, WritableDevice& device, const QemuVersion& /*compat*/,
-                 Arena& arena, MeasureError* error) {
+Status CreateRaw(const CreateRequest& request, WritableDevice& device,
+                 const QemuVersion& /*compat*/, Arena& arena, MeasureError* error) {
   if (request.options == nullptr) return Status::InvalidArgument("create without options");
   RawPreallocation preallocation = RawPreallocation::kOff;
   INSTAR_RETURN_IF_ERROR(ParseRawPreallocation(*request.options, &preallocation, error));
-  if (request.size > static_cast<uint64_t>(INT64_MAX)) {
+  uint64_t size = 0;
+  if (!CheckedAlignUp(request.size, kSectorBytes, &size) ||
+      size > static_cast<uint64_t>(INT64_MAX)) {
     return DeviceFailure(error, "Could not resize file", Status::OutOfRange("size too large"));
   }
   // raw_co_create: the file is emptied before anything else.
@@ -81,23 +93,28 @@ Status CreateRaw(const CreateRequest& request, WritableDevice& device, const Qem
     return DeviceFailure(error, "Could not resize file", s);
   }
   switch (preallocation) {
-    case RawPreallocation::kOff:
-      if (Status s = device.Truncate(request.size); !s.ok()) {
+    case RawPreallocation::kOff: {
+      if (Status s = device.Truncate(size); !s.ok()) {
         return DeviceFailure(error, "Could not resize file", s);
       }
+      if (size == 0) break;
+      // allocate_first_block(): errors are ignored there too.
+      static constexpr uint8_t kZeros[kMaxBlockBytes] = {};
+      (void)device.Write(0, kZeros, size < kMaxBlockBytes ? kSectorBytes : kMaxBlockBytes);
       break;
+    }
     case RawPreallocation::kMetadata:
       error->kind = MeasureErrorKind::kNotSupported;
       error->detail = "Unsupported preallocation mode: metadata";
       return Status::NotSupported("raw cannot preallocate metadata");
     case RawPreallocation::kFalloc:
-      if (request.size == 0) break;
-      if (Status s = device.Allocate(0, request.size); !s.ok()) {
+      if (size == 0) break;
+      if (Status s = device.Allocate(0, size); !s.ok()) {
         return DeviceFailure(error, "Could not preallocate new data", s);
       }
       break;
     case RawPreallocation::kFull: {
-      if (Status s = device.Truncate(request.size); !s.ok()) {
+      if (Status s = device.Truncate(size); !s.ok()) {
         return DeviceFailure(error, "Could not resize file", s);
       }
       const size_t mark = arena.Mark();
@@ -105,14 +122,15 @@ Status CreateRaw(const CreateRequest& request, WritableDevice& device, const Qem
       if (zeros == nullptr) return Status::NoSpace("out of memory for preallocation");
       FillBytes(zeros, 0, kZeroChunkBytes);
       Status written = Status::Ok();
-      for (uint64_t at = 0; at < request.size && written.ok();) {
-        const uint64_t left = request.size - at;
+      for (uint64_t at = 0; at < size && written.ok();) {
+        const uint64_t left = size - at;
         const size_t n = left < kZeroChunkBytes ? static_cast<size_t>(left) : kZeroChunkBytes;
         written = device.Write(at, zeros, n);
         at += n;
       }
       arena.Reset(mark);
-      if (!written.ok()) return DeviceFailure(error, "Could not write zeros for preallocation", written);
+      if (!written.ok())
+        return DeviceFailure(error, "Could not write zeros for preallocation", written);
       break;
     }
   }

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -51,6 +52,20 @@ TEST(RawCreateTest, OffIsAHoleOfTheSize) {
   EXPECT_EQ(device.bytes(), std::vector<uint8_t>(3 << 20, 0));
   EXPECT_TRUE(device.allocated().empty());
   EXPECT_EQ(device.flushes(), 1);
+}
+
+// file-posix rounds the size up to 512 bytes (qemu-img create -f raw of
+// 100 bytes makes a 512-byte file, of 1000 bytes a 1024-byte one).
+TEST(RawCreateTest, TheSizeIsRoundedUpToASector) {
+  for (const auto& [size, file] :
+       {std::pair<uint64_t, uint64_t>{100, 512}, {512, 512}, {1000, 1024}, {5000, 5120}}) {
+    for (const char* options : {"", "preallocation=falloc", "preallocation=full"}) {
+      testing::MemoryDevice device;
+      const Created created = Create(options, size, device);
+      ASSERT_TRUE(created.status.ok()) << created.status.message();
+      EXPECT_EQ(device.Size(), file) << size << " " << options;
+    }
+  }
 }
 
 TEST(RawCreateTest, FallocReservesTheWholeFile) {
