@@ -58,7 +58,7 @@ TEST(ConformCliTest, BadInputIsOneLine) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err,
             "instar-harness: conform: --sandbox must be process, emulated or kvm, not \"vm\"\n");
-  // A command with baselines that instar does not implement (create), and
+  // A command with baselines that instar does not implement (resize), and
   // one that does not exist.
   for (const auto& command : Commands()) {
     if (command.implemented()) continue;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/engine/format_driver.h"
 #include "instar/engine/measure.h"
 #include "instar/engine/measure_dialect.h"
 
@@ -74,6 +75,10 @@ Status PredictVpcSize(const MeasureRequest& request, uint64_t virtual_size, Meas
                       const QemuVersion& compat, MeasureResult* result, MeasureError* error);
 Status PredictVhdxSize(const MeasureRequest& request, uint64_t virtual_size, MeasureSource* source,
                        const QemuVersion& compat, MeasureResult* result, MeasureError* error);
+
+// block/file-posix.c raw_create_opts, which qemu-img appends to every
+// driver's create options: `*count` entries.
+const CreateOption* FileProtocolOptions(size_t* count);
 
 }  // namespace instar::measure_internal
 

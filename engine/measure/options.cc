@@ -92,6 +92,11 @@ bool TextEquals(MeasureText text, const char* literal) {
 
 }  // namespace
 
+const CreateOption* measure_internal::FileProtocolOptions(size_t* count) {
+  *count = sizeof(kFileOptions) / sizeof(kFileOptions[0]);
+  return kFileOptions;
+}
+
 Status CheckOptionList(const char* text, size_t length, MeasureError* error) {
   length = CStringLength(text, length);
   size_t trailing = 0;

@@ -33,6 +33,15 @@ Status CheckConfig(const abi::OperationConfig& config) {
       return Status::InvalidArgument("the sandbox received an unterminated measure option");
     }
   }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kCreate)) {
+    const abi::CreateConfig& c = config.create;
+    if (!Terminated(c.target_format, sizeof(c.target_format)) ||
+        !Terminated(c.options, sizeof(c.options)) ||
+        !Terminated(c.backing_file, sizeof(c.backing_file)) ||
+        !Terminated(c.backing_format, sizeof(c.backing_format))) {
+      return Status::InvalidArgument("the sandbox received an unterminated create option");
+    }
+  }
   if (config.operation == static_cast<uint32_t>(abi::Operation::kCompare) &&
       !Terminated(config.compare.filename2, sizeof(config.compare.filename2))) {
     return Status::InvalidArgument("the sandbox received an unterminated file name");

@@ -33,17 +33,20 @@ TEST(InstarProgramTest, SizeCaseKeepsEveryWordAndTheSandboxGoesFirst) {
                                       "cluster_size=4k"}));
 }
 
-// A step of a command instar does not implement (create, here) is one
+// A step of a command instar does not implement (resize, here) is one
 // conform runs with qemu-img (conformer.h), and is shown so.
 TEST(InstarProgramTest, ShownCommandKeepsThePlaceholdersAndJoinsAPipeline) {
-  CaseSpec spec{"create", "create-info-json", "raw", "1M", {}, {}, {}};
+  CaseSpec spec{"resize", "resize-info-json", "raw", "1M-to-2M", {}, {}, {}};
   spec.steps.push_back({"create", {"qemu-img", "create", "-f", "raw", "$FILENAME", "1M"}});
+  spec.steps.push_back({"resize", {"qemu-img", "resize", "-f", "raw", "$FILENAME", "2M"}});
   spec.steps.push_back({"info", {"qemu-img", "info", "--output=json", "$FILENAME"}});
   EXPECT_EQ(ShownCommand(spec, InstarProgram("/build/vmm/instar", "7.2.18", "process")),
-            "qemu-img create -f raw $FILENAME 1M && "
+            "instar --sandbox=process --compat 7.2.18 create -f raw $FILENAME 1M && "
+            "qemu-img resize -f raw $FILENAME 2M && "
             "instar --sandbox=process --compat 7.2.18 info --output=json $FILENAME");
-  EXPECT_TRUE(IsFixtureStep(spec.steps[0]));
-  EXPECT_FALSE(IsFixtureStep(spec.steps[1]));
+  EXPECT_FALSE(IsFixtureStep(spec.steps[0]));
+  EXPECT_TRUE(IsFixtureStep(spec.steps[1]));
+  EXPECT_FALSE(IsFixtureStep(spec.steps[2]));
 }
 
 TEST(ShellCommandTest, QuotesOnlyWhatNeedsIt) {

@@ -39,6 +39,14 @@ bool WorthComparing(const Script& script, size_t image, const fs::path& dir) {
   return true;
 }
 
+}  // namespace
+
+bool ReadsImages(const CommandSpec& command) {
+  return command.implemented() && !command.steps.empty() && command.steps.back() == command.name;
+}
+
+namespace {
+
 std::vector<std::string> Resolved(const std::vector<std::string>& words, const fs::path& dir) {
   std::vector<std::string> out;
   out.reserve(words.size());
@@ -128,7 +136,7 @@ std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs
     const std::string& file = script.images[image].file;
     if (!fs::exists(ResolveDir(file, dir.string()))) continue;
     for (const auto& command : Commands()) {
-      if (!command.implemented()) continue;
+      if (!ReadsImages(command)) continue;
       if (command.name == "compare" && !WorthComparing(script, image, dir)) continue;
       for (const auto& type : command.output_types) {
         std::vector<std::string> args = {command.name};

@@ -3,12 +3,12 @@
 // matrix and with `instar --compat` of that version, judged as conform
 // judges a case.
 //
-// The commands are the command table's IMPLEMENTED ones (cases/commands.h),
-// each in every output type it has: `<command> [--output=json] IMAGE`, the
-// output type's flags before the image. A command whose argv needs more
-// than the image names its extra words in CommandWords() (runner.cc):
-// measure takes the script's `-O` target. A new command joins when its
-// command-table line becomes IMPLEMENTED; one whose argv is not
+// The commands are the command table's IMPLEMENTED ones that read an
+// image (ReadsImages(): their judged step is the command itself; create's
+// is the info of what it made), each in every output type it has: `<command> [--output=json]
+// IMAGE`, the output type's flags before the image. A command whose argv needs more than the image
+// names its extra words in CommandWords() (runner.cc): measure takes the script's `-O` target. A
+// new command joins when its command-table line becomes IMPLEMENTED; one whose argv is not
 // `<command> [flags] IMAGE` (compare: two images) adds a line there too.
 //
 // Both stdouts get what conform's get: the directory's path rewritten to
@@ -31,6 +31,12 @@
 #include "harness/run/child.h"
 
 namespace instar::harness {
+
+struct CommandSpec;
+
+// Whether difffuzz runs `command` on a script's images: instar implements
+// it and its pipeline's last, judged step is the command itself.
+bool ReadsImages(const CommandSpec& command);
 
 struct DifffuzzVersion {
   std::string version;  // "7.2.22", also instar's --compat

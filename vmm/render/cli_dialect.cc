@@ -19,6 +19,7 @@ CliDialect CliDialectFor(const QemuVersion& compat) {
   d.qemu_img_words_getopt_errors = !compat.AtLeast(10, 0);
   d.error_exit_hint_names_command = compat.AtLeast(10, 0);
   d.long_option_names = compat.AtLeast(10, 0);
+  d.create_backing_format_b = compat.AtLeast(11, 0);
   return d;
 }
 

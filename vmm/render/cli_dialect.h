@@ -46,6 +46,9 @@ struct CliDialect {
   // 10.0 gives the options of commands like compare long names
   // (--a-format, --strict, --quiet ...); before, only the short letters.
   bool long_option_names = true;
+  // qemu-img create's backing format: -F until 11.0, which names it -B
+  // (keeping -F as an alias) beside --backing-format.
+  bool create_backing_format_b = true;
 };
 
 CliDialect CliDialectFor(const QemuVersion& compat);

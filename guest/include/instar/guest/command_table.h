@@ -39,7 +39,7 @@
   IMPLEMENTED(check, Check, 4)                            \
   IMPLEMENTED(compare, Compare, 5)                        \
   BASELINES_ONLY(convert, Convert)                        \
-  BASELINES_ONLY(create, Create)                          \
+  IMPLEMENTED(create, Create, 6)                          \
   BASELINES_ONLY(dd, Dd)                                  \
   IMPLEMENTED(info, Info, 1)                              \
   IMPLEMENTED(map, Map, 3)                                \
