@@ -209,6 +209,9 @@ std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd) {
     rules.push_back(AllowIfOneOf(SYS_ftruncate, 0, {fd}));
     rules.push_back(AllowIfOneOf(SYS_fallocate, 0, {fd}));
     rules.push_back(AllowIfOneOf(SYS_fdatasync, 0, {fd}));
+    // posix_fallocate(3) on a file system without fallocate(2) writes the
+    // range itself, after asking its block size.
+    rules.push_back(AllowIfOneOf(SYS_fstatfs, 0, {fd}));
     rules.push_back(Allow(SYS_rename));
     rules.push_back(Allow(SYS_unlink));
   }

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,8 @@ TEST_P(HostConfinementTest, TheOutputDescriptorIsWritable) {
         if (::ftruncate(fd, 4096) != 0) return 2;
         if (::posix_fallocate(fd, 0, 8192) != 0) return 3;
         if (::fdatasync(fd) != 0) return 4;
+        struct statfs fs_info {};
+        if (::fstatfs(fd, &fs_info) != 0) return 7;
         if (::rename(temp, renamed.c_str()) != 0) return 5;
         if (::unlink(renamed.c_str()) != 0) return 6;
         return 0;
