@@ -73,13 +73,17 @@ std::vector<std::string> StepArguments(const Program& program, const StepSpec& s
   return arguments;
 }
 
-std::string CaseStdout(const CaseSpec& spec, const std::vector<StepRun>& runs) {
-  if (runs.empty() || runs.size() != spec.steps.size()) return "";
+std::string CaseStdout(const CaseSpec& spec, const std::vector<StepRun>& runs,
+                       size_t planned_steps) {
+  const size_t planned = planned_steps != 0 ? planned_steps : spec.steps.size();
+  if (runs.empty() || runs.size() != planned) return "";
   return runs.back().result.out;
 }
 
-std::string CaseStderr(const CaseSpec& spec, const std::vector<StepRun>& runs) {
-  if (spec.steps.size() == 1) return runs.empty() ? std::string() : runs.front().result.err;
+std::string CaseStderr(const CaseSpec& spec, const std::vector<StepRun>& runs,
+                       size_t planned_steps) {
+  const size_t planned = planned_steps != 0 ? planned_steps : spec.steps.size();
+  if (planned == 1) return runs.empty() ? std::string() : runs.front().result.err;
   std::string joined;
   for (const auto& run : runs) {
     joined += Marker(run.step->name);

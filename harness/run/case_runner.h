@@ -77,8 +77,13 @@ struct StepRun {
 // is kept as it is; a pipeline's joins the steps that ran, each under a
 // marker line "---<STEP> STDERR---" (the step name in capitals), a newline
 // added after a step's stderr that does not end in one.
-std::string CaseStdout(const CaseSpec& spec, const std::vector<StepRun>& runs);
-std::string CaseStderr(const CaseSpec& spec, const std::vector<StepRun>& runs);
+// `planned_steps` is how many steps the case has (0: spec's); a stored
+// case that stopped early has fewer in its spec than its command planned
+// (conform passes the planned count so that it is judged as it was kept).
+std::string CaseStdout(const CaseSpec& spec, const std::vector<StepRun>& runs,
+                       size_t planned_steps = 0);
+std::string CaseStderr(const CaseSpec& spec, const std::vector<StepRun>& runs,
+                       size_t planned_steps = 0);
 
 class CaseRunner {
  public:
