@@ -326,6 +326,52 @@ size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity)
     case MeasureErrorKind::kNotSupported:
       Line(w, error.detail);
       break;
+    case MeasureErrorKind::kImageTooLargeTryClusterSize:
+      Line(w, "The image size is too large for file format '", FormatName(error),
+           "' (try using a larger cluster size)");
+      break;
+    case MeasureErrorKind::kQcow2ExtendedL2NeedsV3:
+      Line(w,
+           "Extended L2 entries are only supported with compatibility level 1.1 and above "
+           "(use version=v3 or greater)");
+      break;
+    case MeasureErrorKind::kQcow2LazyRefcountsNeedV3:
+      Line(w,
+           "Lazy refcounts only supported with compatibility level 1.1 and above "
+           "(use version=v3 or greater)");
+      break;
+    case MeasureErrorKind::kQcow2RefcountNeedsV3:
+      Line(w,
+           "Different refcount widths than 16 bits require compatibility level 1.1 or above "
+           "(use version=v3 or greater)");
+      break;
+    case MeasureErrorKind::kQcow2BackingPreallocation:
+      Line(w,
+           "Backing file and preallocation can only be used at the same time if extended_l2 "
+           "is on");
+      break;
+    case MeasureErrorKind::kQcow2BackingFormatNoFile:
+      Line(w, "Backing format cannot be used without backing file");
+      break;
+    case MeasureErrorKind::kQcow2DataFileRawNoFile:
+      Line(w, "data-file-raw requires data-file");
+      break;
+    case MeasureErrorKind::kQcow2DataFileRawBacking:
+      Line(w, "Backing file and data-file-raw cannot be used at the same time");
+      break;
+    case MeasureErrorKind::kQcow2DataFileNeedsV3:
+      Line(w,
+           "External data files are only supported with compatibility level 1.1 and above "
+           "(use version=v3 or greater)");
+      break;
+    case MeasureErrorKind::kQcow2CompressionNeedsV3:
+      Line(w,
+           "Non-zlib compression type is only supported with compatibility level 1.1 and "
+           "above (use version=v3 or greater)");
+      break;
+    case MeasureErrorKind::kQcow2AssignBacking:
+      Line(w, "Could not assign backing file '", s, "' with format '", v, "': ", error.detail);
+      break;
   }
   return w.needed();
 }

@@ -196,7 +196,8 @@ Status ScanAllocation(MeasureSource& source, uint64_t unit, const QemuVersion& c
 }  // namespace measure_internal
 
 Result<uint64_t> Qcow2RefcountMetadataSize(uint64_t clusters, uint64_t cluster_size,
-                                           uint32_t refcount_bits, bool generous_increase) {
+                                           uint32_t refcount_bits, bool generous_increase,
+                                           uint64_t* refblock_count) {
   if (!IsPowerOfTwo(cluster_size) || cluster_size < 512 || refcount_bits == 0 ||
       refcount_bits > 64 || !IsPowerOfTwo(refcount_bits) || clusters > kInt64Max) {
     return Status::InvalidArgument("bad qcow2 refcount geometry");
@@ -229,6 +230,7 @@ Result<uint64_t> Qcow2RefcountMetadataSize(uint64_t clusters, uint64_t cluster_s
   if (!AddInt64(blocks, table, &bytes) || !MulInt64(bytes, cluster_size, &bytes)) {
     return Status::OutOfRange("qcow2 refcount metadata overflows");
   }
+  if (refblock_count != nullptr) *refblock_count = blocks;
   return bytes;
 }
 

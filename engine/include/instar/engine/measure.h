@@ -145,6 +145,24 @@ enum class MeasureErrorKind : uint8_t {
   kLuksEssiv,           // No %D cipher with key size %N available / Cipher %V not supported ...
   kLuksIterations,      // PBKDF iterations too large to scale: Numerical result out of range
   kNotSupported,        // instar's own refusal; the Status message says why
+  // qemu-img create of qcow2 (qcow2_co_create(), bdrv_img_create()).
+  kImageTooLargeTryClusterSize,  // The image size is too large for file format '%T' (try using a
+                                 // larger cluster size)
+  kQcow2ExtendedL2NeedsV3,       // Extended L2 entries are only supported with compatibility
+                                 // level 1.1 and above (use version=v3 or greater)
+  kQcow2LazyRefcountsNeedV3,     // Lazy refcounts only supported with ... (use version=v3 ...)
+  kQcow2RefcountNeedsV3,         // Different refcount widths than 16 bits require ... (use
+                                 // version=v3 or greater)
+  kQcow2BackingPreallocation,    // Backing file and preallocation can only be used at the same
+                                 // time if extended_l2 is on
+  kQcow2BackingFormatNoFile,     // Backing format cannot be used without backing file
+  kQcow2DataFileRawNoFile,       // data-file-raw requires data-file
+  kQcow2DataFileRawBacking,      // Backing file and data-file-raw cannot be used at the same time
+  kQcow2DataFileNeedsV3,         // External data files are only supported with ... (use
+                                 // version=v3 or greater)
+  kQcow2CompressionNeedsV3,      // Non-zlib compression type is only supported with ... (use
+                                 // version=v3 or greater)
+  kQcow2AssignBacking,           // Could not assign backing file '%S' with format '%V': %D
 };
 
 struct MeasureError {
@@ -556,9 +574,12 @@ Result<uint64_t> Qcow2FullyAllocatedSize(uint64_t virtual_size, uint64_t cluster
                                          uint32_t refcount_bits, bool extended_l2);
 
 // qcow2_refcount_metadata_size(): bytes of refcount blocks and table needed
-// to count `clusters` clusters, found as a fixed point.
+// to count `clusters` clusters, found as a fixed point; the number of
+// refcount blocks goes to `*refblock_count` when it is given (the qcow2
+// writer lays its refcount structures out with it).
 Result<uint64_t> Qcow2RefcountMetadataSize(uint64_t clusters, uint64_t cluster_size,
-                                           uint32_t refcount_bits, bool generous_increase);
+                                           uint32_t refcount_bits, bool generous_increase,
+                                           uint64_t* refblock_count = nullptr);
 
 // qcow2_get_persistent_dirty_bitmap_size() for bitmaps over a source of
 // `source_size` bytes copied into a qcow2 of `cluster_size` clusters.
