@@ -7,6 +7,7 @@
 #include "instar/engine/qcow2.h"
 #include "instar/engine/text_builder.h"
 #include "measure/measure_internal.h"
+#include "qcow2/qcow2_internal.h"
 
 namespace instar {
 
@@ -142,6 +143,7 @@ const FormatDriver kQcow2Driver = {
     .create_options = CreateOptions(kQcow2Options),
     .describe_measure_source = measure_internal::DescribeQcow2MeasureSource,
     .measure = measure_internal::MeasureQcow2,
+    .create = qcow2_internal::CreateQcow2Image,
 };
 
 }  // namespace instar

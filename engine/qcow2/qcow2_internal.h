@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #include "core/reader_util.h"
+#include "instar/engine/create.h"
+#include "instar/engine/version.h"
 
 namespace instar::qcow2_internal {
 
@@ -26,6 +28,11 @@ constexpr uint64_t kBitmapEntryOffsetMask = 0x00fffffffffffe00ull;
 
 // Snapshots (qcow2-snapshot.c).
 constexpr uint32_t kMaxSnapshotExtraData = 1024;  // QCOW_MAX_SNAPSHOT_EXTRA_DATA
+
+// The create hook of the qcow2 driver (FormatDriver::create), qemu's
+// qcow2_co_create_opts(): engine/qcow2/qcow2_create.cc.
+Status CreateQcow2Image(const CreateRequest& request, WritableDevice& device,
+                        const QemuVersion& compat, Arena& arena, MeasureError* error);
 
 }  // namespace instar::qcow2_internal
 
