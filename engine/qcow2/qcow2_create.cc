@@ -1018,9 +1018,16 @@ Status CreateQcow2(const CreateRequest& request, WritableDevice& device, const Q
 
   ArenaRewind rewind(arena);
   Result<uint64_t> capacity = ReftableCapacity(params);
-  if (!capacity.ok() || *capacity > kMaxReftableEntries) {
+  if (!capacity.ok()) {
+    // qemu's own size math overflows there (-EFBIG).
     return MeasureFailure(error, MeasureErrorKind::kImageTooLargeTryClusterSize,
                           "image too large for qcow2");
+  }
+  if (*capacity > kMaxReftableEntries) {
+    return NotSupportedFailure(
+        error,
+        "instar cannot preallocate a qcow2 image this large (its refcount table would "
+        "exceed 8 MiB)");
   }
   auto* reftable = arena.AllocateArray<uint64_t>(*capacity);
   uint8_t* blocks = arena.AllocateArray<uint8_t>(2 * cluster_size);
@@ -1067,6 +1074,8 @@ Status CreateQcow2(const CreateRequest& request, WritableDevice& device, const Q
     return MeasureFailure(error, MeasureErrorKind::kImageTooLargeTryClusterSize,
                           "image too large for qcow2");
   }
+  if (status.code() == StatusCode::kNotSupported)
+    return NotSupportedFailure(error, status.message());
   INSTAR_RETURN_IF_ERROR(status);
   // preallocate_co() extends the file to the end of its last data cluster.
   if (data_end > device.Size()) INSTAR_RETURN_IF_ERROR(device.Truncate(data_end));
