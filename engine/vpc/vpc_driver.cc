@@ -1,9 +1,11 @@
 // The vpc driver (qemu's bdrv_vpc). qemu-img cannot measure a vpc target;
-// instar's prediction (vpc_measure.cc) is the predict_size hook.
+// instar's prediction (vpc_measure.cc) is the predict_size hook. The
+// writer is vpc_create.cc.
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vpc.h"
 #include "measure/measure_internal.h"
+#include "vpc/vpc_create.h"
 
 namespace instar {
 
@@ -37,6 +39,7 @@ const FormatDriver kVpcDriver = {
     .open = OpenVpcImage,
     .describe = DescribeVpc,
     .create_options = CreateOptions(kVpcOptions),
+    .create = vpc::CreateVpc,
     .predict_size = measure_internal::PredictVpcSize,
 };
 

@@ -22,51 +22,13 @@
 #include "instar/engine/bytes.h"
 #include "instar/engine/measure.h"
 #include "measure/measure_internal.h"
+#include "vpc/vpc_create.h"
 
 namespace instar::measure_internal {
 
 namespace {
 
-constexpr int64_t kChsMaxCylinders = 65535;
-constexpr int64_t kMaxGeometry = kChsMaxCylinders * 16 * 255;  // VHD_MAX_GEOMETRY
-constexpr int64_t kMaxSectors = 0xff000000;                    // 2040 GiB
 constexpr uint64_t kBlockSize = 2 << 20;
-
-struct Geometry {
-  uint16_t cylinders = 0;
-  uint8_t heads = 0;
-  uint8_t sectors_per_track = 0;
-  int64_t Product() const { return int64_t{cylinders} * heads * sectors_per_track; }
-};
-
-// block/vpc.c calculate_geometry(), with its integer widths.
-Geometry CalculateGeometry(int64_t total_sectors) {
-  Geometry g;
-  uint32_t cylinders_times_heads;
-  if (total_sectors > kMaxGeometry) total_sectors = kMaxGeometry;
-  if (total_sectors >= int64_t{65535} * 16 * 63) {
-    g.sectors_per_track = 255;
-    g.heads = 16;
-    cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
-  } else {
-    g.sectors_per_track = 17;
-    cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
-    g.heads = static_cast<uint8_t>((cylinders_times_heads + 1023) / 1024);
-    if (g.heads < 4) g.heads = 4;
-    if (cylinders_times_heads >= uint32_t{g.heads} * 1024 || g.heads > 16) {
-      g.sectors_per_track = 31;
-      g.heads = 16;
-      cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
-    }
-    if (cylinders_times_heads >= uint32_t{g.heads} * 1024) {
-      g.sectors_per_track = 63;
-      g.heads = 16;
-      cylinders_times_heads = static_cast<uint32_t>(total_sectors / g.sectors_per_track);
-    }
-  }
-  g.cylinders = static_cast<uint16_t>(cylinders_times_heads / g.heads);
-  return g;
-}
 
 }  // namespace
 
@@ -75,34 +37,16 @@ Status PredictVpcSize(const MeasureRequest& request, uint64_t virtual_size, Meas
   const ParsedMeasureOptions& options = *request.options;
   VpcTargetOptions vpc;
   INSTAR_RETURN_IF_ERROR(ResolveVpcOptions(options, &vpc, error));
-  uint64_t size;
-  if (!CheckedAlignUp(virtual_size, 512, &size) || size > static_cast<uint64_t>(INT64_MAX)) {
-    return MeasureFailure(error, MeasureErrorKind::kImageTooLargeForFormat, "too large for vpc");
-  }
-  int64_t total_sectors = static_cast<int64_t>(size / 512);
-  Geometry geometry;
-  if (vpc.force_size) {
-    geometry = Geometry{static_cast<uint16_t>(kChsMaxCylinders), 16, 255};
-  } else {
-    const int64_t wanted = total_sectors < kMaxGeometry ? total_sectors : kMaxGeometry;
-    for (int64_t i = 0; wanted > geometry.Product(); ++i) {
-      geometry = CalculateGeometry(wanted + i);
-    }
-  }
-  if (geometry.Product() == kMaxGeometry) {
-    if (total_sectors > kMaxSectors) {
-      return MeasureFailure(error, MeasureErrorKind::kImageTooLargeForFormat, "too large for vpc");
-    }
-  } else {
-    total_sectors = geometry.Product();
-  }
-  const uint64_t disk_bytes = static_cast<uint64_t>(total_sectors) * 512;
+  vpc::RoundedSize rounded;
+  INSTAR_RETURN_IF_ERROR(vpc::RoundSize(virtual_size, vpc.force_size, &rounded, error));
+  const uint64_t total_sectors = rounded.sectors;
+  const uint64_t disk_bytes = total_sectors * 512;
   if (vpc.fixed) {
     result->required = disk_bytes + 512;
     result->fully_allocated = disk_bytes + 512;
     return Status::Ok();
   }
-  const uint64_t entries = DivRoundUp(static_cast<uint64_t>(total_sectors), kBlockSize / 512);
+  const uint64_t entries = DivRoundUp(total_sectors, kBlockSize / 512);
   const uint64_t created = 1536 + AlignUp(entries * 4, 512) + 512;
   uint64_t allocated_blocks = 0;
   if (source != nullptr) {

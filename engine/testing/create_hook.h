@@ -1,0 +1,80 @@
+// Running a format driver's create hook from tests and fuzzers, the way
+// `instar create` reaches it: the -o text through ParseMeasureOptions()
+// for the target, the size through ParseMeasureSize(), then the hook into
+// a MemoryDevice.
+#ifndef INSTAR_ENGINE_TESTING_CREATE_HOOK_H_
+#define INSTAR_ENGINE_TESTING_CREATE_HOOK_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "instar/engine/format_driver.h"
+#include "testing/memory_device.h"
+
+namespace instar::testing {
+
+struct CreateOutcome {
+  Status status;
+  MeasureError error;
+  std::string error_text;  // FormatMeasureError(), when the hook refused
+  MemoryDevice device;
+};
+
+inline std::string MeasureErrorText(const MeasureError& error) {
+  std::string text(FormatMeasureError(error, nullptr, 0), '\0');
+  FormatMeasureError(error, text.data(), text.size() + 1);
+  return text;
+}
+
+// What the hook of `format` writes for `-o options` and a size of `size`
+// bytes. `random` fills CreateRequest::random (the rest stays zero).
+inline CreateOutcome RunCreateHook(ImageFormat format, const std::string& options, uint64_t size,
+                                   const QemuVersion& compat, const std::string& target_name,
+                                   uint64_t now_seconds, const std::vector<uint8_t>& random,
+                                   size_t arena_bytes = 1 << 20) {
+  CreateOutcome out;
+  std::vector<uint8_t> buffer(arena_bytes + options.size() * 2);
+  Arena arena(buffer.data(), buffer.size());
+  ParsedMeasureOptions parsed;
+  out.status = ParseMeasureOptions(format, options.data(), options.size(), compat, arena, &parsed,
+                                   &out.error);
+  if (!out.status.ok()) {
+    out.error_text = MeasureErrorText(out.error);
+    return out;
+  }
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver == nullptr || driver->create == nullptr) {
+    out.status = Status::NotSupported("the driver has no create hook");
+    return out;
+  }
+  CreateRequest request;
+  request.options = &parsed;
+  request.size = size;
+  request.target_name = MeasureText{target_name.data(), target_name.size()};
+  request.now_seconds = now_seconds;
+  for (size_t i = 0; i < random.size() && i < sizeof(request.random); ++i) {
+    request.random[i] = random[i];
+  }
+  out.status = driver->create(request, out.device, compat, arena, &out.error);
+  if (!out.status.ok() && out.error.kind != MeasureErrorKind::kNone) {
+    out.error_text = MeasureErrorText(out.error);
+  }
+  return out;
+}
+
+// The size argument as qemu-img create of `compat` reads it; ~0 when it
+// does not parse.
+inline uint64_t ParseSizeArgument(const std::string& text, const QemuVersion& compat) {
+  uint64_t size = 0;
+  bool warning = false;
+  MeasureError error;
+  if (!ParseMeasureSize(text.data(), text.size(), compat, &size, &warning, &error).ok()) {
+    return ~uint64_t{0};
+  }
+  return size;
+}
+
+}  // namespace instar::testing
+
+#endif  // INSTAR_ENGINE_TESTING_CREATE_HOOK_H_
