@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "instar/engine/check.h"
 #include "instar/engine/format_driver.h"
 #include "testing/memory_device.h"
 
@@ -60,6 +61,52 @@ inline CreateOutcome RunCreateHook(ImageFormat format, const std::string& option
   if (!out.status.ok() && out.error.kind != MeasureErrorKind::kNone) {
     out.error_text = MeasureErrorText(out.error);
   }
+  return out;
+}
+
+class CollectingCheckLog final : public CheckLog {
+ public:
+  void Line(const char* text, size_t length) override { lines.emplace_back(text, length); }
+  std::vector<std::string> lines;
+};
+
+// What the engine's reader and check make of a written image.
+struct ReopenedImage {
+  std::string failure;  // empty when it opened (and checked, where it can)
+  uint64_t virtual_size = 0;
+  bool checked = false;  // the format has a check
+  CheckResult check;
+  std::vector<std::string> check_lines;
+};
+
+inline ReopenedImage Reopen(ImageFormat format, BlockDevice& device, const QemuVersion& compat) {
+  ReopenedImage out;
+  std::vector<uint8_t> buffer(8 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  const FormatDriver* driver = FindFormatDriver(format);
+  class NoFiles final : public DeviceOpener {
+   public:
+    Result<BlockDevice*> Open(const char*, size_t) override {
+      return Status::IOError("no other files");
+    }
+  } opener;
+  OpenOptions options;
+  options.compat = compat;
+  auto image = driver->open(device, opener, arena, options);
+  if (!image.ok()) {
+    out.failure = std::string("open: ") + image.status().message();
+    return out;
+  }
+  out.virtual_size = (*image)->VirtualSize();
+  if (driver->check == nullptr) return out;
+  CollectingCheckLog log;
+  auto checked = CheckImage(**image, compat, arena, log, &out.check);
+  if (!checked.ok()) {
+    out.failure = std::string("check: ") + checked.status().message();
+    return out;
+  }
+  out.checked = true;
+  out.check_lines = log.lines;
   return out;
 }
 

@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -126,9 +125,24 @@ class ScratchDir {
   std::string path_;
 };
 
-inline std::vector<uint8_t> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+// The first `limit` bytes of the file at `path` (all of it by default);
+// empty when it cannot be read.
+inline std::vector<uint8_t> ReadWholeFile(const std::string& path, uint64_t limit = UINT64_MAX) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {};
+  const uint64_t size = static_cast<uint64_t>(st.st_size) < limit ? st.st_size : limit;
+  std::vector<uint8_t> bytes(size);
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return {};
+  const size_t n = std::fread(bytes.data(), 1, bytes.size(), file);
+  std::fclose(file);
+  if (n != bytes.size()) return {};
+  return bytes;
+}
+
+inline uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
 // Writes `bytes` to `path` the way a sparse writer leaves it: 4 KiB blocks

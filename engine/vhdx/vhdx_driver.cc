@@ -1,10 +1,12 @@
 // The vhdx driver (qemu's bdrv_vhdx). qemu-img cannot measure a vhdx target;
-// instar's prediction (vhdx_measure.cc) is the predict_size hook.
+// instar's prediction (vhdx_measure.cc) is the predict_size hook. The
+// writer is vhdx_create.cc.
 #include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vhdx.h"
 #include "measure/measure_internal.h"
+#include "vhdx/vhdx_create.h"
 
 namespace instar {
 
@@ -71,6 +73,7 @@ const FormatDriver kVhdxDriver = {
     .locate_data = LocateVhdxData,
     .describe = DescribeVhdx,
     .create_options = CreateOptions(kVhdxOptions),
+    .create = vhdx::CreateVhdx,
     .predict_size = measure_internal::PredictVhdxSize,
 };
 
