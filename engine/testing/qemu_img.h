@@ -231,6 +231,15 @@ inline int QemuImgCheck(const QemuImgBinary& qemu, const std::string& format,
   return RunProgram({qemu.path, "check", "-f", format, path}, output);
 }
 
+// What qemu-img printed for a refused create, with the "PATH: " it puts
+// after "qemu-img: " taken out: the driver's words, as FormatMeasureError()
+// writes them.
+inline std::string WithoutPath(std::string output, const std::string& path) {
+  const std::string prefix = path + ": ";
+  for (size_t at; (at = output.find(prefix)) != std::string::npos;) output.erase(at, prefix.size());
+  return output;
+}
+
 // A byte range the comparison skips: qemu fills it from its clock or its
 // random generator (or it is a checksum over such bytes).
 struct MaskedRange {

@@ -193,10 +193,7 @@ TEST(VhdxCreateTest, RefusesWhatQemuImgRefuses) {
                                                   "t.vhdx", kNow, TestRandom());
       EXPECT_FALSE(made.status.ok());
       EXPECT_TRUE(made.device.bytes().empty());
-      ASSERT_FALSE(made.error_text.empty());
-      std::string message = made.error_text;
-      if (message.rfind("qemu-img: ", 0) == 0) message = message.substr(10);
-      EXPECT_NE(output.find(message), std::string::npos) << output << " vs " << made.error_text;
+      EXPECT_EQ(made.error_text, testing::WithoutPath(output, dir.File("t.vhdx")));
     }
   }
 }
@@ -253,12 +250,17 @@ TEST(VhdxCreateTest, FuzzBodyHoldsOnASample) {
   const std::vector<const char*> words = {
       "subformat=fixed", "subformat=dynamic", "block_state_zero=off", "block_size=1M",
       "block_size=2M",   "log_size=2M",       "block_size=256M",      "log_size=1"};
+  size_t created = 0;
   for (const std::vector<uint8_t>& input : testing::SampleCreateFuzzInputs(words, 300, 7)) {
+    bool made = false;
     const char* failure =
         testing::RunCreateFuzzInput(ImageFormat::kVhdx, "fuzz.vhdx", 9, input.data(), input.size(),
-                                    vhdx::QemuRefusesCreatedImage);
+                                    vhdx::QemuRefusesCreatedImage, &made);
     EXPECT_EQ(failure, nullptr) << failure;
+    created += made ? 1 : 0;
   }
+  // The sample reaches the writer, not only the option parser's refusals.
+  EXPECT_GT(created, 300 / 10);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // The vmdk driver (qemu's bdrv_vmdk). qemu-img cannot measure a vmdk
 // target; instar's prediction (vmdk_measure.cc) is the predict_size hook.
+// The writer is vmdk_create.cc.
 #include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vmdk.h"
 #include "measure/measure_internal.h"
+#include "vmdk/vmdk_create.h"
 
 namespace instar {
 
@@ -119,6 +121,7 @@ const FormatDriver kVmdkDriver = {
     .read_data = ReadVmdkData,
     .describe = DescribeVmdk,
     .create_options = CreateOptions(kVmdkOptions),
+    .create = vmdk::CreateVmdk,
     .predict_size = measure_internal::PredictVmdkSize,
 };
 

@@ -172,11 +172,7 @@ TEST(VpcCreateTest, RefusesWhatQemuImgRefuses) {
                                                   "t.vhd", kNow, TestRandom());
       EXPECT_FALSE(made.status.ok());
       EXPECT_TRUE(made.device.bytes().empty());
-      ASSERT_FALSE(made.error_text.empty());
-      // qemu-img puts "qemu-img: t.vhd: " before the driver's message.
-      std::string message = made.error_text;
-      if (message.rfind("qemu-img: ", 0) == 0) message = message.substr(10);
-      EXPECT_NE(output.find(message), std::string::npos) << output << " vs " << made.error_text;
+      EXPECT_EQ(made.error_text, testing::WithoutPath(output, dir.File("t.vhd")));
     }
   }
 }
@@ -200,11 +196,16 @@ TEST(VpcCreateTest, ClockAndRandomBytes) {
 TEST(VpcCreateTest, FuzzBodyHoldsOnASample) {
   const std::vector<const char*> words = {"subformat=fixed", "subformat=dynamic", "force_size=on",
                                           "force_size=off",  "size=1M",           "subformat=x"};
+  size_t created = 0;
   for (const std::vector<uint8_t>& input : testing::SampleCreateFuzzInputs(words, 400, 12)) {
-    const char* failure =
-        testing::RunCreateFuzzInput(ImageFormat::kVpc, "fuzz.vhd", 8, input.data(), input.size());
+    bool made = false;
+    const char* failure = testing::RunCreateFuzzInput(ImageFormat::kVpc, "fuzz.vhd", 8,
+                                                      input.data(), input.size(), nullptr, &made);
     EXPECT_EQ(failure, nullptr) << failure;
+    created += made ? 1 : 0;
   }
+  // The sample reaches the writer, not only the option parser's refusals.
+  EXPECT_GT(created, 400 / 10);
 }
 
 }  // namespace

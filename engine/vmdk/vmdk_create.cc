@@ -1,0 +1,257 @@
+// The vmdk writer: what `qemu-img create -f vmdk` writes for the
+// single-file subformats, monolithicSparse (the default) and
+// streamOptimized (block/vmdk.c vmdk_co_create_opts, vmdk_co_do_create,
+// vmdk_init_extent). Every release of the matrix writes the same bytes but
+// for the random CID, and for the ddb.toolsVersion line that 5.2 lacks.
+//
+// One sparse extent of the whole disk, in sectors of 512 bytes, with
+// 64 KiB grains and 512 entries per grain table (qemu's uint32_t
+// arithmetic, so past 2^32 grains the tables wrap, as qemu's do):
+//   grains      = ceil(sectors / 128)
+//   gt_count    = ceil(grains / 512)
+//   gd_sectors  = ceil(4 * gt_count / 512)
+//   0           "KDMV" and the header: version 1 (2 with zeroed_grain, 3
+//               for streamOptimized), flags (newline detection and the
+//               redundant GD; zeroed grains; compressed grains with
+//               markers), capacity, granularity 128, the descriptor at
+//               sector 1 (20 sectors), 512 entries per table, the GDs and
+//               the first grain, "\n \r\n", compression (deflate for
+//               streamOptimized)
+//   sector 1    the descriptor text (not padded)
+//   sector 21   the redundant grain directory, then its tables (4 sectors
+//               each, zero)
+//   gd_offset   the grain directory, then its tables
+//   grain_offset the end of the file, rounded up to a grain
+// Each directory entry names its table's sector. Only the directories and
+// the header hold anything but zeros; the tables are a hole (Truncate),
+// and the directories are written 64 KiB at a time, so a 255 TB disk
+// (32 MiB per directory) needs no more memory than a small one.
+// streamOptimized at create is the same layout: qemu writes its markers,
+// footer and end-of-stream only when grains are written.
+//
+// The descriptor (vmdk_co_do_create's template): version=1, the CID, the
+// parent CID ffffffff (no parent), createType, one extent line
+// `RW <sectors> SPARSE "<base name>"` naming the file by the target's
+// base name (what follows its last '/'), then the DDB: virtualHWVersion,
+// the geometry (heads 16 for ide, else 255; 63 sectors; cylinders =
+// size / (63 * heads * 512)), adapterType, and from 6.1 toolsVersion.
+//
+// From the host: the CID is random[0..4) as a little-endian uint32_t
+// (qemu's g_random_int()), printed in lowercase hex without padding as
+// qemu's %x does. No other random byte, and no time, is used.
+//
+// monolithicFlat and the twoGbMaxExtent subformats need files beside the
+// image, which one output device cannot hold: NotSupported. So is a
+// backing file (qemu reads the parent's CID).
+#include "vmdk/vmdk_create.h"
+
+#include "instar/engine/bytes.h"
+#include "instar/engine/text_builder.h"
+#include "measure/measure_internal.h"
+
+namespace instar::vmdk {
+
+namespace {
+
+constexpr uint32_t kSectorSize = 512;
+constexpr uint64_t kGranularity = 128;  // sectors per grain
+constexpr uint32_t kEntriesPerTable = 512;
+constexpr uint32_t kTableSectors = 4;
+constexpr uint64_t kDescriptorOffset = 1;  // sectors
+constexpr uint64_t kDescriptorSectors = 20;
+constexpr size_t kScratchSize = 64 << 10;
+// VMDK4_FLAG_*.
+constexpr uint32_t kFlagNewlineDetect = 0x1;
+constexpr uint32_t kFlagRedundantDirectory = 0x2;
+constexpr uint32_t kFlagZeroedGrain = 0x4;
+constexpr uint32_t kFlagCompressed = 0x10000;
+constexpr uint32_t kFlagMarkers = 0x20000;
+
+// vmdk_init_extent()'s sizes, with its integer widths.
+struct ExtentLayout {
+  uint64_t sectors = 0;
+  uint32_t gt_count = 0;
+  uint32_t gd_sectors = 0;
+  uint64_t rgd_offset = 0;  // sectors
+  uint64_t gd_offset = 0;
+  uint64_t grain_offset = 0;
+};
+
+ExtentLayout MakeExtentLayout(uint64_t size) {
+  ExtentLayout l;
+  l.sectors = size / kSectorSize;
+  const auto grains = static_cast<uint32_t>(DivRoundUp(l.sectors, kGranularity));
+  l.gt_count = (grains + kEntriesPerTable - 1u) / kEntriesPerTable;  // wraps as qemu's
+  l.gd_sectors = static_cast<uint32_t>(DivRoundUp(uint64_t{l.gt_count} * 4, kSectorSize));
+  const uint32_t tables = kTableSectors * l.gt_count;  // wraps as qemu's
+  l.rgd_offset = kDescriptorOffset + kDescriptorSectors;
+  l.gd_offset = l.rgd_offset + l.gd_sectors + tables;
+  l.grain_offset = AlignUp(l.gd_offset + l.gd_sectors + tables, kGranularity);
+  return l;
+}
+
+void StoreHeader(const ExtentLayout& l, const VmdkTargetOptions& options, uint8_t* out) {
+  const bool compress = options.subformat == VmdkSubformat::kStreamOptimized;
+  FillBytes(out, 0, kSectorSize);
+  CopyBytes(out, "KDMV", 4);
+  StoreLE32(out + 4, compress ? 3 : options.zeroed_grain ? 2 : 1);
+  StoreLE32(out + 8, kFlagRedundantDirectory | kFlagNewlineDetect |
+                         (compress ? kFlagCompressed | kFlagMarkers : 0) |
+                         (options.zeroed_grain ? kFlagZeroedGrain : 0));
+  StoreLE64(out + 12, l.sectors);
+  StoreLE64(out + 20, kGranularity);
+  StoreLE64(out + 28, kDescriptorOffset);
+  StoreLE64(out + 36, kDescriptorSectors);
+  StoreLE32(out + 44, kEntriesPerTable);
+  StoreLE64(out + 48, l.rgd_offset);
+  StoreLE64(out + 56, l.gd_offset);
+  StoreLE64(out + 64, l.grain_offset);
+  // out[72]: filler; then the check bytes qemu uses to detect newline
+  // conversion.
+  CopyBytes(out + 73, "\n \r\n", 4);
+  StoreLE16(out + 77, compress ? 1 : 0);  // VMDK4_COMPRESSION_DEFLATE
+}
+
+// One grain directory at `offset` (sectors): entry i names the table at
+// offset + gd_sectors + 4 i (uint32_t, wrapping as qemu's).
+Status WriteDirectory(WritableDevice& device, const ExtentLayout& l, uint64_t offset,
+                      uint8_t* scratch) {
+  constexpr uint32_t kEntriesPerChunk = kScratchSize / 4;
+  const auto first_table = static_cast<uint32_t>(offset + l.gd_sectors);
+  for (uint32_t start = 0; start < l.gt_count; start += kEntriesPerChunk) {
+    const uint32_t count =
+        l.gt_count - start < kEntriesPerChunk ? l.gt_count - start : kEntriesPerChunk;
+    for (uint32_t i = 0; i < count; ++i) {
+      StoreLE32(scratch + 4 * i, first_table + (start + i) * kTableSectors);
+    }
+    INSTAR_RETURN_IF_ERROR(
+        device.Write(offset * kSectorSize + uint64_t{start} * 4, scratch, size_t{count} * 4));
+  }
+  return Status::Ok();
+}
+
+constexpr const char* kSubformatNames[] = {"monolithicSparse", "monolithicFlat",
+                                           "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                           "streamOptimized"};
+constexpr const char* kAdapterNames[] = {"ide", "buslogic", "lsilogic", "legacyESX"};
+
+// The text after the last '/' of `name`, as g_path_get_basename() gives
+// it for the names qemu-img accepts.
+MeasureText BaseName(MeasureText name) {
+  size_t start = name.length;
+  while (start > 0 && name.data[start - 1] != '/') --start;
+  return MeasureText{name.data + start, name.length - start};
+}
+
+// vmdk_co_do_create()'s descriptor, into `text`.
+void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& options, uint64_t size,
+                     const QemuVersion& compat, TextBuilder& text) {
+  const uint32_t cid = LoadLE32(request.random);
+  const uint32_t heads = options.adapter_type == VmdkAdapterType::kIde ? 16 : 255;
+  const MeasureText base = BaseName(request.target_name);
+  text.Append("# Disk DescriptorFile\nversion=1\nCID=");
+  // %x: lowercase, no padding.
+  char digits[8];
+  int n = 0;
+  uint32_t rest = cid;
+  do {
+    digits[n++] = "0123456789abcdef"[rest & 0xf];
+    rest >>= 4;
+  } while (rest != 0);
+  while (n > 0) text.Append(digits[--n]);
+  text.Append("\nparentCID=ffffffff\ncreateType=\"")
+      .Append(kSubformatNames[static_cast<size_t>(options.subformat)])
+      .Append("\"\n\n# Extent description\nRW ")
+      .AppendDecimal(size / kSectorSize)
+      .Append(" SPARSE \"")
+      .Append(base.data, base.length)
+      .Append("\"\n\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"")
+      .Append(options.hw_version.data, options.hw_version.length)
+      .Append("\"\nddb.geometry.cylinders = \"")
+      .AppendDecimal(size / (uint64_t{63} * heads * kSectorSize))
+      .Append("\"\nddb.geometry.heads = \"")
+      .AppendDecimal(heads)
+      .Append("\"\nddb.geometry.sectors = \"63\"\nddb.adapterType = \"")
+      .Append(kAdapterNames[static_cast<size_t>(options.adapter_type)])
+      .Append("\"\n");
+  if (measure_internal::HasVmdkToolsVersion(compat)) {
+    text.Append("ddb.toolsVersion = \"")
+        .Append(options.tools_version.data, options.tools_version.length)
+        .Append("\"\n");
+  }
+}
+
+}  // namespace
+
+bool QemuRefusesCreatedImage(const ParsedMeasureOptions& parsed, uint64_t requested_size) {
+  VmdkTargetOptions options;
+  MeasureError error;
+  uint64_t size;
+  if (!ResolveVmdkOptions(parsed, &options, &error).ok() ||
+      (options.subformat != VmdkSubformat::kMonolithicSparse &&
+       options.subformat != VmdkSubformat::kStreamOptimized) ||
+      !CheckedAlignUp(requested_size, kSectorSize, &size)) {
+    return false;
+  }
+  // vmdk_open_vmdk4(): the directory's entry count, in uint32_t, against
+  // its limit of 32 Mi entries.
+  const uint64_t sectors_per_table = kEntriesPerTable * kGranularity;
+  const auto directory_entries =
+      static_cast<uint32_t>((size / kSectorSize + sectors_per_table - 1) / sectors_per_table);
+  return size == 0 || directory_entries > (32u << 20);
+}
+
+Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
+                  Arena& arena, MeasureError* error) {
+  VmdkTargetOptions options;
+  const Status resolved = ResolveVmdkOptions(*request.options, &options, error);
+  if (!resolved.ok()) {
+    if (error->kind == MeasureErrorKind::kNotSupported) {
+      error->detail = "instar cannot create a vmdk image with a backing file";
+    }
+    return resolved;
+  }
+  if (options.subformat != VmdkSubformat::kMonolithicSparse &&
+      options.subformat != VmdkSubformat::kStreamOptimized) {
+    return measure_internal::NotSupportedFailure(
+        error,
+        "instar creates only the single-file vmdk subformats (monolithicSparse, "
+        "streamOptimized): the others need files beside the image");
+  }
+  // vmdk_co_create_opts() rounds the size up to a sector.
+  uint64_t size;
+  if (!CheckedAlignUp(request.size, kSectorSize, &size) ||
+      size > static_cast<uint64_t>(INT64_MAX)) {
+    return measure_internal::NotSupportedFailure(error, "vmdk size out of range");
+  }
+  const ExtentLayout layout = MakeExtentLayout(size);
+
+  const size_t mark = arena.Mark();
+  auto* scratch = static_cast<uint8_t*>(arena.Allocate(kScratchSize));
+  const size_t descriptor_capacity =
+      1024 + request.target_name.length + options.hw_version.length + options.tools_version.length;
+  auto* descriptor = static_cast<char*>(arena.Allocate(descriptor_capacity));
+  if (scratch == nullptr || descriptor == nullptr) {
+    arena.Reset(mark);
+    return Status::NoSpace("no memory for the vmdk writer's buffers");
+  }
+  TextBuilder text(descriptor, descriptor_capacity);
+  BuildDescriptor(request, options, size, compat, text);
+
+  // In qemu's order, so that a descriptor longer than its 20 sectors
+  // overwrites the directory after it as qemu's does.
+  Status status = device.Truncate(layout.grain_offset * kSectorSize);
+  if (status.ok()) {
+    StoreHeader(layout, options, scratch);
+    status = device.Write(0, scratch, kSectorSize);
+  }
+  if (status.ok()) status = WriteDirectory(device, layout, layout.rgd_offset, scratch);
+  if (status.ok()) status = WriteDirectory(device, layout, layout.gd_offset, scratch);
+  if (status.ok()) {
+    status = device.Write(kDescriptorOffset * kSectorSize, descriptor, text.length());
+  }
+  arena.Reset(mark);
+  return status;
+}
+
+}  // namespace instar::vmdk
