@@ -231,6 +231,15 @@ inline int QemuImgCheck(const QemuImgBinary& qemu, const std::string& format,
   return RunProgram({qemu.path, "check", "-f", format, path}, output);
 }
 
+// Whether baselines/create-info-json/BUCKET/VERSION exists: the matrix's
+// versions have one; a system qemu-img of another version has none.
+inline bool HasCreateBaselines(const std::string& bucket, const std::string& version) {
+  const std::string dir =
+      std::string(INSTAR_SOURCE_ROOT) + "/baselines/create-info-json/" + bucket + "/" + version;
+  struct stat st;
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 // What qemu-img printed for a refused create, with the "PATH: " it puts
 // after "qemu-img: " taken out: the driver's words, as FormatMeasureError()
 // writes them.

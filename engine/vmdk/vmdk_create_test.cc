@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,14 @@ void CompareCase(const QemuImgBinary& qemu, const VmdkCase& c, const testing::Sc
   ASSERT_TRUE(testing::WriteSparseFile(ours, named.device.bytes()));
   EXPECT_EQ(testing::QemuImgVirtualSize(qemu, "vmdk", ours), qemu_size);
   EXPECT_EQ(testing::QemuImgCheck(qemu, "vmdk", ours, &output), 0) << output;
-  if (c.name[0] != '\0') {
+  // qemu-img info prints the same for our image as for its own.
+  const std::string info = testing::QemuImgInfoJson(qemu, ours);
+  EXPECT_FALSE(info.empty());
+  EXPECT_EQ(info, testing::QemuImgInfoJson(qemu, theirs));
+  if (c.name[0] != '\0' && !testing::HasCreateBaselines("vmdk", qemu.version_text)) {
+    std::fprintf(stderr, "note: no create-info-json baselines for qemu-img %s\n",
+                 qemu.version_text.c_str());
+  } else if (c.name[0] != '\0') {
     const std::string baseline = std::string(INSTAR_SOURCE_ROOT) +
                                  "/baselines/create-info-json/vmdk/" + qemu.version_text + "/" +
                                  c.name + ".stdout.txt";
