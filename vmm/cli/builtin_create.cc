@@ -68,19 +68,6 @@ void PrintHelp(const GlobalOptions& global) {
       global.argv0.c_str());
 }
 
-std::string FormatError(const MeasureError& error) {
-  std::string text(FormatMeasureError(error, nullptr, 0) + 1, '\0');
-  text.resize(FormatMeasureError(error, text.data(), text.size()));
-  return text;
-}
-
-bool CopyField(char* field, size_t size, const std::string& text) {
-  if (text.size() >= size || text.find('\0') != std::string::npos) return false;
-  std::memcpy(field, text.data(), text.size());
-  field[text.size()] = '\0';
-  return true;
-}
-
 // How far the guest may write the output: the image and its metadata. A
 // qcow2 of 512-byte clusters fully preallocated needs its size plus
 // L2 tables (1/64) and refcount blocks (1/256) of it; a vhdx's log and
@@ -127,7 +114,7 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
       MeasureError bad;
       if (!CheckOptionList(option.value.data(), option.value.size(), &bad).ok()) {
         bad.version = global.compat;
-        return ReportQemuLines(global, FormatError(bad));
+        return ReportQemuLines(global, MeasureErrorText(bad));
       }
       // qemu-img joins repeated -o with ','.
       options = options.empty() ? option.value : options + "," + option.value;
@@ -161,7 +148,7 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
       line.resize(FormatHexSuffixWarning(warned, line.data(), line.size()));
       ReportQemuLines(global, line);
     }
-    if (!parsed_size.ok()) return ReportQemuLines(global, FormatError(bad));
+    if (!parsed_size.ok()) return ReportQemuLines(global, MeasureErrorText(bad));
     size = value;
   }
   if (positional.size() > 2) {
@@ -182,21 +169,21 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
     c.has_size = 1;
     c.size = *size;
   }
-  if (!CopyField(c.target_format, sizeof(c.target_format), format)) {
+  if (!CopyConfigField(c.target_format, sizeof(c.target_format), format)) {
     return ReportError(global, filename + ": Unknown file format '" + format + "'");
   }
-  if (!CopyField(c.options, sizeof(c.options), options)) {
+  if (!CopyConfigField(c.options, sizeof(c.options), options)) {
     return ReportError(global, "the -o options are longer than instar accepts (" +
                                    std::to_string(sizeof(c.options) - 1) + " bytes)");
   }
   if (backing) {
-    if (!CopyField(c.backing_file, sizeof(c.backing_file), *backing)) {
+    if (!CopyConfigField(c.backing_file, sizeof(c.backing_file), *backing)) {
       return ReportError(global, "the backing file name is longer than instar accepts");
     }
     c.flags |= abi::kCreateHasBacking;
   }
   if (backing_format) {
-    if (!CopyField(c.backing_format, sizeof(c.backing_format), *backing_format)) {
+    if (!CopyConfigField(c.backing_format, sizeof(c.backing_format), *backing_format)) {
       return ReportError(global, filename + ": Unknown driver '" + *backing_format + "'");
     }
     c.flags |= abi::kCreateHasBackingFormat;

@@ -64,21 +64,6 @@ void PrintHelp(const GlobalOptions& global) {
       global.argv0.c_str());
 }
 
-// What qemu-img prints for `error` (the engine's words).
-std::string FormatError(const MeasureError& error) {
-  std::string text(FormatMeasureError(error, nullptr, 0) + 1, '\0');
-  text.resize(FormatMeasureError(error, text.data(), text.size()));
-  return text;
-}
-
-// Copies `text` into a fixed, NUL-terminated config field.
-bool CopyField(char* field, size_t size, const std::string& text) {
-  if (text.size() >= size || text.find('\0') != std::string::npos) return false;
-  std::memcpy(field, text.data(), text.size());
-  field[text.size()] = '\0';
-  return true;
-}
-
 std::string ToString(MeasureText text) {
   return text.data == nullptr ? std::string() : std::string(text.data, text.length);
 }
@@ -138,7 +123,7 @@ class Objects {
     if (!ReadMeasureObject(text.data(), text.size(), global_.compat, arena, read_.data(),
                            read_.size(), &object, &bad)
              .ok()) {
-      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      *exit_code = ReportQemuLines(global_, MeasureErrorText(bad));
       return false;
     }
     read_.push_back(object);
@@ -171,7 +156,7 @@ class Objects {
     }
     MeasureError bad;
     if (!MakeMeasureObject(object, global_.compat, secrets_, &bad).ok()) {
-      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      *exit_code = ReportQemuLines(global_, MeasureErrorText(bad));
       return false;
     }
     std::string bytes = ToString(object.data);
@@ -182,7 +167,7 @@ class Objects {
         bad.kind = MeasureErrorKind::kSecretFileUnreadable;
         bad.subject = object.file;
         bad.value = MeasureText{why.data(), why.size()};
-        *exit_code = ReportQemuLines(global_, FormatError(bad));
+        *exit_code = ReportQemuLines(global_, MeasureErrorText(bad));
         return false;
       }
     }
@@ -192,7 +177,7 @@ class Objects {
     if (!FinishMeasureSecret(object, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
                              arena, &secrets_, &bad)
              .ok()) {
-      *exit_code = ReportQemuLines(global_, FormatError(bad));
+      *exit_code = ReportQemuLines(global_, MeasureErrorText(bad));
       return false;
     }
     return true;
@@ -215,7 +200,7 @@ bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
                                                            : abi::MeasureSnapshotKind::kIdAndName);
     if (snapshot.name.data != nullptr) {
       m->snapshot_flags |= abi::kSnapshotHasName;
-      if (!CopyField(m->snapshot, sizeof(m->snapshot), ToString(snapshot.name))) {
+      if (!CopyConfigField(m->snapshot, sizeof(m->snapshot), ToString(snapshot.name))) {
         *why = "-l: a snapshot name longer than " + std::to_string(sizeof(m->snapshot) - 1) +
                " bytes is not supported by instar";
         return false;
@@ -223,7 +208,7 @@ bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
     }
     if (snapshot.id.data != nullptr) {
       m->snapshot_flags |= abi::kSnapshotHasId;
-      if (!CopyField(m->snapshot_id, sizeof(m->snapshot_id), ToString(snapshot.id))) {
+      if (!CopyConfigField(m->snapshot_id, sizeof(m->snapshot_id), ToString(snapshot.id))) {
         *why = "-l: a snapshot id longer than " + std::to_string(sizeof(m->snapshot_id) - 1) +
                " bytes is not supported by instar";
         return false;
@@ -233,7 +218,7 @@ bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
   for (size_t i = 0; i < secrets.count; ++i) {
     abi::MeasureSecret& secret = m->secrets[m->secret_count];
     if (m->secret_count == sizeof(m->secrets) / sizeof(m->secrets[0]) ||
-        !CopyField(secret.id, sizeof(secret.id), ToString(secrets.entries[i].id))) {
+        !CopyConfigField(secret.id, sizeof(secret.id), ToString(secrets.entries[i].id))) {
       *why = "--object: at most " + std::to_string(sizeof(m->secrets) / sizeof(m->secrets[0])) +
              " secrets with ids of at most " + std::to_string(sizeof(secret.id) - 1) +
              " bytes are supported by instar";
@@ -291,7 +276,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       MeasureError bad;
       if (!CheckOptionList(option.value.data(), option.value.size(), &bad).ok()) {
         bad.version = global.compat;
-        return ReportQemuLines(global, FormatError(bad));
+        return ReportQemuLines(global, MeasureErrorText(bad));
       }
       // qemu joins repeated -o with ','.
       options = options.empty() ? option.value : options + "," + option.value;
@@ -310,7 +295,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
         if (bad.kind == MeasureErrorKind::kSnapshotParamHelp) {
           (void)std::fputs(SnapshotParamHelp(), stdout);
         }
-        return ReportQemuLines(global, FormatError(bad));
+        return ReportQemuLines(global, MeasureErrorText(bad));
       }
       if (parsed_snapshot.kind == MeasureSnapshotKind::kIdAndName) {
         snapshot_opts = parsed_snapshot;
@@ -340,7 +325,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
         line.resize(FormatHexSuffixWarning(text, line.data(), line.size()));
         ReportQemuLines(global, line);
       }
-      if (!parsed_size.ok()) return ReportQemuLines(global, FormatError(bad));
+      if (!parsed_size.ok()) return ReportQemuLines(global, MeasureErrorText(bad));
       size = value;
     }
     // force-share: instar takes no locks, so there is nothing to share.
@@ -377,11 +362,11 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     config.measure.has_size = 1;
     config.measure.size = *size;
   }
-  if (!CopyField(config.measure.target_format, sizeof(config.measure.target_format),
-                 target_format)) {
+  if (!CopyConfigField(config.measure.target_format, sizeof(config.measure.target_format),
+                       target_format)) {
     return ReportError(global, "Unknown file format '" + target_format + "'");
   }
-  if (!CopyField(config.measure.options, sizeof(config.measure.options), options)) {
+  if (!CopyConfigField(config.measure.options, sizeof(config.measure.options), options)) {
     return ReportError(global, "the -o options are longer than instar accepts (" +
                                    std::to_string(sizeof(config.measure.options) - 1) + " bytes)");
   }

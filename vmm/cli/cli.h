@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "instar/engine/measure.h"
 #include "instar/engine/version.h"
 #include "instar/guest/abi.h"
 #include "instar/guest/command_table.h"
@@ -51,6 +52,14 @@ int ReportError(const GlobalOptions& global, const std::string& message);
 // FormatMeasureError()): "qemu-img: " at the start of a line becomes
 // "<program>: "; other lines (hints) are printed as they are.
 int ReportQemuLines(const GlobalOptions& global, const std::string& text);
+
+// What qemu-img prints for a measure or create option error: the
+// engine's words (FormatMeasureError()).
+std::string MeasureErrorText(const MeasureError& error);
+
+// Copies `text` into a fixed, NUL-terminated field of an OperationConfig;
+// false when it does not fit or holds a NUL.
+bool CopyConfigField(char* field, size_t size, const std::string& text);
 
 // The "Try ... --help" line qemu-img prints after an argument error of
 // `command` ("" for the top level), as the compat version words it.

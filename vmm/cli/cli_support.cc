@@ -34,6 +34,19 @@ int ReportError(const GlobalOptions& global, const std::string& message) {
   return ReportError(global, CliError{{message}, {}});
 }
 
+std::string MeasureErrorText(const MeasureError& error) {
+  std::string text(FormatMeasureError(error, nullptr, 0) + 1, '\0');
+  text.resize(FormatMeasureError(error, text.data(), text.size()));
+  return text;
+}
+
+bool CopyConfigField(char* field, size_t size, const std::string& text) {
+  if (text.size() >= size || text.find('\0') != std::string::npos) return false;
+  std::memcpy(field, text.data(), text.size());
+  field[text.size()] = '\0';
+  return true;
+}
+
 int ReportQemuLines(const GlobalOptions& global, const std::string& text) {
   static const std::string kQemuPrefix = "qemu-img: ";
   CliError error;
