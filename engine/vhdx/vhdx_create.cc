@@ -25,9 +25,9 @@
 // ZERO (2, no offset). Without it a dynamic image's BAT stays zero (NOT
 // PRESENT) and a fixed image's entries are FULLY PRESENT (6) at data +
 // i * block_size. Sector bitmap entries (one after every chunk_ratio
-// payload entries) stay zero. The BAT is written 64 KiB at a time, up to
-// its last non-zero entry; the rest of the file is a hole (Truncate), so
-// a 64 TB image needs no more memory than a small one.
+// payload entries) stay zero. The BAT region is written whole, zeros
+// included, as qemu writes it, 64 KiB at a time, so a 64 TB image needs no
+// more memory than a small one; the rest of the file is a hole (Truncate).
 //
 // From the host (CreateRequest::random), in qemu's order of generation:
 // bytes 0-3 the sequence number of header 1 (little endian, qemu's
@@ -158,7 +158,11 @@ Status WriteRegionTables(WritableDevice& device, const Layout& layout, uint8_t* 
   return device.Write(kRegionTable2Offset, table, kRegionTableSize);
 }
 
-// vhdx_create_bat(): the entries that are not zero, 64 KiB at a time.
+// vhdx_create_bat(): qemu writes the BAT region whole (its length rounded
+// up to 1 MiB), zeros included, whenever an entry is not zero, so the file
+// holds those bytes as data, not as a hole (info's actual-size counts
+// them); 64 KiB at a time. Every (2^chunk_ratio_bits + 1)th entry is a
+// sector bitmap entry, which stays zero.
 Status WriteBat(WritableDevice& device, const Layout& layout, const VhdxTargetOptions& options,
                 uint8_t* scratch) {
   uint8_t state;
@@ -169,34 +173,28 @@ Status WriteBat(WritableDevice& device, const Layout& layout, const VhdxTargetOp
   } else {
     return Status::Ok();  // NOT PRESENT everywhere: zeros, a hole already
   }
-  constexpr size_t kEntriesPerChunk = kScratchSize / 8;
-  uint64_t chunk_start = 0;  // the first entry the scratch holds
-  bool dirty = false;
-  FillBytes(scratch, 0, kScratchSize);
-  for (uint64_t block = 0; block < layout.data_blocks; ++block) {
-    const uint64_t entry = block + (block >> layout.chunk_ratio_bits);
-    if (entry >= chunk_start + kEntriesPerChunk) {
-      if (dirty) {
-        INSTAR_RETURN_IF_ERROR(
-            device.Write(layout.bat_offset + chunk_start * 8, scratch, kScratchSize));
+  if (layout.data_blocks == 0) return Status::Ok();
+  constexpr uint64_t kEntriesPerChunk = kScratchSize / 8;
+  const uint64_t group = (uint64_t{1} << layout.chunk_ratio_bits) + 1;  // entries per chunk
+  const uint64_t region = layout.metadata_offset - layout.bat_offset;
+  for (uint64_t offset = 0; offset < region; offset += kScratchSize) {
+    FillBytes(scratch, 0, kScratchSize);
+    const uint64_t first = offset / 8;
+    for (uint64_t entry = first; entry < first + kEntriesPerChunk; ++entry) {
+      if (entry % group == group - 1) continue;  // a sector bitmap entry
+      const uint64_t block = entry / group * (group - 1) + entry % group;
+      if (block >= layout.data_blocks) break;
+      uint64_t value = state;
+      if (state == vhdx_block_state::kFullyPresent) {
+        value |= AlignUp(layout.data_offset + block * layout.block_size, kMiB);
       }
-      FillBytes(scratch, 0, kScratchSize);
-      dirty = false;
-      chunk_start = entry - entry % kEntriesPerChunk;
+      StoreLE64(scratch + (entry - first) * 8, value);
     }
-    uint64_t value = state;
-    if (state == vhdx_block_state::kFullyPresent) {
-      value |= AlignUp(layout.data_offset + block * layout.block_size, kMiB);
-    }
-    StoreLE64(scratch + (entry - chunk_start) * 8, value);
-    dirty = true;
+    const uint64_t length = region - offset < kScratchSize ? region - offset : kScratchSize;
+    INSTAR_RETURN_IF_ERROR(
+        device.Write(layout.bat_offset + offset, scratch, static_cast<size_t>(length)));
   }
-  if (!dirty) return Status::Ok();
-  // The last chunk up to its last entry; zeros past it are a hole already.
-  const uint64_t last_block = layout.data_blocks - 1u;
-  const uint64_t last_entry = last_block + (last_block >> layout.chunk_ratio_bits);
-  return device.Write(layout.bat_offset + chunk_start * 8, scratch,
-                      static_cast<size_t>((last_entry - chunk_start + 1) * 8));
+  return Status::Ok();
 }
 
 // vhdx_create_new_metadata(): the table and its five items.

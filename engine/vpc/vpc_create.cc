@@ -174,9 +174,14 @@ Status CreateVpc(const CreateRequest& request, WritableDevice& device, const Qem
   FillFooter(request, options.fixed, options.force_size, rounded, footer);
   const uint64_t disk_bytes = rounded.sectors * 512;
   if (options.fixed) {
-    // create_fixed_disk(): the file is made its full length first, then the
-    // footer goes at its end.
+    // create_fixed_disk(): the file is made its full length first (the
+    // file protocol's truncate then writes its first block of zeros, as
+    // qemu's allocate_first_block() does: 4 KiB, or a sector of a smaller
+    // file), then the footer goes at its end.
     INSTAR_RETURN_IF_ERROR(device.Truncate(disk_bytes + kFooterSize));
+    static constexpr uint8_t kZeros[4096] = {};
+    INSTAR_RETURN_IF_ERROR(
+        device.Write(0, kZeros, disk_bytes + kFooterSize < sizeof(kZeros) ? 512 : sizeof(kZeros)));
     return device.Write(disk_bytes, footer, kFooterSize);
   }
 
