@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
 .PHONY: all build harness test matrix baselines profiles conform nightly bench bench-harness \
-        bench-instar format clean
+        bench-instar bench-create format clean
 
 all: build
 
@@ -71,11 +71,15 @@ conform: $(BUILD)/CMakeCache.txt
 nightly:
 	ci/nightly
 
-bench: bench-harness bench-instar
+bench: bench-harness bench-instar bench-create
 
 # instar measure/info against qemu-img, per sandbox backend, same inputs.
 bench-instar: build
 	bench/instar_bench.sh $(BUILD)
+
+# instar create against qemu-img create, per sandbox backend, same cases.
+bench-create: build
+	bench/create_bench.sh $(BUILD)
 
 # Full measure + create generation over the matrix into a scratch directory;
 # prints wall time, children's CPU and the harness's overhead.
