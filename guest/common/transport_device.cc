@@ -35,6 +35,21 @@ abi::CallReply SimpleCall(Transport& transport, abi::Call call, uint32_t device,
   return transport.Call(request, nullptr, nullptr);
 }
 
+Status ReadInTransfers(Transport& transport, uint32_t device, uint64_t offset, uint8_t* out,
+                       size_t length) {
+  while (length > 0) {
+    const size_t chunk =
+        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
+    const abi::CallRequest request = abi::MakeRequest(abi::Call::kRead, device, offset, chunk);
+    const abi::CallReply reply = transport.Call(request, nullptr, out);
+    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+    out += chunk;
+    offset += chunk;
+    length -= chunk;
+  }
+  return Status::Ok();
+}
+
 Result<TransportDevice*> TransportDevice::Create(Transport& transport, uint32_t device,
                                                  Arena& arena) {
   const abi::CallReply reply = SimpleCall(transport, abi::Call::kSize, device);
@@ -97,21 +112,7 @@ Result<const uint8_t*> TransportDevice::WindowAt(uint64_t base) {
 }
 
 Status TransportDevice::ReadDirect(uint64_t offset, uint8_t* out, size_t length) {
-  while (length > 0) {
-    const size_t chunk =
-        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
-    abi::CallRequest request{};
-    request.call = static_cast<uint32_t>(abi::Call::kRead);
-    request.device = device_;
-    request.offset = offset;
-    request.length = chunk;
-    const abi::CallReply reply = transport_.Call(request, nullptr, out);
-    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-    out += chunk;
-    offset += chunk;
-    length -= chunk;
-  }
-  return Status::Ok();
+  return ReadInTransfers(transport_, device_, offset, out, length);
 }
 
 Result<bool> TransportDevice::CoverExtents(uint64_t offset) {
@@ -188,18 +189,7 @@ Result<TransportWritableDevice*> TransportWritableDevice::Create(Transport& tran
 Status TransportWritableDevice::Read(uint64_t offset, void* buffer, size_t length) {
   uint64_t end;
   if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");
-  auto* out = static_cast<uint8_t*>(buffer);
-  while (length > 0) {
-    const size_t chunk =
-        length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
-    const abi::CallRequest request = abi::MakeRequest(abi::Call::kRead, device_, offset, chunk);
-    const abi::CallReply reply = transport_.Call(request, nullptr, out);
-    INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
-    out += chunk;
-    offset += chunk;
-    length -= chunk;
-  }
-  return Status::Ok();
+  return ReadInTransfers(transport_, device_, offset, static_cast<uint8_t*>(buffer), length);
 }
 
 Result<uint64_t> TransportWritableDevice::SeekData(uint64_t offset) {

@@ -158,6 +158,11 @@ class TransportWritableDevice final : public WritableDevice {
   uint64_t size_;
 };
 
+// Reads `length` bytes at `offset` of `device` with kRead calls of at most
+// kMaxTransfer bytes each: the one read path of both transport devices.
+Status ReadInTransfers(Transport& transport, uint32_t device, uint64_t offset, uint8_t* out,
+                       size_t length);
+
 // One call with no payload in either direction (kSize, kSeekData ...).
 abi::CallReply SimpleCall(Transport& transport, abi::Call call, uint32_t device,
                           uint64_t offset = 0, uint64_t length = 0);
