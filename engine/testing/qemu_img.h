@@ -240,6 +240,26 @@ inline bool HasCreateBaselines(const std::string& bucket, const std::string& ver
   return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// The create-info-json baseline of `case_name` for `bucket` and
+// `version`, normalised as QemuImgInfoJson() normalises qemu-img's output;
+// "" (with a note on stderr) when the version has no baselines here. A
+// case without a name has none either; a missing file of a version that
+// has baselines is a text no info equals.
+inline std::string CreateBaselineInfo(const std::string& bucket, const std::string& version,
+                                      const char* case_name) {
+  if (case_name[0] == '\0') return "";
+  if (!HasCreateBaselines(bucket, version)) {
+    std::fprintf(stderr, "note: no create-info-json baselines for qemu-img %s\n", version.c_str());
+    return "";
+  }
+  const std::string baseline = std::string(INSTAR_SOURCE_ROOT) + "/baselines/create-info-json/" +
+                               bucket + "/" + version + "/" + case_name + ".stdout.txt";
+  const std::string text = NormaliseInfoJson(ReadTextFile(baseline), "");
+  // A version with baselines must have this case's: what is compared with
+  // it then says which file is missing.
+  return text.empty() ? "(no baseline " + baseline + ")" : text;
+}
+
 // What qemu-img printed for a refused create, with the "PATH: " it puts
 // after "qemu-img: " taken out: the driver's words, as FormatMeasureError()
 // writes them.
