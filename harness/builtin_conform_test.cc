@@ -97,6 +97,19 @@ TEST(ConformCliTest, CleanRunWritesItsReports) {
   EXPECT_NE(ReadText(reports / "r.html").find("<td class=\"pass\">pass</td>"), std::string::npos);
 }
 
+// qemu-img's own "Format driver 'bochs' does not support image creation"
+// of measure -O bochs is judged like any answer: the missing-writer skip
+// is for create steps only.
+TEST(ConformCliTest, MeasuresRefusalOfAFormatWithoutCreationIsJudged) {
+  TempDir dir;
+  ChildResult result = Harness(Join({"--command", "measure", "--sandbox", "process", "--case",
+                                     "_cli/bochs-1G", "--output-type", "measure-human"},
+                                    Trees(kSourceRoot / "profiles", dir.path() / "out")));
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("conform measure: PASS: 3 pass, 0 fail, 0 skip"), std::string::npos)
+      << result.out;
+}
+
 TEST(ConformCliTest, AFailureExitsOneAndItsReproduceLineRerunsIt) {
   TempDir dir;
   fs::create_directories(dir.path() / "profiles");
