@@ -24,6 +24,7 @@
 #include "instar/engine/create.h"
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
+#include "instar/engine/modify.h"
 
 namespace instar {
 
@@ -145,6 +146,26 @@ struct FormatDriver {
   // image creation").
   Status (*create)(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                    Arena& arena, MeasureError* error) = nullptr;
+  // bdrv_co_truncate, as `qemu-img resize` calls it: changes `image`,
+  // opened by this driver's reader over `device`, to `request.size` bytes
+  // in place (instar/engine/modify.h). A refusal or a failure is a non-ok
+  // Status in qemu's words. Null: qemu-img refuses ("Image format driver
+  // does not support resize").
+  Status (*resize)(Image& image, WritableDevice& device, const ResizeRequest& request,
+                   const QemuVersion& compat, Arena& arena) = nullptr;
+  // bdrv_amend_options: changes `image` in place as `qemu-img amend -o`
+  // does. A refusal is a non-ok Status in qemu's words. Null: qemu-img
+  // refuses ("Format driver '%s' does not support option amendment").
+  Status (*amend)(Image& image, WritableDevice& device, const AmendRequest& request,
+                  const QemuVersion& compat, Arena& arena) = nullptr;
+  // Opens `image`, just written by this driver's create hook and opened by
+  // its reader over `device`, for guest writes (dd, convert): the writer
+  // lives in `arena`. Null: the engine cannot write guest data into this
+  // format.
+  Result<ImageWriter*> (*open_writer)(Image& image, WritableDevice& device,
+                                      const WriterEntropy& entropy, const QemuVersion& compat,
+                                      Arena& arena) = nullptr;
+
   // instar's own prediction for a target qemu cannot measure, of a disk of
   // `virtual_size` bytes; used only when MeasureRequest::refuse_like_qemu
   // is false. Null: none.
