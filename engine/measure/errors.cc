@@ -394,9 +394,26 @@ size_t FormatShortFormWarning(MeasureText name, char* out, size_t capacity) {
   return w.needed();
 }
 
+namespace {
+
+// qemu's warn_report() from do_strtosz() (6.x, 7.x).
+void AppendHexSuffixWarning(TextBuilder& w, MeasureText value) {
+  Line(w, "warning: Using a multiplier suffix on hex numbers is deprecated: ", value);
+}
+
+}  // namespace
+
 size_t FormatHexSuffixWarning(MeasureText value, char* out, size_t capacity) {
   TextBuilder w(out, capacity);
-  Line(w, "warning: Using a multiplier suffix on hex numbers is deprecated: ", value);
+  AppendHexSuffixWarning(w, value);
+  return w.needed();
+}
+
+size_t FormatHexSuffixWarnings(const ParsedMeasureOptions& options, char* out, size_t capacity) {
+  TextBuilder w(out, capacity);
+  for (uint8_t i = 0; i < options.hex_suffix_warning_count; ++i) {
+    AppendHexSuffixWarning(w, options.hex_suffix_warnings[i]);
+  }
   return w.needed();
 }
 

@@ -18,14 +18,25 @@ namespace {
 // ctx.error, or the Status message when the engine has no words for it.
 // A scan of `source` that failed on a corrupt image is preceded by the
 // corruption line qemu printed there.
+// The hex-suffix warnings qemu printed while it parsed -o (none when
+// `options` is null or was not parsed yet), each line ending in '\n', into
+// `text`; returns their length.
+size_t HexSuffixWarnings(const ParsedMeasureOptions* options, char (&text)[1024]) {
+  if (options == nullptr) return 0;
+  FormatHexSuffixWarnings(*options, text, sizeof(text));
+  return BoundedLength(text, sizeof(text));
+}
+
 Status Refuse(OperationContext& ctx, Status status, const MeasureError& error,
-              Image* source = nullptr) {
+              const ParsedMeasureOptions* options = nullptr, Image* source = nullptr) {
   if (error.kind == MeasureErrorKind::kNone) return status;
   char text[1024];
   FormatMeasureError(error, text, sizeof(text));
   size_t length = BoundedLength(text, sizeof(text));
   while (length > 0 && text[length - 1] == '\n') --length;
   ctx.error.Clear();
+  char warnings[1024];
+  ctx.error.Append(warnings, HexSuffixWarnings(options, warnings));
   if (source != nullptr && error.kind == MeasureErrorKind::kBlockStatus) {
     AppendCorruptionReports(ctx.error, *source);
   }
@@ -120,7 +131,7 @@ Status MeasureOperation(OperationContext& ctx) {
   if (Status s = ParseMeasureOptions(target, m.options, options_length, ctx.compat, ctx.arena,
                                      options, &error);
       !s.ok()) {
-    return Refuse(ctx, s, error);
+    return Refuse(ctx, s, error, options);
   }
 
   MeasureRequest request;
@@ -134,8 +145,12 @@ Status MeasureOperation(OperationContext& ctx) {
   request.refuse_like_qemu = true;
   Result<MeasureResult> result =
       Measure(request, has_source ? &source : nullptr, ctx.compat, &error);
-  if (!result.ok()) return Refuse(ctx, result.status(), error, source.image);
+  if (!result.ok()) return Refuse(ctx, result.status(), error, options, source.image);
 
+  char warnings[1024];
+  if (const size_t length = HexSuffixWarnings(options, warnings); length > 0) {
+    INSTAR_RETURN_IF_ERROR(ctx.writer.Bytes(measure_result::kTagWarnings, warnings, length));
+  }
   INSTAR_RETURN_IF_ERROR(ctx.writer.U64(measure_result::kTagRequired, result->required));
   INSTAR_RETURN_IF_ERROR(
       ctx.writer.U64(measure_result::kTagFullyAllocated, result->fully_allocated));

@@ -384,6 +384,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     ReportError(global, "the sandbox returned a malformed result: " + why);
     return kExitBadResult;
   }
+  if (measure.warnings) ReportQemuLines(global, PrintableText(*measure.warnings));
   const std::string text = RenderMeasure(measure, output, MeasureDialectFor(global.compat));
   (void)std::fwrite(text.data(), 1, text.size(), stdout);
   return kExitOk;

@@ -35,6 +35,27 @@ TEST(MeasureCliTest, SnapshotOfAQcow2Source) {
   }
 }
 
+// qemu-img 7.2.22 (the system's) measure --size 1G -O qcow2
+//   -o cluster_size=0x10k, and -o cluster_size=0x10k,refcount_bits=0x1k:
+// the warning qemu prints as it parses -o comes before the result, and
+// before the error of a later option.
+TEST(MeasureCliTest, HexSuffixWarningOfAnOption) {
+  const std::string warning =
+      "instar: warning: Using a multiplier suffix on hex numbers is deprecated: 0x10k\n";
+  testing::ProgramResult r =
+      Instar("7.2.22", {"--size", "1G", "-O", "qcow2", "-o", "cluster_size=0x10k"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, warning);
+  EXPECT_EQ(r.out, "required size: 720896\nfully allocated size: 1074462720\n");
+  r = Instar("7.2.22",
+             {"--size", "1G", "-O", "qcow2", "-o", "cluster_size=0x10k,refcount_bits=0x1k"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, warning +
+                       "instar: Parameter 'refcount_bits' expects a number\n"
+                       "instar: Invalid options for file format 'qcow2'\n");
+  EXPECT_EQ(r.out, "");
+}
+
 struct Refusal {
   const char* compat;
   std::vector<std::string> args;

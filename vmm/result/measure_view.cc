@@ -11,6 +11,7 @@ namespace instar::vmm {
 bool ReadMeasureView(const DecodedResult& result, MeasureView* out, std::string* error) {
   using namespace measure_result;
   FieldReader f(result.records, "result", error);
+  f.Text(kTagWarnings, "warnings", &out->warnings);
   f.U64(kTagRequired, "required size", &out->required);
   f.U64(kTagFullyAllocated, "fully allocated size", &out->fully_allocated);
   f.U64(kTagBitmaps, "bitmaps size", &out->bitmaps);

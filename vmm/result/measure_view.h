@@ -14,6 +14,8 @@ struct MeasureView {
   uint64_t required = 0;
   uint64_t fully_allocated = 0;
   std::optional<uint64_t> bitmaps;  // printed only when present
+  // qemu-img's stderr lines before the result ("qemu-img: warning: ..."), if any.
+  std::optional<std::string> warnings;
 };
 
 // False, with *error set, when a field is missing, repeated or mistyped.

@@ -39,6 +39,13 @@ TEST(MeasureViewTest, ReadsTheFields) {
   };
   ASSERT_EQ(Refusal(with_bitmaps, &view), "");
   EXPECT_EQ(view.bitmaps, 0u);
+  EXPECT_FALSE(view.warnings.has_value());
+  const auto with_warnings = [](guest::ResultWriter& w) {
+    (void)w.Bytes(kTagWarnings, "qemu-img: warning: w\n", 21);
+    Sizes(w);
+  };
+  ASSERT_EQ(Refusal(with_warnings, &view), "");
+  EXPECT_EQ(view.warnings, "qemu-img: warning: w\n");
 }
 
 TEST(MeasureViewTest, RejectsMissingMistypedOrRepeatedFields) {
@@ -66,9 +73,14 @@ TEST(MeasureViewTest, RejectsMissingMistypedOrRepeatedFields) {
 TEST(MeasureViewTest, RejectsUnknownFields) {
   EXPECT_EQ(Refusal([](guest::ResultWriter& w) {
               Sizes(w);
-              (void)w.U64(kTagBitmaps + 1, 1);
+              (void)w.U64(kTagWarnings + 1, 1);
             }),
-            "the result has an unknown field 19");
+            "the result has an unknown field 20");
+  EXPECT_EQ(Refusal([](guest::ResultWriter& w) {
+              Sizes(w);
+              (void)w.U64(kTagWarnings, 1);
+            }),
+            "the result has a malformed warnings");
   EXPECT_EQ(Refusal([](guest::ResultWriter& w) {
               Sizes(w);
               (void)w.Begin(40);

@@ -410,6 +410,11 @@ struct ParsedMeasureOptions {
   }
 };
 
+// Every hex-suffix warning ParseMeasureOptions() recorded in `options`, one
+// FormatHexSuffixWarning() line each, in the order qemu prints them as it
+// parses -o; returns the full length, like FormatMeasureError().
+size_t FormatHexSuffixWarnings(const ParsedMeasureOptions& options, char* out, size_t capacity);
+
 // Parses `text` (the -o arguments joined with ','; may be empty) for
 // `target`, whose lookup succeeded. Unescaped values are copied into
 // `arena`. The -o text is parsed as a C string: a NUL ends it. A key the
