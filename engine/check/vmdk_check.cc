@@ -15,10 +15,14 @@ namespace instar {
 Status CheckVmdk(Image& image, const QemuVersion& /*compat*/, Arena& /*arena*/, CheckLog& log,
                  CheckResult* result) {
   auto& vmdk = static_cast<VmdkImage&>(image);
-  const uint64_t total_sectors = vmdk.VirtualSize() / 512;
+  // qemu walks up to bs->total_sectors, an int64: nothing when the sizes
+  // summed past INT64_MAX (negative then), and past BDRV_MAX_LENGTH when
+  // they reach there (the length qemu cannot give, Length()); the first
+  // lookup of such an image fails or its one flat grain ends the walk.
+  const int64_t total_sectors = vmdk.qemu_total_sectors();
   char buffer[128];
   size_t extent = 0;  // find_extent() starts from the last one found
-  for (uint64_t sector = 0; sector < total_sectors;) {
+  for (uint64_t sector = 0; total_sectors > 0 && sector < static_cast<uint64_t>(total_sectors);) {
     while (extent < vmdk.extent_count() && sector >= vmdk.extent(extent).end_sector) ++extent;
     TextBuilder line(buffer, sizeof(buffer));
     if (extent == vmdk.extent_count()) {
@@ -51,7 +55,9 @@ Status CheckVmdk(Image& image, const QemuVersion& /*compat*/, Arena& /*arena*/, 
       // qemu would loop on this sector for ever; no open lets it through.
       return Status::Corruption("vmdk extent with a grain of no sectors");
     }
-    sector += e.cluster_sectors;
+    // A grain that would carry the walk past 2^64 ends it (qemu's int64
+    // would wrap negative and end it there).
+    if (!CheckedAdd(sector, e.cluster_sectors, &sector)) break;
   }
   return Status::Ok();
 }

@@ -2,7 +2,32 @@
 #include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
 
+#include "core/reader_util.h"
+
 namespace instar {
+
+QemuLength QemuLengthOf(int64_t total_sectors) {
+  QemuLength length;
+  if (total_sectors < 0) {
+    length.ok = false;
+    // qemu negates the int64 and hands error_setg_errno() an int: the
+    // negation wraps at INT64_MIN and the cut keeps the low 32 bits.
+    const uint64_t negated = uint64_t{0} - static_cast<uint64_t>(total_sectors);
+    length.error_number = static_cast<int>(static_cast<uint32_t>(negated));
+    return length;
+  }
+  if (static_cast<uint64_t>(total_sectors) > uint64_t{INT64_MAX} / 512) {
+    length.ok = false;
+    length.error_number = 27;  // EFBIG
+    return length;
+  }
+  length.bytes = static_cast<uint64_t>(total_sectors) * 512;
+  return length;
+}
+
+bool QemuRefusesTotalSectors(int64_t total_sectors, const QemuVersion& compat) {
+  return compat.AtLeast(6, 0) && static_cast<uint64_t>(total_sectors) * 512 > kBdrvMaxLength;
+}
 
 Result<Image*> OpenImage(ImageFormat format, BlockDevice& device, DeviceOpener& opener,
                          Arena& arena, const OpenOptions& options) {

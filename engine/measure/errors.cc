@@ -166,6 +166,16 @@ size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity)
     case MeasureErrorKind::kSourceLength:
       Line(w, error.detail, ": ", ErrnoText(error.source_code));
       break;
+    case MeasureErrorKind::kSourceLengthErrno: {
+      w.Append("qemu-img: ").Append(error.detail);
+      const auto error_number = static_cast<int>(static_cast<uint32_t>(error.number));
+      if (error_number != 0) {
+        w.Append(": ");
+        AppendStrError(w, error_number);
+      }
+      w.Append('\n');
+      break;
+    }
     case MeasureErrorKind::kBlockStatus:
       Line(w, "Unable to get block status: ", ErrnoText(error.source_code));
       break;

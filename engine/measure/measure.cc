@@ -149,7 +149,14 @@ Status SourceLength(MeasureSource& source, uint64_t* length, MeasureError* error
     return SourceFailure(error, MeasureErrorKind::kSourceLength,
                          Status::InvalidArgument("measure source without an image"));
   }
-  const uint64_t size = source.image->VirtualSize();
+  // bdrv_getlength(), which fails for a size qemu opens but cannot give.
+  const QemuLength qemu_length = source.image->Length();
+  if (!qemu_length.ok) {
+    error->kind = MeasureErrorKind::kSourceLengthErrno;
+    error->number = static_cast<uint32_t>(qemu_length.error_number);
+    return Status::OutOfRange("the source's length is past what qemu can give");
+  }
+  const uint64_t size = qemu_length.bytes;
   if (size > kInt64Max) {
     return SourceFailure(error, MeasureErrorKind::kSourceLength,
                          Status::OutOfRange("source length exceeds INT64_MAX"));

@@ -221,12 +221,20 @@ TEST(Qcow2HostileVersionTest, L1PastTheBlockLayerLimitOpensIn52) {
   EXPECT_TRUE(opened->ok()) << opened->status.message();
 }
 
-TEST(Qcow2HostileVersionTest, SizeWrapMessageOf52) {
+// A size past INT64_MAX: 5.2.0 opens the image and has no length for it
+// (`qemu-img info`: "Can't get image size '...': File too large"); 7.2.22
+// refuses it at the open.
+TEST(Qcow2HostileVersionTest, SizePastInt64HasNoLengthIn52) {
+  const Mutation mutate = [](auto& b) { Put64(b, 24, 0xfffffffffffffe00ull); };
   MemoryDevice device;
-  auto opened = OpenMutated(
-      device, "qcow2-v3-64k", [](auto& b) { Put64(b, 24, 0xfffffffffffffe00ull); }, "5.2.0");
-  ASSERT_FALSE(opened->ok());
-  EXPECT_STREQ(opened->status.message(), "Can't get image size: File too large");
+  auto opened = OpenMutated(device, "qcow2-v3-64k", mutate, "5.2.0");
+  ASSERT_TRUE(opened->ok()) << opened->status.message();
+  const QemuLength length = opened->image->Length();
+  EXPECT_FALSE(length.ok);
+  EXPECT_EQ(length.error_number, 27);  // EFBIG
+  auto recent = OpenMutated(device, "qcow2-v3-64k", mutate, "7.2.22");
+  ASSERT_FALSE(recent->ok());
+  EXPECT_STREQ(recent->status.message(), "Could not refresh total sector count: File too large");
 }
 
 // `qemu-img info` of an image with the external data file bit and no data

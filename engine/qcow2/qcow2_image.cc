@@ -113,14 +113,16 @@ Result<Qcow2Image*> Qcow2Opener::Open() {
   }
   INSTAR_RETURN_IF_ERROR(LoadBitmaps());
   // bdrv_open_driver() then refreshes the length; since 6.0 a length past
-  // BDRV_MAX_LENGTH fails there, 5.2 fails when the length is first asked for.
+  // BDRV_MAX_LENGTH fails there. 5.2 opens the image, and fails when a
+  // command asks for the length (Length()); `qemu-img check` never asks.
   if (image_->virtual_size_ > kBdrvMaxLength) {
-    if (!options_.compat.AtLeast(6, 0)) {
-      // `qemu-img check` never asks 5.2 for the length.
-      if (params_.check) return image_;
-      return Status::OutOfRange("Can't get image size: File too large");
+    const auto sectors = static_cast<int64_t>(image_->virtual_size_ / 512);
+    if (QemuRefusesTotalSectors(sectors, options_.compat)) {
+      return Status::OutOfRange("Could not refresh total sector count: File too large");
     }
-    return Status::OutOfRange("Could not refresh total sector count: File too large");
+    if (params_.check || !QemuLengthOf(sectors).ok) return image_;
+    // A length 5.2 could give, past what instar reads: its own refusal.
+    return Status::OutOfRange("Can't get image size: File too large");
   }
   return image_;
 }

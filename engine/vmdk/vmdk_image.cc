@@ -102,7 +102,7 @@ class VmdkReader final : public VmdkImage {
   Status OpenDescriptor(BlockDevice& device, uint64_t offset, int depth);
   Status ParseExtents(TextSource& text, uint64_t end, int depth);
   Status AddExtent(VmdkExtent* extent);
-  Status TooLarge(const char* message) const;
+  Status RefreshTotalSectors();
   Status CheckTableRange(const VmdkExtent& extent, uint64_t offset, uint64_t bytes,
                          const char* message);
   Status ReadCids();
@@ -125,6 +125,8 @@ class VmdkReader final : public VmdkImage {
   // the CID and parent hint readers.
   uint8_t* windows_ = nullptr;
   TableCache* tables_ = nullptr;
+  // An extent, or the sum of them, reaches past BDRV_MAX_LENGTH.
+  bool past_max_length_ = false;
 };
 
 Result<const char*> VmdkReader::CopyText(TextSource& text, uint64_t start, size_t length) {
@@ -137,11 +139,9 @@ Result<const char*> VmdkReader::CopyText(TextSource& text, uint64_t start, size_
 }
 
 // The extent a sparse header describes: `named`, which a descriptor line
-// made, or else a new one for the image file itself. `sectors` past INT64_MAX
-// is refused.
+// made, or else a new one for the image file itself.
 Result<VmdkExtent*> VmdkReader::NewExtent(BlockDevice& device, VmdkExtent* named,
                                           VmdkExtentKind kind, uint64_t sectors) {
-  if (sectors > static_cast<uint64_t>(INT64_MAX)) return TooLarge("vmdk extent is too large");
   VmdkExtent* extent = named;
   if (extent == nullptr) {
     ExtentNode* node = arena_->New<ExtentNode>();
@@ -167,13 +167,24 @@ Result<BlockDevice*> VmdkReader::OpenExtentFile(const char* name, size_t name_le
   return device;
 }
 
-// An image past BDRV_MAX_LENGTH: since 6.0 bdrv_open_driver() refuses it
-// when it refreshes the length, with its own words.
-Status VmdkReader::TooLarge(const char* message) const {
-  if (compat_.AtLeast(6, 0)) {
+// bdrv_open_driver() after vmdk_open(): the size qemu summed, as an int64,
+// refreshed. An image whose extents reach past BDRV_MAX_LENGTH opens only
+// where qemu opens it and then has no length (Length()); one whose sum
+// wraps back to a length qemu would read through, extents past INT64_MAX
+// included, instar refuses in its own words.
+Status VmdkReader::RefreshTotalSectors() {
+  if (!past_max_length_) {
+    qemu_total_sectors_ = static_cast<int64_t>(total_sectors_);
+    return Status::Ok();
+  }
+  const auto sectors = static_cast<int64_t>(total_sectors_);
+  if (QemuRefusesTotalSectors(sectors, compat_)) {
     return Status::OutOfRange("Could not refresh total sector count: File too large");
   }
-  return Status::OutOfRange(message);
+  if (QemuLengthOf(sectors).ok) return Status::OutOfRange("vmdk image is too large");
+  qemu_total_sectors_ = sectors;
+  total_sectors_ = 0;
+  return Status::Ok();
 }
 
 // vmdk_add_extent: the checks, then the extent joins the list.
@@ -187,12 +198,14 @@ Status VmdkReader::AddExtent(VmdkExtent* extent) {
   if (extent_count_ >= kMaxExtents) {
     return Status::NotSupported("vmdk image has more than 2048 extents");
   }
-  if (extent->sectors > kBdrvMaxLength / 512) return TooLarge("vmdk extent is too large");
   if (extent->kind == VmdkExtentKind::kFlat) extent->cluster_sectors = extent->sectors;
+  // qemu sums the sizes as int64s, with no check: a sum past
+  // BDRV_MAX_LENGTH is left for RefreshTotalSectors() to judge.
   const uint64_t start = last_ != nullptr ? last_->extent.end_sector : 0;
   if (!CheckedAdd(start, extent->sectors, &extent->end_sector) ||
       extent->end_sector > kBdrvMaxLength / 512) {
-    return TooLarge("vmdk image is too large");
+    past_max_length_ = true;
+    extent->end_sector = start + extent->sectors;
   }
   total_sectors_ = extent->end_sector;
   // Every extent lives in an ExtentNode as its first member.
@@ -634,7 +647,7 @@ Status VmdkReader::Open(BlockDevice& device, DeviceOpener& opener, Arena& arena,
     }
     if (alike && first.kind != VmdkExtentKind::kFlat) cluster_size_ = first.cluster_sectors * 512;
   }
-  return Status::Ok();
+  return RefreshTotalSectors();
 }
 
 // get_cluster_offset without allocation.

@@ -34,6 +34,21 @@ Status CompareOperation(OperationContext& ctx) {
   INSTAR_ASSIGN_OR_RETURN(OpenedImage b, OpenNamedImage(ctx, 1, c.filename2, sizeof(c.filename2),
                                                         c.format_hint2, flags));
 
+  // img_compare() asks for both lengths before it reads: one qemu cannot
+  // give ends it, exit 4.
+  const char* names[2] = {ctx.config.filename, c.filename2};
+  const Image* images[2] = {a.image, b.image};
+  for (int i = 0; i < 2; ++i) {
+    const QemuLength length = images[i]->Length();
+    if (length.ok) continue;
+    char text[640];
+    TextBuilder line(text, sizeof(text));
+    line.Append("qemu-img: Can't get size of ").Append(names[i]).Append(": ");
+    AppendStrError(line, length.error_number);
+    INSTAR_RETURN_IF_ERROR(ctx.writer.Bytes(kTagFailure, line.c_str(), line.length()));
+    return ctx.writer.U64(kTagFailureExit, 4);
+  }
+
   uint8_t* buffer1 = ctx.arena.AllocateArray<uint8_t>(kCompareChunkBytes);
   uint8_t* buffer2 = ctx.arena.AllocateArray<uint8_t>(kCompareChunkBytes);
   if (buffer1 == nullptr || buffer2 == nullptr) return Status::NoSpace("out of memory");

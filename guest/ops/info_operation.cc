@@ -215,6 +215,16 @@ Status InfoOperation(OperationContext& ctx) {
   INSTAR_ASSIGN_OR_RETURN(OpenedImage opened,
                           OpenUserImage(ctx, ImageOpenFlags{BackingChain::kSkip, true}));
   Image* image = opened.image;
+  // bdrv_query_image_info() asks for the length first.
+  if (const QemuLength length = image->Length(); !length.ok) {
+    ctx.error.Clear();
+    ctx.error.Append("qemu-img: Can't get image size '").Append(ctx.config.filename).Append('\'');
+    if (length.error_number != 0) {
+      ctx.error.Append(": ");
+      AppendStrError(ctx.error, length.error_number);
+    }
+    return Status::OutOfRange("the image has no length qemu can give");
+  }
   BlockDevice* file = &image->file();
   ResultWriter& writer = ctx.writer;
   const ImageDescription description = Describe(*image, ctx.compat);

@@ -80,6 +80,13 @@ Status MapOperation(OperationContext& ctx) {
   range.has_max_length = m.has_max_length != 0;
   range.max_length = m.max_length;
 
+  // img_map() prints its head, then asks for the length.
+  if (!opened.image->Length().ok) {
+    char text[640];
+    TextBuilder failure(text, sizeof(text));
+    failure.Append("qemu-img: Failed to get size for '").Append(ctx.config.filename).Append('\'');
+    return ctx.writer.Bytes(kTagFailure, failure.c_str(), failure.length());
+  }
   ExtentWriter extents(ctx.writer);
   const Status walked = WalkMap(*opened.image, range, ctx.compat, extents);
   if (walked.ok()) return Status::Ok();

@@ -36,6 +36,22 @@ TEST(CompareCliTest, ExpectsTwoFileNames) {
                        " compare --help' for more information\n");
 }
 
+// compare mal-vmdk-capacity-huge.vmdk raw-sparse.raw, and raw-sparse.raw
+// mal-vmdk-desc-extents-sum-overflow.vmdk (7.2.22, the system's): an image
+// qemu opens but has no length for ends the compare, exit 4, with
+// strerror() of the length it got (0 when the sum wrapped to INT64_MIN).
+TEST(CompareCliTest, AnImageWithoutALengthExitsFour) {
+  const std::string huge = kImages + "mal-vmdk-capacity-huge.vmdk";
+  const std::string wrapped = kImages + "mal-vmdk-desc-extents-sum-overflow.vmdk";
+  testing::ProgramResult r = Compare("7.2.22", {huge, kImages + "raw-sparse.raw"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, Program() + ": Can't get size of " + huge + ": File too large\n");
+  r = Compare("7.2.22", {kImages + "raw-sparse.raw", wrapped});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.err, Program() + ": Can't get size of " + wrapped + ": Success\n");
+}
+
 // --strict is 10.0's name for -s: 5.2.0 does not know it.
 TEST(CompareCliTest, LongOptionsFromTen) {
   const std::string a = kImages + "qcow2-v3-64k.qcow2";

@@ -105,11 +105,36 @@ struct BackingReference {
   size_t format_name_length = 0;
 };
 
+// qemu's bdrv_getlength() of a node whose bs->total_sectors is
+// `total_sectors`, the int64 its driver computed (wrapped as C wraps it):
+// the length in bytes, or the failure qemu reports then, as the errno it
+// passes error_setg_errno() (-ret cut to an int; 0, no ": <strerror>",
+// when the cut leaves nothing). A negative count fails with its own
+// negation, a count past INT64_MAX / 512 with EFBIG.
+struct QemuLength {
+  bool ok = true;
+  uint64_t bytes = 0;
+  int error_number = 0;
+};
+QemuLength QemuLengthOf(int64_t total_sectors);
+
+// Whether bdrv_open_driver() of `compat` refuses a node of `total_sectors`
+// ("Could not refresh total sector count: File too large"): since 6.0 the
+// length, computed in unsigned 64-bit arithmetic, must not pass
+// BDRV_MAX_LENGTH. 5.2 opens it, and fails when the length is asked for.
+bool QemuRefusesTotalSectors(int64_t total_sectors, const QemuVersion& compat);
+
 class Image {
  public:
   virtual ImageFormat format() const = 0;
   // Guest-visible size in bytes.
   virtual uint64_t VirtualSize() const = 0;
+  // bdrv_getlength(): VirtualSize(), unless the driver computed a size in
+  // sectors qemu opens but cannot give as a length (see QemuLengthOf()).
+  // Each command asks where qemu-img asks, and fails in its own words;
+  // VirtualSize() of such an image is not the image's size and must not be
+  // walked.
+  virtual QemuLength Length() const { return QemuLength{true, VirtualSize(), 0}; }
   // The file the image was opened from (qemu's bs->file).
   virtual BlockDevice& file() = 0;
   // False when the driver has no block status of its own (qemu's vhdx): the

@@ -96,6 +96,8 @@ enum class MeasureErrorKind : uint8_t {
   kImageTooLarge,            // The image size is too large (try using a larger cluster size)
   kImageTooLargeForFormat,   // The image size is too large for file format '%T'
   kSourceLength,             // %D: <errno text> (qemu's wording per target in `detail`)
+  kSourceLengthErrno,        // %D[: strerror(%N)]: the source's Length() failed with errno %N
+                             // (no ": ..." when %N is 0)
   kBlockStatus,              // Unable to get block status: <errno text>
   kVmdkBackingFormat,        // backing_file must be a vmdk image
   kVmdkCompat6HwVersion,     // compat6 cannot be enabled with hwversion set

@@ -273,6 +273,9 @@ class Qcow2Image final : public Image {
   // Image.
   ImageFormat format() const override { return ImageFormat::kQcow2; }
   uint64_t VirtualSize() const override { return virtual_size_; }
+  QemuLength Length() const override {
+    return QemuLengthOf(static_cast<int64_t>(virtual_size_ / 512));
+  }
   BlockDevice& file() override { return *file_; }
   bool HasDriverBlockStatus() const override { return true; }
   Result<BlockStatus> DriverBlockStatus(bool want_zero, uint64_t offset, uint64_t bytes) override;

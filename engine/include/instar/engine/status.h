@@ -54,6 +54,11 @@ enum class QemuErrno : uint8_t {
 // strerror() of `error` as glibc words it ("Invalid argument"); "" for kNone.
 const char* QemuErrnoText(QemuErrno error);
 
+class TextBuilder;
+// strerror(error_number) as glibc words it, for any number: "Unknown error
+// N" where glibc has no name (engine/core/strerror.cc).
+void AppendStrError(TextBuilder& w, int error_number);
+
 class [[nodiscard]] Status {
  public:
   constexpr Status() = default;

@@ -79,7 +79,13 @@ struct VmdkExtent {
 class VmdkImage : public Image {
  public:
   ImageFormat format() const override { return ImageFormat::kVmdk; }
+  // 0 when Length() fails.
   uint64_t VirtualSize() const override { return total_sectors_ * 512; }
+  QemuLength Length() const override { return QemuLengthOf(qemu_total_sectors_); }
+  // qemu's bs->total_sectors: the extents' sizes summed as an int64, as
+  // vmdk_add_extent() sums them (negative once the sum wraps); the check
+  // walks up to it.
+  int64_t qemu_total_sectors() const { return qemu_total_sectors_; }
   BlockDevice& file() override { return *file_; }
   bool HasDriverBlockStatus() const override { return true; }
   // A non-empty parentFileNameHint is the backing file, of format vmdk, as
@@ -133,6 +139,7 @@ class VmdkImage : public Image {
 
   BlockDevice* file_ = nullptr;
   uint64_t total_sectors_ = 0;
+  int64_t qemu_total_sectors_ = 0;
   const char* create_type_ = "";
   size_t create_type_length_ = 0;
   uint32_t cid_ = 0;

@@ -10,7 +10,8 @@
 //                    stopped; the lines qemu-img printed on stderr there
 //                    ("qemu-img: " error lines)
 //   kTagFailureExit  u64, with kTagFailure: qemu-img's exit status then
-//                    (3: a block status failed, 4: a read failed)
+//                    (3: a block status failed, 4: a read failed or a length
+//                    qemu cannot give)
 // An image that cannot be opened gives the abi kTagError object instead
 // (qemu-img exits 2 then). Tags 1-3 are abi's.
 #ifndef INSTAR_GUEST_COMPARE_RESULT_H_
