@@ -6,6 +6,7 @@
 #include "instar/engine/inflate.h"
 #include "instar/engine/qcow2.h"
 #include "instar/engine/text_builder.h"
+#include "instar/engine/zstd.h"
 #include "measure/measure_internal.h"
 #include "qcow2/qcow2_internal.h"
 
@@ -89,18 +90,18 @@ namespace {
 
 // qcow2_co_preadv_compressed(): a compressed cluster is read whole from the
 // image file, where its L2 entry says and as many 512-byte sectors as it
-// says, and inflated into one cluster; as qcow2_zlib_decompress(), only a
-// cluster that comes out whole is read. The bytes asked for are copied out
-// of it. zstd clusters are not decoded yet.
+// says, and decompressed into one cluster by the image's compression type:
+// as qcow2_zlib_decompress(), only a cluster that inflates whole is read;
+// as qcow2_zstd_decompress(), zstd frames are decoded until the cluster is
+// full at a frame's end, and the sector padding after them is not looked
+// at. Either failing is qemu's EIO. The bytes asked for are copied out of
+// the cluster.
 Result<uint64_t> ReadQcow2Data(Image& image, uint64_t offset, uint64_t bytes, uint8_t* out,
                                Arena& scratch) {
   auto& qcow2 = static_cast<Qcow2Image&>(image);
   INSTAR_ASSIGN_OR_RETURN(const Qcow2Mapping mapping, qcow2.GetHostOffset(offset, bytes));
   if (mapping.type != Qcow2SubclusterType::kCompressed) {
     return Status::NotSupported("instar cannot read this data yet (encrypted)");
-  }
-  if (qcow2.compression_type() != qcow2::kCompressionZlib) {
-    return Status::NotSupported("instar cannot read this data yet (zstd-compressed)");
   }
   const uint32_t cluster_bits = qcow2.header().cluster_bits;
   const uint64_t cluster_size = qcow2.cluster_size();
@@ -118,8 +119,11 @@ Result<uint64_t> ReadQcow2Data(Image& image, uint64_t offset, uint64_t bytes, ui
     return Status::NoSpace("out of memory reading a compressed cluster");
   }
   INSTAR_RETURN_IF_ERROR(qcow2.file().Read(coffset, compressed, csize));
-  const Result<size_t> inflated = Inflate(compressed, csize, cluster, cluster_size);
-  if (!inflated.ok() || *inflated != cluster_size) {
+  const Result<size_t> decompressed =
+      qcow2.compression_type() == qcow2::kCompressionZlib
+          ? Inflate(compressed, csize, cluster, cluster_size)
+          : ZstdDecompressCluster(compressed, csize, cluster, cluster_size, scratch);
+  if (!decompressed.ok() || *decompressed != cluster_size) {
     return Status::IOError("qcow2: a compressed cluster does not decompress");
   }
   const uint64_t within = offset & (cluster_size - 1);

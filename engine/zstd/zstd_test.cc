@@ -1,7 +1,8 @@
 // ZstdDecompress (instar/engine/zstd.h) on frames the system `zstd` CLI
 // writes (ci/setup installs it) at several levels and options, on a few
-// frames written out by hand from RFC 8878, and on truncated and
-// bit-flipped frames.
+// frames written out by hand from RFC 8878, on truncated and bit-flipped
+// frames, and through the qcow2 driver on an image qemu-img compressed
+// with compression_type=zstd.
 #include "instar/engine/zstd.h"
 
 #include <cstdint>
@@ -15,6 +16,10 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "instar/engine/compare.h"
+#include "instar/engine/format_driver.h"
+#include "testing/corpus.h"
+#include "testing/memory_device.h"
 #include "testing/qemu_img.h"
 #include "zstd/xxh64.h"
 
@@ -294,6 +299,42 @@ TEST(ZstdTest, ClusterDecodingStopsWhenTheClusterIsFull) {
           .status()
           .code(),
       StatusCode::kNoSpace);
+}
+
+// An image qemu-img compressed with zstd reads back, through the qcow2
+// driver's read_data, as the raw file it was converted from.
+TEST(ZstdTest, Qcow2ZstdImageReadsBackAsItsSource) {
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::vector<uint8_t> source = MakeData("mixed", 3u << 20, 11);
+  const std::vector<uint8_t> text = MakeData("text", 1u << 20, 12);
+  std::copy(text.begin(), text.end(), source.begin() + (1u << 20));
+  std::fill(source.begin() + (2u << 20), source.begin() + (2u << 20) + (256u << 10), 0);
+  WriteFile(dir.File("source.raw"), source);
+  for (const char* cluster_size : {"4096", "65536", "2097152"}) {
+    SCOPED_TRACE(cluster_size);
+    const std::string image_path = dir.File("image.qcow2");
+    std::string output;
+    ASSERT_EQ(RunProgram({"qemu-img", "convert", "-c", "-f", "raw", "-O", "qcow2", "-o",
+                          std::string("compression_type=zstd,cluster_size=") + cluster_size,
+                          dir.File("source.raw"), image_path},
+                         &output),
+              0)
+        << output;
+    testing::MemoryDevice device(testing::ReadWholeFile(image_path));
+    testing::MapOpener opener;
+    std::vector<uint8_t> memory(64u << 20);
+    Arena arena(memory.data(), memory.size());
+    OpenOptions options;
+    options.compat = QemuVersion{7, 2, 22};
+    Result<Image*> image = OpenImage(ImageFormat::kQcow2, device, opener, arena, options);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    ASSERT_EQ((*image)->VirtualSize(), source.size());
+    std::vector<uint8_t> read(source.size());
+    const Status status = ReadGuest(**image, 0, read.size(), read.data(), options.compat, arena);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_TRUE(read == source);
+  }
 }
 
 }  // namespace
