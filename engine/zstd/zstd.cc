@@ -67,6 +67,11 @@ uint32_t Load16(const uint8_t* p) { return p[0] | (static_cast<uint32_t>(p[1]) <
 uint32_t Load24(const uint8_t* p) { return Load16(p) | (static_cast<uint32_t>(p[2]) << 16); }
 uint32_t Load32(const uint8_t* p) { return Load24(p) | (static_cast<uint32_t>(p[3]) << 24); }
 
+// memcpy that accepts an empty copy from or to no buffer at all.
+void CopyBytes(uint8_t* to, const uint8_t* from, size_t n) {
+  if (n != 0) __builtin_memcpy(to, from, n);
+}
+
 // The index of the highest set bit of x (x > 0).
 int HighBit(uint32_t x) { return 31 - __builtin_clz(x); }
 
@@ -587,7 +592,7 @@ Result<size_t> FrameDecoder::Frame(const uint8_t* in, size_t size) {
         return Corrupt("zstd: a frame holds more than the output has room for");
       }
       if (type == 0) {
-        __builtin_memcpy(out_ + out_pos_, in + pos, block_size);
+        CopyBytes(out_ + out_pos_, in + pos, block_size);
       } else {
         for (size_t i = 0; i < block_size; ++i) out_[out_pos_ + i] = in[pos];
       }
@@ -722,7 +727,7 @@ Status FrameDecoder::Sequences(const uint8_t* in, size_t size, const Literals& l
       }
       uint8_t* op = out_ + out_pos_;
       const uint8_t* lp = literals.data + literal_pos;
-      __builtin_memcpy(op, lp, literals_length);
+      CopyBytes(op, lp, literals_length);
       out_pos_ += literals_length;
       literal_pos += literals_length;
       if (offset == 0 || offset > out_pos_ - frame_start_) {
@@ -731,7 +736,7 @@ Status FrameDecoder::Sequences(const uint8_t* in, size_t size, const Literals& l
       op = out_ + out_pos_;
       const uint8_t* from = op - offset;
       if (offset >= match_length) {
-        __builtin_memcpy(op, from, match_length);
+        CopyBytes(op, from, match_length);
       } else {
         // The match overlaps what it writes: byte by byte, in order, repeats
         // its first `offset` bytes.
