@@ -15,15 +15,20 @@ constexpr uint64_t kPrime5 = 0x27D4EB2F165667C5ull;
 
 uint64_t RotateLeft(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
+// The engine runs on x86-64 only (the guest, the helper, the host tools):
+// a little-endian load is one move.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "XXH64 lanes are little-endian");
+
 uint64_t Load64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  uint64_t v;
+  __builtin_memcpy(&v, p, sizeof(v));
   return v;
 }
 
 uint32_t Load32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  uint32_t v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
 }
 
 uint64_t Round(uint64_t acc, uint64_t lane) {

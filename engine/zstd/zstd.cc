@@ -67,9 +67,25 @@ uint32_t Load16(const uint8_t* p) { return p[0] | (static_cast<uint32_t>(p[1]) <
 uint32_t Load24(const uint8_t* p) { return Load16(p) | (static_cast<uint32_t>(p[2]) << 16); }
 uint32_t Load32(const uint8_t* p) { return Load24(p) | (static_cast<uint32_t>(p[3]) << 24); }
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "bitstreams are loaded as x86-64 words");
+
 // memcpy that accepts an empty copy from or to no buffer at all.
 void CopyBytes(uint8_t* to, const uint8_t* from, size_t n) {
   if (n != 0) __builtin_memcpy(to, from, n);
+}
+
+// Sequence execution copies most bytes in 16-byte chunks where the output
+// has room for the last chunk whole: what it writes past the copy's end is
+// overwritten by the next copy, or lies past the decoded data (which the
+// header allows).
+size_t RoundUp16(size_t n) { return (n + 15) & ~size_t{15}; }
+
+void CopyChunks(uint8_t* to, const uint8_t* from, size_t n) {
+  for (size_t i = 0; i < n; i += 16) {
+    uint8_t chunk[16];
+    __builtin_memcpy(chunk, from + i, 16);
+    __builtin_memcpy(to + i, chunk, 16);
+  }
 }
 
 // The index of the highest set bit of x (x > 0).
@@ -117,7 +133,7 @@ class BackwardBits {
   uint64_t Load(size_t at) const {
     uint64_t v = 0;
     if (size_ - at >= 8) {
-      for (int i = 7; i >= 0; --i) v = (v << 8) | data_[at + static_cast<size_t>(i)];
+      __builtin_memcpy(&v, data_ + at, sizeof(v));  // x86-64: little-endian
     } else {
       for (size_t i = size_; i > at; --i) v = (v << 8) | data_[i - 1];
     }
@@ -727,7 +743,12 @@ Status FrameDecoder::Sequences(const uint8_t* in, size_t size, const Literals& l
       }
       uint8_t* op = out_ + out_pos_;
       const uint8_t* lp = literals.data + literal_pos;
-      CopyBytes(op, lp, literals_length);
+      if (RoundUp16(literals_length) <= literals.size - literal_pos &&
+          RoundUp16(literals_length) <= out_size_ - out_pos_) {
+        CopyChunks(op, lp, literals_length);
+      } else {
+        CopyBytes(op, lp, literals_length);
+      }
       out_pos_ += literals_length;
       literal_pos += literals_length;
       if (offset == 0 || offset > out_pos_ - frame_start_) {
@@ -735,7 +756,10 @@ Status FrameDecoder::Sequences(const uint8_t* in, size_t size, const Literals& l
       }
       op = out_ + out_pos_;
       const uint8_t* from = op - offset;
-      if (offset >= match_length) {
+      if (offset >= 16 && RoundUp16(match_length) <= out_size_ - out_pos_) {
+        // Each chunk reads only bytes already final: at least 16 before it.
+        CopyChunks(op, from, match_length);
+      } else if (offset >= match_length) {
         CopyBytes(op, from, match_length);
       } else {
         // The match overlaps what it writes: byte by byte, in order, repeats

@@ -35,7 +35,9 @@ extern const size_t kZstdScratchBytes;
 // (skippable frames are skipped), decoded one after the other into
 // out[0, out_size); returns the bytes written. Input that does not decode,
 // ends inside a frame, is followed by bytes that are no frame, or decodes
-// to more than out_size bytes is a Status::Corruption.
+// to more than out_size bytes is a Status::Corruption. Bytes of the output
+// past the returned length may have been written to (the decoder copies in
+// 16-byte chunks where the output has room).
 Result<size_t> ZstdDecompress(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size,
                               Arena& scratch);
 
