@@ -20,17 +20,17 @@ const char* QemuErrnoText(QemuErrno error) {
     case QemuErrno::kNone:
       return "";
     case QemuErrno::kEPERM:
-      return "Operation not permitted";
+      return GlibcStrError(1);
     case QemuErrno::kEIO:
-      return "Input/output error";
+      return GlibcStrError(5);
     case QemuErrno::kENOMEM:
-      return "Cannot allocate memory";
+      return GlibcStrError(12);
     case QemuErrno::kEINVAL:
-      return "Invalid argument";
+      return GlibcStrError(22);
     case QemuErrno::kEFBIG:
-      return "File too large";
+      return GlibcStrError(27);
     case QemuErrno::kENOTSUP:
-      return "Operation not supported";
+      return GlibcStrError(95);
   }
   return "";
 }

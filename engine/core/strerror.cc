@@ -147,10 +147,15 @@ constexpr const char* kStrError[] = {
 
 }  // namespace
 
-void AppendStrError(TextBuilder& w, int error_number) {
+const char* GlibcStrError(int error_number) {
   constexpr int kCount = static_cast<int>(sizeof(kStrError) / sizeof(kStrError[0]));
-  if (error_number >= 0 && error_number < kCount && kStrError[error_number] != nullptr) {
-    w.Append(kStrError[error_number]);
+  if (error_number < 0 || error_number >= kCount) return nullptr;
+  return kStrError[error_number];
+}
+
+void AppendStrError(TextBuilder& w, int error_number) {
+  if (const char* text = GlibcStrError(error_number); text != nullptr) {
+    w.Append(text);
     return;
   }
   w.Append("Unknown error ");

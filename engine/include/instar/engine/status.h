@@ -54,9 +54,12 @@ enum class QemuErrno : uint8_t {
 // strerror() of `error` as glibc words it ("Invalid argument"); "" for kNone.
 const char* QemuErrnoText(QemuErrno error);
 
+// strerror(error_number) as glibc words it; nullptr for a number glibc
+// has no name for (engine/core/strerror.cc).
+const char* GlibcStrError(int error_number);
 class TextBuilder;
-// strerror(error_number) as glibc words it, for any number: "Unknown error
-// N" where glibc has no name (engine/core/strerror.cc).
+// GlibcStrError(), or glibc's "Unknown error N" for a number it has no
+// name for.
 void AppendStrError(TextBuilder& w, int error_number);
 
 class [[nodiscard]] Status {
