@@ -148,6 +148,7 @@ const FormatDriver kQcow2Driver = {
     .describe_measure_source = measure_internal::DescribeQcow2MeasureSource,
     .measure = measure_internal::MeasureQcow2,
     .create = qcow2_internal::CreateQcow2Image,
+    .resize = qcow2_internal::ResizeQcow2,
 };
 
 }  // namespace instar

@@ -6,6 +6,8 @@
 
 #include "core/reader_util.h"
 #include "instar/engine/create.h"
+#include "instar/engine/modify.h"
+#include "instar/engine/qcow2.h"
 #include "instar/engine/version.h"
 
 namespace instar::qcow2_internal {
@@ -33,6 +35,14 @@ constexpr uint32_t kMaxSnapshotExtraData = 1024;  // QCOW_MAX_SNAPSHOT_EXTRA_DAT
 // qcow2_co_create_opts(): engine/qcow2/qcow2_create.cc.
 Status CreateQcow2Image(const CreateRequest& request, WritableDevice& device,
                         const QemuVersion& compat, Arena& arena, MeasureError* error);
+
+// The resize hook (FormatDriver::resize), qemu's qcow2_co_truncate() as
+// qemu-img resize calls it: engine/qcow2/qcow2_resize.cc.
+Status ResizeQcow2(Image& image, WritableDevice& device, const ResizeRequest& request,
+                   const QemuVersion& compat, Arena& arena);
+// qcow2_co_truncate() itself, for resize and amend's size=.
+Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
+                     Preallocation prealloc, bool shrink, Arena& arena);
 
 }  // namespace instar::qcow2_internal
 
