@@ -149,6 +149,7 @@ const FormatDriver kQcow2Driver = {
     .measure = measure_internal::MeasureQcow2,
     .create = qcow2_internal::CreateQcow2Image,
     .resize = qcow2_internal::ResizeQcow2,
+    .amend = qcow2_internal::AmendQcow2,
 };
 
 }  // namespace instar

@@ -27,13 +27,36 @@ Qcow2InPlace::Qcow2InPlace(Qcow2Image& image, WritableDevice& device)
       l2_entry_size_(image.extended_l2() ? 16 : 8),
       l2_entries_(image.cluster_size() / l2_entry_size_) {}
 
-Status Qcow2InPlace::Open(Arena& arena, uint64_t growth_clusters) {
-  const Qcow2Header& header = image_.header();
-  size_ = header.size;
-  l1_size_ = header.l1_size;
-  l1_offset_ = header.l1_table_offset;
-  const uint64_t entries = uint64_t{header.refcount_table_clusters} * cluster_size_ / 8;
-  const uint32_t refcount_block_bits = cluster_bits_ + 3 - header.refcount_order;
+Qcow2LiveFields LiveFieldsOf(const Qcow2Image& image) {
+  const Qcow2Header& header = image.header();
+  Qcow2LiveFields live;
+  live.size = header.size;
+  live.l1_size = header.l1_size;
+  live.l1_offset = header.l1_table_offset;
+  live.reftable_offset = header.refcount_table_offset;
+  live.reftable_clusters = header.refcount_table_clusters;
+  live.refcount_order = header.refcount_order;
+  return live;
+}
+
+Qcow2LiveFields Qcow2InPlace::live() const {
+  Qcow2LiveFields live;
+  live.size = size_;
+  live.l1_size = l1_size_;
+  live.l1_offset = l1_offset_;
+  live.reftable_offset = allocator_->reftable_offset();
+  live.reftable_clusters = allocator_->reftable_clusters();
+  live.refcount_order = refcount_order_;
+  return live;
+}
+
+Status Qcow2InPlace::Open(Arena& arena, uint64_t growth_clusters, const Qcow2LiveFields& live) {
+  size_ = live.size;
+  l1_size_ = live.l1_size;
+  l1_offset_ = live.l1_offset;
+  refcount_order_ = live.refcount_order;
+  const uint64_t entries = live.reftable_clusters * cluster_size_ / 8;
+  const uint32_t refcount_block_bits = cluster_bits_ + 3 - live.refcount_order;
   // Room for the clusters the file has and the change can add, counted
   // twice (tables qemu frees and the growth of qcow2_refcount_area()).
   const uint64_t file_clusters = DivRoundUp(device_.Size(), cluster_size_);
@@ -61,10 +84,10 @@ Status Qcow2InPlace::Open(Arena& arena, uint64_t growth_clusters) {
     return Status::NoSpace("out of memory changing a qcow2 image");
   }
   for (size_t i = 0; i < kZeroBufferBytes; ++i) zeros_[i] = 0;
-  allocator_ = arena.New<Qcow2Allocator>(device_, cluster_bits_, header.refcount_order, reftable,
+  allocator_ = arena.New<Qcow2Allocator>(device_, cluster_bits_, live.refcount_order, reftable,
                                          capacity, blocks_buffer, scratch_);
   if (allocator_ == nullptr) return Status::NoSpace("out of memory changing a qcow2 image");
-  return allocator_->Load(header.refcount_table_offset, entries);
+  return allocator_->Load(live.reftable_offset, entries);
 }
 
 uint64_t Qcow2InPlace::L1EntriesFor(uint64_t size) const {

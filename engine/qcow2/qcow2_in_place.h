@@ -27,6 +27,21 @@
 
 namespace instar::qcow2_internal {
 
+// The header fields a change in place moves, as qemu holds them in
+// BDRVQcow2State: what the reader parsed, or what an earlier step of the
+// same amend left.
+struct Qcow2LiveFields {
+  uint64_t size = 0;
+  uint64_t l1_size = 0;
+  uint64_t l1_offset = 0;
+  uint64_t reftable_offset = 0;
+  uint64_t reftable_clusters = 0;
+  uint32_t refcount_order = 4;
+};
+
+// The fields as the reader parsed them from the header.
+Qcow2LiveFields LiveFieldsOf(const Qcow2Image& image);
+
 class Qcow2InPlace {
  public:
   Qcow2InPlace(Qcow2Image& image, WritableDevice& device);
@@ -34,8 +49,11 @@ class Qcow2InPlace {
   Qcow2InPlace& operator=(const Qcow2InPlace&) = delete;
 
   // Takes its buffers from `arena` (the caller rewinds it) and reads the
-  // refcount table, with room for `growth_clusters` more clusters.
-  Status Open(Arena& arena, uint64_t growth_clusters);
+  // refcount table, with room for `growth_clusters` more clusters. The
+  // header fields are `live`'s.
+  Status Open(Arena& arena, uint64_t growth_clusters, const Qcow2LiveFields& live);
+  // The header fields as they stand now.
+  Qcow2LiveFields live() const;
 
   Qcow2Allocator& allocator() { return *allocator_; }
   WritableDevice& device() { return device_; }
@@ -95,6 +113,7 @@ class Qcow2InPlace {
   uint64_t size_ = 0;
   uint64_t l1_size_ = 0;
   uint64_t l1_offset_ = 0;
+  uint32_t refcount_order_ = 4;
   Qcow2Allocator* allocator_ = nullptr;
   uint8_t* scratch_ = nullptr;
   uint8_t* l2_buffer_ = nullptr;

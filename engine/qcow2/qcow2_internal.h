@@ -40,9 +40,15 @@ Status CreateQcow2Image(const CreateRequest& request, WritableDevice& device,
 // qemu-img resize calls it: engine/qcow2/qcow2_resize.cc.
 Status ResizeQcow2(Image& image, WritableDevice& device, const ResizeRequest& request,
                    const QemuVersion& compat, Arena& arena);
-// qcow2_co_truncate() itself, for resize and amend's size=.
+struct Qcow2LiveFields;
+// qcow2_co_truncate() itself, for resize and amend's size=: `live` holds
+// the header fields it starts from and gets those it leaves.
 Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
-                     Preallocation prealloc, bool shrink, Arena& arena);
+                     Preallocation prealloc, bool shrink, Arena& arena, Qcow2LiveFields* live);
+// The amend hook (FormatDriver::amend), qemu's qcow2_amend_options():
+// engine/qcow2/qcow2_amend.cc.
+Status AmendQcow2(Image& image, WritableDevice& device, const AmendRequest& request,
+                  const QemuVersion& compat, Arena& arena);
 
 }  // namespace instar::qcow2_internal
 

@@ -23,18 +23,6 @@ namespace instar::qcow2_internal {
 
 namespace {
 
-// error_setg_errno()'s "<text>: <strerror>".
-Status WithErrno(const Status& status, const char* text, const char* errno_text) {
-  (void)status;
-  char line[160];
-  size_t n = 0;
-  for (const char* p = text; *p != '\0' && n + 1 < sizeof(line); ++p) line[n++] = *p;
-  for (const char* p = ": "; *p != '\0' && n + 1 < sizeof(line); ++p) line[n++] = *p;
-  for (const char* p = errno_text; *p != '\0' && n + 1 < sizeof(line); ++p) line[n++] = *p;
-  line[n] = '\0';
-  return Status::InvalidArgument(line);
-}
-
 // The clusters a change from `from` to `to` bytes can add: every data
 // cluster and L2 table of the new area, and an L1 table for `to`.
 uint64_t GrowthClusters(const Qcow2Image& image, uint64_t from, uint64_t to) {
@@ -48,7 +36,7 @@ uint64_t GrowthClusters(const Qcow2Image& image, uint64_t from, uint64_t to) {
 }  // namespace
 
 Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
-                     Preallocation prealloc, bool shrink, Arena& arena) {
+                     Preallocation prealloc, bool shrink, Arena& arena, Qcow2LiveFields* live) {
   // qcow2_co_truncate()'s checks, in its order.
   if (offset % 512 != 0) return Status::InvalidArgument("The new size must be a multiple of 512");
   if (image.snapshot_count() > 0 && image.version() < 3) {
@@ -65,7 +53,7 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
     return Status::NotSupported("instar cannot resize an encrypted qcow2 image");
   }
   // bs->total_sectors: the stored size rounded down to sectors.
-  const uint64_t old_length = image.header().size & ~uint64_t{511};
+  const uint64_t old_length = live->size & ~uint64_t{511};
   if (offset < old_length && !shrink) {
     return Status::InvalidArgument("Use the --shrink option to perform a shrink operation.");
   }
@@ -75,9 +63,10 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
 
   ArenaRewind rewind(arena);
   Qcow2InPlace in_place(image, device);
-  INSTAR_RETURN_IF_ERROR(in_place.Open(arena, prealloc == Preallocation::kOff
-                                                  ? GrowthClusters(image, offset, offset)
-                                                  : GrowthClusters(image, old_length, offset)));
+  const uint64_t growth = prealloc == Preallocation::kOff
+                              ? GrowthClusters(image, offset, offset)
+                              : GrowthClusters(image, old_length, offset);
+  INSTAR_RETURN_IF_ERROR(in_place.Open(arena, growth, *live));
   const uint64_t new_l1_size = in_place.L1EntriesFor(offset);
   const uint64_t cluster_size = in_place.cluster_size();
   if (offset < old_length) {
@@ -91,8 +80,10 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
     if (old_length > first) {
       const Status discarded = in_place.DiscardClusters(first, old_length - first);
       if (discarded.code() == StatusCode::kNotSupported) return discarded;
-      if (!discarded.ok())
-        return WithErrno(discarded, "Failed to discard cropped clusters", "Input/output error");
+      // (error_setg_errno() of the failing call; instar's failures are I/O.)
+      if (!discarded.ok()) {
+        return Status::IOError("Failed to discard cropped clusters: Input/output error");
+      }
     }
     INSTAR_RETURN_IF_ERROR(in_place.ShrinkL1(new_l1_size));
     INSTAR_RETURN_IF_ERROR(in_place.allocator().ShrinkReftable());
@@ -100,7 +91,7 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
   } else {
     const Status grown = in_place.GrowL1(new_l1_size);
     if (grown.code() == StatusCode::kOutOfRange) {
-      return WithErrno(grown, "Failed to grow the L1 table", "File too large");
+      return Status::InvalidArgument("Failed to grow the L1 table: File too large");
     }
     INSTAR_RETURN_IF_ERROR(grown);
   }
@@ -121,15 +112,18 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
   INSTAR_RETURN_IF_ERROR(in_place.Flush());
   in_place.set_size(offset);
   INSTAR_RETURN_IF_ERROR(in_place.WriteHeaderFields());
+  *live = in_place.live();
   return device.Flush();
 }
 
 Status ResizeQcow2(Image& image, WritableDevice& device, const ResizeRequest& request,
                    const QemuVersion& compat, Arena& arena) {
   (void)compat;  // qcow2_co_truncate() is the same in every release of the matrix
-  return TruncateQcow2(static_cast<Qcow2Image&>(image), device, request.size,
+  auto& qcow2 = static_cast<Qcow2Image&>(image);
+  Qcow2LiveFields live = LiveFieldsOf(qcow2);
+  return TruncateQcow2(qcow2, device, request.size,
                        request.has_preallocation ? request.preallocation : Preallocation::kOff,
-                       request.shrink, arena);
+                       request.shrink, arena, &live);
 }
 
 }  // namespace instar::qcow2_internal
