@@ -87,9 +87,8 @@ Status Qcow2Allocator::AddRefcount(uint64_t cluster_index, int delta) {
 Status Qcow2Allocator::ShrinkReftable() {
   const uint64_t block_entries = uint64_t{1} << refcount_block_bits_;
   const uint64_t per_chunk = cluster_size_ / 8;
-  // Chunk by chunk: the entries qemu's temporary copy holds are written,
-  // then the dropped blocks leave the table in memory and the cache (qemu
-  // writes the copy whole, then clears them; the bytes are the same).
+  // First the table qemu writes: every entry whose block counts nothing
+  // but itself zeroed, all decided before anything changes.
   for (uint64_t first = 0; first < reftable_size_; first += per_chunk) {
     const uint64_t n = reftable_size_ - first < per_chunk ? reftable_size_ - first : per_chunk;
     for (uint64_t i = 0; i < n; ++i) {
@@ -111,17 +110,39 @@ Status Qcow2Allocator::ShrinkReftable() {
       StoreBE64(scratch_ + i * 8, unused ? 0 : entry);
     }
     INSTAR_RETURN_IF_ERROR(device_.Write(reftable_offset_ + first * 8, scratch_, n * 8));
+  }
+  // Then, in table order, each dropped block is discarded
+  // (qcow2_discard_refcount_block()): its refcount, which must be 1, set to
+  // 0 in the block that covers it, and the block dropped from the cache
+  // unwritten.
+  for (uint64_t first = 0; first < reftable_size_; first += per_chunk) {
+    const uint64_t n = reftable_size_ - first < per_chunk ? reftable_size_ - first : per_chunk;
+    INSTAR_RETURN_IF_ERROR(device_.Read(reftable_offset_ + first * 8, scratch_, n * 8));
     for (uint64_t i = 0; i < n; ++i) {
-      if (LoadBE64(scratch_ + i * 8) != 0 || reftable_[first + i] == 0) continue;
+      if (reftable_[first + i] == 0 || LoadBE64(scratch_ + i * 8) != 0) continue;
       const uint64_t block_offset = reftable_[first + i] & kReftableOffsetMask;
-      reftable_[first + i] = 0;
-      // Dropped from the cache unwritten (qcow2_cache_discard()).
+      const uint64_t cluster = block_offset >> cluster_bits_;
+      const uint64_t covering = BlockFor(cluster);
+      if (covering == 0) {
+        return Status::Corruption(
+            "qcow2: a refcount block is not covered by the refcount structures");
+      }
+      INSTAR_ASSIGN_OR_RETURN(uint8_t * block, LoadBlock(covering, false));
+      const uint64_t index = cluster & (block_entries - 1);
+      if (GetEntry(block, index) != 1) {
+        return Status::Corruption("qcow2: invalid refcount of a refcount block");
+      }
+      SetEntry(block, index, 0);
+      MarkDirty(block);
+      if (cluster < free_cluster_index_) free_cluster_index_ = cluster;
       for (Slot& slot : slots_) {
         if (slot.offset == block_offset) {
           slot.offset = kInvalidOffset;
           slot.dirty = false;
+          slot.used = 0;
         }
       }
+      reftable_[first + i] = 0;
     }
   }
   return Status::Ok();

@@ -67,9 +67,10 @@ class Qcow2Allocator {
   // qcow2_get_last_cluster(): the last cluster below `file_size` with a
   // non-zero refcount.
   Result<uint64_t> LastCluster(uint64_t file_size);
-  // qcow2_shrink_reftable(): every refcount block that counts nothing but
-  // itself is freed and its table entry cleared; the table is rewritten in
-  // place.
+  // qcow2_shrink_reftable(): the table rewritten in place without the
+  // refcount blocks that count nothing but themselves, then each of those
+  // discarded (qcow2_discard_refcount_block(): its refcount cleared in the
+  // block covering it, the block dropped unwritten).
   Status ShrinkReftable();
 
   // Writes the cached refcount blocks that changed.

@@ -166,6 +166,12 @@ inline void ExpectCleanCheck(MemoryDevice& device, const QemuVersion& compat,
 // Byte for byte, the first differing offset reported.
 inline void ExpectSameBytes(const std::vector<uint8_t>& expected,
                             const std::vector<uint8_t>& actual) {
+  // INSTAR_KEEP_OURS=PATH keeps the hook's bytes there, to compare by hand.
+  if (const char* keep = std::getenv("INSTAR_KEEP_OURS")) {
+    std::ofstream(keep, std::ios::binary)
+        .write(reinterpret_cast<const char*>(actual.data()),
+               static_cast<std::streamsize>(actual.size()));
+  }
   size_t first_difference = 0;
   while (first_difference < expected.size() && first_difference < actual.size() &&
          expected[first_difference] == actual[first_difference]) {

@@ -86,6 +86,15 @@ std::vector<ResizeCase> ExtraCases() {
       {"shrink-unaligned", "", "64M", "1000000", true, "", {"write -P 1 0 2M"}},
       {"shrink-with-prealloc", "", "64M", "1M", true, "metadata", {}},
       {"unaligned-size", "", "1M", "1000001", true, "", {}},
+      // Found by qcow2_modify_fuzz: a preallocated image whose refcount
+      // blocks follow its data, shrunk.
+      {"shrink-prealloc-falloc-cs-1k",
+       "cluster_size=1k,preallocation=falloc",
+       "7M",
+       "1M",
+       true,
+       "",
+       {}},
   };
 }
 
