@@ -87,6 +87,20 @@ std::vector<AmendCase> ExtraCases() {
       {"create-only-two", "1M", "", "cluster_size=4k,extended_l2=on", false, {}},
       {"compat-v2-name", "1M", "", "compat=v2", false, {}},
       {"lazy-off-noop", "1M", "", "lazy_refcounts=off", false, {}},
+      // A snapshot makes refcounts of 2, which one bit cannot hold.
+      {"rb-1-with-snapshot",
+       "1M",
+       "",
+       "refcount_bits=1",
+       false,
+       {"write -P 1 0 128k", "snapshot s1"}},
+      {"rb-4-with-snapshot",
+       "1M",
+       "",
+       "refcount_bits=4",
+       false,
+       {"write -P 1 0 128k", "snapshot s1"}},
+      {"lazy-on-rb-1", "1M", "refcount_bits=1", "lazy_refcounts=on", false, {}},
   };
 }
 
@@ -141,7 +155,11 @@ void CompareWithQemu(const std::string& version, const AmendCase& c) {
     return;
   }
   for (const std::string& write : c.writes) {
-    const Run io = RunIn(dir.path(), {QemuIoFor(version), "-f", "qcow2", "-c", write, "a.qcow2"});
+    // "snapshot NAME" is qemu-img snapshot -c; anything else a qemu-io command.
+    const Run io =
+        write.compare(0, 9, "snapshot ") == 0
+            ? RunIn(dir.path(), {qemu_img, "snapshot", "-c", write.substr(9), "a.qcow2"})
+            : RunIn(dir.path(), {QemuIoFor(version), "-f", "qcow2", "-c", write, "a.qcow2"});
     ASSERT_EQ(io.exit_code, 0) << io.stderr_text;
   }
   MemoryDevice device(ReadFile(dir.path() + "/a.qcow2"));

@@ -40,7 +40,7 @@ Status TruncateQcow2(Qcow2Image& image, WritableDevice& device, uint64_t offset,
   // qcow2_co_truncate()'s checks, in its order.
   if (offset % 512 != 0) return Status::InvalidArgument("The new size must be a multiple of 512");
   if (image.snapshot_count() > 0 && image.version() < 3) {
-    return Status::NotSupported("Can't resize a v2 image which has internal snapshots");
+    return Status::NotSupported("Can't resize a v2 image which has snapshots");
   }
   if (image.bitmap_count() > 0) {
     return Status::NotSupported("instar cannot resize a qcow2 image with persistent bitmaps yet");

@@ -86,6 +86,9 @@ std::vector<ResizeCase> ExtraCases() {
       {"shrink-unaligned", "", "64M", "1000000", true, "", {"write -P 1 0 2M"}},
       {"shrink-with-prealloc", "", "64M", "1M", true, "metadata", {}},
       {"unaligned-size", "", "1M", "1000001", true, "", {}},
+      {"prealloc-metadata-lazy", "lazy_refcounts=on", "1M", "8M", true, "metadata", {}},
+      {"grow-with-snapshot", "", "1M", "1G", true, "", {"write -P 1 0 64k", "snapshot s1"}},
+      {"v2-with-snapshot", "compat=0.10", "1M", "4M", true, "", {"snapshot s1"}},
       // Found by qcow2_modify_fuzz: a preallocated image whose refcount
       // blocks follow its data, shrunk.
       {"shrink-prealloc-falloc-cs-1k",
@@ -127,7 +130,11 @@ void CompareWithQemu(const std::string& version, const ResizeCase& c) {
   const Run created = RunIn(dir.path(), create);
   ASSERT_EQ(created.exit_code, 0) << created.stderr_text;
   for (const std::string& write : c.writes) {
-    const Run io = RunIn(dir.path(), {QemuIoFor(version), "-f", "qcow2", "-c", write, "a.qcow2"});
+    // "snapshot NAME" is qemu-img snapshot -c; anything else a qemu-io command.
+    const Run io =
+        write.compare(0, 9, "snapshot ") == 0
+            ? RunIn(dir.path(), {qemu_img, "snapshot", "-c", write.substr(9), "a.qcow2"})
+            : RunIn(dir.path(), {QemuIoFor(version), "-f", "qcow2", "-c", write, "a.qcow2"});
     ASSERT_EQ(io.exit_code, 0) << io.stderr_text;
   }
   MemoryDevice device(ReadFile(dir.path() + "/a.qcow2"));
