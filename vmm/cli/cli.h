@@ -131,6 +131,12 @@ bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
 bool OpenUserImage(const GlobalOptions& global, const std::string& filename, DeviceTable* devices,
                    CliError* error);
 
+// Opens the image the user named read-write in place as device 0, the
+// writable device of resize and amend (DeviceTable::OpenInPlace), with
+// the same messages as OpenUserImage().
+bool OpenUserImageInPlace(const GlobalOptions& global, const std::string& filename,
+                          uint64_t write_limit, DeviceTable* devices, CliError* error);
+
 // An OperationConfig with the header, compat version and file name filled
 // in. False when the file name does not fit the ABI.
 bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std::string& filename,

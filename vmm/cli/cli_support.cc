@@ -123,8 +123,12 @@ bool ParseOutputFormat(const GlobalOptions& global, const std::string& command,
   return false;
 }
 
-bool OpenUserImage(const GlobalOptions& global, const std::string& filename, DeviceTable* devices,
-                   CliError* error) {
+namespace {
+
+// OpenUserImage() and OpenUserImageInPlace(): qemu's file protocol refuses
+// a directory (or anything but a file or a device) in the version's words
+// before it opens anything.
+bool RefuseNonFile(const GlobalOptions& global, const std::string& filename, CliError* error) {
   const std::string prefix = "Could not open '" + filename + "': ";
   struct stat st;
   if (::stat(filename.c_str(), &st) == 0 &&
@@ -136,11 +140,34 @@ bool OpenUserImage(const GlobalOptions& global, const std::string& filename, Dev
                          "A regular file was expected by the 'file' driver, but something "
                          "else was given"};
     }
-    return false;
+    return true;
   }
+  return false;
+}
+
+}  // namespace
+
+bool OpenUserImage(const GlobalOptions& global, const std::string& filename, DeviceTable* devices,
+                   CliError* error) {
+  if (RefuseNonFile(global, filename, error)) return false;
   std::string why;
   if (!devices->OpenPath(filename, &why)) {
-    error->messages = {prefix + why};
+    error->messages = {"Could not open '" + filename + "': " + why};
+    return false;
+  }
+  return true;
+}
+
+bool OpenUserImageInPlace(const GlobalOptions& global, const std::string& filename,
+                          uint64_t write_limit, DeviceTable* devices, CliError* error) {
+  // open(2) with O_RDWR refuses a directory itself (EISDIR), before the
+  // file driver looks at what it opened.
+  struct stat st;
+  const bool directory = ::stat(filename.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (!directory && RefuseNonFile(global, filename, error)) return false;
+  std::string why;
+  if (!devices->OpenInPlace(filename, write_limit, &why)) {
+    error->messages = {"Could not open '" + filename + "': " + why};
     return false;
   }
   return true;

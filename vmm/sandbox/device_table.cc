@@ -25,8 +25,8 @@ namespace {
 // a device that waits for a peer, and refuses anything but a regular file,
 // a block device or a character device (qemu's host_device: /dev/null),
 // which stays non-blocking so a read can never hang the host.
-int OpenUserFile(const std::string& path, int* error) {
-  host::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+int OpenUserFile(const std::string& path, int* error, int access = O_RDONLY) {
+  host::Fd fd(::open(path.c_str(), access | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     *error = errno;
     return -1;
@@ -36,7 +36,9 @@ int OpenUserFile(const std::string& path, int* error) {
     *error = errno;
     return -1;
   }
-  if (S_ISCHR(st.st_mode)) return fd.Release();
+  // A character device is read (qemu's host_device: /dev/null), never
+  // written through.
+  if (S_ISCHR(st.st_mode) && access == O_RDONLY) return fd.Release();
   if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
     *error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return -1;
@@ -227,6 +229,27 @@ bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, st
   ++roots_;
   output_target_ = target;
   output_temp_ = temp;
+  write_limit_ = write_limit;
+  return true;
+}
+
+bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std::string* error) {
+  if (!fds_.empty()) {
+    *error = "Could not open '" + path + "': the image must be the first device";
+    return false;
+  }
+  int err = 0;
+  const int fd = OpenUserFile(path, &err, O_RDWR);
+  if (fd < 0) {
+    *error = "Could not open '" + path + "': " + std::strerror(err);
+    return false;
+  }
+  output_ = static_cast<uint32_t>(fds_.size());
+  fds_.push_back(fd);
+  paths_.push_back(path);
+  ++roots_;
+  // No temporary name: CommitOutput() and DiscardOutput() have nothing to
+  // do, and no signal handler removes anything.
   write_limit_ = write_limit;
   return true;
 }

@@ -12,7 +12,9 @@
 // the table, by the path it was opened under. Reads past EOF return zeros
 // (qemu's file-posix behaviour); SeekData/SeekHole are lseek(2).
 //
-// A producing command's output (OpenOutput) is the one writable device:
+// A producing command's output (OpenOutput, or OpenInPlace for a command
+// that modifies the image the user named) is the one writable device.
+// OpenOutput's is
 // device 0, a new file under a temporary name beside the target,
 // `.<target's base name>.instar-XXXXXX` in the target's directory (so the
 // final rename(2) is atomic), with the mode qemu creates files with (0644
@@ -23,6 +25,11 @@
 // or the host confinement's SIGSYS) unlinks it, so the target is either
 // untouched or the complete new image. Only SIGKILL leaves the temporary
 // file behind, under that recognisable name.
+//
+// OpenInPlace's is the existing file itself, opened read-write (resize and
+// amend modify an image in place, as qemu-img does): never created,
+// truncated, renamed or removed by the table; the same write limit bounds
+// every write, truncation and fallocate on it.
 #ifndef INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 #define INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 
@@ -50,6 +57,12 @@ class DeviceTable {
   // failure returns false with qemu's "Could not create '<target>': ..."
   // in *error.
   bool OpenOutput(const std::string& target, uint64_t write_limit, std::string* error);
+  // Opens the existing image `path` read-write as the next device, a root
+  // (device 0: before any other), writable up to `write_limit` bytes: the
+  // output of a command that modifies it in place. Only a regular file or a
+  // block device; on failure returns false with qemu's reason in *error
+  // ("Could not open '<path>': <strerror>"), as OpenPath.
+  bool OpenInPlace(const std::string& path, uint64_t write_limit, std::string* error);
   // Renames the output over its target (fdatasync first); false with
   // *error set when that fails, and the temporary file is then removed.
   bool CommitOutput(std::string* error);

@@ -3,6 +3,9 @@
 // (guest/runtime/process/testing); the production helper has none of them.
 #include "vmm/sandbox/process_sandbox.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -14,6 +17,7 @@
 
 #include "testing/test_operations.h"
 #include "vmm/result/result_decoder.h"
+#include "vmm/sandbox/test_file.h"
 
 namespace instar::vmm {
 namespace {
@@ -124,6 +128,36 @@ TEST(ProcessSandboxTest, ProductionHelperDoesNotKnowTheTestOperations) {
   const std::optional<GuestError> guest_error = FindGuestError(result, &malformed);
   ASSERT_TRUE(guest_error.has_value());
   EXPECT_EQ(guest_error->message, "qemu-img: the sandbox does not know this operation");
+}
+
+// resize and amend's in-place writable device (DeviceTable::OpenInPlace):
+// a write, truncation or fallocate past the operation's write limit is
+// refused by the host, and nothing past it lands in the file.
+TEST(ProcessSandboxTest, TheInPlaceDeviceRefusesWritesPastItsLimit) {
+  constexpr uint64_t kLimit = 4096;
+  const std::string path = WriteTestFile("instar-in-place", std::vector<uint8_t>(3000, 7));
+  ASSERT_FALSE(path.empty());
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenInPlace(path, kLimit, &error)) << error;
+  abi::OperationConfig config = Config(test_ops::kTestWritePastLimit);
+  config.resize.size = kLimit;
+  const SandboxOutcome outcome =
+      MakeProcessSandbox(INSTAR_TEST_HELPER_PATH)->Run(config, devices, SandboxLimits{});
+  DecodedResult result;
+  ASSERT_TRUE(DecodeOk(outcome, test_ops::kTestWritePastLimit, &result));
+  std::vector<int64_t> errors;
+  for (const ResultRecord& r : result.records) {
+    if (r.tag == test_ops::kTagReplyError) errors.push_back(static_cast<int64_t>(r.number));
+  }
+  constexpr auto kOk = static_cast<int64_t>(abi::CallError::kOk);
+  constexpr auto kBadRange = static_cast<int64_t>(abi::CallError::kBadRange);
+  // Up to the limit, across it, at it; truncate and fallocate past it.
+  EXPECT_EQ(errors, (std::vector<int64_t>{kOk, kBadRange, kBadRange, kBadRange, kBadRange}));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), kLimit);
+  ::unlink(path.c_str());
 }
 
 TEST(ProcessSandboxTest, MissingHelperIsUnavailable) {

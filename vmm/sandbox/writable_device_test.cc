@@ -213,5 +213,48 @@ TEST_F(WritableDeviceTest, AnUncreatableTargetIsQemusError) {
   EXPECT_EQ(error, "Could not create '': No such file or directory");
 }
 
+// resize and amend: the image itself, opened read-write in place.
+TEST_F(WritableDeviceTest, InPlaceWritesTheImageItselfWithinTheLimit) {
+  std::ofstream(target_, std::ios::binary) << "old contents";
+  {
+    DeviceTable devices;
+    std::string error;
+    ASSERT_TRUE(devices.OpenInPlace(target_, kLimit, &error)) << error;
+    EXPECT_GE(devices.output_fd(), 0);
+    EXPECT_TRUE(devices.Writable(0));
+    CallHandler handler(devices);
+    // It reads as it is: no temporary copy.
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kSize, 0)).value, 12u);
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, 0, 3), {'n', 'e', 'w'}).error,
+              0);
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, kLimit, 1), {'X'}).error,
+              Err(abi::CallError::kBadRange));
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kTruncate, 0, kLimit + 1)).error,
+              Err(abi::CallError::kBadRange));
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kAllocate, 0, 0, kLimit + 1)).error,
+              Err(abi::CallError::kBadRange));
+    // Nothing to commit or discard: the table goes away and the file stays.
+    devices.DiscardOutput();
+  }
+  EXPECT_EQ(Read(target_), "new contents");
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+}
+
+TEST_F(WritableDeviceTest, InPlaceRefusesWhatQemuCannotOpen) {
+  DeviceTable devices;
+  std::string error;
+  EXPECT_FALSE(devices.OpenInPlace(target_, kLimit, &error));
+  EXPECT_EQ(error, "Could not open '" + target_ + "': No such file or directory");
+  EXPECT_FALSE(devices.OpenInPlace(dir_.string(), kLimit, &error));
+  EXPECT_EQ(error, "Could not open '" + dir_.string() + "': Is a directory");
+  // Never a character device, even one the user names.
+  EXPECT_FALSE(devices.OpenInPlace("/dev/null", kLimit, &error));
+  EXPECT_EQ(devices.count(), 0u);
+  // And only as the first device.
+  ASSERT_TRUE(devices.OpenPath(backing_, &error)) << error;
+  EXPECT_FALSE(devices.OpenInPlace(backing_, kLimit, &error));
+  EXPECT_FALSE(devices.Writable(0));
+}
+
 }  // namespace
 }  // namespace instar::vmm

@@ -38,6 +38,10 @@ enum Behaviour : uint32_t {
   kExitStatus = 112,       // emits a result, then kExit(3)
   kHypercallLoad = 113,    // a 4-byte load from the hypercall page
   kHypercallByte = 114,    // a 1-byte store to the hypercall page
+  // Writes device 0 around the write limit the host set, which the test
+  // passes as config.resize.size (abi.h, "Writable devices"); emits each
+  // reply's error (kTagReplyError), in kWriteRequest order.
+  kWritePastLimit = 115,
 };
 
 struct BehaviourName {
@@ -86,6 +90,17 @@ enum HostileRequest : uint32_t {
   kEmitTooLarge,        // kTooLarge: length = kMaxResult + 1
   kReadIntoArenaEnd,    // kOk: the last 16 bytes of memory
   kHostileRequestCount,
+};
+
+// The requests of kWritePastLimit, in order; the comment is the error the
+// host must answer on an in-place writable device of that limit.
+enum WriteRequest : uint32_t {
+  kWriteUpToLimit,     // kOk: the last byte below the limit
+  kWriteAcrossLimit,   // kBadRange: two bytes, the second at the limit
+  kWriteAtLimit,       // kBadRange: one byte at the limit
+  kTruncatePastLimit,  // kBadRange: a length of limit + 1
+  kAllocatePastLimit,  // kBadRange: [0, limit + 1)
+  kWriteRequestCount,
 };
 
 }  // namespace instar::test_guest

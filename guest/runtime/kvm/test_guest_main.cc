@@ -125,6 +125,22 @@ void HostileCalls(KvmTransport& transport, const layout::BootInfo& boot, uint8_t
   if (result.Emit(transport) != abi::CallError::kOk) transport.Abort("test guest: kEmit failed");
 }
 
+void WritePastLimit(KvmTransport& transport, const layout::BootInfo& boot, uint8_t* arena) {
+  Result result(arena, kWritePastLimit);
+  const uint64_t limit = g_config.resize.size;
+  const uint64_t payload = boot.arena_address + 4096;  // two bytes of a valid buffer
+  abi::CallError errors[kWriteRequestCount];
+  errors[kWriteUpToLimit] = Raw(transport, abi::Call::kWrite, 0, limit - 1, 1, payload);
+  errors[kWriteAcrossLimit] = Raw(transport, abi::Call::kWrite, 0, limit - 1, 2, payload);
+  errors[kWriteAtLimit] = Raw(transport, abi::Call::kWrite, 0, limit, 1, payload);
+  errors[kTruncatePastLimit] = Raw(transport, abi::Call::kTruncate, 0, limit + 1, 0, 0);
+  errors[kAllocatePastLimit] = Raw(transport, abi::Call::kAllocate, 0, 0, limit + 1, 0);
+  for (uint32_t i = 0; i < kWriteRequestCount; ++i) {
+    result.AddI64(kTagReplyError, static_cast<int64_t>(errors[i]));
+  }
+  if (result.Emit(transport) != abi::CallError::kOk) transport.Abort("test guest: kEmit failed");
+}
+
 // Always true; volatile so the compiler sees a way out of the recursion.
 volatile bool g_recurse = true;
 
@@ -204,6 +220,9 @@ extern "C" void InstarGuestMain(const instar::kvm_layout::BootInfo* boot) {
       break;
     case kHostileCalls:
       HostileCalls(transport, *boot, arena);
+      break;
+    case kWritePastLimit:
+      WritePastLimit(transport, *boot, arena);
       break;
     case kExitWithoutEmit:
       break;

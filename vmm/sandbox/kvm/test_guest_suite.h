@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "instar/guest/abi.h"
@@ -229,6 +230,47 @@ TEST_P(FlatGuestTest, BreakingTheProtocolIsABadResult) {
     EXPECT_NE(outcome.message.find(c.message_part), std::string::npos) << outcome.message;
     EXPECT_TRUE(outcome.result.empty());
   }
+}
+
+// resize and amend's in-place writable device (DeviceTable::OpenInPlace):
+// a write, truncation or fallocate past the operation's write limit is
+// refused by the host, and nothing past it lands in the file.
+TEST_P(FlatGuestTest, TheInPlaceDeviceRefusesWritesPastItsLimit) {
+  constexpr uint64_t kLimit = 4096;
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenInPlace(path_, kLimit, &error)) << error;
+  abi::OperationConfig config{};
+  config.magic = abi::kConfigMagic;
+  config.abi_version = abi::kAbiVersion;
+  config.operation = tg::kWritePastLimit;
+  config.size = sizeof(config);
+  config.resize.size = kLimit;
+  SandboxLimits limits;
+  limits.guest_memory_bytes = 16ull << 20;
+  std::string why;
+  std::unique_ptr<Sandbox> sandbox = GetParam().make(image_, &why);
+  ASSERT_NE(sandbox, nullptr) << why;
+  const SandboxOutcome outcome = sandbox->Run(config, devices, limits);
+  ASSERT_EQ(outcome.exit, kExitOk) << outcome.message;
+  std::vector<Record> records;
+  ASSERT_TRUE(ParseResult(outcome.result, tg::kWritePastLimit, &records));
+  ASSERT_EQ(records.size(), static_cast<size_t>(tg::kWriteRequestCount));
+  const abi::CallError expected[tg::kWriteRequestCount] = {
+      abi::CallError::kOk,        // kWriteUpToLimit
+      abi::CallError::kBadRange,  // kWriteAcrossLimit
+      abi::CallError::kBadRange,  // kWriteAtLimit
+      abi::CallError::kBadRange,  // kTruncatePastLimit
+      abi::CallError::kBadRange,  // kAllocatePastLimit
+  };
+  for (uint32_t i = 0; i < tg::kWriteRequestCount; ++i) {
+    EXPECT_EQ(static_cast<int64_t>(AsU64(records[i])), static_cast<int64_t>(expected[i]))
+        << "write request " << i;
+  }
+  // The file, written in place: one byte at limit - 1, nothing past it.
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), kLimit);
 }
 
 TEST_P(FlatGuestTest, RefusesAnImageThatIsNotAFlatImage) {

@@ -22,13 +22,19 @@
 // against kMaxTransfer (kMaxResult for kEmit), and `buffer` against guest
 // memory, and answers a bad request with an error reply, never a crash.
 //
-// Writable devices. Every device is read-only but the output of a
-// producing command (create): the host opens it for writing for that one
-// operation, under a temporary name beside the target, and renames it over
-// the target only when the guest's result reports success. kWrite,
-// kTruncate and kAllocate are refused (kDenied) on any other device, and
-// on the output every range must end within the operation's write limit
-// (kBadRange past it); kFlush on the output is fdatasync(2).
+// Writable devices. Every device is read-only but device 0 of a producing
+// command, which the host opens for writing for that one operation:
+//   create         a new file under a temporary name beside the target,
+//                  renamed over the target only when the guest's result
+//                  reports success;
+//   resize, amend  the existing image itself, opened read-write in place
+//                  (O_RDWR, never created or truncated by the host), as
+//                  qemu-img modifies it: what the guest wrote stays
+//                  written, whatever the result says.
+// kWrite, kTruncate and kAllocate are refused (kDenied) on any other
+// device, and on the writable one every range must end within the
+// operation's write limit (kBadRange past it); kFlush on it is
+// fdatasync(2).
 //
 // The operation. Before the guest starts, the host places an
 // OperationConfig (kvm: at kConfigAddress; process: the first bytes on
@@ -152,7 +158,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 9;
+constexpr uint32_t kAbiVersion = 10;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -242,6 +248,30 @@ constexpr uint32_t kCreateHasBacking = 1u << 0;        // -b was given
 constexpr uint32_t kCreateHasBackingFormat = 1u << 1;  // -F was given
 constexpr uint32_t kCreateUnsafe = 1u << 2;            // -u: the backing file is not opened
 
+// `qemu-img resize FILE [+-]SIZE`: device 0 is the image, opened
+// read-write in place. The host parsed SIZE (qemu's size option syntax)
+// and its sign; the guest resolves it against the image's current virtual
+// size, as img_resize does after opening the image.
+struct ResizeConfig {
+  uint64_t size;           // bytes, as typed after the sign
+  int32_t relative;        // 0: SIZE is the new size; +1/-1: grow/shrink by it
+  uint32_t flags;          // kResize*
+  uint32_t preallocation;  // an instar::Preallocation, when kResizeHasPreallocation
+  uint32_t reserved;
+};
+constexpr uint32_t kResizeShrink = 1u << 0;            // --shrink
+constexpr uint32_t kResizeHasPreallocation = 1u << 1;  // --preallocation was given
+
+// `qemu-img amend -o OPTIONS FILE`: device 0 is the image, opened
+// read-write in place.
+struct AmendConfig {
+  char options[1024];  // NUL-terminated -o text (every -o joined with ','), as typed
+  uint32_t flags;      // kAmend*
+  uint32_t reserved;
+};
+static_assert(sizeof(AmendConfig) <= 3072);
+constexpr uint32_t kAmendForce = 1u << 0;  // --force
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -260,6 +290,8 @@ struct OperationConfig {
     MapConfig map;
     CompareConfig compare;
     CreateConfig create;
+    ResizeConfig resize;
+    AmendConfig amend;
     uint8_t pad[3072];
   };
 };

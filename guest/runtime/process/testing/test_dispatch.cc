@@ -37,6 +37,30 @@ int ProbeEnvironment(const abi::OperationConfig& config, Transport& transport, A
   return stream.ok() ? Emit(transport, *stream) : 2;
 }
 
+// The kvm test guest's kWritePastLimit, over the pipe.
+int WritePastLimit(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
+  const uint64_t limit = config.resize.size;
+  const uint8_t bytes[2] = {'X', 'Y'};
+  const abi::CallRequest requests[] = {
+      abi::MakeRequest(abi::Call::kWrite, 0, limit - 1, 1),
+      abi::MakeRequest(abi::Call::kWrite, 0, limit - 1, 2),
+      abi::MakeRequest(abi::Call::kWrite, 0, limit, 1),
+      abi::MakeRequest(abi::Call::kTruncate, 0, limit + 1),
+      abi::MakeRequest(abi::Call::kAllocate, 0, 0, limit + 1),
+  };
+  uint8_t* buffer = arena.AllocateArray<uint8_t>(4096);
+  if (buffer == nullptr) return 2;
+  ResultWriter writer(buffer, 4096);
+  writer.Start(config.operation);
+  for (const abi::CallRequest& request : requests) {
+    const bool has_payload = request.call == static_cast<uint32_t>(abi::Call::kWrite);
+    const abi::CallReply reply = transport.Call(request, has_payload ? bytes : nullptr, nullptr);
+    (void)writer.I64(testing::kTagReplyError, reply.error);
+  }
+  Result<ByteView> stream = writer.Finish();
+  return stream.ok() ? Emit(transport, *stream) : 2;
+}
+
 }  // namespace
 
 int DispatchOperation(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
@@ -61,6 +85,8 @@ int DispatchOperation(const abi::OperationConfig& config, Transport& transport, 
     }
     case testing::kTestExitWithoutResult:
       return 0;
+    case testing::kTestWritePastLimit:
+      return WritePastLimit(config, transport, arena);
     default:
       return RunOperation(config, transport, arena);
   }

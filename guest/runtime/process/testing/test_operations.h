@@ -16,12 +16,19 @@ enum TestOperation : uint32_t {
   kTestCrash = 0x7e570004,              // writes through a null pointer
   kTestBadRequest = 0x7e570005,         // sends a kEmit claiming 2^40 bytes
   kTestExitWithoutResult = 0x7e570006,  // kExit(0) without a kEmit
+  // Writes device 0 around the write limit the host set, passed as
+  // config.resize.size: the requests of the kvm test guest's
+  // kWritePastLimit (guest/runtime/kvm/test_guest.h), in its order; emits
+  // each reply's error (kTagReplyError).
+  kTestWritePastLimit = 0x7e570007,
 };
 
 // Tags of kTestProbeEnvironment's result.
 constexpr uint16_t kTagOpenFd = 16;  // u64, once per open fd in 0..1023
 constexpr uint16_t kTagArgc = 17;    // u64
 constexpr uint16_t kTagEnvc = 18;    // u64
+// Tag of kTestWritePastLimit's result.
+constexpr uint16_t kTagReplyError = 19;  // i64, one per request
 
 }  // namespace instar::guest::testing
 
