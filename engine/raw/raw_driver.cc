@@ -2,6 +2,7 @@
 #include "core/formats.h"
 #include "measure/measure_internal.h"
 #include "raw/raw_create.h"
+#include "raw/raw_resize.h"
 
 namespace instar {
 
@@ -30,6 +31,7 @@ const FormatDriver kRawDriver = {
     .create_options = CreateOptions(kRawOptions),
     .measure = measure_internal::MeasureRaw,
     .create = CreateRaw,
+    .resize = ResizeRaw,
 };
 
 }  // namespace instar
