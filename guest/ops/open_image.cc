@@ -112,9 +112,20 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
                                    size_t name_size, uint32_t format_hint,
                                    const ImageOpenFlags& flags) {
   const NamedImage image_name{name, name_size};
-  Result<TransportDevice*> device =
-      TransportDevice::Create(ctx.transport, device_number, ctx.arena);
-  if (!device.ok()) return Fail(ctx, image_name, device.status());
+  BlockDevice* device = nullptr;
+  WritableDevice* writable = nullptr;
+  if (flags.writable) {
+    Result<TransportWritableDevice*> opened =
+        TransportWritableDevice::Create(ctx.transport, device_number, ctx.arena);
+    if (!opened.ok()) return Fail(ctx, image_name, opened.status());
+    writable = *opened;
+    device = *opened;
+  } else {
+    Result<TransportDevice*> opened =
+        TransportDevice::Create(ctx.transport, device_number, ctx.arena);
+    if (!opened.ok()) return Fail(ctx, image_name, opened.status());
+    device = *opened;
+  }
 
   ImageFormat format;
   if (format_hint != 0) {
@@ -125,7 +136,7 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
     if (driver == nullptr) return Fail(ctx, image_name, Status::InvalidArgument("Unknown driver"));
     format = driver->format;
   } else {
-    Result<ImageFormat> probed = ProbeFormat(**device, name, BoundedLength(name, name_size));
+    Result<ImageFormat> probed = ProbeFormat(*device, name, BoundedLength(name, name_size));
     if (!probed.ok()) return Fail(ctx, image_name, probed.status());
     format = *probed;
   }
@@ -143,7 +154,7 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
   options.compat = ctx.compat;
   options.no_io = flags.no_io;
   options.check = flags.check;
-  Result<Image*> image = OpenImage(format, **device, *opener, ctx.arena, options);
+  Result<Image*> image = OpenImage(format, *device, *opener, ctx.arena, options);
   if (!image.ok()) {
     // A file the image names by its name as given (a qcow2's data file)
     // that could not be opened is named, as qemu's bdrv_open_child() does.
@@ -188,7 +199,7 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
       return s;
     }
   }
-  return OpenedImage{*image, format};
+  return OpenedImage{*image, format, writable};
 }
 
 }  // namespace instar::guest

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "instar/engine/arena.h"
+#include "instar/engine/create.h"
 #include "instar/engine/image.h"
 #include "instar/engine/status.h"
 #include "instar/engine/version.h"
@@ -47,6 +48,9 @@ INSTAR_COMMAND_TABLE(INSTAR_DECLARE_OPERATION, INSTAR_COMMAND_SKIPPED)
 struct OpenedImage {
   Image* image = nullptr;
   ImageFormat format = ImageFormat::kUnknown;
+  // With ImageOpenFlags::writable: the device the image was opened over,
+  // the one the driver's resize and amend hooks write through.
+  WritableDevice* writable = nullptr;
 };
 // How a command opens the user's image, as qemu-img's open flags say.
 enum class BackingChain {
@@ -57,6 +61,9 @@ struct ImageOpenFlags {
   BackingChain backing = BackingChain::kSkip;
   bool no_io = false;  // BDRV_O_NO_IO (`qemu-img info`), see OpenOptions
   bool check = false;  // BDRV_O_CHECK (`qemu-img check`), see OpenOptions
+  // BDRV_O_RDWR (`qemu-img resize`, `amend`): the image is read through the
+  // writable device the host opened in place (abi.h, "Writable devices").
+  bool writable = false;
 };
 Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& flags);
 
@@ -72,6 +79,16 @@ void AppendCorruptionReports(TextBuilder& text, Image& top);
 Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device, const char* name,
                                    size_t name_size, uint32_t format_hint,
                                    const ImageOpenFlags& flags);
+
+// The image the user named, opened for resize or amend (BDRV_O_RDWR, the
+// backing chain opened read-only) over the in-place writable device; into
+// `warning` the lines qemu prints on stderr when it opens an image for
+// writing whose format it probed as raw (resize_operation.cc).
+Result<OpenedImage> OpenImageForModify(OperationContext& ctx, TextBuilder& warning);
+// A failure after that open: ctx.error (or "qemu-img: <status>" when it is
+// empty) with the `warning` lines in front, as qemu printed them; returns
+// `status`.
+Status FailWithWarning(OperationContext& ctx, const TextBuilder& warning, Status status);
 
 }  // namespace instar::guest
 

@@ -42,6 +42,10 @@ Status CheckConfig(const abi::OperationConfig& config) {
       return Status::InvalidArgument("the sandbox received an unterminated create option");
     }
   }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kAmend) &&
+      !Terminated(config.amend.options, sizeof(config.amend.options))) {
+    return Status::InvalidArgument("the sandbox received an unterminated amend option");
+  }
   if (config.operation == static_cast<uint32_t>(abi::Operation::kCompare) &&
       !Terminated(config.compare.filename2, sizeof(config.compare.filename2))) {
     return Status::InvalidArgument("the sandbox received an unterminated file name");

@@ -33,16 +33,17 @@ TEST(InstarProgramTest, SizeCaseKeepsEveryWordAndTheSandboxGoesFirst) {
                                       "cluster_size=4k"}));
 }
 
-// A step of a command instar does not implement (resize, here) is one
+// A step of a command instar does not implement (convert, here) is one
 // conform runs with qemu-img (conformer.h), and is shown so.
 TEST(InstarProgramTest, ShownCommandKeepsThePlaceholdersAndJoinsAPipeline) {
-  CaseSpec spec{"resize", "resize-info-json", "raw", "1M-to-2M", {}, {}, {}};
-  spec.steps.push_back({"create", {"qemu-img", "create", "-f", "raw", "$FILENAME", "1M"}});
-  spec.steps.push_back({"resize", {"qemu-img", "resize", "-f", "raw", "$FILENAME", "2M"}});
+  CaseSpec spec{"convert", "convert-info-json", "raw", "1M-to-raw", {}, {}, {}};
+  spec.steps.push_back({"create", {"qemu-img", "create", "-f", "raw", "$FILENAME.src", "1M"}});
+  spec.steps.push_back(
+      {"convert", {"qemu-img", "convert", "-O", "raw", "$FILENAME.src", "$FILENAME"}});
   spec.steps.push_back({"info", {"qemu-img", "info", "--output=json", "$FILENAME"}});
   EXPECT_EQ(ShownCommand(spec, InstarProgram("/build/vmm/instar", "7.2.18", "process")),
-            "instar --sandbox=process --compat 7.2.18 create -f raw $FILENAME 1M && "
-            "qemu-img resize -f raw $FILENAME 2M && "
+            "instar --sandbox=process --compat 7.2.18 create -f raw $FILENAME.src 1M && "
+            "qemu-img convert -O raw $FILENAME.src $FILENAME && "
             "instar --sandbox=process --compat 7.2.18 info --output=json $FILENAME");
   EXPECT_FALSE(IsFixtureStep(spec.steps[0]));
   EXPECT_TRUE(IsFixtureStep(spec.steps[1]));

@@ -35,7 +35,7 @@
 #include <cstdint>
 
 #define INSTAR_COMMAND_TABLE(IMPLEMENTED, BASELINES_ONLY) \
-  BASELINES_ONLY(amend, Amend)                            \
+  IMPLEMENTED(amend, Amend, 8)                            \
   IMPLEMENTED(check, Check, 4)                            \
   IMPLEMENTED(compare, Compare, 5)                        \
   BASELINES_ONLY(convert, Convert)                        \
@@ -44,7 +44,7 @@
   IMPLEMENTED(info, Info, 1)                              \
   IMPLEMENTED(map, Map, 3)                                \
   IMPLEMENTED(measure, Measure, 2)                        \
-  BASELINES_ONLY(resize, Resize)
+  IMPLEMENTED(resize, Resize, 7)
 
 // For the kind of entry a use of the table passes over.
 #define INSTAR_COMMAND_SKIPPED(...)
