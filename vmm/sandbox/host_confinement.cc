@@ -145,7 +145,7 @@ Rule NotImplemented(long number) {
   return rule;
 }
 
-std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd) {
+std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd, bool output_renamed) {
   std::vector<Rule> rules = {
       // The descriptors instar holds: the devices, stdout and stderr, the
       // helper's pipes.
@@ -198,11 +198,12 @@ std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd) {
       Allow(SYS_exit),
       Allow(SYS_exit_group),
   };
-  // A producing command's output (DeviceTable::OpenOutput): written,
-  // truncated, fallocated and flushed through its descriptor only, then
-  // renamed over the target, or unlinked on failure. rename and unlink
-  // take paths the filter cannot read; the host makes them with the two
-  // names it chose itself.
+  // A producing command's output (DeviceTable::OpenOutput, or OpenInPlace
+  // for resize and amend): written, truncated, fallocated and flushed
+  // through its descriptor only; create's is then renamed over the target,
+  // or unlinked on failure. rename and unlink take paths the filter cannot
+  // read; the host makes them with the two names it chose itself, and
+  // only for create's temporary file.
   if (output_fd >= 0) {
     const auto fd = static_cast<uint32_t>(output_fd);
     rules.push_back(AllowIfOneOf(SYS_pwrite64, 0, {fd}));
@@ -212,8 +213,10 @@ std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd) {
     // posix_fallocate(3) on a file system without fallocate(2) writes the
     // range itself, after asking its block size.
     rules.push_back(AllowIfOneOf(SYS_fstatfs, 0, {fd}));
-    rules.push_back(Allow(SYS_rename));
-    rules.push_back(Allow(SYS_unlink));
+    if (output_renamed) {
+      rules.push_back(Allow(SYS_rename));
+      rules.push_back(Allow(SYS_unlink));
+    }
   }
   // ioctl: stdio asks whether stdout is a terminal (TCGETS) before it
   // buffers; info reads each file's extent size hint (FS_IOC_FSGETXATTR).
@@ -309,9 +312,10 @@ void MakeForbiddenCall(const char* name) {
 
 }  // namespace
 
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd) {
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd,
+                                         bool output_renamed) {
   FilterBuilder builder;
-  for (const Rule& rule : HostRules(kind, child, output_fd)) builder.Add(rule);
+  for (const Rule& rule : HostRules(kind, child, output_fd, output_renamed)) builder.Add(rule);
   return builder.Finish();
 }
 
@@ -325,7 +329,8 @@ bool HostConfinementAvailable() {
 
 bool HostConfined() { return confined; }
 
-bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error) {
+bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error,
+                 bool output_renamed) {
   if (confined || !HostConfinementAvailable()) return true;
 #ifdef INSTAR_TEST_HOOKS
   const char* forbidden = std::getenv("INSTAR_TEST_FORBIDDEN_CALL");
@@ -346,7 +351,7 @@ bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* erro
     *error = std::string("cannot confine the host: PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno);
     return false;
   }
-  std::vector<sock_filter> filter = BuildHostFilter(kind, child, output_fd);
+  std::vector<sock_filter> filter = BuildHostFilter(kind, child, output_fd, output_renamed);
   const sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program) != 0) {
     *error = std::string("cannot confine the host: seccomp: ") + std::strerror(errno);

@@ -42,18 +42,23 @@ namespace instar::vmm {
 
 // The filter for a host running the `kind` backend; `child` is the process
 // backend's helper, the one process it may kill and reap; `output_fd` the
-// one descriptor it may write through (-1: none, a reading command).
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd = -1);
+// one descriptor it may write through (-1: none, a reading command);
+// `output_renamed`: that output is create's temporary file, which the host
+// renames or unlinks at the end (not resize's and amend's image, written
+// in place).
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd = -1,
+                                         bool output_renamed = true);
 
 // Whether this build confines the host at all (not under sanitizers).
 bool HostConfinementAvailable();
 
 // Installs the SIGSYS handler, PR_SET_NO_NEW_PRIVS and
-// BuildHostFilter(kind, child, output_fd) on every thread of the process. Once per process: a
-// second call does nothing and succeeds. On failure returns false with *error set (the process
-// stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL (socket, execve, open-write,
-// fork) then makes that call, to prove it kills.
-bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error);
+// BuildHostFilter(kind, child, output_fd, output_renamed) on every thread of the process. Once per
+// process: a second call does nothing and succeeds. On failure returns false with *error set (the
+// process stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL (socket, execve,
+// open-write, fork) then makes that call, to prove it kills.
+bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error,
+                 bool output_renamed = true);
 
 // Whether ConfineHost() has confined this process.
 bool HostConfined();
