@@ -1,11 +1,12 @@
 // The vpc driver (qemu's bdrv_vpc). qemu-img cannot measure a vpc target;
 // instar's prediction (vpc_measure.cc) is the predict_size hook. The
-// writer is vpc_create.cc.
+// create hook is vpc_create.cc, the guest-data writer vpc_write.cc.
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vpc.h"
 #include "measure/measure_internal.h"
 #include "vpc/vpc_create.h"
+#include "vpc/vpc_write.h"
 
 namespace instar {
 
@@ -40,6 +41,7 @@ const FormatDriver kVpcDriver = {
     .describe = DescribeVpc,
     .create_options = CreateOptions(kVpcOptions),
     .create = vpc::CreateVpc,
+    .open_writer = vpc::OpenVpcWriter,
     .predict_size = measure_internal::PredictVpcSize,
 };
 

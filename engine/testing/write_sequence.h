@@ -1,0 +1,212 @@
+// Running a format driver's guest-data writer (FormatDriver::open_writer)
+// from tests, and the write sequences real qemu issues to compare it with:
+// `qemu-img dd` (every qemu-img of testing/qemu_img.h) and `qemu-io -c
+// 'write -P ...'` (the system qemu-io; the matrix has none).
+#ifndef INSTAR_ENGINE_TESTING_WRITE_SEQUENCE_H_
+#define INSTAR_ENGINE_TESTING_WRITE_SEQUENCE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "instar/engine/compare.h"
+#include "instar/engine/format_driver.h"
+#include "instar/engine/modify.h"
+#include "testing/create_hook.h"
+#include "testing/memory_device.h"
+#include "testing/qemu_img.h"
+
+namespace instar::testing {
+
+// One guest write: `length` bytes at `offset`, taken from `source` at
+// `source_offset` (a dd input), or all `pattern` (qemu-io's -P) when
+// `source` is null.
+struct GuestWrite {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint8_t pattern = 0;
+  const std::vector<uint8_t>* source = nullptr;
+  uint64_t source_offset = 0;
+};
+
+// qemu-img dd's operands, as cases/dd.json gives them.
+struct DdOperands {
+  uint64_t bs = 512;
+  uint64_t skip = 0;
+  bool has_skip = false;
+  uint64_t count = 0;
+  bool has_count = false;
+};
+
+// What qemu-img.c img_dd() does with an input of `input.size()` bytes: the
+// size it creates the output with (count is applied to the input before
+// skip is taken off, as img_dd() does), and its writes, bs bytes at a time
+// (the last one shorter), from output offset 0.
+inline std::vector<GuestWrite> DdWrites(const std::vector<uint8_t>& input, const DdOperands& dd,
+                                        uint64_t* output_size) {
+  uint64_t size = input.size();
+  if (dd.has_count && dd.count * dd.bs < size) size = dd.count * dd.bs;
+  const uint64_t skip_bytes = dd.has_skip ? dd.skip * dd.bs : 0;
+  *output_size = size < skip_bytes ? 0 : size - skip_bytes;
+  std::vector<GuestWrite> writes;
+  uint64_t out = 0;
+  for (uint64_t in = skip_bytes; in < size;) {
+    const uint64_t n = in + dd.bs > size ? size - in : dd.bs;
+    writes.push_back({out, n, 0, &input, in});
+    in += n;
+    out += n;
+  }
+  return writes;
+}
+
+inline std::vector<std::string> DdArguments(const DdOperands& dd) {
+  std::vector<std::string> args;
+  if (dd.bs != 512) args.push_back("bs=" + std::to_string(dd.bs));
+  if (dd.has_skip) args.push_back("skip=" + std::to_string(dd.skip));
+  if (dd.has_count) args.push_back("count=" + std::to_string(dd.count));
+  return args;
+}
+
+// `qemu-img dd -f raw -O FORMAT OPERANDS if=INPUT of=OUTPUT`.
+inline int QemuImgDd(const QemuImgBinary& qemu, const std::string& format, const DdOperands& dd,
+                     const std::string& input, const std::string& output, std::string* text) {
+  std::vector<std::string> argv = {qemu.path, "dd", "-f", "raw", "-O", format};
+  for (const std::string& a : DdArguments(dd)) argv.push_back(a);
+  argv.push_back("if=" + input);
+  argv.push_back("of=" + output);
+  return RunProgram(argv, text);
+}
+
+// The system qemu-io, one open of `path`, a `write -P` per entry of
+// `writes` (which must have no source).
+inline int QemuIoWrites(const std::string& format, const std::string& path,
+                        const std::vector<GuestWrite>& writes, std::string* text) {
+  std::vector<std::string> argv = {"qemu-io", "-f", format};
+  for (const GuestWrite& w : writes) {
+    argv.push_back("-c");
+    argv.push_back("write -P " + std::to_string(w.pattern) + " " + std::to_string(w.offset) + " " +
+                   std::to_string(w.length));
+  }
+  argv.push_back(path);
+  return RunProgram(argv, text);
+}
+
+// Test input: bytes no two sectors of which are equal and none zero.
+inline std::vector<uint8_t> PatternInput(uint64_t size) {
+  std::vector<uint8_t> bytes(size);
+  for (uint64_t i = 0; i < size; ++i) {
+    bytes[i] = static_cast<uint8_t>(((i * 131) ^ (i >> 9) ^ (i >> 17)) | 1);
+  }
+  return bytes;
+}
+
+// The guest byte at `offset` after `writes` on a disk of zeros: the last
+// write over it wins.
+inline uint8_t WrittenByte(const std::vector<GuestWrite>& writes, uint64_t offset) {
+  for (auto w = writes.rbegin(); w != writes.rend(); ++w) {
+    if (offset >= w->offset && offset - w->offset < w->length) {
+      return w->source != nullptr ? (*w->source)[w->source_offset + (offset - w->offset)]
+                                  : w->pattern;
+    }
+  }
+  return 0;
+}
+
+// Opens the image in `device` with its driver's reader, opens the writer
+// with `entropy`, issues `writes` one Write() each, then Finish(). Empty
+// when all of it succeeded; otherwise what failed.
+inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const QemuVersion& compat,
+                             const WriterEntropy& entropy, const std::vector<GuestWrite>& writes) {
+  std::vector<uint8_t> buffer(16 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver == nullptr || driver->open_writer == nullptr) return "no open_writer hook";
+  class NoFiles final : public DeviceOpener {
+   public:
+    Result<BlockDevice*> Open(const char*, size_t) override {
+      return Status::IOError("no other files");
+    }
+  } opener;
+  OpenOptions options;
+  options.compat = compat;
+  auto image = driver->open(device, opener, arena, options);
+  if (!image.ok()) return std::string("open: ") + image.status().message();
+  auto writer = driver->open_writer(**image, device, entropy, compat, arena);
+  if (!writer.ok()) return std::string("open_writer: ") + writer.status().message();
+  std::vector<uint8_t> data;
+  for (const GuestWrite& w : writes) {
+    data.assign(w.length, w.pattern);
+    if (w.source != nullptr) {
+      data.assign(w.source->begin() + static_cast<std::ptrdiff_t>(w.source_offset),
+                  w.source->begin() + static_cast<std::ptrdiff_t>(w.source_offset + w.length));
+    }
+    const Status status = (*writer)->Write(w.offset, data.data(), data.size());
+    if (!status.ok()) {
+      return "write " + std::to_string(w.offset) + "+" + std::to_string(w.length) + ": " +
+             status.message();
+    }
+  }
+  const Status finished = (*writer)->Finish();
+  if (!finished.ok()) return std::string("finish: ") + finished.message();
+  return "";
+}
+
+// Reopens the written image with the engine's reader, runs the engine's
+// check where the format has one (which must find nothing), and reads the
+// guest disk back (all of a disk of up to 64 MiB; of a larger one, each
+// write's range and 1 MiB either side): empty when it reads as `writes`
+// left it.
+inline std::string VerifyWritten(ImageFormat format, MemoryDevice& device,
+                                 const QemuVersion& compat, const std::vector<GuestWrite>& writes) {
+  ReopenedImage reopened = Reopen(format, device, compat);
+  if (!reopened.failure.empty()) return reopened.failure;
+  if (reopened.checked && (reopened.check.corruptions != 0 || reopened.check.leaks != 0 ||
+                           reopened.check.check_errors != 0)) {
+    std::string lines;
+    for (const std::string& l : reopened.check_lines) lines += l + "\n";
+    return "check found problems:\n" + lines;
+  }
+  std::vector<uint8_t> buffer(8 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  class NoFiles final : public DeviceOpener {
+   public:
+    Result<BlockDevice*> Open(const char*, size_t) override {
+      return Status::IOError("no other files");
+    }
+  } opener;
+  OpenOptions options;
+  options.compat = compat;
+  auto image = FindFormatDriver(format)->open(device, opener, arena, options);
+  if (!image.ok()) return std::string("open: ") + image.status().message();
+  const uint64_t size = (*image)->VirtualSize();
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // start, end
+  constexpr uint64_t kWhole = 64 << 20, kMargin = 1 << 20;
+  if (size <= kWhole) {
+    ranges.emplace_back(0, size);
+  } else {
+    for (const GuestWrite& w : writes) {
+      const uint64_t start = w.offset < kMargin ? 0 : w.offset - kMargin;
+      const uint64_t end = w.offset + w.length + kMargin;
+      ranges.emplace_back(start, end < size ? end : size);
+    }
+  }
+  std::vector<uint8_t> guest;
+  for (auto [start, end] : ranges) {
+    guest.assign(end - start, 0xee);
+    const Status read = ReadGuest(**image, start, end - start, guest.data(), compat, arena);
+    if (!read.ok()) return std::string("read: ") + read.message();
+    for (uint64_t i = start; i < end; ++i) {
+      const uint8_t want = WrittenByte(writes, i);
+      if (guest[i - start] != want) {
+        return "guest byte " + std::to_string(i) + " reads " + std::to_string(guest[i - start]) +
+               ", written " + std::to_string(want);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace instar::testing
+
+#endif  // INSTAR_ENGINE_TESTING_WRITE_SEQUENCE_H_
