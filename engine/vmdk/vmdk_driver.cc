@@ -1,12 +1,13 @@
 // The vmdk driver (qemu's bdrv_vmdk). qemu-img cannot measure a vmdk
 // target; instar's prediction (vmdk_measure.cc) is the predict_size hook.
-// The writer is vmdk_create.cc.
+// The create hook is vmdk_create.cc, the guest-data writer vmdk_write.cc.
 #include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vmdk.h"
 #include "measure/measure_internal.h"
 #include "vmdk/vmdk_create.h"
+#include "vmdk/vmdk_write.h"
 
 namespace instar {
 
@@ -122,6 +123,7 @@ const FormatDriver kVmdkDriver = {
     .describe = DescribeVmdk,
     .create_options = CreateOptions(kVmdkOptions),
     .create = vmdk::CreateVmdk,
+    .open_writer = vmdk::OpenVmdkWriter,
     .predict_size = measure_internal::PredictVmdkSize,
 };
 

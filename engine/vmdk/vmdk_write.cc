@@ -1,0 +1,231 @@
+// The vmdk guest-data writer for monolithicSparse: block/vmdk.c
+// vmdk_pwritev, get_cluster_offset (allocate = true), get_whole_cluster,
+// vmdk_write_extent, vmdk_L2update and vmdk_write_cid, the same in every
+// release of the matrix (5.2 to 11.1).
+//
+// A write is cut at grain boundaries. For each piece:
+//  * The grain table of its directory entry (qemu's create writes every
+//    one) gives the grain's sector. An allocated grain (not 0, and not 1
+//    when the extent has zeroed grains) is written in place.
+//  * Otherwise the grain goes at next_cluster_sector: at open, the image
+//    file's length in sectors rounded up to whole grains; each allocation
+//    moves it by a grain. The grain is written whole, as get_whole_cluster
+//    writes it without a parent: zeros before and after the piece, then
+//    the piece. Then the grain's sector goes into the grain table entry,
+//    and into the same entry of the redundant grain table (the one the
+//    redundant directory names), little endian.
+//  * After the first piece of the first write since the image was opened,
+//    vmdk_write_cid: the descriptor's 20 sectors at 0x200 are read, the
+//    text after "CID=" up to "parentCID" is replaced by the new CID in
+//    lower-case hex without leading zeros and a newline, and all 20
+//    sectors are written back (the bytes after the text's new end are
+//    whatever was there, as qemu leaves its buffer).
+//
+// Nothing is written at close (vmdk_close writes nothing); Finish() only
+// flushes.
+#include "vmdk/vmdk_write.h"
+
+#include "instar/engine/bytes.h"
+#include "instar/engine/vmdk.h"
+
+namespace instar::vmdk {
+
+namespace {
+
+constexpr size_t kDescriptorBytes = 20 * 512;  // qemu's DESC_SIZE
+constexpr uint64_t kMaxExtentSectors = uint64_t{1} << 32;
+constexpr uint32_t kZeroedGrain = 1;  // VMDK_GTE_ZEROED
+
+// Where `needle` (NUL-terminated) first occurs in the NUL-terminated
+// `text`, as strstr() finds it; null when nowhere.
+char* FindText(char* text, const char* needle) {
+  size_t needle_length = 0;
+  while (needle[needle_length] != '\0') ++needle_length;
+  for (char* p = text; *p != '\0'; ++p) {
+    size_t i = 0;
+    while (i < needle_length && p[i] == needle[i]) ++i;
+    if (i == needle_length) return p;
+  }
+  return nullptr;
+}
+
+class VmdkWriter final : public ImageWriter {
+ public:
+  VmdkWriter(WritableDevice& device, const VmdkImage& image, const WriterEntropy& entropy,
+             uint8_t* grain, char* descriptor, char* tail)
+      : device_(device),
+        extent_(image.extent(0)),
+        virtual_size_(image.VirtualSize()),
+        descriptor_offset_(image.descriptor_offset()),
+        grain_bytes_(image.extent(0).cluster_sectors * 512),
+        next_sector_(AlignUp(DivRoundUp(device.Size(), 512), image.extent(0).cluster_sectors)),
+        new_cid_(LoadLE32(entropy.random)),
+        grain_(grain),
+        descriptor_(descriptor),
+        tail_(tail) {}
+
+  Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
+    if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+      return Status::InvalidArgument("vmdk: write past the end of the virtual disk");
+    }
+    while (length > 0) {
+      const uint64_t in_grain = offset % grain_bytes_;
+      const size_t n =
+          length < grain_bytes_ - in_grain ? length : static_cast<size_t>(grain_bytes_ - in_grain);
+      uint64_t grain_offset;
+      INSTAR_RETURN_IF_ERROR(GrainFor(offset, in_grain, in_grain + n, &grain_offset));
+      INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset + in_grain, data, n));
+      if (pending_entry_ != 0) INSTAR_RETURN_IF_ERROR(UpdateTables(grain_offset / 512));
+      offset += n;
+      data += n;
+      length -= n;
+      if (!cid_updated_) {
+        INSTAR_RETURN_IF_ERROR(WriteCid());
+        cid_updated_ = true;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() override {
+    finished_ = true;
+    return device_.Flush();
+  }
+
+ private:
+  // get_cluster_offset() with allocation: where the grain holding guest
+  // byte `offset` starts in the file, a new one written whole but for
+  // [skip_start, skip_end) when there was none (pending_entry_ then says
+  // which table entries to update).
+  Status GrainFor(uint64_t offset, uint64_t skip_start, uint64_t skip_end, uint64_t* grain_offset) {
+    pending_entry_ = 0;
+    const uint64_t sector = offset / 512;
+    const uint64_t l1_index = sector / extent_.gd_entry_sectors;
+    if (l1_index >= extent_.gd_entries) return Status::Corruption("vmdk: grain past the directory");
+    const uint64_t l2_index = (sector / extent_.cluster_sectors) % extent_.gt_entries;
+    uint8_t entry[4];
+    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.gd_offset + 4 * l1_index, entry, 4));
+    const uint32_t table = LoadLE32(entry);
+    if (table == 0) return Status::NotSupported("vmdk: a grain directory entry without a table");
+    const uint64_t entry_offset = uint64_t{table} * 512 + 4 * l2_index;
+    INSTAR_RETURN_IF_ERROR(device_.Read(entry_offset, entry, 4));
+    const uint32_t grain_sector = LoadLE32(entry);
+    if (grain_sector != 0 && !(extent_.has_zero_grain && grain_sector == kZeroedGrain)) {
+      *grain_offset = uint64_t{grain_sector} * 512;
+      return Status::Ok();
+    }
+    if (next_sector_ >= kMaxExtentSectors) return Status::NoSpace("vmdk: the extent is full");
+    *grain_offset = next_sector_ * 512;
+    next_sector_ += extent_.cluster_sectors;
+    // get_whole_cluster(): zeros around the piece the caller writes.
+    if (skip_start > 0) INSTAR_RETURN_IF_ERROR(device_.Write(*grain_offset, grain_, skip_start));
+    if (skip_end < grain_bytes_) {
+      INSTAR_RETURN_IF_ERROR(
+          device_.Write(*grain_offset + skip_end, grain_, grain_bytes_ - skip_end));
+    }
+    pending_entry_ = entry_offset;
+    pending_l1_index_ = l1_index;
+    pending_l2_index_ = l2_index;
+    return Status::Ok();
+  }
+
+  // vmdk_L2update(): the grain table entry, then the redundant one.
+  Status UpdateTables(uint64_t grain_sector) {
+    uint8_t entry[4];
+    StoreLE32(entry, static_cast<uint32_t>(grain_sector));
+    INSTAR_RETURN_IF_ERROR(device_.Write(pending_entry_, entry, 4));
+    pending_entry_ = 0;
+    if (extent_.rgd_offset == 0) return Status::Ok();
+    uint8_t backup[4];
+    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.rgd_offset + 4 * pending_l1_index_, backup, 4));
+    return device_.Write(uint64_t{LoadLE32(backup)} * 512 + 4 * pending_l2_index_, entry, 4);
+  }
+
+  // vmdk_write_cid().
+  Status WriteCid() {
+    INSTAR_RETURN_IF_ERROR(device_.Read(descriptor_offset_, descriptor_, kDescriptorBytes));
+    descriptor_[kDescriptorBytes - 1] = '\0';
+    char* parent = FindText(descriptor_, "parentCID");
+    if (parent == nullptr) return Status::InvalidArgument("vmdk: no parentCID in the descriptor");
+    size_t tail_length = 0;
+    while (parent[tail_length] != '\0') {
+      tail_[tail_length] = parent[tail_length];
+      ++tail_length;
+    }
+    char* cid = FindText(descriptor_, "CID");
+    if (cid != nullptr) {
+      char* p = cid + 4;  // past "CID" and the character after it
+      const char* end = descriptor_ + kDescriptorBytes;
+      char hex[10];
+      size_t digits = 0;
+      uint32_t rest = new_cid_;
+      do {
+        hex[digits++] = "0123456789abcdef"[rest & 0xf];
+        rest >>= 4;
+      } while (rest != 0);
+      // snprintf of "%x\n" into what is left of the buffer, then pstrcat
+      // of the text from "parentCID" on, both truncating at its end.
+      size_t room = static_cast<size_t>(end - p);
+      size_t at = 0;
+      auto put = [&](char c) {
+        if (at + 1 < room) p[at++] = c;
+      };
+      while (digits > 0) put(hex[--digits]);
+      put('\n');
+      for (size_t i = 0; i < tail_length; ++i) put(tail_[i]);
+      if (room > 0) p[at] = '\0';
+    }
+    return device_.Write(descriptor_offset_, descriptor_, kDescriptorBytes);
+  }
+
+  WritableDevice& device_;
+  const VmdkExtent& extent_;
+  const uint64_t virtual_size_;
+  const uint64_t descriptor_offset_;
+  const uint64_t grain_bytes_;
+  uint64_t next_sector_;  // qemu's next_cluster_sector
+  const uint32_t new_cid_;
+  const uint8_t* const grain_;  // grain_bytes_ of zeros
+  char* const descriptor_;      // kDescriptorBytes
+  char* const tail_;            // kDescriptorBytes
+  uint64_t pending_entry_ = 0;  // a new grain's table entry, or 0
+  uint64_t pending_l1_index_ = 0;
+  uint64_t pending_l2_index_ = 0;
+  bool cid_updated_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
+                                    const WriterEntropy& entropy, const QemuVersion&,
+                                    Arena& arena) {
+  const auto& vmdk = static_cast<const VmdkImage&>(image);
+  if (vmdk.extent_count() != 1 || vmdk.HasBacking()) {
+    return Status::NotSupported("vmdk: writing is for a monolithicSparse image without a parent");
+  }
+  const VmdkExtent& extent = vmdk.extent(0);
+  if (extent.kind != VmdkExtentKind::kHostedSparse || !extent.in_image_file || extent.compressed ||
+      extent.entry_size != 4 || extent.cluster_sectors == 0 || extent.gt_entries == 0 ||
+      extent.gd_entry_sectors == 0 || extent.start_sector() != 0) {
+    return Status::NotSupported("vmdk: writing is for a monolithicSparse image without a parent");
+  }
+  if (extent.cluster_sectors > (64 << 20) / 512) {
+    return Status::NotSupported("vmdk: grains too large to write");
+  }
+  const size_t grain_bytes = static_cast<size_t>(extent.cluster_sectors * 512);
+  auto* grain = static_cast<uint8_t*>(arena.Allocate(grain_bytes));
+  char* descriptor = arena.AllocateArray<char>(kDescriptorBytes);
+  char* tail = arena.AllocateArray<char>(kDescriptorBytes);
+  if (grain == nullptr || descriptor == nullptr || tail == nullptr) {
+    return Status::NoSpace("no memory for the vmdk writer");
+  }
+  FillBytes(grain, 0, grain_bytes);
+  auto* writer = arena.New<VmdkWriter>(device, vmdk, entropy, grain, descriptor, tail);
+  if (writer == nullptr) return Status::NoSpace("no memory for the vmdk writer");
+  return static_cast<ImageWriter*>(writer);
+}
+
+}  // namespace instar::vmdk
