@@ -1,12 +1,13 @@
 // The vhdx driver (qemu's bdrv_vhdx). qemu-img cannot measure a vhdx target;
 // instar's prediction (vhdx_measure.cc) is the predict_size hook. The
-// writer is vhdx_create.cc.
+// create hook is vhdx_create.cc, the guest-data writer vhdx_write.cc.
 #include "check/check_internal.h"
 #include "core/formats.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/vhdx.h"
 #include "measure/measure_internal.h"
 #include "vhdx/vhdx_create.h"
+#include "vhdx/vhdx_write.h"
 
 namespace instar {
 
@@ -74,6 +75,7 @@ const FormatDriver kVhdxDriver = {
     .describe = DescribeVhdx,
     .create_options = CreateOptions(kVhdxOptions),
     .create = vhdx::CreateVhdx,
+    .open_writer = vhdx::OpenVhdxWriter,
     .predict_size = measure_internal::PredictVhdxSize,
 };
 
