@@ -157,8 +157,8 @@ inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const Qem
 // guest disk back (all of a disk of up to 64 MiB; of a larger one, each
 // write's range and 1 MiB either side): empty when it reads as `writes`
 // left it.
-inline std::string VerifyWritten(ImageFormat format, MemoryDevice& device,
-                                 const QemuVersion& compat, const std::vector<GuestWrite>& writes) {
+inline std::string VerifyWritten(ImageFormat format, BlockDevice& device, const QemuVersion& compat,
+                                 const std::vector<GuestWrite>& writes) {
   ReopenedImage reopened = Reopen(format, device, compat);
   if (!reopened.failure.empty()) return reopened.failure;
   if (reopened.checked && (reopened.check.corruptions != 0 || reopened.check.leaks != 0 ||

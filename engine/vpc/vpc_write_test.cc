@@ -17,6 +17,7 @@
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
 #include "testing/qemu_img.h"
+#include "testing/write_fuzz.h"
 #include "testing/write_sequence.h"
 
 namespace instar {
@@ -184,6 +185,22 @@ TEST(VpcWriteTest, RefusesWritesPastTheDisk) {
   EXPECT_EQ(testing::RunWriter(ImageFormat::kVpc, made.device, QemuVersion{7, 2, 22}, entropy,
                                {{size - 10, 10, 0x1}}),
             "");
+}
+
+// The fuzzer's body (vpc_write_fuzz.cc) over a fixed sample: every
+// image written reopens, passes the engine's check and reads back what
+// was written.
+TEST(VpcWriteTest, FuzzBodyHoldsOnASample) {
+  size_t wrote = 0;
+  const std::vector<std::vector<uint8_t>> inputs = testing::SampleWriteFuzzInputs(60, 6, 21);
+  for (const std::vector<uint8_t>& input : inputs) {
+    bool written = false;
+    EXPECT_EQ(testing::RunWriteFuzzInput(ImageFormat::kVpc, input.data(), input.size(), &written),
+              "");
+    wrote += written ? 1 : 0;
+  }
+  // The sample reaches the writes, not only the create hook's refusals.
+  EXPECT_GT(wrote, inputs.size() / 2);
 }
 
 }  // namespace

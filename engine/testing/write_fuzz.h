@@ -1,0 +1,184 @@
+// The body of the guest-data writers' libFuzzer targets
+// (engine/{vpc,vhdx,vmdk}/*_write_fuzz.cc): a create hook makes an image
+// of a random size with one of a few -o texts, the driver's writer opens
+// it and issues random writes (Write(), then Finish()) into a bounded
+// SparseDevice. Nothing may crash; the image must reopen with the
+// engine's reader, pass the engine's check where the format has one, and
+// read back what was written (testing/write_sequence.h VerifyWritten()).
+// Running out of the device's bound or of the arena ends an input early,
+// as the fuzzer's limits, not a fault.
+//
+// Input: byte 0 picks the qemu version (the matrix's seven); byte 1 the
+// -o text from WriteFuzzOptions(); bytes 2-5 the disk size (little endian,
+// below 64 MiB unless byte 6 says a large one: up to 2^40 bytes); bytes
+// 7-70 the writer's random bytes; then 8 bytes per write: the offset (4
+// bytes, scaled to the disk), the length (3 bytes, at most 4 MiB, cut at
+// the disk's end) and the pattern.
+//
+// RunWriteFuzzInput() is the body; the unit tests run it over a seeded
+// sample (SampleWriteFuzzInputs()) so the normal build exercises it too.
+#ifndef INSTAR_ENGINE_TESTING_WRITE_FUZZ_H_
+#define INSTAR_ENGINE_TESTING_WRITE_FUZZ_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "instar/engine/format_driver.h"
+#include "testing/create_fuzz.h"
+#include "testing/sparse_device.h"
+#include "testing/write_sequence.h"
+
+namespace instar::testing {
+
+// The -o texts the fuzzer creates images with: the subformats and options
+// each writer handles.
+inline std::vector<const char*> WriteFuzzOptions(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kVpc:
+      return {"", "subformat=fixed", "force_size=on", "subformat=dynamic,force_size=on"};
+    case ImageFormat::kVmdk:
+      return {"", "zeroed_grain=on", "compat6=on", "adapter_type=lsilogic"};
+    case ImageFormat::kVhdx:
+      return {"",
+              "block_size=1M",
+              "block_state_zero=off",
+              "subformat=fixed",
+              "block_size=1M,block_state_zero=off",
+              "log_size=2M,block_size=2M"};
+    default:
+      return {};
+  }
+}
+
+// Whether what `compat` writes reads back as written: vhdx before 8.0 and
+// 7.2.2 moves BAT entries when it logs one at a BAT sector's start
+// (vhdx_write.cc), so only its structure is checked there.
+inline bool ReadsBack(ImageFormat format, const QemuVersion& compat) {
+  return format != ImageFormat::kVhdx || compat.AtLeast(7, 2, 2);
+}
+
+// Runs one input; returns empty when everything held, else what failed.
+inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, size_t size,
+                                     bool* wrote = nullptr) {
+  const std::vector<const char*> options = WriteFuzzOptions(format);
+  if (wrote != nullptr) *wrote = false;
+  constexpr QemuVersion kVersions[] = {{5, 2, 0},   {7, 2, 18}, {7, 2, 22}, {10, 0, 2},
+                                       {10, 0, 13}, {11, 1, 2}, {11, 1, 3}};
+  constexpr size_t kHeader = 71;
+  if (size < kHeader || options.empty()) return "";
+  const QemuVersion compat = kVersions[data[0] % 7];
+  const char* text = options[data[1] % options.size()];
+  uint64_t disk = uint64_t{data[2]} | uint64_t{data[3]} << 8 | uint64_t{data[4]} << 16 |
+                  uint64_t{data[5]} << 24;
+  disk = data[6] % 8 == 0 ? (disk << 8) % (uint64_t{1} << 40) : disk % (uint64_t{64} << 20);
+  if (disk == 0) disk = 512;
+
+  static std::vector<uint8_t> buffer(8 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  ParsedMeasureOptions parsed;
+  MeasureError error;
+  size_t text_length = 0;
+  while (text[text_length] != '\0') ++text_length;
+  if (!ParseMeasureOptions(format, text, text_length, compat, arena, &parsed, &error).ok()) {
+    return std::string("options do not parse: ") + text;
+  }
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver == nullptr || driver->create == nullptr || driver->open_writer == nullptr) {
+    return "the driver has no create hook or writer";
+  }
+  CreateRequest request;
+  request.options = &parsed;
+  request.size = disk;
+  request.target_name = MeasureText{"fuzz.img", 8};
+  request.now_seconds = 1796000000;
+  for (size_t i = 0; i < sizeof(request.random); ++i) request.random[i] = data[7 + i] ^ 0x3c;
+  SparseDevice device(1024);  // 64 MiB
+  if (!driver->create(request, device, compat, arena, &error).ok()) return "";
+
+  NoFilesOpener opener;
+  OpenOptions open_options;
+  open_options.compat = compat;
+  auto image = driver->open(device, opener, arena, open_options);
+  if (!image.ok()) return std::string("open of the created image: ") + image.status().message();
+  const uint64_t virtual_size = (*image)->VirtualSize();
+  WriterEntropy entropy;
+  for (size_t i = 0; i < sizeof(entropy.random); ++i) entropy.random[i] = data[7 + i];
+  auto writer = driver->open_writer(**image, device, entropy, compat, arena);
+  if (!writer.ok()) {
+    if (writer.status().code() == StatusCode::kNoSpace) return "";
+    return std::string("open_writer: ") + writer.status().message();
+  }
+  std::vector<GuestWrite> writes;
+  std::vector<uint8_t> bytes;
+  for (size_t at = kHeader; at + 8 <= size; at += 8) {
+    const uint64_t raw = uint64_t{data[at]} | uint64_t{data[at + 1]} << 8 |
+                         uint64_t{data[at + 2]} << 16 | uint64_t{data[at + 3]} << 24;
+    const uint64_t offset = raw * virtual_size / (uint64_t{1} << 32);
+    uint64_t length =
+        (uint64_t{data[at + 4]} | uint64_t{data[at + 5]} << 8 | uint64_t{data[at + 6]} << 16) %
+        ((4 << 20) + 1);
+    if (length > virtual_size - offset) length = virtual_size - offset;
+    const uint8_t pattern = data[at + 7];
+    bytes.assign(length, pattern);
+    const Status status = (*writer)->Write(offset, bytes.data(), bytes.size());
+    if (!status.ok()) {
+      // The device's bound reached: the input ends here.
+      if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kNoSpace) {
+        return "";
+      }
+      return std::string("write: ") + status.message();
+    }
+    writes.push_back({offset, length, pattern});
+  }
+  const Status finished = (*writer)->Finish();
+  if (!finished.ok()) return std::string("finish: ") + finished.message();
+  if (wrote != nullptr) *wrote = !writes.empty();
+  if (!ReadsBack(format, compat)) {
+    ReopenedImage reopened = Reopen(format, device, compat, virtual_size <= (uint64_t{1} << 32));
+    if (!reopened.failure.empty()) return reopened.failure;
+    return "";
+  }
+  return VerifyWritten(format, device, compat, writes);
+}
+
+// The fuzzer's entry: aborts (a crash to libFuzzer) on a failure.
+inline int FuzzWriter(ImageFormat format, const uint8_t* data, size_t size) {
+  const std::string failure = RunWriteFuzzInput(format, data, size);
+  if (!failure.empty()) {
+    std::fprintf(stderr, "%s\n", failure.c_str());
+    std::abort();
+  }
+  return 0;
+}
+
+// Inputs for RunWriteFuzzInput() from a seeded generator, `writes` writes
+// at most each, small disks mostly.
+inline std::vector<std::vector<uint8_t>> SampleWriteFuzzInputs(size_t count, size_t writes,
+                                                               uint64_t seed) {
+  std::vector<std::vector<uint8_t>> inputs;
+  uint64_t state = seed;
+  auto next = [&state]() {
+    state = state * 6364136223846793005u + 1442695040888963407u;
+    return static_cast<uint8_t>(state >> 33);
+  };
+  for (size_t n = 0; n < count; ++n) {
+    std::vector<uint8_t> input(71 + 8 * (1 + n % writes));
+    for (uint8_t& b : input) b = next();
+    input[5] = 0;                      // below 16 MiB
+    if (n % 5 != 0) input[4] &= 0x3f;  // below 4 MiB mostly
+    for (size_t at = 71; at + 8 <= input.size(); at += 8) {
+      input[at + 6] = 0;                     // writes below 64 KiB
+      if (n % 3 == 0) input[at + 5] &= 0x3;  // and some small
+    }
+    inputs.push_back(std::move(input));
+  }
+  return inputs;
+}
+
+}  // namespace instar::testing
+
+#endif  // INSTAR_ENGINE_TESTING_WRITE_FUZZ_H_

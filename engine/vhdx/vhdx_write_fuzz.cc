@@ -1,0 +1,9 @@
+// libFuzzer target: the vhdx guest-data writer (vhdx_write.cc) over random
+// images and writes; see testing/write_fuzz.h for the input layout and
+// what must hold. Build with clang and -DINSTAR_FUZZ=ON; run as
+// vhdx_write_fuzz [corpus dir].
+#include "testing/write_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return instar::testing::FuzzWriter(instar::ImageFormat::kVhdx, data, size);
+}
