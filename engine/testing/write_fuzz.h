@@ -10,10 +10,10 @@
 //
 // Input: byte 0 picks the qemu version (the matrix's seven); byte 1 the
 // -o text from WriteFuzzOptions(); bytes 2-5 the disk size (little endian,
-// below 64 MiB unless byte 6 says a large one: up to 2^40 bytes); bytes
-// 7-70 the writer's random bytes; then 8 bytes per write: the offset (4
-// bytes, scaled to the disk), the length (3 bytes, at most 4 MiB, cut at
-// the disk's end) and the pattern.
+// below 4 MiB unless byte 6 says a large one: up to 64 GiB); bytes 7-70
+// the writer's random bytes; then 8 bytes per write, at most 32 writes:
+// the offset (4 bytes, scaled to the disk), the length (3 bytes, at most
+// 256 KiB, cut at the disk's end) and the pattern.
 //
 // RunWriteFuzzInput() is the body; the unit tests run it over a seeded
 // sample (SampleWriteFuzzInputs()) so the normal build exercises it too.
@@ -69,12 +69,13 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
   constexpr QemuVersion kVersions[] = {{5, 2, 0},   {7, 2, 18}, {7, 2, 22}, {10, 0, 2},
                                        {10, 0, 13}, {11, 1, 2}, {11, 1, 3}};
   constexpr size_t kHeader = 71;
+  constexpr size_t kMaxWrites = 32;
   if (size < kHeader || options.empty()) return "";
   const QemuVersion compat = kVersions[data[0] % 7];
   const char* text = options[data[1] % options.size()];
   uint64_t disk = uint64_t{data[2]} | uint64_t{data[3]} << 8 | uint64_t{data[4]} << 16 |
                   uint64_t{data[5]} << 24;
-  disk = data[6] % 8 == 0 ? (disk << 8) % (uint64_t{1} << 40) : disk % (uint64_t{64} << 20);
+  disk = data[6] % 8 == 0 ? (disk << 4) % (uint64_t{1} << 36) : disk % (uint64_t{4} << 20);
   if (disk == 0) disk = 512;
 
   static std::vector<uint8_t> buffer(8 << 20);
@@ -114,13 +115,14 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
   }
   std::vector<GuestWrite> writes;
   std::vector<uint8_t> bytes;
-  for (size_t at = kHeader; at + 8 <= size; at += 8) {
+  for (size_t at = kHeader; at + 8 <= size && writes.size() < kMaxWrites; at += 8) {
     const uint64_t raw = uint64_t{data[at]} | uint64_t{data[at + 1]} << 8 |
                          uint64_t{data[at + 2]} << 16 | uint64_t{data[at + 3]} << 24;
-    const uint64_t offset = raw * virtual_size / (uint64_t{1} << 32);
+    const auto offset =
+        static_cast<uint64_t>(static_cast<unsigned __int128>(raw) * virtual_size >> 32);
     uint64_t length =
         (uint64_t{data[at + 4]} | uint64_t{data[at + 5]} << 8 | uint64_t{data[at + 6]} << 16) %
-        ((4 << 20) + 1);
+        ((256 << 10) + 1);
     if (length > virtual_size - offset) length = virtual_size - offset;
     const uint8_t pattern = data[at + 7];
     bytes.assign(length, pattern);
@@ -156,7 +158,8 @@ inline int FuzzWriter(ImageFormat format, const uint8_t* data, size_t size) {
 }
 
 // Inputs for RunWriteFuzzInput() from a seeded generator, `writes` writes
-// at most each, small disks mostly.
+// at most each, small disks and writes mostly (an eighth of the disks are
+// large: byte 6).
 inline std::vector<std::vector<uint8_t>> SampleWriteFuzzInputs(size_t count, size_t writes,
                                                                uint64_t seed) {
   std::vector<std::vector<uint8_t>> inputs;
@@ -168,8 +171,7 @@ inline std::vector<std::vector<uint8_t>> SampleWriteFuzzInputs(size_t count, siz
   for (size_t n = 0; n < count; ++n) {
     std::vector<uint8_t> input(71 + 8 * (1 + n % writes));
     for (uint8_t& b : input) b = next();
-    input[5] = 0;                      // below 16 MiB
-    if (n % 5 != 0) input[4] &= 0x3f;  // below 4 MiB mostly
+    if (n % 5 != 0) input[4] &= 0x0f;  // below 1 MiB mostly
     for (size_t at = 71; at + 8 <= input.size(); at += 8) {
       input[at + 6] = 0;                     // writes below 64 KiB
       if (n % 3 == 0) input[at + 5] &= 0x3;  // and some small

@@ -1,11 +1,12 @@
 // Running a format driver's guest-data writer (FormatDriver::open_writer)
-// from tests, and the write sequences real qemu issues to compare it with:
-// `qemu-img dd` (every qemu-img of testing/qemu_img.h) and `qemu-io -c
-// 'write -P ...'` (the system qemu-io; the matrix has none).
+// from tests and fuzzers, the write sequences `qemu-img dd` issues, and
+// reading back what was written. testing/qemu_writes.h runs qemu's side.
 #ifndef INSTAR_ENGINE_TESTING_WRITE_SEQUENCE_H_
 #define INSTAR_ENGINE_TESTING_WRITE_SEQUENCE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,9 +14,9 @@
 #include "instar/engine/compare.h"
 #include "instar/engine/format_driver.h"
 #include "instar/engine/modify.h"
+#include "testing/create_fuzz.h"
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
-#include "testing/qemu_img.h"
 
 namespace instar::testing {
 
@@ -68,30 +69,6 @@ inline std::vector<std::string> DdArguments(const DdOperands& dd) {
   return args;
 }
 
-// `qemu-img dd -f raw -O FORMAT OPERANDS if=INPUT of=OUTPUT`.
-inline int QemuImgDd(const QemuImgBinary& qemu, const std::string& format, const DdOperands& dd,
-                     const std::string& input, const std::string& output, std::string* text) {
-  std::vector<std::string> argv = {qemu.path, "dd", "-f", "raw", "-O", format};
-  for (const std::string& a : DdArguments(dd)) argv.push_back(a);
-  argv.push_back("if=" + input);
-  argv.push_back("of=" + output);
-  return RunProgram(argv, text);
-}
-
-// The system qemu-io, one open of `path`, a `write -P` per entry of
-// `writes` (which must have no source).
-inline int QemuIoWrites(const std::string& format, const std::string& path,
-                        const std::vector<GuestWrite>& writes, std::string* text) {
-  std::vector<std::string> argv = {"qemu-io", "-f", format};
-  for (const GuestWrite& w : writes) {
-    argv.push_back("-c");
-    argv.push_back("write -P " + std::to_string(w.pattern) + " " + std::to_string(w.offset) + " " +
-                   std::to_string(w.length));
-  }
-  argv.push_back(path);
-  return RunProgram(argv, text);
-}
-
 // Test input: bytes no two sectors of which are equal and none zero.
 inline std::vector<uint8_t> PatternInput(uint64_t size) {
   std::vector<uint8_t> bytes(size);
@@ -99,18 +76,6 @@ inline std::vector<uint8_t> PatternInput(uint64_t size) {
     bytes[i] = static_cast<uint8_t>(((i * 131) ^ (i >> 9) ^ (i >> 17)) | 1);
   }
   return bytes;
-}
-
-// The guest byte at `offset` after `writes` on a disk of zeros: the last
-// write over it wins.
-inline uint8_t WrittenByte(const std::vector<GuestWrite>& writes, uint64_t offset) {
-  for (auto w = writes.rbegin(); w != writes.rend(); ++w) {
-    if (offset >= w->offset && offset - w->offset < w->length) {
-      return w->source != nullptr ? (*w->source)[w->source_offset + (offset - w->offset)]
-                                  : w->pattern;
-    }
-  }
-  return 0;
 }
 
 // Opens the image in `device` with its driver's reader, opens the writer
@@ -159,27 +124,34 @@ inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const Qem
 // left it.
 inline std::string VerifyWritten(ImageFormat format, BlockDevice& device, const QemuVersion& compat,
                                  const std::vector<GuestWrite>& writes) {
-  ReopenedImage reopened = Reopen(format, device, compat);
-  if (!reopened.failure.empty()) return reopened.failure;
-  if (reopened.checked && (reopened.check.corruptions != 0 || reopened.check.leaks != 0 ||
-                           reopened.check.check_errors != 0)) {
-    std::string lines;
-    for (const std::string& l : reopened.check_lines) lines += l + "\n";
-    return "check found problems:\n" + lines;
-  }
-  std::vector<uint8_t> buffer(8 << 20);
+  // One arena and one pair of chunk buffers, kept across calls: a fuzzer
+  // calls this for every input.
+  constexpr uint64_t kChunk = 1 << 20;
+  static std::vector<uint8_t> buffer(8 << 20);
+  static std::vector<uint8_t> guest(kChunk);
+  static std::vector<uint8_t> want(kChunk);
   Arena arena(buffer.data(), buffer.size());
-  class NoFiles final : public DeviceOpener {
-   public:
-    Result<BlockDevice*> Open(const char*, size_t) override {
-      return Status::IOError("no other files");
-    }
-  } opener;
+  NoFilesOpener opener;
   OpenOptions options;
   options.compat = compat;
-  auto image = FindFormatDriver(format)->open(device, opener, arena, options);
+  const FormatDriver* driver = FindFormatDriver(format);
+  auto image = driver->open(device, opener, arena, options);
   if (!image.ok()) return std::string("open: ") + image.status().message();
   const uint64_t size = (*image)->VirtualSize();
+  // vmdk's check looks every grain up: past 4 GiB it is too slow.
+  if (driver->check != nullptr && (format != ImageFormat::kVmdk || size <= (uint64_t{1} << 32))) {
+    CollectingCheckLog log;
+    CheckResult result;
+    const size_t mark = arena.Mark();
+    auto checked = CheckImage(**image, compat, arena, log, &result);
+    arena.Reset(mark);
+    if (!checked.ok()) return std::string("check: ") + checked.status().message();
+    if (result.corruptions != 0 || result.leaks != 0 || result.check_errors != 0) {
+      std::string lines;
+      for (const std::string& l : log.lines) lines += l + "\n";
+      return "check found problems:\n" + lines;
+    }
+  }
   std::vector<std::pair<uint64_t, uint64_t>> ranges;  // start, end
   constexpr uint64_t kWhole = 64 << 20, kMargin = 1 << 20;
   if (size <= kWhole) {
@@ -191,16 +163,31 @@ inline std::string VerifyWritten(ImageFormat format, BlockDevice& device, const 
       ranges.emplace_back(start, end < size ? end : size);
     }
   }
-  std::vector<uint8_t> guest;
-  for (auto [start, end] : ranges) {
-    guest.assign(end - start, 0xee);
-    const Status read = ReadGuest(**image, start, end - start, guest.data(), compat, arena);
-    if (!read.ok()) return std::string("read: ") + read.message();
-    for (uint64_t i = start; i < end; ++i) {
-      const uint8_t want = WrittenByte(writes, i);
-      if (guest[i - start] != want) {
-        return "guest byte " + std::to_string(i) + " reads " + std::to_string(guest[i - start]) +
-               ", written " + std::to_string(want);
+  for (auto [range_start, range_end] : ranges) {
+    for (uint64_t start = range_start; start < range_end; start += kChunk) {
+      const uint64_t end = range_end - start < kChunk ? range_end : start + kChunk;
+      const size_t n = static_cast<size_t>(end - start);
+      std::memset(guest.data(), 0xee, n);
+      const Status read = ReadGuest(**image, start, n, guest.data(), compat, arena);
+      if (!read.ok()) return std::string("read: ") + read.message();
+      // What the writes left there, the later over the earlier.
+      std::memset(want.data(), 0, n);
+      for (const GuestWrite& w : writes) {
+        const uint64_t from = w.offset > start ? w.offset : start;
+        const uint64_t to = w.offset + w.length < end ? w.offset + w.length : end;
+        if (from >= to) continue;
+        if (w.source != nullptr) {
+          std::memcpy(want.data() + (from - start),
+                      w.source->data() + w.source_offset + (from - w.offset), to - from);
+        } else {
+          std::memset(want.data() + (from - start), w.pattern, to - from);
+        }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (guest[i] != want[i]) {
+          return "guest byte " + std::to_string(start + i) + " reads " + std::to_string(guest[i]) +
+                 ", written " + std::to_string(want[i]);
+        }
       }
     }
   }

@@ -18,6 +18,7 @@
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
 #include "testing/qemu_img.h"
+#include "testing/qemu_writes.h"
 #include "testing/write_fuzz.h"
 #include "testing/write_sequence.h"
 
