@@ -5,7 +5,8 @@
 // qemu-img create's own), and the files must be equal byte for byte.
 // Nothing is masked: the one random field, the CID qemu writes at the
 // first write (g_random_int()), is read from qemu's file and given to the
-// writer as its entropy; the create hook's CID is overwritten by it. Every
+// writer as its entropy; the create hook's CID is overwritten by it (its
+// length, which can leave bytes after the new text, is qemu's). Every
 // result reopens with the engine's reader, passes its check and qemu-img
 // check, and reads back what was written.
 #include <gtest/gtest.h>
@@ -38,6 +39,24 @@ uint32_t DescriptorCid(const std::vector<uint8_t>& bytes) {
   const size_t at = text.find("\nCID=");
   if (at == std::string::npos) return 0;
   return static_cast<uint32_t>(std::stoul(text.substr(at + 5, 8), nullptr, 16));
+}
+
+// A CID for the create hook whose hex is as long as qemu's create CID
+// was, as far as qemu's final file tells: when the CID written at the
+// first write is shorter by two digits or more, the old text's last bytes
+// stay after the new end (see ShorterCidLeavesTheOldLastByte), as many as
+// it is shorter, less one. Only the length matters: the write replaces
+// the value.
+uint32_t CreateCidFor(const std::vector<uint8_t>& bytes) {
+  const uint32_t cid = DescriptorCid(bytes);
+  size_t digits = 1;
+  while (digits < 8 && (cid >> (4 * digits)) != 0) ++digits;
+  size_t end = 512;
+  while (end < bytes.size() && end < 10752 && bytes[end] != 0) ++end;
+  size_t left = 0;
+  while (end + 1 + left < bytes.size() && bytes[end + 1 + left] != 0) ++left;
+  if (left > 0) digits += left + 1;
+  return digits >= 8 ? 0x80000000u : uint32_t{1} << (4 * (digits - 1));
 }
 
 std::vector<uint8_t> RandomWithCid(uint32_t cid) {
@@ -108,8 +127,9 @@ TEST(VmdkWriteTest, QemuImgDdSequencesMatchByteForByte) {
       uint64_t size = 0;
       const std::vector<GuestWrite> writes = testing::DdWrites(input, c.operands, &size);
       // The descriptor names the extent after the file qemu-img wrote.
-      testing::CreateOutcome made = testing::RunCreateHook(
-          ImageFormat::kVmdk, "", size, qemu.version, theirs, kNow, RandomWithCid(cid));
+      testing::CreateOutcome made =
+          testing::RunCreateHook(ImageFormat::kVmdk, "", size, qemu.version, theirs, kNow,
+                                 RandomWithCid(CreateCidFor(expected)));
       ASSERT_TRUE(made.status.ok()) << made.status.message();
       ASSERT_EQ(testing::RunWriter(ImageFormat::kVmdk, made.device, qemu.version,
                                    EntropyWithCid(cid), writes),
@@ -168,8 +188,9 @@ TEST(VmdkWriteTest, QemuIoSequencesMatchByteForByte) {
 
     // Over the create hook's.
     const uint64_t size = testing::ParseSizeArgument(c.size, qemu.version);
-    testing::CreateOutcome made = testing::RunCreateHook(
-        ImageFormat::kVmdk, c.options, size, qemu.version, theirs, kNow, RandomWithCid(0x1234));
+    testing::CreateOutcome made =
+        testing::RunCreateHook(ImageFormat::kVmdk, c.options, size, qemu.version, theirs, kNow,
+                               RandomWithCid(CreateCidFor(expected)));
     ASSERT_TRUE(made.status.ok());
     ASSERT_EQ(testing::RunWriter(ImageFormat::kVmdk, made.device, qemu.version, EntropyWithCid(cid),
                                  c.writes),
@@ -196,6 +217,8 @@ TEST(VmdkWriteTest, ShorterCidLeavesTheOldLastByte) {
   EXPECT_NE(new_text.find("\nCID=5\nparentCID=ffffffff\n"), std::string::npos);
   EXPECT_EQ(after[512 + new_text.size() + 1], before[512 + new_text.size() + 1]);
   EXPECT_EQ(DescriptorCid(after), 5u);
+  // And the test's reading of such a file: the create CID had 8 digits.
+  EXPECT_EQ(CreateCidFor(after), 0x80000000u);
 }
 
 // What the writer does not handle is refused before anything is written;
