@@ -159,10 +159,12 @@ Status WriteRegionTables(WritableDevice& device, const Layout& layout, uint8_t* 
 }
 
 // vhdx_create_bat(): qemu writes the BAT region whole (its length rounded
-// up to 1 MiB), zeros included, whenever an entry is not zero, so the file
-// holds those bytes as data, not as a hole (info's actual-size counts
-// them); 64 KiB at a time. Every (2^chunk_ratio_bits + 1)th entry is a
-// sector bitmap entry, which stays zero.
+// up to 1 MiB), zeros included, whenever its entries are not all zero
+// (block_state_zero, or a fixed image), so the file holds those bytes as
+// data, not as a hole (info's actual-size counts them); 64 KiB at a time.
+// An empty disk is no exception: its BAT, which qemu's uint32_t arithmetic
+// makes 64 MiB long, is written all zeros. Every (2^chunk_ratio_bits + 1)th
+// entry is a sector bitmap entry, which stays zero.
 Status WriteBat(WritableDevice& device, const Layout& layout, const VhdxTargetOptions& options,
                 uint8_t* scratch) {
   uint8_t state;
@@ -173,7 +175,6 @@ Status WriteBat(WritableDevice& device, const Layout& layout, const VhdxTargetOp
   } else {
     return Status::Ok();  // NOT PRESENT everywhere: zeros, a hole already
   }
-  if (layout.data_blocks == 0) return Status::Ok();
   constexpr uint64_t kEntriesPerChunk = kScratchSize / 8;
   const uint64_t group = (uint64_t{1} << layout.chunk_ratio_bits) + 1;  // entries per chunk
   const uint64_t region = layout.metadata_offset - layout.bat_offset;
