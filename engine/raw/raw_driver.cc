@@ -3,6 +3,7 @@
 #include "measure/measure_internal.h"
 #include "raw/raw_create.h"
 #include "raw/raw_resize.h"
+#include "raw/raw_write.h"
 
 namespace instar {
 
@@ -32,6 +33,7 @@ const FormatDriver kRawDriver = {
     .measure = measure_internal::MeasureRaw,
     .create = CreateRaw,
     .resize = ResizeRaw,
+    .open_writer = OpenRawWriter,
 };
 
 }  // namespace instar

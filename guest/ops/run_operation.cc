@@ -46,6 +46,18 @@ Status CheckConfig(const abi::OperationConfig& config) {
       !Terminated(config.amend.options, sizeof(config.amend.options))) {
     return Status::InvalidArgument("the sandbox received an unterminated amend option");
   }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kDd)) {
+    const abi::DdConfig& d = config.dd;
+    if (!Terminated(d.target_format, sizeof(d.target_format)) ||
+        !Terminated(d.input_filename, sizeof(d.input_filename))) {
+      return Status::InvalidArgument("the sandbox received an unterminated dd operand");
+    }
+    // img_dd_bs()'s range; the host parsed it.
+    if (d.block_size == 0 || d.block_size > INT32_MAX || d.input_device > 1 ||
+        ((d.flags & abi::kDdNoOutput) != 0) != (d.input_device == 0)) {
+      return Status::InvalidArgument("the sandbox received a bad dd config");
+    }
+  }
   if (config.operation == static_cast<uint32_t>(abi::Operation::kCompare) &&
       !Terminated(config.compare.filename2, sizeof(config.compare.filename2))) {
     return Status::InvalidArgument("the sandbox received an unterminated file name");

@@ -110,28 +110,40 @@ void ForgetFailure(const fs::path& output_dir, const fs::path& stem) {
 
 // A case that instar could not run for want of a writer: a create step
 // failed in instar with qemu's "Format driver 'F' does not support image
-// creation",
-// the answer of a driver with no create hook
-// (guest/ops/create_operation.cc). The case is skipped with that reason,
-// "no writer for F yet", until the format's writer lands; then the
-// answer, and the skip, go away by themselves (docs/divergences.md). Also
-// where qemu-img failed too (5.2's qcow2 without zstd): that both failed
-// says nothing while instar has no writer.
+// creation", the answer of a driver with no create hook
+// (guest/ops/create_operation.cc), or a dd step with instar's "instar
+// cannot write guest data to a F image yet", the answer of a driver with
+// no open_writer hook (guest/ops/dd_operation.cc). The case is skipped
+// with that reason, "no writer for F yet", until the format's writer
+// lands; then the answer, and the skip, go away by themselves
+// (docs/divergences.md). Also where qemu-img failed too (5.2's qcow2
+// without zstd): that both failed says nothing while instar has no writer.
 std::optional<std::string> MissingWriter(const std::vector<StepRun>& runs) {
-  static constexpr std::string_view kPrefix = "Format driver '";
-  static constexpr std::string_view kSuffix = "' does not support image creation";
+  struct Refusal {
+    std::string_view step;    // the step that writes
+    std::string_view prefix;  // the words before the format's name
+    std::string_view suffix;  // and after it
+  };
+  static constexpr Refusal kRefusals[] = {
+      {"create", "Format driver '", "' does not support image creation"},
+      {"dd", "instar cannot write guest data to a ", " image yet"},
+  };
   for (size_t i = 0; i < runs.size(); ++i) {
-    // Only a step that creates an image: measure -O bochs is refused with
+    // Only a step that writes an image: measure -O bochs is refused with
     // the same words by qemu-img itself, and is judged.
-    if (runs[i].result.exit_code == 0 || runs[i].step->name != "create") continue;
-    const std::string& err = runs[i].result.err;
-    const size_t end = err.find(kSuffix);
-    if (end == std::string::npos) continue;
-    const size_t start = err.rfind(kPrefix, end);
-    if (start == std::string::npos) continue;
-    const std::string format = err.substr(start + kPrefix.size(), end - start - kPrefix.size());
-    return "no writer for " + format +
-           " yet (instar: " + err.substr(start, end + kSuffix.size() - start) + ")";
+    if (runs[i].result.exit_code == 0) continue;
+    for (const Refusal& refusal : kRefusals) {
+      if (runs[i].step->name != refusal.step) continue;
+      const std::string& err = runs[i].result.err;
+      const size_t end = err.find(refusal.suffix);
+      if (end == std::string::npos) continue;
+      const size_t start = err.rfind(refusal.prefix, end);
+      if (start == std::string::npos) continue;
+      const std::string format =
+          err.substr(start + refusal.prefix.size(), end - start - refusal.prefix.size());
+      return "no writer for " + format +
+             " yet (instar: " + err.substr(start, end + refusal.suffix.size() - start) + ")";
+    }
   }
   return std::nullopt;
 }

@@ -24,7 +24,7 @@
 //
 // Writable devices. Every device is read-only but device 0 of a producing
 // command, which the host opens for writing for that one operation:
-//   create         a new file under a temporary name beside the target,
+//   create, dd     a new file under a temporary name beside the target,
 //                  renamed over the target only when the guest's result
 //                  reports success;
 //   resize, amend  the existing image itself, opened read-write in place
@@ -272,6 +272,30 @@ struct AmendConfig {
 static_assert(sizeof(AmendConfig) <= 3072);
 constexpr uint32_t kAmendForce = 1u << 0;  // --force
 
+// `qemu-img dd`: the output is device 0, opened for writing under a
+// temporary name as create's is (`filename` is of=), and the input is
+// `input_device` (1), opened read-only as a named image, with its backing
+// chain. When the host could not create the output (kDdNoOutput) the
+// input is device 0 and the guest stops where bdrv_create() would have
+// failed (dd_result.h). The operands are img_dd()'s, already parsed.
+struct DdConfig {
+  uint64_t block_size;    // bs= (1 to INT_MAX), 512 when not given
+  uint64_t count;         // count= blocks, when kDdHasCount
+  uint64_t skip;          // skip= blocks, when kDdHasSkip
+  uint32_t flags;         // kDd*
+  uint32_t input_device;  // 1, or 0 with kDdNoOutput
+  uint32_t input_format;  // an instar::ImageFormat from -f, or 0 to probe
+  uint32_t reserved;
+  char target_format[16];    // NUL-terminated -O (default "raw")
+  char input_filename[512];  // NUL-terminated if=
+  uint64_t now_seconds;      // WriterEntropy::now_seconds (and CreateRequest's)
+  uint8_t random[64];        // WriterEntropy::random (and CreateRequest's)
+};
+static_assert(sizeof(DdConfig) <= 3072);
+constexpr uint32_t kDdHasCount = 1u << 0;  // count= was given
+constexpr uint32_t kDdHasSkip = 1u << 1;   // skip= was given
+constexpr uint32_t kDdNoOutput = 1u << 2;  // the host could not create of=
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -292,6 +316,7 @@ struct OperationConfig {
     CreateConfig create;
     ResizeConfig resize;
     AmendConfig amend;
+    DdConfig dd;
     uint8_t pad[3072];
   };
 };

@@ -40,7 +40,7 @@
   IMPLEMENTED(compare, Compare, 5)                        \
   BASELINES_ONLY(convert, Convert)                        \
   IMPLEMENTED(create, Create, 6)                          \
-  BASELINES_ONLY(dd, Dd)                                  \
+  IMPLEMENTED(dd, Dd, 9)                                  \
   IMPLEMENTED(info, Info, 1)                              \
   IMPLEMENTED(map, Map, 3)                                \
   IMPLEMENTED(measure, Measure, 2)                        \
