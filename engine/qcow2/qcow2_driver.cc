@@ -9,6 +9,7 @@
 #include "instar/engine/zstd.h"
 #include "measure/measure_internal.h"
 #include "qcow2/qcow2_internal.h"
+#include "qcow2/qcow2_write.h"
 
 namespace instar {
 
@@ -150,6 +151,7 @@ const FormatDriver kQcow2Driver = {
     .create = qcow2_internal::CreateQcow2Image,
     .resize = qcow2_internal::ResizeQcow2,
     .amend = qcow2_internal::AmendQcow2,
+    .open_writer = qcow2_internal::OpenQcow2Writer,
 };
 
 }  // namespace instar
