@@ -1,0 +1,292 @@
+// `instar dd` against live qemu-img: every qemu-img this machine has (the
+// system's, and each version of the matrix when it is present) runs the
+// same operands as `instar --compat <its version> dd`, each in a directory
+// of its own holding the same input; stdout, stderr, the exit status and
+// the output file must agree, after the directory and the program's name
+// are replaced by placeholders. Nothing here is a pasted qemu-img output:
+// the expected side is what qemu-img prints now.
+//
+// Also the output's life: a kill -9 of `instar dd` in the middle of writing
+// leaves no file at the target, and an existing target is replaced only by
+// a complete image.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vmm/testing/subprocess.h"
+
+namespace instar::vmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSelf = INSTAR_BINARY_PATH;
+
+struct QemuImg {
+  std::string version;  // "7.2.22"
+  std::string path;
+};
+
+std::string VersionOf(const std::string& path) {
+  const testing::ProgramResult r = testing::RunProgram({path, "--version"});
+  const std::string head = "qemu-img version ";
+  if (r.exit_code != 0 || r.out.rfind(head, 0) != 0) return "";
+  const size_t end = r.out.find_first_of(" \n", head.size());
+  return r.out.substr(head.size(), end - head.size());
+}
+
+// The system's qemu-img and the matrix's, one per version.
+std::vector<QemuImg> QemuImgs() {
+  std::map<std::string, std::string> by_version;
+  const fs::path matrix = fs::path(INSTAR_SOURCE_ROOT) / "qemu-img-binaries" / "x86_64";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(matrix, ec)) {
+    const fs::path program = entry.path() / "qemu-img";
+    if (::access(program.c_str(), X_OK) != 0) continue;
+    if (const std::string v = VersionOf(program.string()); !v.empty()) by_version[v] = program;
+  }
+  for (const char* system : {"/usr/bin/qemu-img", "/usr/local/bin/qemu-img"}) {
+    if (::access(system, X_OK) != 0) continue;
+    if (const std::string v = VersionOf(system); !v.empty()) by_version.emplace(v, system);
+  }
+  std::vector<QemuImg> out;
+  for (const auto& [version, path] : by_version) out.push_back({version, path});
+  return out;
+}
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// `program`'s path and base name (at the start of a line) become PROG,
+// `dir` becomes $DIR.
+std::string Normalise(std::string text, const std::string& program, const std::string& dir) {
+  text = ReplaceAll(text, dir, "$DIR");
+  text = ReplaceAll(text, program, "PROG");
+  const std::string base = program.substr(program.rfind('/') + 1);
+  text = ReplaceAll("\n" + text, "\n" + base + ":", "\nPROG:").substr(1);
+  text = ReplaceAll(text, "'" + base + " ", "'PROG ");
+  return text;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The input every run reads: 1 MiB of data with a run of zeros.
+void WriteInput(const fs::path& path) {
+  std::string bytes(1 << 20, '\0');
+  uint32_t state = 7;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i >= 300000 && i < 500000) continue;
+    state = state * 1103515245 + 12345;
+    bytes[i] = static_cast<char>(state >> 16);
+  }
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+struct Made {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+  bool exists = false;
+  std::string bytes;
+  std::vector<std::string> names;  // the directory's entries
+};
+
+Made RunIn(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+           const fs::path& dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  WriteInput(dir / "in.raw");
+  std::vector<std::string> argv = prefix;
+  for (const std::string& arg : args) argv.push_back(ReplaceAll(arg, "$DIR", dir.string()));
+  const testing::ProgramResult r = testing::RunProgram(argv);
+  Made made;
+  made.exit_code = r.exit_code;
+  made.out = Normalise(r.out, prefix[0], dir.string());
+  made.err = Normalise(r.err, prefix[0], dir.string());
+  const fs::path file = dir / "out.img";
+  made.exists = fs::exists(file);
+  if (made.exists) made.bytes = ReadFile(file);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    made.names.push_back(entry.path().filename().string());
+  }
+  std::sort(made.names.begin(), made.names.end());
+  return made;
+}
+
+class DdCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("instar-dd-cli-" + std::to_string(::getpid()));
+    qemu_imgs_ = QemuImgs();
+    ASSERT_FALSE(qemu_imgs_.empty()) << "no qemu-img on this machine (/usr/bin/qemu-img, "
+                                        "qemu-img-binaries/)";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `args` (the input is $DIR/in.raw, the output $DIR/out.img) with
+  // every qemu-img and with instar.
+  void ExpectSameAsQemuImg(const std::vector<std::string>& args) {
+    for (const QemuImg& qemu : qemu_imgs_) {
+      SCOPED_TRACE(qemu.version + ": dd " + ::testing::PrintToString(args));
+      const Made expected = RunIn({qemu.path, "dd"}, args, dir_ / "qemu");
+      const Made actual = RunIn({kSelf, "--sandbox=process", "--compat", qemu.version, "dd"}, args,
+                                dir_ / "instar");
+      EXPECT_EQ(actual.exit_code, expected.exit_code);
+      EXPECT_EQ(actual.out, expected.out);
+      EXPECT_EQ(actual.err, expected.err);
+      if (expected.exit_code == 0) {
+        EXPECT_EQ(actual.exists, expected.exists);
+        EXPECT_EQ(actual.bytes.size(), expected.bytes.size());
+        EXPECT_TRUE(actual.bytes == expected.bytes);
+        EXPECT_EQ(actual.names, expected.names);
+      } else {
+        // qemu-img may leave a file behind; instar leaves only the input.
+        EXPECT_EQ(actual.names, std::vector<std::string>{"in.raw"});
+      }
+    }
+  }
+
+  fs::path dir_;
+  std::vector<QemuImg> qemu_imgs_;
+};
+
+TEST_F(DdCliTest, CopiesAsQemuImgDoes) {
+  ExpectSameAsQemuImg({"if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"bs=1000", "count=3", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg(
+      {"-f", "raw", "bs=64k", "skip=2", "count=4", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "bs=3000", "skip=5", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-U", "-O", "qcow2", "bs=1M", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"count=0", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  // bs and count given twice: the last one counts.
+  ExpectSameAsQemuImg(
+      {"bs=1", "bs=512", "count=9", "count=2", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  // skip past the end: a warning, an empty image, exit 0.
+  ExpectSameAsQemuImg({"skip=100000", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "skip=3000", "if=$DIR/in.raw", "of=$DIR/out.img"});
+}
+
+TEST_F(DdCliTest, ErrorsInQemuImgsWords) {
+  for (const char* bad : {"bs=0", "bs=abc", "bs=3G", "bs=-1", "count=-1", "count=x", "skip=y",
+                          "count=99999999999999999999", "foo", "foo=1", "extra"}) {
+    ExpectSameAsQemuImg({bad, "if=$DIR/in.raw", "of=$DIR/out.img"});
+  }
+  ExpectSameAsQemuImg({"if=$DIR/in.raw"});
+  ExpectSameAsQemuImg({"of=$DIR/out.img"});
+  ExpectSameAsQemuImg({});
+  ExpectSameAsQemuImg({"if=$DIR/missing.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "nope", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "bochs", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-f", "nope", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"-f", "qcow2", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  ExpectSameAsQemuImg({"if=$DIR/in.raw", "of=$DIR/missing/out.img"});
+  ExpectSameAsQemuImg({"-x", "if=$DIR/in.raw", "of=$DIR/out.img"});
+  // The input is opened before the output is created.
+  ExpectSameAsQemuImg({"if=$DIR/missing.raw", "of=$DIR/missing/out.img"});
+}
+
+TEST_F(DdCliTest, AnExistingFileIsReplacedOnlyOnSuccess) {
+  fs::create_directories(dir_);
+  const fs::path target = dir_ / "out.img";
+  std::ofstream(target, std::ios::binary) << "old contents";
+  WriteInput(dir_ / "in.raw");
+  const std::string in = "if=" + (dir_ / "in.raw").string();
+  const std::string out = "of=" + target.string();
+  // A read that fails after the output was created: qemu-img 7.2.22 (the
+  // system's) dd of this image prints "qemu-img: error while reading from
+  // input image file: Input/output error" and exits 1, leaving what it
+  // wrote; instar leaves the target as it was.
+  const std::string bad_in =
+      "if=" + std::string(INSTAR_SOURCE_ROOT) + "/cases/images/mal-qcow2-compressed-past-eof.qcow2";
+  testing::ProgramResult r = testing::RunProgram({kSelf, "--sandbox=process", "dd", bad_in, out});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "instar: error while reading from input image file: Input/output error\n");
+  EXPECT_EQ(ReadFile(target), "old contents");
+  r = testing::RunProgram({kSelf, "--sandbox=process", "dd", in, out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(target), ReadFile(dir_ / "in.raw"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
+}
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits until `dir` holds the temporary file with some data in it.
+bool WaitForTemporaryFile(const fs::path& dir) {
+  for (int i = 0; i < 2000; ++i) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      std::error_code ec;
+      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
+          fs::file_size(entry.path(), ec) > 0 && !ec) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// Killing `instar dd` in the middle leaves no file at the target path
+// (SIGKILL cannot be caught: the temporary file stays, under its
+// recognisable name, and the target is untouched).
+TEST_F(DdCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
+  for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+    SCOPED_TRACE(sandbox);
+    if (std::string(sandbox) == "--sandbox=kvm" && ::access("/dev/kvm", R_OK | W_OK) != 0) continue;
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // A sparse 8 GiB input: dd writes every block of it, zeros included.
+    const fs::path input = dir_ / "in.raw";
+    std::ofstream(input, std::ios::binary).close();
+    fs::resize_file(input, uint64_t{8} << 30);
+    const fs::path target = dir_ / "big.img";
+    const pid_t pid = Spawn({kSelf, sandbox, "dd", "-O", "qcow2", "bs=1M", "if=" + input.string(),
+                             "of=" + target.string()});
+    ASSERT_GT(pid, 0);
+    const bool writing = WaitForTemporaryFile(dir_);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(writing) << "the dd never started writing";
+    EXPECT_TRUE(WIFSIGNALED(status));
+    EXPECT_FALSE(fs::exists(target));
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "in.raw") continue;
+      EXPECT_EQ(name.rfind(".big.img.instar-", 0), 0u) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace instar::vmm
