@@ -50,9 +50,8 @@ void AppendReason(TextBuilder& text, const Status& status) {
   }
 }
 
-// Writes [offset, offset + length) of the input to `writer` at
-// offset - skip_bytes, as blocks of `block` bytes that start at
-// `block_start` (the loop's in_pos, a multiple of bs past skip).
+// What the block loop reads from and writes to: input byte `in_pos` goes
+// to output byte in_pos - skip_bytes.
 struct Copy {
   Image& input;
   ImageWriter& writer;
@@ -64,6 +63,7 @@ struct Copy {
 
 // "qemu-img: error while <what> image file: <reason>".
 Status FailIo(OperationContext& ctx, const char* what, Status status) {
+  ctx.error.Clear();
   ctx.error.Append(kQemuImg).Append("error while ").Append(what).Append(" image file: ");
   AppendReason(ctx.error, status);
   return status;
