@@ -41,6 +41,11 @@ class WriteBatch {
   // Writes `length` bytes at file offset `offset`, after what is pending
   // when it continues it.
   Status Write(uint64_t offset, const uint8_t* data, size_t length) {
+    // A write as large as the batch goes as it is, without a copy.
+    if (length >= kCapacity) {
+      INSTAR_RETURN_IF_ERROR(FlushData());
+      return device_.Write(offset, data, length);
+    }
     while (length > 0) {
       if (pending_ > 0 && (offset != start_ + pending_ || pending_ == kCapacity)) {
         INSTAR_RETURN_IF_ERROR(FlushData());
