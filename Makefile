@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
 .PHONY: all build harness test matrix baselines profiles conform nightly bench bench-harness \
-        bench-instar bench-create format clean
+        bench-instar bench-create bench-dd format clean
 
 all: build
 
@@ -71,7 +71,7 @@ conform: $(BUILD)/CMakeCache.txt
 nightly:
 	ci/nightly
 
-bench: bench-harness bench-instar bench-create
+bench: bench-harness bench-instar bench-create bench-dd
 
 # instar measure/info against qemu-img, per sandbox backend, same inputs.
 bench-instar: build
@@ -80,6 +80,10 @@ bench-instar: build
 # instar create against qemu-img create, per sandbox backend, same cases.
 bench-create: build
 	bench/create_bench.sh $(BUILD)
+
+# instar dd against qemu-img dd, 1 GiB raw to qcow2 (docs/instar.md).
+bench-dd: build
+	bench/dd_bench.sh $(BUILD)
 
 # Full measure + create generation over the matrix into a scratch directory;
 # prints wall time, children's CPU and the harness's overhead.
