@@ -79,34 +79,6 @@ struct HeaderState {
   MeasureText backing_format;
 };
 
-// header_ext_add(): magic, length, the data padded to 8 bytes. The bytes
-// taken, 0 when `room` is too small.
-size_t AddExtension(uint8_t* out, size_t room, uint32_t magic, const uint8_t* data, size_t length) {
-  const size_t total = 8 + ((length + 7) & ~size_t{7});
-  if (total > room) return 0;
-  StoreBE32(out, magic);
-  StoreBE32(out + 4, static_cast<uint32_t>(length));
-  for (size_t i = 0; i < length; ++i) out[8 + i] = data[i];
-  for (size_t i = 8 + length; i < total; ++i) out[i] = 0;
-  return total;
-}
-
-struct FeatureName {
-  uint8_t type;
-  uint8_t bit;
-  const char* name;
-};
-constexpr FeatureName kFeatureNames[] = {
-    {qcow2::kFeatureIncompatible, 0, "dirty bit"},
-    {qcow2::kFeatureIncompatible, 1, "corrupt bit"},
-    {qcow2::kFeatureIncompatible, 2, "external data file"},
-    {qcow2::kFeatureIncompatible, 3, "compression type"},
-    {qcow2::kFeatureIncompatible, 4, "extended L2 entries"},
-    {qcow2::kFeatureCompatible, 0, "lazy refcounts"},
-    {qcow2::kFeatureAutoclear, 0, "bitmaps"},
-    {qcow2::kFeatureAutoclear, 1, "raw external data"},
-};
-
 // qcow2_update_header(): the header cluster built in `out` and written.
 Status WriteHeader(const HeaderState& s, WritableDevice& device, uint8_t* out) {
   const uint64_t cluster_size = uint64_t{1} << s.cluster_bits;
@@ -139,7 +111,7 @@ Status WriteHeader(const HeaderState& s, WritableDevice& device, uint8_t* out) {
     used += s.unknown_fields_size;
   }
   const auto add = [&](uint32_t magic, const uint8_t* data, size_t length) {
-    const size_t n = AddExtension(out + used, cluster_size - used, magic, data, length);
+    const size_t n = AddHeaderExtension(out + used, cluster_size - used, magic, data, length);
     used += n;
     return n != 0;
   };
@@ -149,16 +121,8 @@ Status WriteHeader(const HeaderState& s, WritableDevice& device, uint8_t* out) {
     return Status::NoSpace("No space left on device");
   }
   if (s.version >= 3 && cluster_size > 4096) {
-    uint8_t table[sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) * 48] = {};
-    size_t at = 0;
-    for (const FeatureName& feature : kFeatureNames) {
-      table[at] = feature.type;
-      table[at + 1] = feature.bit;
-      for (size_t i = 0; feature.name[i] != '\0'; ++i) {
-        table[at + 2 + i] = static_cast<uint8_t>(feature.name[i]);
-      }
-      at += 48;
-    }
+    uint8_t table[kFeatureNameTableSize];
+    FillFeatureNameTable(table);
     if (!add(qcow2::kExtFeatureTable, table, sizeof(table))) {
       return Status::NoSpace("No space left on device");
     }

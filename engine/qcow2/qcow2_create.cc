@@ -447,36 +447,6 @@ class Qcow2Writer {
   uint64_t l2_offset_ = 0;
 };
 
-// header_ext_add(): magic, length, the data padded to 8 bytes. Returns the
-// bytes taken, 0 when `room` is too small.
-size_t AddExtension(uint8_t* out, size_t room, uint32_t magic, const void* data, size_t length) {
-  const size_t total = 8 + ((length + 7) & ~size_t{7});
-  if (total > room) return 0;
-  StoreBE32(out, magic);
-  StoreBE32(out + 4, static_cast<uint32_t>(length));
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < length; ++i) out[8 + i] = bytes[i];
-  for (size_t i = 8 + length; i < total; ++i) out[i] = 0;
-  return total;
-}
-
-// One entry of qemu's feature name table: type, bit, 46 bytes of name.
-struct FeatureName {
-  uint8_t type;
-  uint8_t bit;
-  const char* name;
-};
-constexpr FeatureName kFeatureNames[] = {
-    {qcow2::kFeatureIncompatible, 0, "dirty bit"},
-    {qcow2::kFeatureIncompatible, 1, "corrupt bit"},
-    {qcow2::kFeatureIncompatible, 2, "external data file"},
-    {qcow2::kFeatureIncompatible, 3, "compression type"},
-    {qcow2::kFeatureIncompatible, 4, "extended L2 entries"},
-    {qcow2::kFeatureCompatible, 0, "lazy refcounts"},
-    {qcow2::kFeatureAutoclear, 0, "bitmaps"},
-    {qcow2::kFeatureAutoclear, 1, "raw external data"},
-};
-
 struct HeaderFields {
   uint64_t size = 0;
   uint64_t l1_size = 0;
@@ -513,28 +483,24 @@ bool BuildHeader(const Qcow2CreateParams& params, const HeaderFields& fields, ui
     used = 112;
   }
   if (fields.with_backing && params.backing_format.data != nullptr) {
-    const size_t n = AddExtension(out + used, cluster_size - used, qcow2::kExtBackingFormat,
-                                  params.backing_format.data, params.backing_format.length);
+    const size_t n = qcow2_internal::AddHeaderExtension(
+        out + used, cluster_size - used, qcow2::kExtBackingFormat, params.backing_format.data,
+        params.backing_format.length);
     if (n == 0) return false;
     used += n;
   }
   // qemu leaves the table out of images of 4 KiB clusters or smaller, so
   // that a backing file name still fits.
   if (version >= 3 && cluster_size > 4096) {
-    uint8_t table[sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) * 48] = {};
-    size_t at = 0;
-    for (const FeatureName& feature : kFeatureNames) {
-      table[at] = feature.type;
-      table[at + 1] = feature.bit;
-      for (size_t i = 0; feature.name[i] != '\0'; ++i) table[at + 2 + i] = feature.name[i];
-      at += 48;
-    }
-    const size_t n = AddExtension(out + used, cluster_size - used, qcow2::kExtFeatureTable, table,
-                                  sizeof(table));
+    uint8_t table[qcow2_internal::kFeatureNameTableSize];
+    qcow2_internal::FillFeatureNameTable(table);
+    const size_t n = qcow2_internal::AddHeaderExtension(
+        out + used, cluster_size - used, qcow2::kExtFeatureTable, table, sizeof(table));
     if (n == 0) return false;
     used += n;
   }
-  const size_t end = AddExtension(out + used, cluster_size - used, qcow2::kExtEnd, nullptr, 0);
+  const size_t end = qcow2_internal::AddHeaderExtension(out + used, cluster_size - used,
+                                                        qcow2::kExtEnd, nullptr, 0);
   if (end == 0) return false;
   used += end;
   if (fields.with_backing && params.backing_file.data != nullptr) {
@@ -684,6 +650,49 @@ Status CreateQcow2(const CreateRequest& request, WritableDevice& device, const Q
 }  // namespace
 
 namespace qcow2_internal {
+
+// header_ext_add(): magic, length, the data padded to 8 bytes.
+size_t AddHeaderExtension(uint8_t* out, size_t room, uint32_t magic, const void* data,
+                          size_t length) {
+  const size_t total = 8 + ((length + 7) & ~size_t{7});
+  if (total > room) return 0;
+  StoreBE32(out, magic);
+  StoreBE32(out + 4, static_cast<uint32_t>(length));
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < length; ++i) out[8 + i] = bytes[i];
+  for (size_t i = 8 + length; i < total; ++i) out[i] = 0;
+  return total;
+}
+
+void FillFeatureNameTable(uint8_t (&table)[kFeatureNameTableSize]) {
+  // One entry of qemu's feature name table: type, bit, 46 bytes of name.
+  struct FeatureName {
+    uint8_t type;
+    uint8_t bit;
+    const char* name;
+  };
+  constexpr FeatureName kFeatureNames[] = {
+      {qcow2::kFeatureIncompatible, 0, "dirty bit"},
+      {qcow2::kFeatureIncompatible, 1, "corrupt bit"},
+      {qcow2::kFeatureIncompatible, 2, "external data file"},
+      {qcow2::kFeatureIncompatible, 3, "compression type"},
+      {qcow2::kFeatureIncompatible, 4, "extended L2 entries"},
+      {qcow2::kFeatureCompatible, 0, "lazy refcounts"},
+      {qcow2::kFeatureAutoclear, 0, "bitmaps"},
+      {qcow2::kFeatureAutoclear, 1, "raw external data"},
+  };
+  static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) * 48 == kFeatureNameTableSize);
+  for (uint8_t& byte : table) byte = 0;
+  size_t at = 0;
+  for (const FeatureName& feature : kFeatureNames) {
+    table[at] = feature.type;
+    table[at + 1] = feature.bit;
+    for (size_t i = 0; feature.name[i] != '\0'; ++i) {
+      table[at + 2 + i] = static_cast<uint8_t>(feature.name[i]);
+    }
+    at += 48;
+  }
+}
 
 Status CreateQcow2Image(const CreateRequest& request, WritableDevice& device,
                         const QemuVersion& compat, Arena& arena, MeasureError* error) {

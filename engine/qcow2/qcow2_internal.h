@@ -31,6 +31,16 @@ constexpr uint64_t kBitmapEntryOffsetMask = 0x00fffffffffffe00ull;
 // Snapshots (qcow2-snapshot.c).
 constexpr uint32_t kMaxSnapshotExtraData = 1024;  // QCOW_MAX_SNAPSHOT_EXTRA_DATA
 
+// header_ext_add(): a header extension (magic, length, the data padded to
+// 8 bytes) at `out`; the bytes taken, 0 when `room` is too small. The
+// create and amend hooks write their headers with it.
+size_t AddHeaderExtension(uint8_t* out, size_t room, uint32_t magic, const void* data,
+                          size_t length);
+// The feature name table qemu writes into a v3 header of clusters over
+// 4 KiB: one 48-byte entry (type, bit, name) per feature it knows.
+constexpr size_t kFeatureNameTableSize = 8 * 48;
+void FillFeatureNameTable(uint8_t (&table)[kFeatureNameTableSize]);
+
 // The create hook of the qcow2 driver (FormatDriver::create), qemu's
 // qcow2_co_create_opts(): engine/qcow2/qcow2_create.cc.
 Status CreateQcow2Image(const CreateRequest& request, WritableDevice& device,
