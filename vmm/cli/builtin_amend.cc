@@ -13,7 +13,6 @@
 // amendment". Nothing on stdout; exit status 1 on any error, as
 // qemu-img's. -p (qemu's progress line), -o help, --object and
 // --image-opts are refused by name.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,7 +23,6 @@
 #include "instar/engine/measure.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/cli_dialect.h"
-#include "vmm/result/modify_view.h"
 
 namespace instar::vmm {
 
@@ -87,16 +85,8 @@ bool HasHelpOption(const std::string& options) {
 // How far the guest may write: twice the image (a refcount table
 // rewritten at another width beside the old one) and 1 GiB.
 uint64_t WriteLimit(const std::string& filename) {
-  struct stat st {};
-  const uint64_t current =
-      ::stat(filename.c_str(), &st) == 0 && st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  constexpr uint64_t kSlack = uint64_t{1} << 30;
-  uint64_t limit = 0;
-  if (__builtin_add_overflow(current, current, &limit) ||
-      __builtin_add_overflow(limit, kSlack, &limit) || limit > abi::kMaxRangeEnd) {
-    return abi::kMaxRangeEnd;
-  }
-  return limit;
+  const uint64_t current = FileLength(filename);
+  return WriteLimitOf(current, current);
 }
 
 }  // namespace
@@ -170,26 +160,7 @@ int RunAmendCommand(const GlobalOptions& global, const std::vector<std::string>&
   }
   if (force) a.flags |= abi::kAmendForce;
 
-  DeviceTable devices;
-  if (!OpenUserImageInPlace(global, filename, WriteLimit(filename), &devices, &error)) {
-    return ReportError(global, error);
-  }
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    return exit_code;
-  }
-  ModifyView view;
-  std::string why;
-  if (!ReadModifyView(result, &view, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
-  }
-  if (view.warning) {
-    const std::string lines = PrintableText(*view.warning);
-    (void)std::fwrite(lines.data(), 1, lines.size(), stderr);
-  }
-  return kExitOk;
+  return RunInPlace(global, config, filename, WriteLimit(filename));
 }
 
 }  // namespace instar::vmm

@@ -74,15 +74,9 @@ void PrintHelp(const GlobalOptions& global) {
 // tables are a few MiB. Without a size on the command line (-o size=, a
 // backing file's) the host cannot know the size: 64 TiB, vhdx's limit.
 uint64_t WriteLimit(std::optional<uint64_t> size) {
-  constexpr uint64_t kSlack = uint64_t{1} << 30;
   constexpr uint64_t kUnknownSize = uint64_t{64} << 40;
   const uint64_t base = size.value_or(kUnknownSize);
-  uint64_t limit = 0;
-  if (__builtin_add_overflow(base, base / 8, &limit) ||
-      __builtin_add_overflow(limit, kSlack, &limit) || limit > abi::kMaxRangeEnd) {
-    return abi::kMaxRangeEnd;
-  }
-  return limit;
+  return WriteLimitOf(base, base / 8);
 }
 
 }  // namespace

@@ -14,7 +14,6 @@
 // the size against its virtual size and calls the driver's resize hook
 // (guest/ops/resize_operation.cc). "Image resized." on stdout unless -q;
 // exit status 1 on any error, as qemu-img's.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,7 +26,6 @@
 #include "instar/engine/measure.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/cli_dialect.h"
-#include "vmm/result/modify_view.h"
 
 namespace instar::vmm {
 
@@ -148,22 +146,14 @@ bool ParseSize(const GlobalOptions& global, const std::string& text, uint64_t* s
 // size, whichever is larger, plus an eighth for metadata (a fully
 // preallocated qcow2's tables) and 1 GiB.
 uint64_t WriteLimit(const std::string& filename, int relative, uint64_t size) {
-  struct stat st {};
-  const uint64_t current =
-      ::stat(filename.c_str(), &st) == 0 && st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  const uint64_t current = FileLength(filename);
   uint64_t base = current;
   if (relative == 0) {
     base = std::max(current, size);
   } else if (relative > 0 && __builtin_add_overflow(current, size, &base)) {
     return abi::kMaxRangeEnd;
   }
-  constexpr uint64_t kSlack = uint64_t{1} << 30;
-  uint64_t limit = 0;
-  if (__builtin_add_overflow(base, base / 8, &limit) ||
-      __builtin_add_overflow(limit, kSlack, &limit) || limit > abi::kMaxRangeEnd) {
-    return abi::kMaxRangeEnd;
-  }
-  return limit;
+  return WriteLimitOf(base, base / 8);
 }
 
 }  // namespace
@@ -264,25 +254,10 @@ int RunResizeCommand(const GlobalOptions& global, const std::vector<std::string>
     r.preallocation = static_cast<uint32_t>(*preallocation);
   }
 
-  DeviceTable devices;
-  if (!OpenUserImageInPlace(global, filename, WriteLimit(filename, relative, size), &devices,
-                            &error)) {
-    return ReportError(global, error);
-  }
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
+  if (const int exit_code =
+          RunInPlace(global, config, filename, WriteLimit(filename, relative, size));
+      exit_code != kExitOk) {
     return exit_code;
-  }
-  ModifyView view;
-  std::string why;
-  if (!ReadModifyView(result, &view, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
-  }
-  if (view.warning) {
-    const std::string lines = PrintableText(*view.warning);
-    (void)std::fwrite(lines.data(), 1, lines.size(), stderr);
   }
   if (!quiet) {
     (void)std::fputs("Image resized.\n", stdout);

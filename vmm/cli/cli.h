@@ -137,6 +137,19 @@ bool OpenUserImage(const GlobalOptions& global, const std::string& filename, Dev
 bool OpenUserImageInPlace(const GlobalOptions& global, const std::string& filename,
                           uint64_t write_limit, DeviceTable* devices, CliError* error);
 
+// A producing command's write limit: `bytes` and `more` and 1 GiB of
+// slack, at most abi::kMaxRangeEnd (whatever overflows is that too).
+uint64_t WriteLimitOf(uint64_t bytes, uint64_t more);
+// The length of the file `filename` names; 0 when it has none to stat.
+uint64_t FileLength(const std::string& filename);
+
+// resize's and amend's run: `filename` opened in place within
+// `write_limit`, `config` run in the sandbox, and the warning lines the
+// guest returned (modify_result.h) printed. kExitOk when the guest changed
+// the image; else the exit status, its error already reported.
+int RunInPlace(const GlobalOptions& global, const abi::OperationConfig& config,
+               const std::string& filename, uint64_t write_limit);
+
 // An OperationConfig with the header, compat version and file name filled
 // in. False when the file name does not fit the ABI.
 bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std::string& filename,

@@ -8,6 +8,7 @@
 #include "instar/engine/image.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/cli_dialect.h"
+#include "vmm/result/modify_view.h"
 
 namespace instar::vmm {
 
@@ -219,6 +220,47 @@ bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& confi
     return false;
   }
   return true;
+}
+
+uint64_t WriteLimitOf(uint64_t bytes, uint64_t more) {
+  constexpr uint64_t kSlack = uint64_t{1} << 30;
+  uint64_t limit = 0;
+  if (__builtin_add_overflow(bytes, more, &limit) ||
+      __builtin_add_overflow(limit, kSlack, &limit) || limit > abi::kMaxRangeEnd) {
+    return abi::kMaxRangeEnd;
+  }
+  return limit;
+}
+
+uint64_t FileLength(const std::string& filename) {
+  struct stat st {};
+  if (::stat(filename.c_str(), &st) != 0 || st.st_size <= 0) return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+int RunInPlace(const GlobalOptions& global, const abi::OperationConfig& config,
+               const std::string& filename, uint64_t write_limit) {
+  DeviceTable devices;
+  CliError error;
+  if (!OpenUserImageInPlace(global, filename, write_limit, &devices, &error)) {
+    return ReportError(global, error);
+  }
+  DecodedResult result;
+  int exit_code = kExitOk;
+  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
+    return exit_code;
+  }
+  ModifyView view;
+  std::string why;
+  if (!ReadModifyView(result, &view, &why)) {
+    ReportError(global, "the sandbox returned a malformed result: " + why);
+    return kExitBadResult;
+  }
+  if (view.warning) {
+    const std::string lines = PrintableText(*view.warning);
+    (void)std::fwrite(lines.data(), 1, lines.size(), stderr);
+  }
+  return kExitOk;
 }
 
 }  // namespace instar::vmm
