@@ -21,34 +21,6 @@
 
 namespace instar::guest {
 
-namespace {
-
-bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length) {
-  if (length < prefix_length) return false;
-  for (size_t i = 0; i < prefix_length; ++i) {
-    if (text[i] != prefix[i]) return false;
-  }
-  return true;
-}
-
-// The engine's words for an option error end with measure's own "Invalid
-// options for file format" line, which img_amend does not print, and a
-// newline: both are cut.
-size_t TrimMeasureLine(const char* text, size_t length) {
-  static constexpr char kMeasureLine[] = "\nqemu-img: Invalid options for file format";
-  constexpr size_t kMeasureLineLength = sizeof(kMeasureLine) - 1;
-  for (size_t i = 0; i + kMeasureLineLength <= length; ++i) {
-    if (StartsWith(text + i, length - i, kMeasureLine, kMeasureLineLength)) {
-      length = i;
-      break;
-    }
-  }
-  while (length > 0 && text[length - 1] == '\n') --length;
-  return length;
-}
-
-}  // namespace
-
 Status AmendOperation(OperationContext& ctx) {
   // RunOperation() checked that the text is terminated.
   const abi::AmendConfig& a = ctx.config.amend;
@@ -80,7 +52,7 @@ Status AmendOperation(OperationContext& ctx) {
     char text[1024];
     FormatMeasureError(error, text, sizeof(text));
     ctx.error.Clear();
-    ctx.error.Append(text, TrimMeasureLine(text, BoundedLength(text, sizeof(text))));
+    ctx.error.Append(text, TrimOptionErrorText(text, BoundedLength(text, sizeof(text))));
     return FailWithWarning(ctx, warning, s);
   }
 

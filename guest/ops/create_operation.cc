@@ -36,36 +36,12 @@ constexpr size_t kQemuImgLength = sizeof(kQemuImg) - 1;
 // "qemu-img: FILE: " and then `text`, the first line of which may start
 // with "qemu-img: " (FormatMeasureError's lines): img_create reports
 // bdrv_img_create's errors with the file name in front.
-bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length) {
-  if (length < prefix_length) return false;
-  for (size_t i = 0; i < prefix_length; ++i) {
-    if (text[i] != prefix[i]) return false;
-  }
-  return true;
-}
-
 void AppendWithFile(TextBuilder& out, const char* filename, const char* text, size_t length) {
   if (StartsWith(text, length, kQemuImg, kQemuImgLength)) {
     text += kQemuImgLength;
     length -= kQemuImgLength;
   }
   out.Append(kQemuImg).Append(filename).Append(": ").Append(text, length);
-}
-
-// The engine's words end in a newline; measure follows an option error
-// with img_measure's own "Invalid options for file format" line, which
-// bdrv_img_create() does not print: the text is cut there.
-size_t TrimNewlines(const char* text, size_t length) {
-  static constexpr char kMeasureLine[] = "\nqemu-img: Invalid options for file format";
-  constexpr size_t kMeasureLineLength = sizeof(kMeasureLine) - 1;
-  for (size_t i = 0; i + kMeasureLineLength <= length; ++i) {
-    if (StartsWith(text + i, length - i, kMeasureLine, kMeasureLineLength)) {
-      length = i;
-      break;
-    }
-  }
-  while (length > 0 && text[length - 1] == '\n') --length;
-  return length;
 }
 
 // The engine's words for `error` into ctx.error, with the file name.
@@ -79,7 +55,7 @@ Status Refuse(OperationContext& ctx, Status status, const MeasureError& error) {
   FormatMeasureError(error, text, sizeof(text));
   ctx.error.Clear();
   AppendWithFile(ctx.error, ctx.config.filename, text,
-                 TrimNewlines(text, BoundedLength(text, sizeof(text))));
+                 TrimOptionErrorText(text, BoundedLength(text, sizeof(text))));
   return status;
 }
 
@@ -320,7 +296,7 @@ Status CreateOperation(OperationContext& ctx) {
     char words[1024];
     FormatMeasureError(create_error, words, sizeof(words));
     AppendWithFile(failure, ctx.config.filename, words,
-                   TrimNewlines(words, BoundedLength(words, sizeof(words))));
+                   TrimOptionErrorText(words, BoundedLength(words, sizeof(words))));
   }
   return ctx.writer.Bytes(create_result::kTagFailure, failure.c_str(), failure.length());
 }

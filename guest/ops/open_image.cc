@@ -202,4 +202,25 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
   return OpenedImage{*image, format, writable};
 }
 
+bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length) {
+  if (length < prefix_length) return false;
+  for (size_t i = 0; i < prefix_length; ++i) {
+    if (text[i] != prefix[i]) return false;
+  }
+  return true;
+}
+
+size_t TrimOptionErrorText(const char* text, size_t length) {
+  static constexpr char kMeasureLine[] = "\nqemu-img: Invalid options for file format";
+  constexpr size_t kMeasureLineLength = sizeof(kMeasureLine) - 1;
+  for (size_t i = 0; i + kMeasureLineLength <= length; ++i) {
+    if (StartsWith(text + i, length - i, kMeasureLine, kMeasureLineLength)) {
+      length = i;
+      break;
+    }
+  }
+  while (length > 0 && text[length - 1] == '\n') --length;
+  return length;
+}
+
 }  // namespace instar::guest

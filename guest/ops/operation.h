@@ -90,6 +90,15 @@ Result<OpenedImage> OpenImageForModify(OperationContext& ctx, TextBuilder& warni
 // `status`.
 Status FailWithWarning(OperationContext& ctx, const TextBuilder& warning, Status status);
 
+// Whether text[0, length) starts with prefix[0, prefix_length).
+bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length);
+
+// The length of an option error's text as create and amend print it: the
+// engine's words (FormatMeasureError()) up to measure's own "Invalid
+// options for file format" line, which img_measure prints and
+// bdrv_img_create() and img_amend() do not, without trailing newlines.
+size_t TrimOptionErrorText(const char* text, size_t length);
+
 }  // namespace instar::guest
 
 #endif  // INSTAR_GUEST_OPS_OPERATION_H_
