@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "vmm/testing/qemu_img_programs.h"
 #include "vmm/testing/subprocess.h"
 
 namespace instar::vmm {
@@ -27,60 +28,12 @@ namespace fs = std::filesystem;
 
 const std::string kSelf = INSTAR_BINARY_PATH;
 
-struct QemuImg {
-  std::string version;  // "7.2.22"
-  std::string path;
-};
+using testing::Normalise;
+using testing::QemuImg;
+using testing::QemuImgs;
+using testing::ReadFile;
+using testing::ReplaceAll;
 
-// "qemu-img version 7.2.22 (Debian ...)" -> "7.2.22".
-std::string VersionOf(const std::string& path) {
-  const testing::ProgramResult r = testing::RunProgram({path, "--version"});
-  const std::string head = "qemu-img version ";
-  if (r.exit_code != 0 || r.out.rfind(head, 0) != 0) return "";
-  const size_t end = r.out.find_first_of(" \n", head.size());
-  return r.out.substr(head.size(), end - head.size());
-}
-
-// The system's qemu-img and the matrix's, one per version.
-std::vector<QemuImg> QemuImgs() {
-  std::map<std::string, std::string> by_version;
-  const fs::path matrix = fs::path(INSTAR_SOURCE_ROOT) / "qemu-img-binaries" / "x86_64";
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(matrix, ec)) {
-    const fs::path program = entry.path() / "qemu-img";
-    if (::access(program.c_str(), X_OK) != 0) continue;
-    if (const std::string v = VersionOf(program.string()); !v.empty()) by_version[v] = program;
-  }
-  for (const char* system : {"/usr/bin/qemu-img", "/usr/local/bin/qemu-img"}) {
-    if (::access(system, X_OK) != 0) continue;
-    if (const std::string v = VersionOf(system); !v.empty()) by_version.emplace(v, system);
-  }
-  std::vector<QemuImg> out;
-  for (const auto& [version, path] : by_version) out.push_back({version, path});
-  return out;
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-// `program`'s path and base name (at the start of a line) become PROG,
-// `dir` becomes $DIR.
-std::string Normalise(std::string text, const std::string& program, const std::string& dir) {
-  text = ReplaceAll(text, dir, "$DIR");
-  text = ReplaceAll(text, program, "PROG");
-  const std::string base = program.substr(program.rfind('/') + 1);
-  text = ReplaceAll("\n" + text, "\n" + base + ":", "\nPROG:").substr(1);
-  // Before 10.0 the "Try ..." hint names the program by its base name.
-  text = ReplaceAll(text, "'" + base + " ", "'PROG ");
-  return text;
-}
-
-// A vmdk's CID is random (each create draws its own): "$CID".
 std::string WithoutCid(std::string text) {
   const std::string key = "\"cid\": ";
   const size_t at = text.find(key);
