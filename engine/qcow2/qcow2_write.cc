@@ -29,7 +29,8 @@
 //     its caches are written and the file flushed; nothing else changes:
 //     a created image has no dirty flag to clear.
 //
-// The caches here hold one L2 table and one refcount block, written back
+// The refcounts are qemu's allocator's (Qcow2Allocator, which create,
+// resize and amend share). The cache here holds one L2 table, written back
 // when another is needed: what reaches the file is the same as qemu's
 // larger caches write back later. Data goes through a WriteBatch
 // (core/write_batch.h), metadata straight to the device; they never share
@@ -43,6 +44,7 @@
 
 #include "core/write_batch.h"
 #include "instar/engine/bytes.h"
+#include "qcow2/qcow2_allocator.h"
 #include "qcow2/qcow2_internal.h"
 
 namespace instar::qcow2_internal {
@@ -53,7 +55,7 @@ constexpr uint32_t kMagic = 0x514649fb;
 constexpr uint64_t kHeaderBytes = 104;
 constexpr uint64_t kIncompatibleCompression = 1u << 3;  // the only one a writer may meet
 
-// One cached metadata cluster: an L2 table or a refcount block.
+// The cached L2 table.
 struct Table {
   uint64_t offset = 0;  // in the file; 0: nothing cached
   uint8_t* data = nullptr;
@@ -76,13 +78,7 @@ class Qcow2Writer final : public ImageWriter {
   Status WriteBack(Table& table);
   Status LoadL2(uint64_t l1_index);
 
-  // Refcounts.
-  uint64_t GetEntry(uint64_t index) const;
-  void SetEntry(uint64_t index, uint64_t value);
-  Result<uint64_t> GetRefcount(uint64_t cluster);
-  Status RefblockFor(uint64_t cluster, bool* again);
-  Status UpdateRefcount(uint64_t first, uint64_t count, bool decrease, bool* again);
-  Status AllocClustersNoref(uint64_t count, uint64_t* first);
+  // qcow2_alloc_clusters() of `count` clusters: the first one's index.
   Status AllocClusters(uint64_t count, uint64_t* first);
 
   WritableDevice& device_;
@@ -94,15 +90,14 @@ class Qcow2Writer final : public ImageWriter {
   uint64_t* l1_ = nullptr;
   uint64_t l1_size_ = 0;
   uint64_t l1_offset_ = 0;
-  uint64_t* reftable_ = nullptr;
   uint64_t reftable_size_ = 0;
   uint64_t reftable_offset_ = 0;
   uint32_t refcount_order_ = 4;
-  uint32_t refblock_bits_ = 0;  // log2 of the entries of a refcount block
-  uint64_t refcount_max_ = 0;
-  uint64_t free_cluster_index_ = 0;  // s->free_cluster_index: 0 at open
+  // The refcounts, as qemu's allocator keeps them (free_cluster_index 0 at
+  // open); its table is sized to the image's, so that a table that would
+  // have to grow is refused.
+  Qcow2Allocator* allocator_ = nullptr;
   Table l2_;
-  Table refblock_;
   bool finished_ = false;
 };
 
@@ -144,8 +139,6 @@ Status Qcow2Writer::Init(Arena& arena) {
     refcount_order_ = LoadBE32(header + 96);
     if (refcount_order_ > 6) return Status::Corruption("qcow2 writer: bad refcount order");
   }
-  refblock_bits_ = cluster_bits_ + 3 - refcount_order_;
-  refcount_max_ = refcount_order_ == 6 ? UINT64_MAX : (uint64_t{1} << (1u << refcount_order_)) - 1;
   // The tables qemu reads at open.
   const uint64_t l2_span_bits = cluster_bits_ + l2_bits_;
   const uint64_t needed_l1 =
@@ -154,20 +147,21 @@ Status Qcow2Writer::Init(Arena& arena) {
     return Status::Corruption("qcow2 writer: the tables do not fit the image");
   }
   l1_ = arena.AllocateArray<uint64_t>(l1_size_ == 0 ? 1 : l1_size_);
-  reftable_ = arena.AllocateArray<uint64_t>(reftable_size_);
   l2_.data = arena.AllocateArray<uint8_t>(cluster_size_);
-  refblock_.data = arena.AllocateArray<uint8_t>(cluster_size_);
-  uint8_t* raw =
-      arena.AllocateArray<uint8_t>(8 * (l1_size_ > reftable_size_ ? l1_size_ : reftable_size_));
-  if (l1_ == nullptr || reftable_ == nullptr || l2_.data == nullptr || refblock_.data == nullptr ||
-      raw == nullptr) {
+  uint8_t* raw = arena.AllocateArray<uint8_t>(8 * (l1_size_ == 0 ? 1 : l1_size_));
+  uint64_t* reftable = arena.AllocateArray<uint64_t>(reftable_size_);
+  uint8_t* block_buffers = arena.AllocateArray<uint8_t>(2 * cluster_size_);
+  uint8_t* scratch = arena.AllocateArray<uint8_t>(cluster_size_);
+  if (l1_ == nullptr || l2_.data == nullptr || raw == nullptr || reftable == nullptr ||
+      block_buffers == nullptr || scratch == nullptr) {
     return Status::NoSpace("out of memory opening a qcow2 image to write");
   }
   INSTAR_RETURN_IF_ERROR(device_.Read(l1_offset_, raw, 8 * l1_size_));
   for (uint64_t i = 0; i < l1_size_; ++i) l1_[i] = LoadBE64(raw + 8 * i);
-  INSTAR_RETURN_IF_ERROR(device_.Read(reftable_offset_, raw, 8 * reftable_size_));
-  for (uint64_t i = 0; i < reftable_size_; ++i) reftable_[i] = LoadBE64(raw + 8 * i);
-  return Status::Ok();
+  allocator_ = arena.New<Qcow2Allocator>(device_, cluster_bits_, refcount_order_, reftable,
+                                         reftable_size_, block_buffers, scratch);
+  if (allocator_ == nullptr) return Status::NoSpace("out of memory opening a qcow2 image to write");
+  return allocator_->Load(reftable_offset_, reftable_size_);
 }
 
 Status Qcow2Writer::WriteBack(Table& table) {
@@ -210,158 +204,10 @@ Status Qcow2Writer::LoadL2(uint64_t l1_index) {
   return device_.Write(l1_offset_ + 8 * l1_index, raw, sizeof(raw));
 }
 
-uint64_t Qcow2Writer::GetEntry(uint64_t index) const {
-  const uint8_t* b = refblock_.data;
-  switch (refcount_order_) {
-    case 3:
-      return b[index];
-    case 4:
-      return LoadBE16(b + 2 * index);
-    case 5:
-      return LoadBE32(b + 4 * index);
-    case 6:
-      return LoadBE64(b + 8 * index);
-    default: {
-      const uint32_t bits = 1u << refcount_order_;
-      const uint32_t per_byte = 8 >> refcount_order_;
-      const uint32_t shift = static_cast<uint32_t>(index % per_byte) * bits;
-      return (b[index / per_byte] >> shift) & ((1u << bits) - 1);
-    }
-  }
-}
-
-void Qcow2Writer::SetEntry(uint64_t index, uint64_t value) {
-  uint8_t* b = refblock_.data;
-  refblock_.dirty = true;
-  switch (refcount_order_) {
-    case 3:
-      b[index] = static_cast<uint8_t>(value);
-      return;
-    case 4:
-      StoreBE16(b + 2 * index, static_cast<uint16_t>(value));
-      return;
-    case 5:
-      StoreBE32(b + 4 * index, static_cast<uint32_t>(value));
-      return;
-    case 6:
-      StoreBE64(b + 8 * index, value);
-      return;
-    default: {
-      const uint32_t bits = 1u << refcount_order_;
-      const uint32_t per_byte = 8 >> refcount_order_;
-      const uint32_t shift = static_cast<uint32_t>(index % per_byte) * bits;
-      const uint32_t mask = ((1u << bits) - 1) << shift;
-      uint8_t& byte = b[index / per_byte];
-      byte = static_cast<uint8_t>((byte & ~mask) | ((value << shift) & mask));
-    }
-  }
-}
-
-// qcow2_get_refcount(): 0 beyond the table and where no block exists.
-Result<uint64_t> Qcow2Writer::GetRefcount(uint64_t cluster) {
-  const uint64_t table_index = cluster >> refblock_bits_;
-  if (table_index >= reftable_size_) return uint64_t{0};
-  const uint64_t block = reftable_[table_index] & kRefcountTableOffsetMask;
-  if (block == 0) return uint64_t{0};
-  INSTAR_RETURN_IF_ERROR(Load(refblock_, block));
-  return GetEntry(cluster & ((uint64_t{1} << refblock_bits_) - 1));
-}
-
-// alloc_refcount_block(): the block of `cluster` in the cache, or a new
-// block hooked into the table and *again set (qemu's -EAGAIN: the caller
-// undoes what it counted and starts over).
-Status Qcow2Writer::RefblockFor(uint64_t cluster, bool* again) {
-  *again = false;
-  const uint64_t table_index = cluster >> refblock_bits_;
-  if (table_index < reftable_size_) {
-    const uint64_t block = reftable_[table_index] & kRefcountTableOffsetMask;
-    if (block != 0) return Load(refblock_, block);
-  } else {
-    return Status::NotSupported("instar cannot grow a qcow2 refcount table yet");
-  }
-  uint64_t new_block = 0;
-  INSTAR_RETURN_IF_ERROR(AllocClustersNoref(1, &new_block));
-  if ((new_block >> refblock_bits_) == table_index) {
-    // The block describes itself.
-    INSTAR_RETURN_IF_ERROR(WriteBack(refblock_));
-    refblock_.offset = new_block << cluster_bits_;
-    FillBytes(refblock_.data, 0, cluster_size_);
-    SetEntry(new_block & ((uint64_t{1} << refblock_bits_) - 1), 1);
-  } else {
-    // Described elsewhere: counted first, then initialised.
-    bool nested = false;
-    INSTAR_RETURN_IF_ERROR(UpdateRefcount(new_block, 1, false, &nested));
-    if (nested) {
-      *again = true;
-      return Status::Ok();
-    }
-    INSTAR_RETURN_IF_ERROR(WriteBack(refblock_));
-    refblock_.offset = new_block << cluster_bits_;
-    FillBytes(refblock_.data, 0, cluster_size_);
-    refblock_.dirty = true;
-  }
-  INSTAR_RETURN_IF_ERROR(WriteBack(refblock_));
-  reftable_[table_index] = new_block << cluster_bits_;
-  uint8_t raw[8];
-  StoreBE64(raw, reftable_[table_index]);
-  INSTAR_RETURN_IF_ERROR(device_.Write(reftable_offset_ + 8 * table_index, raw, sizeof(raw)));
-  *again = true;
-  return Status::Ok();
-}
-
-// update_refcount() of clusters [first, first + count) by one.
-Status Qcow2Writer::UpdateRefcount(uint64_t first, uint64_t count, bool decrease, bool* again) {
-  *again = false;
-  for (uint64_t cluster = first; cluster < first + count; ++cluster) {
-    bool new_block = false;
-    INSTAR_RETURN_IF_ERROR(RefblockFor(cluster, &new_block));
-    if (new_block) {
-      // The caller starts its search over from the same clusters: they may
-      // still be free.
-      if (free_cluster_index_ > first) free_cluster_index_ = first;
-      if (cluster > first) {
-        bool ignored = false;
-        INSTAR_RETURN_IF_ERROR(UpdateRefcount(first, cluster - first, !decrease, &ignored));
-      }
-      *again = true;
-      return Status::Ok();
-    }
-    const uint64_t index = cluster & ((uint64_t{1} << refblock_bits_) - 1);
-    uint64_t refcount = GetEntry(index);
-    if (decrease ? refcount == 0 : refcount == refcount_max_) {
-      return Status::Corruption("qcow2 writer: a refcount would overflow");
-    }
-    refcount = decrease ? refcount - 1 : refcount + 1;
-    if (refcount == 0 && cluster < free_cluster_index_) free_cluster_index_ = cluster;
-    SetEntry(index, refcount);
-  }
-  return Status::Ok();
-}
-
-// alloc_clusters_noref(): the first run of `count` free clusters from
-// free_cluster_index on.
-Status Qcow2Writer::AllocClustersNoref(uint64_t count, uint64_t* first) {
-  constexpr uint64_t kMaxClusterOffset = (uint64_t{1} << 56) - 1;  // QCOW_MAX_CLUSTER_OFFSET
-  for (uint64_t i = 0; i < count; ++i) {
-    const uint64_t cluster = free_cluster_index_++;
-    INSTAR_ASSIGN_OR_RETURN(const uint64_t refcount, GetRefcount(cluster));
-    if (refcount != 0) i = UINT64_MAX;  // start over after it (the loop adds one)
-  }
-  if (free_cluster_index_ > (kMaxClusterOffset >> cluster_bits_)) {
-    return Status::NoSpace("qcow2: the image would grow past what qcow2 can address");
-  }
-  *first = free_cluster_index_ - count;
-  return Status::Ok();
-}
-
-// qcow2_alloc_clusters().
 Status Qcow2Writer::AllocClusters(uint64_t count, uint64_t* first) {
-  for (;;) {
-    INSTAR_RETURN_IF_ERROR(AllocClustersNoref(count, first));
-    bool again = false;
-    INSTAR_RETURN_IF_ERROR(UpdateRefcount(*first, count, false, &again));
-    if (!again) return Status::Ok();
-  }
+  INSTAR_ASSIGN_OR_RETURN(const uint64_t offset, allocator_->AllocClusters(count << cluster_bits_));
+  *first = offset >> cluster_bits_;
+  return Status::Ok();
 }
 
 Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
@@ -435,7 +281,7 @@ Status Qcow2Writer::Finish() {
   finished_ = true;
   INSTAR_RETURN_IF_ERROR(batch_.Flush());
   INSTAR_RETURN_IF_ERROR(WriteBack(l2_));
-  INSTAR_RETURN_IF_ERROR(WriteBack(refblock_));
+  INSTAR_RETURN_IF_ERROR(allocator_->FlushBlocks());
   return device_.Flush();
 }
 
