@@ -33,14 +33,14 @@ MeasureText FormatName(const MeasureError& error) {
 const char* ErrnoText(StatusCode code) {
   switch (code) {
     case StatusCode::kNotSupported:
-      return "Operation not supported";
+      return QemuErrnoText(QemuErrno::kENOTSUP);
     case StatusCode::kNoSpace:
-      return "Cannot allocate memory";
+      return QemuErrnoText(QemuErrno::kENOMEM);
     case StatusCode::kInvalidArgument:
     case StatusCode::kOutOfRange:
-      return "Invalid argument";
+      return QemuErrnoText(QemuErrno::kEINVAL);
     default:
-      return "Input/output error";
+      return QemuErrnoText(QemuErrno::kEIO);
   }
 }
 

@@ -13,17 +13,6 @@ namespace {
 
 using namespace compare_result;
 
-// qemu's strerror() of the errno a failed read returns: -EIO for
-// everything the readers report as an I/O error (corruption included);
-// instar's own words otherwise.
-void AppendReason(TextBuilder& text, const Status& status) {
-  if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kCorruption) {
-    text.Append("Input/output error");
-  } else {
-    text.Append(status.message());
-  }
-}
-
 }  // namespace
 
 Status CompareOperation(OperationContext& ctx) {
@@ -77,7 +66,7 @@ Status CompareOperation(OperationContext& ctx) {
         .Append(" of ")
         .Append(name)
         .Append(": ");
-    AppendReason(line, failure.status);
+    AppendReadFailure(line, failure.status);
   }
   INSTAR_RETURN_IF_ERROR(ctx.writer.Bytes(kTagFailure, line.c_str(), line.length()));
   return ctx.writer.U64(kTagFailureExit, failure.exit_code);

@@ -39,17 +39,6 @@ constexpr char kQemuImg[] = "qemu-img: ";
 // block in pieces of this when bs is larger.
 constexpr uint64_t kBatchBytes = uint64_t{1} << 20;
 
-// qemu's strerror() of the errno a failed read or write returns: -EIO for
-// everything the engine reports as an I/O error or corruption; instar's
-// own words otherwise.
-void AppendReason(TextBuilder& text, const Status& status) {
-  if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kCorruption) {
-    text.Append("Input/output error");
-  } else {
-    text.Append(status.message());
-  }
-}
-
 // What the block loop reads from and writes to: input byte `in_pos` goes
 // to output byte in_pos - skip_bytes.
 struct Copy {
@@ -65,7 +54,7 @@ struct Copy {
 Status FailIo(OperationContext& ctx, const char* what, Status status) {
   ctx.error.Clear();
   ctx.error.Append(kQemuImg).Append("error while ").Append(what).Append(" image file: ");
-  AppendReason(ctx.error, status);
+  AppendReadFailure(ctx.error, status);
   return status;
 }
 

@@ -202,6 +202,14 @@ Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number
   return OpenedImage{*image, format, writable};
 }
 
+void AppendReadFailure(TextBuilder& text, const Status& status) {
+  if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kCorruption) {
+    text.Append(QemuErrnoText(QemuErrno::kEIO));
+  } else {
+    text.Append(status.message());
+  }
+}
+
 bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length) {
   if (length < prefix_length) return false;
   for (size_t i = 0; i < prefix_length; ++i) {

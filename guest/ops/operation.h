@@ -90,6 +90,11 @@ Result<OpenedImage> OpenImageForModify(OperationContext& ctx, TextBuilder& warni
 // `status`.
 Status FailWithWarning(OperationContext& ctx, const TextBuilder& warning, Status status);
 
+// strerror() of the errno a failed read or write of guest data returns in
+// qemu: EIO for everything the engine reports as an I/O error or a
+// corruption; instar's own words otherwise (compare, dd).
+void AppendReadFailure(TextBuilder& text, const Status& status);
+
 // Whether text[0, length) starts with prefix[0, prefix_length).
 bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length);
 
