@@ -166,6 +166,11 @@ struct FormatDriver {
                                       const WriterEntropy& entropy, const QemuVersion& compat,
                                       Arena& arena) = nullptr;
 
+  // block_driver_can_compress(): the driver's writers take
+  // WriteCompressed() (modify.h). False: `qemu-img convert -c` refuses
+  // the format ("Compression not supported for this file format").
+  bool compressed_writes = false;
+
   // instar's own prediction for a target qemu cannot measure, of a disk of
   // `virtual_size` bytes; used only when MeasureRequest::refuse_like_qemu
   // is false. Null: none.

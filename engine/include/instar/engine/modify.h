@@ -68,6 +68,24 @@ class ImageWriter {
   // Writes guest bytes [offset, offset + length) of the virtual disk. A
   // range past the virtual size is an error.
   virtual Status Write(uint64_t offset, const uint8_t* data, size_t length) = 0;
+  // qemu's compressed write (a write with BDRV_REQ_WRITE_COMPRESSED, what
+  // `qemu-img convert -c` and a streamOptimized vmdk use): `length` guest
+  // bytes at `offset`, both whole clusters of the image (the disk's last
+  // cluster may be short), into clusters nothing has written yet. The
+  // driver compresses them as qemu's does (qcow2: its compression_type;
+  // vmdk: deflate in a grain marker) and stores them uncompressed where
+  // qemu would (compressed no smaller). Only on a writer of a driver whose
+  // `compressed_writes` is true (format_driver.h).
+  virtual Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) {
+    (void)offset;
+    (void)data;
+    (void)length;
+    return Status::NotSupported("this format has no compressed writes");
+  }
+  // bdrv_get_info()'s needs_compressed_writes: every write of guest data
+  // must be a WriteCompressed() (a streamOptimized vmdk), so convert
+  // compresses without -c.
+  virtual bool NeedsCompressedWrites() const { return false; }
   // Writes what qemu writes when the image is closed (a dirty flag
   // cleared, a footer or a log flushed), then flushes the device. Nothing
   // may be written after it.
