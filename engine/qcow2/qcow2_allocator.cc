@@ -158,6 +158,40 @@ Result<uint64_t> Qcow2Allocator::AllocClusters(uint64_t bytes) {
   }
 }
 
+Result<uint64_t> Qcow2Allocator::AllocBytes(uint64_t bytes) {
+  if (bytes == 0 || bytes > cluster_size_) {
+    return Status::InvalidArgument("qcow2: compressed data of no size or over a cluster");
+  }
+  uint64_t offset = free_byte_offset_;
+  if (offset != 0) {
+    // A cluster whose refcount cannot count one more user is left.
+    INSTAR_ASSIGN_OR_RETURN(const uint64_t refcount, GetRefcount(offset >> cluster_bits_));
+    if (refcount == refcount_max_) offset = 0;
+  }
+  uint64_t free_in_cluster = cluster_size_ - (offset & (cluster_size_ - 1));
+  for (;;) {
+    if (offset == 0 || free_in_cluster < bytes) {
+      INSTAR_ASSIGN_OR_RETURN(const uint64_t cluster, AllocClustersNoref(cluster_size_));
+      if (cluster == 0) {
+        return Status::Corruption("qcow2: compressed cluster allocated at offset 0");
+      }
+      if (offset == 0 || DivRoundUp(offset, cluster_size_) * cluster_size_ != cluster) {
+        offset = cluster;
+        free_in_cluster = cluster_size_;
+      } else {
+        free_in_cluster += cluster_size_;  // the data runs on into `cluster`
+      }
+    }
+    bool again = false;
+    INSTAR_RETURN_IF_ERROR(UpdateRefcount(offset, bytes, false, &again));
+    if (!again) break;
+    // A refcount block took a cluster: qemu starts over in a new cluster.
+    offset = 0;
+  }
+  free_byte_offset_ = (offset + bytes) & (cluster_size_ - 1) ? offset + bytes : 0;
+  return offset;
+}
+
 // qcow2_alloc_clusters_at(): how many of `count` clusters from `offset`
 // were free and are now allocated.
 Result<uint64_t> Qcow2Allocator::AllocClustersAt(uint64_t offset, uint64_t count) {

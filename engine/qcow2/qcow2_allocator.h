@@ -48,6 +48,12 @@ class Qcow2Allocator {
 
   // qcow2_alloc_clusters().
   Result<uint64_t> AllocClusters(uint64_t bytes);
+  // qcow2_alloc_bytes(): `bytes` (1..cluster size) bytes of compressed
+  // data, packed right after the previous ones (free_byte_offset) while
+  // they fit in that cluster or run on into the next free cluster when
+  // that one follows it; the refcount of every cluster the bytes touch is
+  // raised by one.
+  Result<uint64_t> AllocBytes(uint64_t bytes);
   // qcow2_alloc_clusters_at(): how many of `count` clusters from `offset`
   // were free and are now allocated.
   Result<uint64_t> AllocClustersAt(uint64_t offset, uint64_t count);
@@ -113,6 +119,7 @@ class Qcow2Allocator {
   uint64_t reftable_offset_ = 0;
   uint64_t max_reftable_index_ = 0;
   uint64_t free_cluster_index_ = 0;
+  uint64_t free_byte_offset_ = 0;  // where AllocBytes() packs next; 0: a new cluster
   Slot slots_[2];
   uint64_t clock_ = 0;
   uint8_t* scratch_;  // one cluster

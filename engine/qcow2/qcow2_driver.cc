@@ -152,6 +152,7 @@ const FormatDriver kQcow2Driver = {
     .resize = qcow2_internal::ResizeQcow2,
     .amend = qcow2_internal::AmendQcow2,
     .open_writer = qcow2_internal::OpenQcow2Writer,
+    .compressed_writes = true,
 };
 
 }  // namespace instar

@@ -15,6 +15,14 @@
 // the offset (4 bytes, scaled to the disk), the length (3 bytes, at most
 // 256 KiB, cut at the disk's end) and the pattern.
 //
+// A driver with compressed writes (FormatDriver::compressed_writes) takes
+// a WriteCompressed() where the length's top bit is set: offset and length
+// rounded down to 512 << (pattern % 13) bytes (a cluster when that is the
+// image's), the data the pattern or, for an odd pattern, bytes that do not
+// compress. One the writer refuses as not whole fresh clusters (having
+// written nothing) is left out; a normal write onto a compressed cluster
+// (NotSupported) ends the input.
+//
 // RunWriteFuzzInput() is the body; the unit tests run it over a seeded
 // sample (SampleWriteFuzzInputs()) so the normal build exercises it too.
 #ifndef INSTAR_ENGINE_TESTING_WRITE_FUZZ_H_
@@ -42,6 +50,13 @@ inline std::vector<const char*> WriteFuzzOptions(ImageFormat format) {
       return {"", "subformat=fixed", "force_size=on", "subformat=dynamic,force_size=on"};
     case ImageFormat::kVmdk:
       return {"", "zeroed_grain=on", "compat6=on", "adapter_type=lsilogic"};
+    case ImageFormat::kQcow2:
+      return {"",
+              "cluster_size=512",
+              "cluster_size=4k,refcount_bits=1",
+              "cluster_size=2M",
+              "compat=0.10",
+              "refcount_bits=64"};
     case ImageFormat::kVhdx:
       return {"",
               "block_size=1M",
@@ -115,6 +130,16 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
   }
   std::vector<GuestWrite> writes;
   std::vector<uint8_t> bytes;
+  static const std::vector<uint8_t> noise = [] {
+    std::vector<uint8_t> v((256 << 10) + 1);
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (uint8_t& b : v) {
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      b = static_cast<uint8_t>(state >> 56);
+    }
+    return v;
+  }();
+  bool compressed = false;  // a compressed write went in
   for (size_t at = kHeader; at + 8 <= size && writes.size() < kMaxWrites; at += 8) {
     const uint64_t raw = uint64_t{data[at]} | uint64_t{data[at + 1]} << 8 |
                          uint64_t{data[at + 2]} << 16 | uint64_t{data[at + 3]} << 24;
@@ -125,9 +150,40 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
         ((256 << 10) + 1);
     if (length > virtual_size - offset) length = virtual_size - offset;
     const uint8_t pattern = data[at + 7];
+    if (driver->compressed_writes && (data[at + 6] & 0x80) != 0) {
+      const uint64_t unit = uint64_t{512} << (pattern % 13);
+      const uint64_t start = offset / unit * unit;
+      uint64_t n = length / unit * unit;
+      if (n == 0) n = unit;
+      if (n > virtual_size - start) n = virtual_size - start;  // the disk's tail
+      const bool incompressible = (pattern & 1) != 0;
+      if (incompressible && n > noise.size()) continue;
+      if (incompressible) {
+        bytes.assign(noise.begin(), noise.begin() + static_cast<std::ptrdiff_t>(n));
+      } else {
+        bytes.assign(n, pattern);
+      }
+      const Status status = (*writer)->WriteCompressed(start, bytes.data(), n);
+      if (status.code() == StatusCode::kInvalidArgument) continue;  // nothing written
+      if (!status.ok()) {
+        if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kNoSpace) {
+          return "";
+        }
+        return std::string("compressed write: ") + status.message();
+      }
+      compressed = true;
+      if (incompressible) {
+        writes.push_back({start, n, 0, &noise, 0});
+      } else {
+        writes.push_back({start, n, pattern});
+      }
+      continue;
+    }
     bytes.assign(length, pattern);
     const Status status = (*writer)->Write(offset, bytes.data(), bytes.size());
     if (!status.ok()) {
+      // Over a compressed cluster: qemu would copy it; the writer refuses.
+      if (status.code() == StatusCode::kNotSupported && compressed) return "";
       // The device's bound reached: the input ends here.
       if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kNoSpace) {
         return "";
