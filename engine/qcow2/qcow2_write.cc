@@ -60,6 +60,7 @@
 #include "core/write_batch.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/deflate.h"
+#include "instar/engine/zstd.h"
 #include "qcow2/qcow2_allocator.h"
 #include "qcow2/qcow2_internal.h"
 
@@ -203,9 +204,12 @@ Status Qcow2Writer::Init(Arena& arena) {
   uint8_t* scratch = arena.AllocateArray<uint8_t>(cluster_size_);
   padded_ = arena.AllocateArray<uint8_t>(cluster_size_);
   compressed_ = arena.AllocateArray<uint8_t>(cluster_size_);
-  uint8_t* encoder_memory = arena.AllocateArray<uint8_t>(kDeflateScratchBytes);
+  // The encoder's scratch: the image's compression type's.
+  const size_t encoder_bytes =
+      compression_type_ == kCompressionZstd ? kZstdCompressScratchBytes : kDeflateScratchBytes;
+  uint8_t* encoder_memory = arena.AllocateArray<uint8_t>(encoder_bytes);
   encoder_arena_ =
-      encoder_memory != nullptr ? arena.New<Arena>(encoder_memory, kDeflateScratchBytes) : nullptr;
+      encoder_memory != nullptr ? arena.New<Arena>(encoder_memory, encoder_bytes) : nullptr;
   if (l1_ == nullptr || l2_.data == nullptr || raw == nullptr || reftable == nullptr ||
       block_buffers == nullptr || scratch == nullptr || padded_ == nullptr ||
       compressed_ == nullptr || encoder_arena_ == nullptr) {
@@ -375,11 +379,8 @@ Result<uint64_t> Qcow2Writer::L2Entry(uint64_t cluster) {
 
 Result<size_t> Qcow2Writer::CompressCluster(const uint8_t* in) {
   if (compression_type_ == kCompressionZstd) {
-    // TODO(lead): wire zstd here, the only place: ZstdCompress(in,
-    // cluster_size_, compressed_, cluster_size_ - 1, *encoder_arena_)
-    // (qcow2_zstd_compress(): one frame; NoSpace when it does not fit),
-    // with its scratch need added to the encoder arena in Init().
-    return Status::NotSupported("qcow2: zstd compression is not written yet");
+    // qcow2_zstd_compress(): one frame, NoSpace when it does not fit.
+    return ZstdCompress(in, cluster_size_, compressed_, cluster_size_ - 1, *encoder_arena_);
   }
   // qcow2_zlib_compress(): raw deflate, a 4 KiB window.
   return Deflate(in, cluster_size_, compressed_, cluster_size_ - 1, *encoder_arena_);
