@@ -2,7 +2,11 @@
 // (engine/{vpc,vhdx,vmdk}/*_write_fuzz.cc): a create hook makes an image
 // of a random size with one of a few -o texts, the driver's writer opens
 // it and issues random writes (Write(), then Finish()) into a bounded
-// SparseDevice. Nothing may crash; the image must reopen with the
+// SparseDevice. Where the driver has compressed writes, a writer that
+// needs them (a streamOptimized vmdk), or byte 6's bit 4, makes every
+// write a WriteCompressed() of the whole cluster holding the write's
+// offset (cut at the disk's end), each cluster once, as convert writes
+// them. Nothing may crash; the image must reopen with the
 // engine's reader, pass the engine's check where the format has one, and
 // read back what was written (testing/write_sequence.h VerifyWritten()).
 // Running out of the device's bound or of the arena ends an input early,
@@ -49,7 +53,12 @@ inline std::vector<const char*> WriteFuzzOptions(ImageFormat format) {
     case ImageFormat::kVpc:
       return {"", "subformat=fixed", "force_size=on", "subformat=dynamic,force_size=on"};
     case ImageFormat::kVmdk:
-      return {"", "zeroed_grain=on", "compat6=on", "adapter_type=lsilogic"};
+      return {"",
+              "zeroed_grain=on",
+              "compat6=on",
+              "adapter_type=lsilogic",
+              "subformat=streamOptimized",
+              "subformat=streamOptimized,zeroed_grain=on"};
     case ImageFormat::kQcow2:
       return {"",
               "cluster_size=512",
@@ -128,6 +137,17 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
     if (writer.status().code() == StatusCode::kNoSpace) return "";
     return std::string("open_writer: ") + writer.status().message();
   }
+  // Compressed writes: whole clusters (describe's cluster size), each once.
+  const bool compressed_mode =
+      driver->compressed_writes && ((*writer)->NeedsCompressedWrites() || (data[6] & 0x10) != 0);
+  uint64_t cluster = 0;
+  if (compressed_mode && driver->describe != nullptr) {
+    ImageDescription description;
+    driver->describe(**image, &description);
+    cluster = description.cluster_size;
+  }
+  if (compressed_mode && cluster == 0) return "compressed writes without a cluster size";
+  std::vector<uint64_t> written_clusters;
   std::vector<GuestWrite> writes;
   std::vector<uint8_t> bytes;
   static const std::vector<uint8_t> noise = [] {
@@ -139,16 +159,23 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
     }
     return v;
   }();
-  bool compressed = false;  // a compressed write went in
+  bool wrote_compressed = false;  // a compressed write of the top bit's went in
   for (size_t at = kHeader; at + 8 <= size && writes.size() < kMaxWrites; at += 8) {
     const uint64_t raw = uint64_t{data[at]} | uint64_t{data[at + 1]} << 8 |
                          uint64_t{data[at + 2]} << 16 | uint64_t{data[at + 3]} << 24;
-    const auto offset =
-        static_cast<uint64_t>(static_cast<unsigned __int128>(raw) * virtual_size >> 32);
+    auto offset = static_cast<uint64_t>(static_cast<unsigned __int128>(raw) * virtual_size >> 32);
     uint64_t length =
         (uint64_t{data[at + 4]} | uint64_t{data[at + 5]} << 8 | uint64_t{data[at + 6]} << 16) %
         ((256 << 10) + 1);
     if (length > virtual_size - offset) length = virtual_size - offset;
+    if (compressed_mode) {
+      offset -= offset % cluster;
+      bool again = false;
+      for (uint64_t c : written_clusters) again = again || c == offset;
+      if (again) continue;
+      written_clusters.push_back(offset);
+      length = virtual_size - offset < cluster ? virtual_size - offset : cluster;
+    }
     const uint8_t pattern = data[at + 7];
     if (driver->compressed_writes && (data[at + 6] & 0x80) != 0) {
       const uint64_t unit = uint64_t{512} << (pattern % 13);
@@ -171,7 +198,7 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
         }
         return std::string("compressed write: ") + status.message();
       }
-      compressed = true;
+      wrote_compressed = true;
       if (incompressible) {
         writes.push_back({start, n, 0, &noise, 0});
       } else {
@@ -180,17 +207,22 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
       continue;
     }
     bytes.assign(length, pattern);
-    const Status status = (*writer)->Write(offset, bytes.data(), bytes.size());
+    const Status status = compressed_mode
+                              ? (*writer)->WriteCompressed(offset, bytes.data(), length)
+                              : (*writer)->Write(offset, bytes.data(), bytes.size());
     if (!status.ok()) {
+      // A whole-cluster compressed write onto a cluster a top-bit write
+      // compressed first: refused, nothing written.
+      if (compressed_mode && status.code() == StatusCode::kInvalidArgument) continue;
       // Over a compressed cluster: qemu would copy it; the writer refuses.
-      if (status.code() == StatusCode::kNotSupported && compressed) return "";
+      if (status.code() == StatusCode::kNotSupported && wrote_compressed) return "";
       // The device's bound reached: the input ends here.
       if (status.code() == StatusCode::kIOError || status.code() == StatusCode::kNoSpace) {
         return "";
       }
       return std::string("write: ") + status.message();
     }
-    writes.push_back({offset, length, pattern});
+    writes.push_back({offset, length, pattern, nullptr, 0, compressed_mode});
   }
   const Status finished = (*writer)->Finish();
   if (!finished.ok()) return std::string("finish: ") + finished.message();

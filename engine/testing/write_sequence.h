@@ -22,13 +22,15 @@ namespace instar::testing {
 
 // One guest write: `length` bytes at `offset`, taken from `source` at
 // `source_offset` (a dd input), or all `pattern` (qemu-io's -P) when
-// `source` is null.
+// `source` is null; a WriteCompressed() (qemu-io's write -c) when
+// `compressed`.
 struct GuestWrite {
   uint64_t offset = 0;
   uint64_t length = 0;
   uint8_t pattern = 0;
   const std::vector<uint8_t>* source = nullptr;
   uint64_t source_offset = 0;
+  bool compressed = false;
 };
 
 // qemu-img dd's operands, as cases/dd.json gives them.
@@ -69,6 +71,23 @@ inline std::vector<std::string> DdArguments(const DdOperands& dd) {
   return args;
 }
 
+// The writes `qemu-img convert` makes into a new image when it compresses
+// (-c, or a target whose writes must all be compressed): the input in
+// clusters of `cluster_bytes` from offset 0 (the last one shorter), in
+// order, each a compressed write, skipping the clusters that are all zero
+// (convert_co_write() with has_zero_init: the target reads zeros there).
+inline std::vector<GuestWrite> CompressedConvertWrites(const std::vector<uint8_t>& input,
+                                                       uint64_t cluster_bytes) {
+  std::vector<GuestWrite> writes;
+  for (uint64_t at = 0; at < input.size(); at += cluster_bytes) {
+    const uint64_t n = input.size() - at < cluster_bytes ? input.size() - at : cluster_bytes;
+    bool zero = true;
+    for (uint64_t i = 0; i < n && zero; ++i) zero = input[at + i] == 0;
+    if (!zero) writes.push_back({at, n, 0, &input, at, true});
+  }
+  return writes;
+}
+
 // Test input: bytes no two sectors of which are equal and none zero.
 inline std::vector<uint8_t> PatternInput(uint64_t size) {
   std::vector<uint8_t> bytes(size);
@@ -79,8 +98,9 @@ inline std::vector<uint8_t> PatternInput(uint64_t size) {
 }
 
 // Opens the image in `device` with its driver's reader, opens the writer
-// with `entropy`, issues `writes` one Write() each, then Finish(). Empty
-// when all of it succeeded; otherwise what failed.
+// with `entropy`, issues `writes` one Write() (WriteCompressed() where
+// compressed) each, then Finish(). Empty when all of it succeeded;
+// otherwise what failed.
 inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const QemuVersion& compat,
                              const WriterEntropy& entropy, const std::vector<GuestWrite>& writes) {
   std::vector<uint8_t> buffer(16 << 20);
@@ -106,7 +126,9 @@ inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const Qem
       data.assign(w.source->begin() + static_cast<std::ptrdiff_t>(w.source_offset),
                   w.source->begin() + static_cast<std::ptrdiff_t>(w.source_offset + w.length));
     }
-    const Status status = (*writer)->Write(w.offset, data.data(), data.size());
+    const Status status = w.compressed
+                              ? (*writer)->WriteCompressed(w.offset, data.data(), data.size())
+                              : (*writer)->Write(w.offset, data.data(), data.size());
     if (!status.ok()) {
       return "write " + std::to_string(w.offset) + "+" + std::to_string(w.length) + ": " +
              status.message();

@@ -1,9 +1,11 @@
-// The vmdk guest-data writer for monolithicSparse: block/vmdk.c
-// vmdk_pwritev, get_cluster_offset (allocate = true), get_whole_cluster,
-// vmdk_write_extent, vmdk_L2update and vmdk_write_cid, the same in every
-// release of the matrix (5.2 to 11.1).
+// The vmdk guest-data writer: block/vmdk.c vmdk_pwritev, get_cluster_offset
+// (allocate = true), get_whole_cluster, vmdk_write_extent, vmdk_L2update,
+// vmdk_write_cid and vmdk_co_pwritev_compressed, the same in every release
+// of the matrix (5.2 to 11.1), for the two kinds of image our create hook
+// makes: monolithicSparse and streamOptimized (one hosted sparse extent in
+// the image file, no parent).
 //
-// A write is cut at grain boundaries. For each piece:
+// monolithicSparse. A write is cut at grain boundaries. For each piece:
 //  * The grain table of its directory entry (qemu's create writes every
 //    one) gives the grain's sector. An allocated grain (not 0, and not 1
 //    when the extent has zeroed grains) is written in place.
@@ -14,18 +16,47 @@
 //    the piece. Then the grain's sector goes into the grain table entry,
 //    and into the same entry of the redundant grain table (the one the
 //    redundant directory names), little endian.
-//  * After the first piece of the first write since the image was opened,
-//    vmdk_write_cid: the descriptor's 20 sectors at 0x200 are read, the
-//    text after "CID=" up to "parentCID" is replaced by the new CID in
-//    lower-case hex without leading zeros and a newline, and all 20
-//    sectors are written back (the bytes after the text's new end are
-//    whatever was there, as qemu leaves its buffer).
+// A compressed write (vmdk_co_pwritev_compressed) is an ordinary write.
 //
-// Nothing is written at close (vmdk_close writes nothing); Finish() only
-// flushes.
+// streamOptimized (a compressed extent with markers). Every write, with or
+// without BDRV_REQ_WRITE_COMPRESSED, takes the same path in vmdk_pwritev:
+//  * A grain already allocated is refused: qemu prints "Could not write to
+//    allocated cluster for streamOptimized" and fails with EIO.
+//  * A piece that is not a whole grain (the disk's last grain may be
+//    short) fails with EINVAL (vmdk_write_extent). qemu finds that only
+//    after it has allocated the grain and written its zeros; the writer
+//    finds it first and writes nothing (dd and convert discard the file).
+//  * The grain goes at next_cluster_sector. get_whole_cluster writes a
+//    grain of zeros there, then vmdk_write_extent writes a grain marker:
+//    the grain's first sector (8 bytes), the zlib stream's length (4
+//    bytes), then the stream (zlib's compress(), a 2-grain buffer). The
+//    next grain starts at the sector after the stream's end, which may be
+//    inside those zeros or past them. Then vmdk_L2update, as above.
+// Of each grain's zeros, only the padding of the stream to its sector
+// survives, and the tail behind the last grain: the writer writes the
+// padding with the grain and the tail at Finish(), which leaves the bytes
+// (and the written blocks) qemu leaves, without writing each grain twice.
+// qemu writes no footer, no end-of-stream marker and no grain table
+// markers: the header at sector 0 keeps the directory offsets create gave
+// it, and the grain tables stay where create put them.
+//
+// Both: after the first piece of the first write since the image was
+// opened, vmdk_write_cid: the descriptor's 20 sectors at 0x200 are read,
+// the text after "CID=" up to "parentCID" is replaced by the new CID in
+// lower-case hex without leading zeros and a newline, and all 20 sectors
+// are written back (the bytes after the text's new end are whatever was
+// there, as qemu leaves its buffer).
+//
+// vmdk_close writes nothing. `qemu-img convert` ends a compressed
+// conversion (-c, or a streamOptimized target, whose bdrv_get_info sets
+// needs_compressed_writes) with a compressed write of 0 bytes, on which
+// vmdk rounds the file's length up to a whole sector: Finish() does that
+// after any compressed write, and always for a streamOptimized image (a
+// convert into one is always compressed). Then it flushes.
 #include "vmdk/vmdk_write.h"
 
 #include "instar/engine/bytes.h"
+#include "instar/engine/deflate.h"
 #include "instar/engine/vmdk.h"
 
 namespace instar::vmdk {
@@ -34,7 +65,11 @@ namespace {
 
 constexpr size_t kDescriptorBytes = 20 * 512;  // qemu's DESC_SIZE
 constexpr uint64_t kMaxExtentSectors = uint64_t{1} << 32;
-constexpr uint32_t kZeroedGrain = 1;  // VMDK_GTE_ZEROED
+constexpr uint32_t kZeroedGrain = 1;      // VMDK_GTE_ZEROED
+constexpr size_t kGrainMarkerBytes = 12;  // VmdkGrainMarker: lba, size
+
+// What vmdk_pwritev prints (error_report()) before it fails with EIO.
+constexpr char kAllocatedStreamGrain[] = "Could not write to allocated cluster for streamOptimized";
 
 // Where `needle` (NUL-terminated) first occurs in the NUL-terminated
 // `text`, as strstr() finds it; null when nowhere.
@@ -49,10 +84,17 @@ char* FindText(char* text, const char* needle) {
   return nullptr;
 }
 
+// The buffers a streamOptimized image needs on top of the others.
+struct StreamBuffers {
+  uint8_t* marker = nullptr;  // kGrainMarkerBytes + 2 grains (qemu's buf_len)
+  size_t marker_capacity = 0;
+  Arena* scratch = nullptr;  // the encoder's tables
+};
+
 class VmdkWriter final : public ImageWriter {
  public:
   VmdkWriter(WritableDevice& device, const VmdkImage& image, const WriterEntropy& entropy,
-             uint8_t* grain, char* descriptor, char* tail)
+             uint8_t* grain, char* descriptor, char* tail, const StreamBuffers& stream)
       : device_(device),
         extent_(image.extent(0)),
         virtual_size_(image.VirtualSize()),
@@ -62,7 +104,8 @@ class VmdkWriter final : public ImageWriter {
         new_cid_(LoadLE32(entropy.random)),
         grain_(grain),
         descriptor_(descriptor),
-        tail_(tail) {}
+        tail_(tail),
+        stream_(stream) {}
 
   Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
     if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
@@ -74,10 +117,14 @@ class VmdkWriter final : public ImageWriter {
       const uint64_t in_grain = offset % grain_bytes_;
       const size_t n =
           length < grain_bytes_ - in_grain ? length : static_cast<size_t>(grain_bytes_ - in_grain);
-      uint64_t grain_offset;
-      INSTAR_RETURN_IF_ERROR(GrainFor(offset, in_grain, in_grain + n, &grain_offset));
-      INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset + in_grain, data, n));
-      if (pending_entry_ != 0) INSTAR_RETURN_IF_ERROR(UpdateTables(grain_offset / 512));
+      if (extent_.compressed) {
+        INSTAR_RETURN_IF_ERROR(WriteStreamGrain(offset, in_grain, data, n));
+      } else {
+        uint64_t grain_offset;
+        INSTAR_RETURN_IF_ERROR(GrainFor(offset, in_grain, in_grain + n, &grain_offset));
+        INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset + in_grain, data, n));
+        if (pending_entry_ != 0) INSTAR_RETURN_IF_ERROR(UpdateTables(grain_offset / 512));
+      }
       offset += n;
       data += n;
       length -= n;
@@ -89,18 +136,36 @@ class VmdkWriter final : public ImageWriter {
     return Status::Ok();
   }
 
+  // vmdk_co_pwritev_compressed: vmdk_co_pwritev, whatever the image.
+  Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) override {
+    compressed_writes_ = true;
+    return Write(offset, data, length);
+  }
+
+  // vmdk_co_get_info(): a compressed first extent.
+  bool NeedsCompressedWrites() const override { return extent_.compressed; }
+
   Status Finish() override {
+    if (finished_) return device_.Flush();
     finished_ = true;
+    // The zeros get_whole_cluster wrote behind the last stream grain.
+    const uint64_t next = next_sector_ * 512;
+    for (uint64_t at = next; at < zero_end_;) {
+      const uint64_t n = zero_end_ - at < grain_bytes_ ? zero_end_ - at : grain_bytes_;
+      INSTAR_RETURN_IF_ERROR(device_.Write(at, grain_, static_cast<size_t>(n)));
+      at += n;
+    }
+    // convert's compressed write of 0 bytes: the file's end to a sector.
+    if ((compressed_writes_ || extent_.compressed) && written_end_ % 512 != 0) {
+      INSTAR_RETURN_IF_ERROR(device_.Truncate(AlignUp(written_end_, 512)));
+    }
     return device_.Flush();
   }
 
  private:
-  // get_cluster_offset() with allocation: where the grain holding guest
-  // byte `offset` starts in the file, a new one written whole but for
-  // [skip_start, skip_end) when there was none (pending_entry_ then says
-  // which table entries to update).
-  Status GrainFor(uint64_t offset, uint64_t skip_start, uint64_t skip_end, uint64_t* grain_offset) {
-    pending_entry_ = 0;
+  // Where the grain table entry of the grain holding guest byte `offset`
+  // is (qemu's m_data), and what it holds.
+  Status LookUp(uint64_t offset, uint64_t* entry_offset, uint32_t* grain_sector) {
     const uint64_t sector = offset / 512;
     const uint64_t l1_index = sector / extent_.gd_entry_sectors;
     if (l1_index >= extent_.gd_entries) return Status::Corruption("vmdk: grain past the directory");
@@ -109,10 +174,28 @@ class VmdkWriter final : public ImageWriter {
     INSTAR_RETURN_IF_ERROR(device_.Read(extent_.gd_offset + 4 * l1_index, entry, 4));
     const uint32_t table = LoadLE32(entry);
     if (table == 0) return Status::NotSupported("vmdk: a grain directory entry without a table");
-    const uint64_t entry_offset = uint64_t{table} * 512 + 4 * l2_index;
-    INSTAR_RETURN_IF_ERROR(device_.Read(entry_offset, entry, 4));
-    const uint32_t grain_sector = LoadLE32(entry);
-    if (grain_sector != 0 && !(extent_.has_zero_grain && grain_sector == kZeroedGrain)) {
+    *entry_offset = uint64_t{table} * 512 + 4 * l2_index;
+    INSTAR_RETURN_IF_ERROR(device_.Read(*entry_offset, entry, 4));
+    *grain_sector = LoadLE32(entry);
+    pending_l1_index_ = l1_index;
+    pending_l2_index_ = l2_index;
+    return Status::Ok();
+  }
+
+  bool Allocated(uint32_t grain_sector) const {
+    return grain_sector != 0 && !(extent_.has_zero_grain && grain_sector == kZeroedGrain);
+  }
+
+  // get_cluster_offset() with allocation: where the grain holding guest
+  // byte `offset` starts in the file, a new one written whole but for
+  // [skip_start, skip_end) when there was none (pending_entry_ then says
+  // which table entries to update).
+  Status GrainFor(uint64_t offset, uint64_t skip_start, uint64_t skip_end, uint64_t* grain_offset) {
+    pending_entry_ = 0;
+    uint64_t entry_offset;
+    uint32_t grain_sector;
+    INSTAR_RETURN_IF_ERROR(LookUp(offset, &entry_offset, &grain_sector));
+    if (Allocated(grain_sector)) {
       *grain_offset = uint64_t{grain_sector} * 512;
       return Status::Ok();
     }
@@ -125,10 +208,54 @@ class VmdkWriter final : public ImageWriter {
       INSTAR_RETURN_IF_ERROR(
           device_.Write(*grain_offset + skip_end, grain_, grain_bytes_ - skip_end));
     }
+    written_end_ = *grain_offset + grain_bytes_;
     pending_entry_ = entry_offset;
-    pending_l1_index_ = l1_index;
-    pending_l2_index_ = l2_index;
     return Status::Ok();
+  }
+
+  // vmdk_pwritev's compressed-extent path for one piece of a grain:
+  // `length` bytes at guest `offset`, `in_grain` into their grain.
+  Status WriteStreamGrain(uint64_t offset, uint64_t in_grain, const uint8_t* data, size_t length) {
+    uint64_t entry_offset;
+    uint32_t grain_sector;
+    INSTAR_RETURN_IF_ERROR(LookUp(offset, &entry_offset, &grain_sector));
+    if (Allocated(grain_sector)) {
+      return Status::IOError("vmdk: a streamOptimized grain is written once")
+          .QemuErrno(QemuErrno::kEIO)
+          .WithText(kAllocatedStreamGrain, sizeof(kAllocatedStreamGrain) - 1);
+    }
+    if (in_grain != 0 || (length < grain_bytes_ && offset + length != virtual_size_)) {
+      return Status::InvalidArgument("vmdk: a streamOptimized image is written in whole grains")
+          .QemuErrno(QemuErrno::kEINVAL);
+    }
+    if (next_sector_ >= kMaxExtentSectors) {
+      return Status::NoSpace("vmdk: the extent is full").QemuErrno(QemuErrno::kEINVAL);
+    }
+    uint8_t* marker = stream_.marker;
+    auto compressed = Compress(data, length, marker + kGrainMarkerBytes,
+                               stream_.marker_capacity - kGrainMarkerBytes, *stream_.scratch);
+    if (!compressed.ok()) {
+      if (compressed.status().code() != StatusCode::kNoSpace) return compressed.status();
+      return Status::InvalidArgument("vmdk: a grain compresses to more than two grains")
+          .QemuErrno(QemuErrno::kEINVAL);
+    }
+    const uint64_t grain_offset = next_sector_ * 512;
+    StoreLE64(marker, offset / 512);
+    StoreLE32(marker + 8, static_cast<uint32_t>(*compressed));
+    const uint64_t stream_bytes = kGrainMarkerBytes + *compressed;
+    // The zeros under the stream's last sector are get_whole_cluster's
+    // when the stream ends within the grain; past it qemu writes none.
+    uint64_t write_bytes = stream_bytes;
+    if (stream_bytes <= grain_bytes_) {
+      write_bytes = AlignUp(stream_bytes, 512);
+      FillBytes(marker + stream_bytes, 0, static_cast<size_t>(write_bytes - stream_bytes));
+    }
+    INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset, marker, static_cast<size_t>(write_bytes)));
+    next_sector_ = DivRoundUp(grain_offset + stream_bytes, 512);
+    zero_end_ = grain_offset + grain_bytes_;
+    written_end_ = grain_offset + (stream_bytes > grain_bytes_ ? stream_bytes : grain_bytes_);
+    pending_entry_ = entry_offset;
+    return UpdateTables(grain_offset / 512);
   }
 
   // vmdk_L2update(): the grain table entry, then the redundant one.
@@ -190,9 +317,15 @@ class VmdkWriter final : public ImageWriter {
   const uint8_t* const grain_;  // grain_bytes_ of zeros
   char* const descriptor_;      // kDescriptorBytes
   char* const tail_;            // kDescriptorBytes
+  const StreamBuffers stream_;  // a streamOptimized image's; else empty
   uint64_t pending_entry_ = 0;  // a new grain's table entry, or 0
   uint64_t pending_l1_index_ = 0;
   uint64_t pending_l2_index_ = 0;
+  // A stream image: the end of the zeros get_whole_cluster wrote for the
+  // last grain (from next_sector_ on, nothing else is there yet).
+  uint64_t zero_end_ = 0;
+  uint64_t written_end_ = 0;  // the end of the last grain written, or 0
+  bool compressed_writes_ = false;
   bool cid_updated_ = false;
   bool finished_ = false;
 };
@@ -203,14 +336,17 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
                                     const WriterEntropy& entropy, const QemuVersion&,
                                     Arena& arena) {
   const auto& vmdk = static_cast<const VmdkImage&>(image);
-  if (vmdk.extent_count() != 1 || vmdk.HasBacking()) {
-    return Status::NotSupported("vmdk: writing is for a monolithicSparse image without a parent");
-  }
+  static constexpr char kWhat[] =
+      "vmdk: writing is for a monolithicSparse or streamOptimized image without a parent";
+  if (vmdk.extent_count() != 1 || vmdk.HasBacking()) return Status::NotSupported(kWhat);
   const VmdkExtent& extent = vmdk.extent(0);
-  if (extent.kind != VmdkExtentKind::kHostedSparse || !extent.in_image_file || extent.compressed ||
-      extent.entry_size != 4 || extent.cluster_sectors == 0 || extent.gt_entries == 0 ||
-      extent.gd_entry_sectors == 0 || extent.start_sector() != 0) {
-    return Status::NotSupported("vmdk: writing is for a monolithicSparse image without a parent");
+  // A compressed extent without markers fails every write in qemu
+  // (vmdk_write_extent); our create hook never makes one.
+  if (extent.kind != VmdkExtentKind::kHostedSparse || !extent.in_image_file ||
+      (extent.compressed && !extent.has_marker) || extent.entry_size != 4 ||
+      extent.cluster_sectors == 0 || extent.gt_entries == 0 || extent.gd_entry_sectors == 0 ||
+      extent.start_sector() != 0) {
+    return Status::NotSupported(kWhat);
   }
   if (extent.cluster_sectors > (64 << 20) / 512) {
     return Status::NotSupported("vmdk: grains too large to write");
@@ -223,7 +359,18 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
     return Status::NoSpace("no memory for the vmdk writer");
   }
   FillBytes(grain, 0, grain_bytes);
-  auto* writer = arena.New<VmdkWriter>(device, vmdk, entropy, grain, descriptor, tail);
+  StreamBuffers stream;
+  if (extent.compressed) {
+    stream.marker_capacity = kGrainMarkerBytes + 2 * grain_bytes;
+    stream.marker = static_cast<uint8_t*>(arena.Allocate(stream.marker_capacity));
+    void* tables = arena.Allocate(kDeflateScratchBytes);
+    if (stream.marker == nullptr || tables == nullptr) {
+      return Status::NoSpace("no memory for the vmdk writer");
+    }
+    stream.scratch = arena.New<Arena>(tables, kDeflateScratchBytes);
+    if (stream.scratch == nullptr) return Status::NoSpace("no memory for the vmdk writer");
+  }
+  auto* writer = arena.New<VmdkWriter>(device, vmdk, entropy, grain, descriptor, tail, stream);
   if (writer == nullptr) return Status::NoSpace("no memory for the vmdk writer");
   return static_cast<ImageWriter*>(writer);
 }
