@@ -47,6 +47,14 @@
 // are written back (the bytes after the text's new end are whatever was
 // there, as qemu leaves its buffer).
 //
+// Through the sandbox every device call is a call to the host, so the
+// writer keeps what qemu keeps in memory and more: the grain directory and
+// its redundant copy are read once (create wrote them; a write never
+// changes them), the grain table of the grain being written and its
+// redundant copy are kept and written back (the span of entries that
+// changed) when a write moves to another table and at Finish(), and the
+// grains go through a WriteBatch. The file is the one qemu's writes leave.
+//
 // vmdk_close writes nothing. `qemu-img convert` ends a compressed
 // conversion (-c, or a streamOptimized target, whose bdrv_get_info sets
 // needs_compressed_writes) with a compressed write of 0 bytes, on which
@@ -55,6 +63,7 @@
 // convert into one is always compressed). Then it flushes.
 #include "vmdk/vmdk_write.h"
 
+#include "core/write_batch.h"
 #include "instar/engine/bytes.h"
 #include "instar/engine/deflate.h"
 #include "instar/engine/vmdk.h"
@@ -96,6 +105,7 @@ class VmdkWriter final : public ImageWriter {
   VmdkWriter(WritableDevice& device, const VmdkImage& image, const WriterEntropy& entropy,
              uint8_t* grain, char* descriptor, char* tail, const StreamBuffers& stream)
       : device_(device),
+        batch_(device),
         extent_(image.extent(0)),
         virtual_size_(image.VirtualSize()),
         descriptor_offset_(image.descriptor_offset()),
@@ -106,6 +116,27 @@ class VmdkWriter final : public ImageWriter {
         descriptor_(descriptor),
         tail_(tail),
         stream_(stream) {}
+
+  // The batch's buffer and the tables, read once.
+  Status Init(Arena& arena) {
+    const size_t directory_bytes = size_t{extent_.gd_entries} * 4;
+    const size_t table_bytes = size_t{extent_.gt_entries} * 4;
+    gd_ = arena.AllocateArray<uint8_t>(directory_bytes);
+    gt_ = arena.AllocateArray<uint8_t>(table_bytes);
+    if (extent_.rgd_offset != 0) {
+      rgd_ = arena.AllocateArray<uint8_t>(directory_bytes);
+      rgt_ = arena.AllocateArray<uint8_t>(table_bytes);
+    }
+    if (!batch_.Init(arena) || gd_ == nullptr || gt_ == nullptr ||
+        (extent_.rgd_offset != 0 && (rgd_ == nullptr || rgt_ == nullptr))) {
+      return Status::NoSpace("no memory for the vmdk writer");
+    }
+    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.gd_offset, gd_, directory_bytes));
+    if (rgd_ != nullptr) {
+      INSTAR_RETURN_IF_ERROR(device_.Read(extent_.rgd_offset, rgd_, directory_bytes));
+    }
+    return Status::Ok();
+  }
 
   Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
     if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
@@ -120,10 +151,10 @@ class VmdkWriter final : public ImageWriter {
       if (extent_.compressed) {
         INSTAR_RETURN_IF_ERROR(WriteStreamGrain(offset, in_grain, data, n));
       } else {
-        uint64_t grain_offset;
+        uint64_t grain_offset = 0;
         INSTAR_RETURN_IF_ERROR(GrainFor(offset, in_grain, in_grain + n, &grain_offset));
-        INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset + in_grain, data, n));
-        if (pending_entry_ != 0) INSTAR_RETURN_IF_ERROR(UpdateTables(grain_offset / 512));
+        INSTAR_RETURN_IF_ERROR(batch_.Write(grain_offset + in_grain, data, n));
+        if (pending_entry_ != 0) UpdateTables(grain_offset / 512);
       }
       offset += n;
       data += n;
@@ -148,13 +179,15 @@ class VmdkWriter final : public ImageWriter {
   Status Finish() override {
     if (finished_) return device_.Flush();
     finished_ = true;
+    INSTAR_RETURN_IF_ERROR(WriteBackTables());
     // The zeros get_whole_cluster wrote behind the last stream grain.
     const uint64_t next = next_sector_ * 512;
     for (uint64_t at = next; at < zero_end_;) {
       const uint64_t n = zero_end_ - at < grain_bytes_ ? zero_end_ - at : grain_bytes_;
-      INSTAR_RETURN_IF_ERROR(device_.Write(at, grain_, static_cast<size_t>(n)));
+      INSTAR_RETURN_IF_ERROR(batch_.Write(at, grain_, static_cast<size_t>(n)));
       at += n;
     }
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
     // convert's compressed write of 0 bytes: the file's end to a sector.
     if ((compressed_writes_ || extent_.compressed) && written_end_ % 512 != 0) {
       INSTAR_RETURN_IF_ERROR(device_.Truncate(AlignUp(written_end_, 512)));
@@ -170,14 +203,11 @@ class VmdkWriter final : public ImageWriter {
     const uint64_t l1_index = sector / extent_.gd_entry_sectors;
     if (l1_index >= extent_.gd_entries) return Status::Corruption("vmdk: grain past the directory");
     const uint64_t l2_index = (sector / extent_.cluster_sectors) % extent_.gt_entries;
-    uint8_t entry[4];
-    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.gd_offset + 4 * l1_index, entry, 4));
-    const uint32_t table = LoadLE32(entry);
+    const uint32_t table = LoadLE32(gd_ + 4 * l1_index);
     if (table == 0) return Status::NotSupported("vmdk: a grain directory entry without a table");
     *entry_offset = uint64_t{table} * 512 + 4 * l2_index;
-    INSTAR_RETURN_IF_ERROR(device_.Read(*entry_offset, entry, 4));
-    *grain_sector = LoadLE32(entry);
-    pending_l1_index_ = l1_index;
+    INSTAR_RETURN_IF_ERROR(LoadTables(l1_index));
+    *grain_sector = LoadLE32(gt_ + 4 * l2_index);
     pending_l2_index_ = l2_index;
     return Status::Ok();
   }
@@ -203,10 +233,10 @@ class VmdkWriter final : public ImageWriter {
     *grain_offset = next_sector_ * 512;
     next_sector_ += extent_.cluster_sectors;
     // get_whole_cluster(): zeros around the piece the caller writes.
-    if (skip_start > 0) INSTAR_RETURN_IF_ERROR(device_.Write(*grain_offset, grain_, skip_start));
+    if (skip_start > 0) INSTAR_RETURN_IF_ERROR(batch_.Write(*grain_offset, grain_, skip_start));
     if (skip_end < grain_bytes_) {
       INSTAR_RETURN_IF_ERROR(
-          device_.Write(*grain_offset + skip_end, grain_, grain_bytes_ - skip_end));
+          batch_.Write(*grain_offset + skip_end, grain_, grain_bytes_ - skip_end));
     }
     written_end_ = *grain_offset + grain_bytes_;
     pending_entry_ = entry_offset;
@@ -250,28 +280,62 @@ class VmdkWriter final : public ImageWriter {
       write_bytes = AlignUp(stream_bytes, 512);
       FillBytes(marker + stream_bytes, 0, static_cast<size_t>(write_bytes - stream_bytes));
     }
-    INSTAR_RETURN_IF_ERROR(device_.Write(grain_offset, marker, static_cast<size_t>(write_bytes)));
+    INSTAR_RETURN_IF_ERROR(batch_.Write(grain_offset, marker, static_cast<size_t>(write_bytes)));
     next_sector_ = DivRoundUp(grain_offset + stream_bytes, 512);
     zero_end_ = grain_offset + grain_bytes_;
     written_end_ = grain_offset + (stream_bytes > grain_bytes_ ? stream_bytes : grain_bytes_);
     pending_entry_ = entry_offset;
-    return UpdateTables(grain_offset / 512);
+    UpdateTables(grain_offset / 512);
+    return Status::Ok();
   }
 
-  // vmdk_L2update(): the grain table entry, then the redundant one.
-  Status UpdateTables(uint64_t grain_sector) {
-    uint8_t entry[4];
-    StoreLE32(entry, static_cast<uint32_t>(grain_sector));
-    INSTAR_RETURN_IF_ERROR(device_.Write(pending_entry_, entry, 4));
+  // The grain tables of directory entry `l1_index` in gt_ and rgt_, the
+  // ones held before written back first.
+  Status LoadTables(uint64_t l1_index) {
+    if (l1_index == gt_l1_) return Status::Ok();
+    INSTAR_RETURN_IF_ERROR(WriteBackTables());
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
+    const size_t table_bytes = size_t{extent_.gt_entries} * 4;
+    INSTAR_RETURN_IF_ERROR(
+        device_.Read(uint64_t{LoadLE32(gd_ + 4 * l1_index)} * 512, gt_, table_bytes));
+    if (rgd_ != nullptr) {
+      INSTAR_RETURN_IF_ERROR(
+          device_.Read(uint64_t{LoadLE32(rgd_ + 4 * l1_index)} * 512, rgt_, table_bytes));
+    }
+    gt_l1_ = l1_index;
+    return Status::Ok();
+  }
+
+  // The entries of the held tables that changed, [dirty_first_,
+  // dirty_end_), to the file: what qemu's 4-byte writes left there.
+  Status WriteBackTables() {
+    if (dirty_first_ >= dirty_end_) return Status::Ok();
+    const uint64_t at = 4 * dirty_first_;
+    const size_t bytes = static_cast<size_t>(4 * (dirty_end_ - dirty_first_));
+    INSTAR_RETURN_IF_ERROR(
+        batch_.Write(uint64_t{LoadLE32(gd_ + 4 * gt_l1_)} * 512 + at, gt_ + at, bytes));
+    if (rgd_ != nullptr) {
+      INSTAR_RETURN_IF_ERROR(
+          batch_.Write(uint64_t{LoadLE32(rgd_ + 4 * gt_l1_)} * 512 + at, rgt_ + at, bytes));
+    }
+    dirty_first_ = UINT64_MAX;
+    dirty_end_ = 0;
+    return Status::Ok();
+  }
+
+  // vmdk_L2update(): the grain table entry, then the redundant one, in
+  // the held tables.
+  void UpdateTables(uint64_t grain_sector) {
+    StoreLE32(gt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
+    if (rgt_ != nullptr) StoreLE32(rgt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
+    if (pending_l2_index_ < dirty_first_) dirty_first_ = pending_l2_index_;
+    if (pending_l2_index_ + 1 > dirty_end_) dirty_end_ = pending_l2_index_ + 1;
     pending_entry_ = 0;
-    if (extent_.rgd_offset == 0) return Status::Ok();
-    uint8_t backup[4];
-    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.rgd_offset + 4 * pending_l1_index_, backup, 4));
-    return device_.Write(uint64_t{LoadLE32(backup)} * 512 + 4 * pending_l2_index_, entry, 4);
   }
 
   // vmdk_write_cid().
   Status WriteCid() {
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
     INSTAR_RETURN_IF_ERROR(device_.Read(descriptor_offset_, descriptor_, kDescriptorBytes));
     descriptor_[kDescriptorBytes - 1] = '\0';
     char* parent = FindText(descriptor_, "parentCID");
@@ -308,6 +372,7 @@ class VmdkWriter final : public ImageWriter {
   }
 
   WritableDevice& device_;
+  WriteBatch batch_;
   const VmdkExtent& extent_;
   const uint64_t virtual_size_;
   const uint64_t descriptor_offset_;
@@ -319,8 +384,16 @@ class VmdkWriter final : public ImageWriter {
   char* const tail_;            // kDescriptorBytes
   const StreamBuffers stream_;  // a streamOptimized image's; else empty
   uint64_t pending_entry_ = 0;  // a new grain's table entry, or 0
-  uint64_t pending_l1_index_ = 0;
   uint64_t pending_l2_index_ = 0;
+  // The directories (read at open) and the held grain tables, little
+  // endian as in the file; rgd_/rgt_ null without a redundant directory.
+  uint8_t* gd_ = nullptr;
+  uint8_t* rgd_ = nullptr;
+  uint8_t* gt_ = nullptr;
+  uint8_t* rgt_ = nullptr;
+  uint64_t gt_l1_ = UINT64_MAX;  // the directory entry gt_ belongs to
+  uint64_t dirty_first_ = UINT64_MAX;
+  uint64_t dirty_end_ = 0;
   // A stream image: the end of the zeros get_whole_cluster wrote for the
   // last grain (from next_sector_ on, nothing else is there yet).
   uint64_t zero_end_ = 0;
@@ -372,6 +445,7 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
   }
   auto* writer = arena.New<VmdkWriter>(device, vmdk, entropy, grain, descriptor, tail, stream);
   if (writer == nullptr) return Status::NoSpace("no memory for the vmdk writer");
+  INSTAR_RETURN_IF_ERROR(writer->Init(arena));
   return static_cast<ImageWriter*>(writer);
 }
 

@@ -625,7 +625,8 @@ TEST(VmdkWriteTest, MonolithicSparseNeedsNoCompressedWrites) {
                                {{65536, 65536, 0x7}}),
             "");
   EXPECT_EQ(made.device.bytes(), plain.device.bytes());
-  std::vector<uint8_t> buffer(1 << 20);
+  // Room for the writer's batch (1 MiB) and tables.
+  std::vector<uint8_t> buffer(4 << 20);
   Arena arena(buffer.data(), buffer.size());
   testing::NoFilesOpener opener;
   OpenOptions open_options;
