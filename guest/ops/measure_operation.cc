@@ -141,8 +141,9 @@ Status MeasureOperation(OperationContext& ctx) {
   request.secrets = secrets;
   // instar answers as qemu-img does: a target whose driver has no measure
   // hook (vmdk, vpc, vhdx) is refused ("does not support size
-  // measurement"), not predicted.
-  request.refuse_like_qemu = true;
+  // measurement"), not predicted, unless the user asked for instar's own
+  // prediction (--instar-targets).
+  request.refuse_like_qemu = (m.flags & abi::kMeasureInstarTargets) == 0;
   Result<MeasureResult> result =
       Measure(request, has_source ? &source : nullptr, ctx.compat, &error);
   if (!result.ok()) return Refuse(ctx, result.status(), error, options, source.image);

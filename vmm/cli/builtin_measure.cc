@@ -1,8 +1,14 @@
 // instar measure: `qemu-img measure`, with its options and messages.
 //
 //   measure [--output human|json] [-O FMT] [-o OPTIONS] [--object secret,...]
-//           (--size SIZE | [-f FMT] [-U] [-l SNAPSHOT] FILENAME)
+//           [--instar-targets] (--size SIZE | [-f FMT] [-U] [-l SNAPSHOT] FILENAME)
 //
+// --instar-targets is instar's own: without it vmdk, vpc and vhdx targets
+// are refused as qemu-img refuses them; with it they get instar's
+// prediction (engine/{vmdk,vpc,vhdx}/*_measure.cc). It is matched only in
+// full (OptionSpec::full_name_only): no qemu-img release has an option
+// starting with "instar-", and "--i", which getopt takes for --image-opts,
+// must stay --image-opts.
 // --image-opts is refused with a clear line, as is any --object but a
 // secret. The size math runs in the sandbox, like everything that may
 // touch image bytes; the host parses the command line (in qemu-img's
@@ -17,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
 #include "instar/engine/measure_dialect.h"
@@ -32,12 +39,19 @@ namespace {
 const char kCommand[] = "measure";
 
 const std::vector<OptionSpec>& MeasureOptions() {
-  static const std::vector<OptionSpec> specs = {
-      {"help", 'h', false},        {"target-format", 'O', true}, {"format", 'f', true},
-      {"image-opts", 0, false},    {"options", 'o', true},       {"snapshot", 'l', true},
-      {"object", 0, true},         {"output", 0, true},          {"size", 0, true},
-      {"force-share", 'U', false},
-  };
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> qemu_img = {
+        {"help", 'h', false},        {"target-format", 'O', true}, {"format", 'f', true},
+        {"image-opts", 0, false},    {"options", 'o', true},       {"snapshot", 'l', true},
+        {"object", 0, true},         {"output", 0, true},          {"size", 0, true},
+        {"force-share", 'U', false},
+    };
+    // instar's own, matched only in full.
+    OptionSpec instar_targets{"instar-targets", 0, false};
+    instar_targets.full_name_only = true;
+    qemu_img.push_back(instar_targets);
+    return qemu_img;
+  }();
   return specs;
 }
 
@@ -60,7 +74,9 @@ void PrintHelp(const GlobalOptions& global) {
       "  --object secret,...      a secret (LUKS's key-secret, encrypt.key-secret);\n"
       "                           its data never enters the sandbox\n"
       "  --output human|json      output format (default human)\n"
-      "  -U, --force-share        accepted for compatibility; instar never locks\n",
+      "  -U, --force-share        accepted for compatibility; instar never locks\n"
+      "  --instar-targets         instar only: predict -O vmdk, vpc and vhdx, which\n"
+      "                           qemu-img (and instar without it) refuses to measure\n",
       global.argv0.c_str());
 }
 
@@ -232,6 +248,20 @@ bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
   return true;
 }
 
+// Whether --instar-targets can apply to the -O name: a target qemu-img
+// refuses to measure and instar predicts (a driver with predict_size and no
+// measure hook). A name the release does not know is let through, for the
+// guest to refuse in qemu-img's words.
+bool IsInstarTarget(const GlobalOptions& global, const std::string& name) {
+  ImageFormat target = ImageFormat::kUnknown;
+  MeasureError unused;
+  if (!LookUpMeasureTarget(name.data(), name.size(), global.compat, &target, &unused).ok()) {
+    return true;
+  }
+  const FormatDriver* driver = FindFormatDriver(target);
+  return driver != nullptr && driver->measure == nullptr && driver->predict_size != nullptr;
+}
+
 }  // namespace
 
 int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
@@ -247,6 +277,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   std::string format, target_format = "raw", options;
   bool has_format = false;  // qemu's fmt != NULL: `-f ""` counts
   bool image_opts = false;
+  bool instar_targets = false;
   std::optional<uint64_t> size;
   // -l: qemu-img keeps the last "snapshot.*" form (sn_opts) and the last
   // plain one (snapshot_name); sn_opts wins when both were given.
@@ -306,6 +337,8 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       if (!objects.Read(option.value, arena, &exit_code)) return exit_code;
     } else if (option.name == "image-opts") {
       image_opts = true;
+    } else if (option.name == "instar-targets") {
+      instar_targets = true;
     } else if (option.name == "output") {
       if (!ParseOutputFormat(global, kCommand, option.value, &output, &error)) {
         return ReportError(global, error);
@@ -346,6 +379,10 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, "Either --size N or one filename must be specified.");
   }
   if (image_opts) return ReportError(global, "--image-opts is not supported by instar");
+  if (instar_targets && !IsInstarTarget(global, target_format)) {
+    return ReportError(global, "--instar-targets applies to -O vmdk, vpc and vhdx only; '" +
+                                   target_format + "' is measured as qemu-img measures it");
+  }
 
   abi::OperationConfig config;
   const std::string filename = filenames.empty() ? "" : filenames[0];
@@ -370,6 +407,8 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, "the -o options are longer than instar accepts (" +
                                    std::to_string(sizeof(config.measure.options) - 1) + " bytes)");
   }
+
+  if (instar_targets) config.measure.flags |= abi::kMeasureInstarTargets;
 
   std::string why;
   if (!FillConfig(snapshot, objects.secrets(), &config.measure, &why)) {

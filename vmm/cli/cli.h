@@ -70,6 +70,11 @@ struct OptionSpec {
   const char* long_name;  // may be nullptr for a short-only option
   char short_name;        // 0 for a long-only option
   bool takes_argument;
+  // An instar-only option: matched only when typed in full, and never a
+  // candidate for an abbreviation, so every abbreviation getopt_long would
+  // take for qemu-img's own options ("--i" for "--image-opts") still means
+  // what it means to qemu-img.
+  bool full_name_only = false;
 };
 
 // An option as it appeared, in command-line order. `name` is the long name
@@ -85,7 +90,8 @@ struct ParsedOption {
 
 // Parses `args` (after the subcommand name) as getopt_long would: options
 // and positional arguments may mix, an option's argument may start with
-// '-', long names may be abbreviated. On error fills *error with getopt's
+// '-', long names may be abbreviated (but for OptionSpec::full_name_only
+// ones). On error fills *error with getopt's
 // wording for the compat version.
 bool ParseOptions(const GlobalOptions& global, const std::string& command,
                   const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,

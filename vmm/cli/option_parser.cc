@@ -35,7 +35,8 @@ const OptionSpec* FindLong(const std::vector<OptionSpec>& specs, const std::stri
     if (spec.long_name != nullptr && name == spec.long_name) return &spec;
   }
   for (const OptionSpec& spec : specs) {
-    if (spec.long_name != nullptr && std::string(spec.long_name).rfind(name, 0) == 0) {
+    if (spec.long_name != nullptr && !spec.full_name_only &&
+        std::string(spec.long_name).rfind(name, 0) == 0) {
       candidates->push_back(&spec);
     }
   }

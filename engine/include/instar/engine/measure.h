@@ -547,7 +547,8 @@ struct MeasureRequest {
   bool has_size = false;                          // --size given
   uint64_t size = 0;
   // Refuse vmdk, vpc and vhdx targets as qemu-img does ("Block driver
-  // 'vmdk' does not support size measurement") instead of predicting.
+  // 'vmdk' does not support size measurement") instead of predicting. The
+  // guest sets it unless the user gave `instar measure --instar-targets`.
   bool refuse_like_qemu = false;
   // The secrets --object made, for LUKS's key-secret (luks targets and
   // qcow2's encrypt.format=luks); null: none.

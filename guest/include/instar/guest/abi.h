@@ -206,8 +206,12 @@ struct MeasureConfig {
   uint32_t snapshot_flags;  // kSnapshotHas*
   uint32_t secret_count;    // entries of secrets[] in use
   MeasureSecret secrets[16];
+  uint32_t flags;  // kMeasure*
 };
 static_assert(sizeof(MeasureConfig) <= 3072);
+// --instar-targets: predict vmdk, vpc and vhdx targets (instar's own
+// measure) instead of refusing them as qemu-img does.
+constexpr uint32_t kMeasureInstarTargets = 1u << 0;
 
 // `qemu-img map`: the range to walk, as --start-offset and --max-length
 // gave it (each at most INT64_MAX, as qemu-img's cvtnum() allows).
