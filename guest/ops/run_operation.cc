@@ -58,6 +58,30 @@ Status CheckConfig(const abi::OperationConfig& config) {
       return Status::InvalidArgument("the sandbox received a bad dd config");
     }
   }
+  if (config.operation == static_cast<uint32_t>(abi::Operation::kConvert)) {
+    const abi::ConvertConfig& c = config.convert;
+    if (!Terminated(c.target_format, sizeof(c.target_format)) ||
+        !Terminated(c.options, sizeof(c.options)) || !Terminated(c.snapshot, sizeof(c.snapshot)) ||
+        !Terminated(c.snapshot_id, sizeof(c.snapshot_id))) {
+      return Status::InvalidArgument("the sandbox received an unterminated convert option");
+    }
+    // Every source's name terminated within source_names.
+    if (c.source_count == 0 || c.source_count > abi::kMaxConvertSources) {
+      return Status::InvalidArgument("the sandbox received a bad convert source count");
+    }
+    size_t at = 0;
+    for (uint32_t i = 0; i < c.source_count; ++i) {
+      while (at < sizeof(c.source_names) && c.source_names[at] != '\0') ++at;
+      if (at == sizeof(c.source_names)) {
+        return Status::InvalidArgument("the sandbox received an unterminated source name");
+      }
+      ++at;
+    }
+    // The host parsed -S: at most 16 MiB in sectors.
+    if (c.min_sparse > 32768) {
+      return Status::InvalidArgument("the sandbox received a bad convert config");
+    }
+  }
   if (config.operation == static_cast<uint32_t>(abi::Operation::kCompare) &&
       !Terminated(config.compare.filename2, sizeof(config.compare.filename2))) {
     return Status::InvalidArgument("the sandbox received an unterminated file name");

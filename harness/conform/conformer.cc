@@ -111,9 +111,11 @@ void ForgetFailure(const fs::path& output_dir, const fs::path& stem) {
 // A case that instar could not run for want of a writer: a create step
 // failed in instar with qemu's "Format driver 'F' does not support image
 // creation", the answer of a driver with no create hook
-// (guest/ops/create_operation.cc), or a dd step with instar's "instar
-// cannot write guest data to a F image yet", the answer of a driver with
-// no open_writer hook (guest/ops/dd_operation.cc). The case is skipped
+// (guest/ops/create_operation.cc), a dd or convert step with instar's
+// "instar cannot write guest data to a F image yet", the answer of a
+// driver with no open_writer hook (guest/ops/dd_operation.cc,
+// convert_operation.cc), or a convert to a vmdk subformat of several files
+// ("instar creates only the single-file vmdk subformats"). The case is skipped
 // with that reason, "no writer for F yet", until the format's writer
 // lands; then the answer, and the skip, go away by themselves
 // (docs/divergences.md). Also where qemu-img failed too (5.2's qcow2
@@ -127,6 +129,8 @@ std::optional<std::string> MissingWriter(const std::vector<StepRun>& runs) {
   static constexpr Refusal kRefusals[] = {
       {"create", "Format driver '", "' does not support image creation"},
       {"dd", "instar cannot write guest data to a ", " image yet"},
+      {"convert", "instar cannot write guest data to a ", " image yet"},
+      {"convert", "instar creates only the single-file ", " subformats"},
   };
   for (size_t i = 0; i < runs.size(); ++i) {
     // Only a step that writes an image: measure -O bochs is refused with

@@ -68,43 +68,6 @@ void PrintHelp(const GlobalOptions& global) {
       global.argv0.c_str());
 }
 
-// qemu-img's cvtnum_full(`name`, value, true, min, max), the syntax and
-// words of the compat version (the engine's ParseMeasureSize(), whose range
-// is 0 to INT64_MAX); false, with the lines printed, when it is not one.
-bool ParseOperandNumber(const GlobalOptions& global, const std::string& name,
-                        const std::string& value, uint64_t min, uint64_t max, uint64_t* out) {
-  static const std::string kImageSize = "image size";
-  static const std::string kFullRange = "Must be between 0 and 9223372036854775807.";
-  const std::string range =
-      "Must be between " + std::to_string(min) + " and " + std::to_string(max) + ".";
-  bool hex_suffix = false;
-  MeasureError bad;
-  const Status parsed =
-      ParseMeasureSize(value.data(), value.size(), global.compat, out, &hex_suffix, &bad);
-  if (hex_suffix) {
-    const MeasureText text{value.data(), value.size()};
-    std::string line(FormatHexSuffixWarning(text, nullptr, 0) + 1, '\0');
-    line.resize(FormatHexSuffixWarning(text, line.data(), line.size()));
-    ReportQemuLines(global, line);
-  }
-  if (parsed.ok()) {
-    if (*out >= min && *out <= max) return true;
-    ReportError(global, "Invalid " + name + " specified. " + range);
-    return false;
-  }
-  std::string text(FormatMeasureError(bad, nullptr, 0) + 1, '\0');
-  text.resize(FormatMeasureError(bad, text.data(), text.size()));
-  for (size_t at = text.find(kImageSize); at != std::string::npos;
-       at = text.find(kImageSize, at + name.size())) {
-    text.replace(at, kImageSize.size(), name);
-  }
-  if (const size_t at = text.find(kFullRange); at != std::string::npos) {
-    text.replace(at, kFullRange.size(), range);
-  }
-  ReportQemuLines(global, text);
-  return false;
-}
-
 struct Operands {
   uint64_t block_size = 512;
   std::optional<uint64_t> count;
@@ -129,13 +92,13 @@ bool ParseOperands(const GlobalOptions& global, const std::vector<std::string>& 
     const std::string value = arg.substr(equals + 1);
     uint64_t number = 0;
     if (name == "bs") {
-      if (!ParseOperandNumber(global, "bs", value, 1, INT_MAX, &number)) return false;
+      if (!ParseCvtnum(global, "bs", value, 1, INT_MAX, &number)) return false;
       out->block_size = number;
     } else if (name == "count") {
-      if (!ParseOperandNumber(global, "count", value, 0, kInt64Max, &number)) return false;
+      if (!ParseCvtnum(global, "count", value, 0, kInt64Max, &number)) return false;
       out->count = number;
     } else if (name == "skip") {
-      if (!ParseOperandNumber(global, "skip", value, 0, kInt64Max, &number)) return false;
+      if (!ParseCvtnum(global, "skip", value, 0, kInt64Max, &number)) return false;
       out->skip = number;
     } else if (name == "if") {
       out->input = value;

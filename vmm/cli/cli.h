@@ -122,6 +122,13 @@ bool ParseCommandOptions(const GlobalOptions& global, const std::string& command
 int ReportErrorExit(const GlobalOptions& global, const std::string& command,
                     const std::string& message);
 
+// qemu-img's cvtnum_full(`name`, value, true, min, max): a number in
+// qemu's size syntax, with the words of the compat version (the engine's
+// ParseMeasureSize(), "image size" replaced by `name`); false, with the
+// lines printed, when it is not one (dd's operands, convert's -S).
+bool ParseCvtnum(const GlobalOptions& global, const std::string& name, const std::string& value,
+                 uint64_t min, uint64_t max, uint64_t* out);
+
 // -f FORMAT of the image the user named `filename`: the driver's
 // abi::OperationConfig::format_hint into *hint; qemu's "Unknown driver"
 // error printed and false for a name no driver has ("" included).

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "instar/engine/image.h"
+#include "instar/engine/measure.h"
 #include "vmm/cli/cli.h"
 #include "vmm/render/cli_dialect.h"
 #include "vmm/result/modify_view.h"
@@ -261,6 +262,40 @@ int RunInPlace(const GlobalOptions& global, const abi::OperationConfig& config,
     (void)std::fwrite(lines.data(), 1, lines.size(), stderr);
   }
   return kExitOk;
+}
+
+bool ParseCvtnum(const GlobalOptions& global, const std::string& name,
+                        const std::string& value, uint64_t min, uint64_t max, uint64_t* out) {
+  static const std::string kImageSize = "image size";
+  static const std::string kFullRange = "Must be between 0 and 9223372036854775807.";
+  const std::string range =
+      "Must be between " + std::to_string(min) + " and " + std::to_string(max) + ".";
+  bool hex_suffix = false;
+  MeasureError bad;
+  const Status parsed =
+      ParseMeasureSize(value.data(), value.size(), global.compat, out, &hex_suffix, &bad);
+  if (hex_suffix) {
+    const MeasureText text{value.data(), value.size()};
+    std::string line(FormatHexSuffixWarning(text, nullptr, 0) + 1, '\0');
+    line.resize(FormatHexSuffixWarning(text, line.data(), line.size()));
+    ReportQemuLines(global, line);
+  }
+  if (parsed.ok()) {
+    if (*out >= min && *out <= max) return true;
+    ReportError(global, "Invalid " + name + " specified. " + range);
+    return false;
+  }
+  std::string text(FormatMeasureError(bad, nullptr, 0) + 1, '\0');
+  text.resize(FormatMeasureError(bad, text.data(), text.size()));
+  for (size_t at = text.find(kImageSize); at != std::string::npos;
+       at = text.find(kImageSize, at + name.size())) {
+    text.replace(at, kImageSize.size(), name);
+  }
+  if (const size_t at = text.find(kFullRange); at != std::string::npos) {
+    text.replace(at, kFullRange.size(), range);
+  }
+  ReportQemuLines(global, text);
+  return false;
 }
 
 }  // namespace instar::vmm

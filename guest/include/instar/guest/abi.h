@@ -158,7 +158,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 10;
+constexpr uint32_t kAbiVersion = 11;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.
@@ -300,6 +300,36 @@ constexpr uint32_t kDdHasCount = 1u << 0;  // count= was given
 constexpr uint32_t kDdHasSkip = 1u << 1;   // skip= was given
 constexpr uint32_t kDdNoOutput = 1u << 2;  // the host could not create of=
 
+// `qemu-img convert [-f F] [-l SNAPSHOT] [-O F] [-o OPTIONS] [-c] [-S N]
+// [-n] SRC... DST`: the output is device 0, created under a temporary name
+// as dd's is (with -n: the existing target opened read-write in place, as
+// resize's is), and the sources are devices 1 .. source_count, opened
+// read-only as named images with their backing chains. When the host could
+// not create the output (kConvertNoOutput) the sources are devices 0 ..
+// source_count - 1 and the guest stops where bdrv_create() would have
+// failed. The names of the sources are NUL-terminated, one after the other,
+// in `source_names`.
+constexpr uint32_t kMaxConvertSources = 64;
+struct ConvertConfig {
+  uint32_t flags;              // kConvert*
+  uint32_t source_count;       // 1 .. kMaxConvertSources
+  uint32_t source_format;      // an instar::ImageFormat from -f, or 0 to probe
+  uint32_t min_sparse;         // -S in 512-byte sectors (default 8; 0: none)
+  char target_format[16];      // NUL-terminated -O (default "raw")
+  char options[1024];          // NUL-terminated -o text (every -o joined with ','), as typed
+  uint32_t snapshot_kind;      // a MeasureSnapshotKind (-l), for source 1
+  uint32_t snapshot_flags;     // kSnapshotHas*
+  char snapshot[256];          // NUL-terminated: -l TEXT, or snapshot.name
+  char snapshot_id[128];       // NUL-terminated: snapshot.id
+  uint64_t now_seconds;        // WriterEntropy::now_seconds (and CreateRequest's)
+  uint8_t random[64];          // WriterEntropy::random (and CreateRequest's)
+  char source_names[1536];     // the sources' names, each NUL-terminated
+};
+static_assert(sizeof(ConvertConfig) <= 3072);
+constexpr uint32_t kConvertCompress = 1u << 0;    // -c
+constexpr uint32_t kConvertSkipCreate = 1u << 1;  // -n: device 0 is the existing target
+constexpr uint32_t kConvertNoOutput = 1u << 2;    // the host could not create DST
+
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
   uint32_t abi_version;   // kAbiVersion
@@ -321,6 +351,7 @@ struct OperationConfig {
     ResizeConfig resize;
     AmendConfig amend;
     DdConfig dd;
+    ConvertConfig convert;
     uint8_t pad[3072];
   };
 };

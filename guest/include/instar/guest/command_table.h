@@ -38,7 +38,7 @@
   IMPLEMENTED(amend, Amend, 8)                            \
   IMPLEMENTED(check, Check, 4)                            \
   IMPLEMENTED(compare, Compare, 5)                        \
-  BASELINES_ONLY(convert, Convert)                        \
+  IMPLEMENTED(convert, Convert, 10)                       \
   IMPLEMENTED(create, Create, 6)                          \
   IMPLEMENTED(dd, Dd, 9)                                  \
   IMPLEMENTED(info, Info, 1)                              \

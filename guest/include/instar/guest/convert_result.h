@@ -1,0 +1,25 @@
+// The result of Operation::kConvert: what `qemu-img convert` printed on
+// success, and how far a run that could not create its output got.
+//
+// A stream holds, at top level:
+//   kTagNoOutput  bool, true: the run stopped where bdrv_create() would
+//                 have created the target, which the host could not
+//                 create (abi::kConvertNoOutput); the host words the
+//                 error. Alone, when present.
+//   kTagWritten   u64: the guest bytes written to the target (data and
+//                 compressed clusters; zeros skipped are not counted).
+// A success is kTagWritten; qemu-img convert prints nothing then. A
+// failure is the abi kTagError object. Tags 1-3 are abi's.
+#ifndef INSTAR_GUEST_CONVERT_RESULT_H_
+#define INSTAR_GUEST_CONVERT_RESULT_H_
+
+#include <cstdint>
+
+namespace instar::convert_result {
+
+constexpr uint16_t kTagNoOutput = 16;
+constexpr uint16_t kTagWritten = 17;
+
+}  // namespace instar::convert_result
+
+#endif  // INSTAR_GUEST_CONVERT_RESULT_H_

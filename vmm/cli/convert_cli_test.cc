@@ -1,0 +1,318 @@
+// `instar convert` against live qemu-img: every qemu-img this machine has
+// (the system's, and each version of the matrix when it is present) runs the
+// same options as `instar --compat <its version> convert`, each in a
+// directory of its own holding the same input; stdout, stderr and the exit
+// status must agree after the directory and the program's name are
+// replaced by placeholders, and a raw or qcow2 output must be the file
+// qemu-img wrote, byte for byte (the other formats hold random or clock
+// fields: their outputs must read back as the input, and pass qemu-img
+// check). Nothing here is a pasted qemu-img output: the expected side is
+// what qemu-img prints now.
+//
+// Also the output's life: a kill -9 of `instar convert` in the middle of
+// writing leaves no file at the target, and -n writes into an existing
+// target in place.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vmm/testing/qemu_img_programs.h"
+#include "vmm/testing/subprocess.h"
+
+namespace instar::vmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSelf = INSTAR_BINARY_PATH;
+
+using testing::Normalise;
+using testing::QemuImg;
+using testing::QemuImgs;
+using testing::ReadFile;
+using testing::ReplaceAll;
+
+// The input every run reads: 1 MiB of data with runs of zeros of several
+// lengths (one shorter than -S's default 4 KiB, two longer), so that the
+// sparse detection has something to decide.
+void WriteInput(const fs::path& path) {
+  std::string bytes(1 << 20, '\0');
+  uint32_t state = 7;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if ((i >= 300000 && i < 500000) || (i >= 600000 && i < 602000) ||
+        (i >= 700001 && i < 720000)) {
+      continue;
+    }
+    state = state * 1103515245 + 12345;
+    bytes[i] = static_cast<char>(state >> 16);
+  }
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+struct Made {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+  bool exists = false;
+  std::string bytes;
+  std::vector<std::string> names;  // the directory's entries
+};
+
+Made RunIn(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+           const fs::path& dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  WriteInput(dir / "in.raw");
+  std::vector<std::string> argv = prefix;
+  for (const std::string& arg : args) argv.push_back(ReplaceAll(arg, "$DIR", dir.string()));
+  const testing::ProgramResult r = testing::RunProgram(argv);
+  Made made;
+  made.exit_code = r.exit_code;
+  made.out = Normalise(r.out, prefix[0], dir.string());
+  made.err = Normalise(r.err, prefix[0], dir.string());
+  const fs::path file = dir / "out.img";
+  made.exists = fs::exists(file);
+  if (made.exists) made.bytes = ReadFile(file);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    made.names.push_back(entry.path().filename().string());
+  }
+  std::sort(made.names.begin(), made.names.end());
+  return made;
+}
+
+class ConvertCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("instar-convert-cli-" + std::to_string(::getpid()));
+    qemu_imgs_ = QemuImgs();
+    ASSERT_FALSE(qemu_imgs_.empty()) << "no qemu-img on this machine (/usr/bin/qemu-img, "
+                                        "qemu-img-binaries/)";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `args` (the input is $DIR/in.raw, the output $DIR/out.img) with
+  // every qemu-img and with instar. `same_bytes`: the outputs must be the
+  // same file.
+  void ExpectSameAsQemuImg(const std::vector<std::string>& args, bool same_bytes = true) {
+    for (const QemuImg& qemu : qemu_imgs_) {
+      SCOPED_TRACE(qemu.version + ": convert " + ::testing::PrintToString(args));
+      const Made expected = RunIn({qemu.path, "convert"}, args, dir_ / "qemu");
+      const Made actual = RunIn({kSelf, "--sandbox=process", "--compat", qemu.version, "convert"},
+                                args, dir_ / "instar");
+      EXPECT_EQ(actual.exit_code, expected.exit_code);
+      EXPECT_EQ(actual.out, expected.out);
+      EXPECT_EQ(actual.err, expected.err);
+      if (expected.exit_code == 0) {
+        EXPECT_EQ(actual.exists, expected.exists);
+        EXPECT_EQ(actual.names, expected.names);
+        if (same_bytes) {
+          EXPECT_EQ(actual.bytes.size(), expected.bytes.size());
+          EXPECT_TRUE(actual.bytes == expected.bytes);
+        }
+      } else {
+        // qemu-img may leave a file behind; instar leaves only the input.
+        EXPECT_EQ(actual.names, std::vector<std::string>{"in.raw"});
+      }
+    }
+  }
+
+  fs::path dir_;
+  std::vector<QemuImg> qemu_imgs_;
+};
+
+TEST_F(ConvertCliTest, ConvertsAsQemuImgDoes) {
+  ExpectSameAsQemuImg({"$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-f", "raw", "-O", "qcow2", "-o", "cluster_size=4k", "$DIR/in.raw",
+                       "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "-o", "compat=0.10", "-o", "cluster_size=2M",
+                       "$DIR/in.raw", "$DIR/out.img"});
+  // The sparse detection: off, the default, and coarser.
+  ExpectSameAsQemuImg({"-S", "0", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-S", "64k", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-S", "512", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  // Several sources, one after the other.
+  ExpectSameAsQemuImg({"-O", "qcow2", "$DIR/in.raw", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-q", "-U", "-m", "4", "-W", "-t", "none", "-O", "qcow2", "$DIR/in.raw",
+                       "$DIR/out.img"});
+  // Formats whose files hold random or clock fields: the same messages,
+  // the same names, not the same bytes (WritesEveryFormat reads them back).
+  for (const char* format : {"vmdk", "vpc", "vhdx"}) {
+    ExpectSameAsQemuImg({"-O", format, "$DIR/in.raw", "$DIR/out.img"}, /*same_bytes=*/false);
+  }
+}
+
+TEST_F(ConvertCliTest, ErrorsInQemuImgsWords) {
+  ExpectSameAsQemuImg({"$DIR/in.raw"});
+  ExpectSameAsQemuImg({});
+  ExpectSameAsQemuImg({"$DIR/missing.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"$DIR/in.raw", "$DIR/missing.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "nope", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "bochs", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-f", "nope", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-f", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "-o", "cluster_size=3k", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-O", "qcow2", "-o", "nope=1", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-c", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-c", "-O", "vpc", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-c", "-C", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-S", "4k", "-C", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-n", "-o", "cluster_size=4k", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"--target-is-zero", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-T", "bogus", "$DIR/in.raw", "$DIR/out.img"});
+  for (const char* bad : {"1000", "abc", "32M", "-1"}) {
+    ExpectSameAsQemuImg({"-S", bad, "$DIR/in.raw", "$DIR/out.img"});
+  }
+  for (const char* bad : {"0", "17", "x"}) {
+    ExpectSameAsQemuImg({"-m", bad, "$DIR/in.raw", "$DIR/out.img"});
+  }
+  ExpectSameAsQemuImg({"-x", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg({"$DIR/in.raw", "$DIR/missing/out.img"});
+  // The sources are opened before the output is created.
+  ExpectSameAsQemuImg({"$DIR/missing.raw", "$DIR/missing/out.img"});
+}
+
+// Every format instar writes, from a qcow2 with data, zeros and a hole:
+// each output reads back as the source in every qemu-img (compare), and
+// every qemu-img that can check the format finds no error.
+TEST_F(ConvertCliTest, WritesEveryFormat) {
+  const QemuImg& newest = qemu_imgs_.back();
+  fs::create_directories(dir_);
+  WriteInput(dir_ / "in.raw");
+  const fs::path source = dir_ / "src.qcow2";
+  testing::ProgramResult r = testing::RunProgram(
+      {newest.path, "convert", "-O", "qcow2", (dir_ / "in.raw").string(), source.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* format : {"raw", "qcow2", "vmdk", "vpc", "vhdx"}) {
+    for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+      SCOPED_TRACE(std::string(format) + " " + sandbox);
+      if (std::string(sandbox) == "--sandbox=kvm" && ::access("/dev/kvm", R_OK | W_OK) != 0) {
+        GTEST_FAIL() << "/dev/kvm is not usable here";
+      }
+      const fs::path out = dir_ / (std::string("out.") + format);
+      fs::remove(out);
+      r = testing::RunProgram({kSelf, sandbox, "convert", "-O", format, source.string(),
+                               out.string()});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, "");
+      EXPECT_EQ(r.err, "");
+      for (const QemuImg& qemu : qemu_imgs_) {
+        SCOPED_TRACE(qemu.version);
+        r = testing::RunProgram({qemu.path, "compare", "-f", "qcow2", "-F", format,
+                                 source.string(), out.string()});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_NE(r.out.find("Images are identical."), std::string::npos) << r.out;
+        if (std::string(format) == "qcow2" || std::string(format) == "vmdk" ||
+            std::string(format) == "vhdx") {
+          r = testing::RunProgram({qemu.path, "check", "-f", format, out.string()});
+          EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        }
+      }
+    }
+  }
+}
+
+// -n: into an existing, larger qcow2 holding other data: afterwards its
+// first MiB reads as the input (zeros included: -n does not assume a
+// zeroed target), and the rest is untouched.
+TEST_F(ConvertCliTest, NoCreateWritesIntoTheExistingTarget) {
+  const QemuImg& newest = qemu_imgs_.back();
+  fs::create_directories(dir_);
+  WriteInput(dir_ / "in.raw");
+  const fs::path target = dir_ / "target.qcow2";
+  const fs::path filled = dir_ / "filled.raw";
+  std::ofstream(filled, std::ios::binary) << std::string(2 << 20, '\x5a');
+  testing::ProgramResult r = testing::RunProgram(
+      {newest.path, "convert", "-O", "qcow2", filled.string(), target.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::RunProgram({kSelf, "--sandbox=process", "convert", "-n", "-O", "qcow2",
+                           (dir_ / "in.raw").string(), target.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path back = dir_ / "back.raw";
+  r = testing::RunProgram(
+      {newest.path, "convert", "-f", "qcow2", "-O", "raw", target.string(), back.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string bytes = ReadFile(back);
+  ASSERT_EQ(bytes.size(), size_t{2} << 20);
+  EXPECT_TRUE(bytes.substr(0, 1 << 20) == ReadFile(dir_ / "in.raw"));
+  EXPECT_EQ(bytes.substr(1 << 20), std::string(1 << 20, '\x5a'));
+  r = testing::RunProgram({newest.path, "check", target.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // A target smaller than the sources is refused, in qemu's words.
+  r = testing::RunProgram({kSelf, "--sandbox=process", "convert", "-n", "-O", "raw",
+                           filled.string(), (dir_ / "in.raw").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "instar: output file is smaller than input file\n");
+}
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits until `dir` holds the temporary file with some data in it.
+bool WaitForTemporaryFile(const fs::path& dir) {
+  for (int i = 0; i < 2000; ++i) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      std::error_code ec;
+      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
+          fs::file_size(entry.path(), ec) > 0 && !ec) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// Killing `instar convert` in the middle leaves no file at the target path
+// (SIGKILL cannot be caught: the temporary file stays, under its
+// recognisable name, and the target is untouched).
+TEST_F(ConvertCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
+  for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+    SCOPED_TRACE(sandbox);
+    ASSERT_TRUE(std::string(sandbox) != "--sandbox=kvm" || ::access("/dev/kvm", R_OK | W_OK) == 0);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // 1 GiB of data: convert writes all of it (S=0 writes zeros too).
+    const fs::path input = dir_ / "in.raw";
+    std::ofstream(input, std::ios::binary).close();
+    fs::resize_file(input, uint64_t{1} << 30);
+    const fs::path target = dir_ / "big.img";
+    const pid_t pid = Spawn({kSelf, sandbox, "convert", "-S", "0", "-O", "qcow2", input.string(),
+                             target.string()});
+    ASSERT_GT(pid, 0);
+    const bool writing = WaitForTemporaryFile(dir_);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(writing) << "the convert never started writing";
+    EXPECT_TRUE(WIFSIGNALED(status));
+    EXPECT_FALSE(fs::exists(target));
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "in.raw") continue;
+      EXPECT_EQ(name.rfind(".big.img.instar-", 0), 0u) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace instar::vmm

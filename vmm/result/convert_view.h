@@ -1,0 +1,25 @@
+// The convert result, read from a decoded stream (convert_result.h).
+#ifndef INSTAR_VMM_RESULT_CONVERT_VIEW_H_
+#define INSTAR_VMM_RESULT_CONVERT_VIEW_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "vmm/result/result_decoder.h"
+
+namespace instar::vmm {
+
+struct ConvertView {
+  // The run stopped where bdrv_create() creates the target, which the
+  // host could not create.
+  bool no_output = false;
+  // The guest bytes written (unset with no_output).
+  std::optional<uint64_t> written;
+};
+
+bool ReadConvertView(const DecodedResult& result, ConvertView* out, std::string* error);
+
+}  // namespace instar::vmm
+
+#endif  // INSTAR_VMM_RESULT_CONVERT_VIEW_H_
