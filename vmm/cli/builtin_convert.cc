@@ -268,6 +268,9 @@ int ReadSettings(const GlobalOptions& global, const std::vector<std::string>& ar
   if (!IsCacheMode(out->source_cache)) {
     return ReportError(global, "Invalid source cache option: " + out->source_cache);
   }
+  if (!IsCacheMode(out->cache)) {
+    return ReportError(global, "Invalid cache option: " + out->cache);
+  }
   if (out->salvage) return ReportError(global, "--salvage is not supported by instar convert");
   if (out->bitmaps) return ReportError(global, "--bitmaps is not supported by instar convert");
   if (out->quiet) out->progress = false;
@@ -333,6 +336,9 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
   DeviceTable devices;
   std::string create_error;
   bool have_output = false;
+  // -t: qemu-img convert opens its target with cache=unsafe unless told
+  // otherwise, and then never flushes it.
+  if (settings.cache == "unsafe") devices.SkipFlushes();
   if (settings.skip_create) {
     if (!OpenUserImageInPlace(global, output, abi::kMaxRangeEnd, &devices, &error)) {
       return ReportError(global, error);

@@ -63,9 +63,16 @@ class DeviceTable {
   // block device; on failure returns false with qemu's reason in *error
   // ("Could not open '<path>': <strerror>"), as OpenPath.
   bool OpenInPlace(const std::string& path, uint64_t write_limit, std::string* error);
-  // Renames the output over its target (fdatasync first); false with
-  // *error set when that fails, and the temporary file is then removed.
+  // Renames the output over its target (fdatasync first, unless flushes
+  // are skipped); false with *error set when that fails, and the temporary
+  // file is then removed.
   bool CommitOutput(std::string* error);
+  // qemu's cache=unsafe for the output (what `qemu-img convert` opens its
+  // target with unless -t says otherwise): the guest's flushes succeed
+  // without an fdatasync, and so does the commit's. The file is complete
+  // and renamed into place when the command ends, and the kernel writes it
+  // back in its own time, as it does qemu-img's.
+  void SkipFlushes() { skip_flushes_ = true; }
   // Removes the output's temporary file (a failed or aborted run).
   void DiscardOutput();
   // The output's descriptor, -1 when the table has none: the one file the
@@ -115,6 +122,7 @@ class DeviceTable {
   std::string output_target_;
   std::string output_temp_;  // empty once committed or discarded
   uint64_t write_limit_ = 0;
+  bool skip_flushes_ = false;
 };
 
 // Removes a pending output's temporary file; async-signal-safe (unlink(2)
