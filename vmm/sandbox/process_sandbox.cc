@@ -199,6 +199,13 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
     return Failure(kExitSandboxUnavailable,
                    std::string("cannot create the sandbox pipes: ") + std::strerror(errno));
   }
+  // The data pipes as large as one kRead or kWrite (kMaxTransfer) where the
+  // system allows it: a transfer then crosses in one write and one read,
+  // not sixteen of each through the default 64 KiB. Only a speed-up: the
+  // default size works too.
+  for (const int fd : {to_child.get(), from_child.get()}) {
+    (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(abi::kMaxTransfer));
+  }
 
   // vfork: the child borrows this process's memory until it execs, so
   // starting the helper costs no copy of instar's page tables. What the child
