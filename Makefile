@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 HARNESS = $(BUILD)/harness/instar-harness
 
 .PHONY: all build harness test matrix baselines profiles conform nightly bench bench-harness \
-        bench-instar bench-create bench-dd bench-zstd format clean
+        bench-instar bench-create bench-dd bench-zstd bench-convert format clean
 
 all: build
 
@@ -71,7 +71,7 @@ conform: $(BUILD)/CMakeCache.txt
 nightly:
 	ci/nightly
 
-bench: bench-harness bench-instar bench-create bench-dd bench-zstd
+bench: bench-harness bench-instar bench-create bench-dd bench-zstd bench-convert
 
 # instar measure/info against qemu-img, per sandbox backend, same inputs.
 bench-instar: build
@@ -84,6 +84,11 @@ bench-create: build
 # instar dd against qemu-img dd, 1 GiB raw to qcow2 (docs/instar.md).
 bench-dd: build
 	bench/dd_bench.sh $(BUILD)
+
+# instar convert against qemu-img convert (issue 14's conversions, with and
+# without -c), per sandbox backend, in the same run.
+bench-convert: build
+	bench/convert_bench.sh $(BUILD)
 
 # Full measure + create generation over the matrix into a scratch directory;
 # prints wall time, children's CPU and the harness's overhead.

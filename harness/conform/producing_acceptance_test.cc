@@ -1,6 +1,7 @@
 // Independent acceptance of what instar writes (issue 12 item 5): for every
 // case of every producing command instar implements (a command whose
-// judged step is the info of what it made: create and dd), instar runs the
+// judged step is the info of what it made: create, dd, resize, amend;
+// convert has its own, convert_acceptance_test.cc), instar runs the
 // case's steps up to that info, and then every qemu-img of the matrix (the
 // system's alone on a clean clone) must accept the file: `qemu-img check`
 // finds no errors and no leaks (or says the format has no checks: raw), and
@@ -97,6 +98,10 @@ TEST(ProducingAcceptanceTest, QemuImgAcceptsWhatInstarWrites) {
   std::vector<std::string> without_writer;
   for (const CommandSpec& command : Commands()) {
     if (!command.implemented() || ReadsImages(command) || command.steps.back() != "info") continue;
+    // convert's outputs are judged against their sources, a share of the
+    // cases per version (convert_acceptance_test.cc): all of its cases by
+    // every version would not fit this test's time.
+    if (command.name == "convert") continue;
     const CaseFile file = ParseCaseFile(kSourceRoot / "cases" / (command.name + ".json"), manifest);
     for (const CaseSpec& spec : PlanCases(file, manifest, {command.output_types.front().name})) {
       // Each version's qemu-img judges what instar writes when it behaves
