@@ -1,0 +1,332 @@
+// The copy of `qemu-img convert` (instar/engine/convert.h), one step after
+// the other as qemu-img.c's convert_co_do_copy() takes them with a single
+// coroutine: qemu's eight coroutines write in order unless -W, so the
+// writes are the same ones in the same order.
+#include "instar/engine/convert.h"
+
+#include "instar/engine/bytes.h"
+#include "instar/engine/compare.h"
+
+namespace instar {
+
+namespace {
+
+constexpr uint64_t kSector = 512;
+constexpr uint64_t kBufferSectors = kConvertBufferBytes / kSector;
+// BDRV_REQUEST_MAX_SECTORS: the most one block status query asks for.
+constexpr uint64_t kRequestMaxSectors = (INT32_MAX & ~uint64_t{511}) / kSector;
+
+// What img_convert knows of the run it is in (there is no target backing
+// file, so BLK_BACKING_FILE never arises).
+enum class Run : uint8_t { kData, kZero };
+
+struct Copy {
+  const ConvertSource* sources;
+  uint32_t count;
+  const ConvertSettings& settings;
+  ImageWriter& writer;
+  uint8_t* buffer;
+  Arena& scratch;
+  ConvertFailure* failure;
+  uint64_t* written;
+  uint64_t total_sectors = 0;
+  uint64_t buf_sectors = kBufferSectors;
+  uint64_t alignment = 1;  // of the writes: pow2floor(min_sparse), at least 1
+  Run status = Run::kData;
+  uint64_t sector_next_status = 0;
+  const uint8_t* zeros = nullptr;
+};
+
+Status Fail(Copy& c, ConvertStep step, uint64_t sector, Status status) {
+  c.failure->step = step;
+  c.failure->sector = sector;
+  return status;
+}
+
+// buffer_is_zero() of one 512-byte sector.
+bool SectorIsZero(const uint8_t* sector) {
+  uint64_t any = 0;
+  for (size_t i = 0; i < kSector; i += 8) {
+    uint64_t word;
+    CopyBytes(&word, sector + i, 8);
+    any |= word;
+  }
+  return any == 0;
+}
+
+bool BufferIsZero(const uint8_t* buffer, uint64_t sectors) {
+  for (uint64_t i = 0; i < sectors; ++i) {
+    if (!SectorIsZero(buffer + i * kSector)) return false;
+  }
+  return true;
+}
+
+// is_allocated_sectors(): whether the first of `n` sectors holds data, and
+// in *pnum how many from it share that state, the end moved to an
+// `alignment` boundary as qemu moves it (since 7.0 a buffer all in one
+// state is left whole).
+bool IsAllocatedSectors(const uint8_t* buffer, uint64_t n, uint64_t* pnum, uint64_t sector,
+                        uint64_t alignment, const QemuVersion& compat) {
+  if (n == 0) {
+    *pnum = 0;
+    return false;
+  }
+  bool is_zero = SectorIsZero(buffer);
+  uint64_t i = 1;
+  for (; i < n; ++i) {
+    if (is_zero != SectorIsZero(buffer + i * kSector)) break;
+  }
+  if (i == n && compat.AtLeast(7, 0)) {
+    *pnum = i;
+    return !is_zero;
+  }
+  const uint64_t tail = (sector + i) & (alignment - 1);
+  if (tail != 0) {
+    // A short zero run is written as data (the next sector's write would
+    // read and rewrite it anyway); a data run's end moves up to the
+    // boundary, a zero run's down.
+    if (is_zero && i <= tail) is_zero = false;
+    if (!is_zero) {
+      i += alignment - tail;
+      if (i > n) i = n;
+    } else {
+      i -= tail;
+    }
+  }
+  *pnum = i;
+  return !is_zero;
+}
+
+// is_allocated_sectors_min(): as above, but a data run takes in the zero
+// runs after it that are shorter than `min` sectors.
+bool IsAllocatedSectorsMin(const uint8_t* buffer, uint64_t n, uint64_t* pnum, uint64_t min,
+                           uint64_t sector, uint64_t alignment, const QemuVersion& compat) {
+  if (n < min) min = n;
+  if (!IsAllocatedSectors(buffer, n, pnum, sector, alignment, compat)) return false;
+  uint64_t num_used = *pnum;
+  buffer += kSector * *pnum;
+  n -= *pnum;
+  sector += *pnum;
+  uint64_t num_checked = num_used;
+  while (n > 0) {
+    const bool data = IsAllocatedSectors(buffer, n, pnum, sector, alignment, compat);
+    buffer += kSector * *pnum;
+    n -= *pnum;
+    sector += *pnum;
+    num_checked += *pnum;
+    if (data) {
+      num_used = num_checked;
+    } else if (*pnum >= min) {
+      break;
+    }
+  }
+  *pnum = num_used;
+  return true;
+}
+
+// convert_select_part(): the source `sector` lies in, and where it starts.
+uint32_t SelectPart(const Copy& c, uint64_t sector, uint64_t* source_start) {
+  uint32_t index = 0;
+  *source_start = 0;
+  while (index + 1 < c.count && sector - *source_start >= c.sources[index].sectors) {
+    *source_start += c.sources[index].sectors;
+    ++index;
+  }
+  return index;
+}
+
+// convert_iteration_sectors(): how many sectors from `sector` the next
+// step handles, with c.status set for them.
+Result<uint64_t> IterationSectors(Copy& c, uint64_t sector) {
+  uint64_t source_start = 0;
+  const ConvertSource& source = c.sources[SelectPart(c, sector, &source_start)];
+  uint64_t n = c.total_sectors - sector;
+  if (n > kRequestMaxSectors) n = kRequestMaxSectors;
+
+  if (c.sector_next_status <= sector) {
+    const uint64_t offset = (sector - source_start) * kSector;
+    // Past the source's last byte (the rest of a partial last sector)
+    // reads as zeros.
+    const uint64_t size = source.image->VirtualSize();
+    uint32_t flags = block_status::kZero;
+    uint64_t count = n * kSector;
+    if (offset < size) {
+      uint64_t ask = n * kSector;
+      if (ask > size - offset) ask = size - offset;
+      Result<BlockStatus> status =
+          BlockStatusAbove(*source.image, offset, ask, c.settings.compat);
+      if (!status.ok()) {
+        c.failure->offset = offset;
+        return Fail(c, ConvertStep::kBlockStatus, sector, status.status());
+      }
+      flags = status->flags;
+      count = status->bytes;
+    }
+    n = (count + kSector - 1) / kSector;
+    // The next query starts on the source's alignment.
+    const uint64_t tail = (sector - source_start + n) % source.alignment;
+    if (n > tail) n -= tail;
+    c.status = (flags & block_status::kZero) != 0 ? Run::kZero : Run::kData;
+    c.sector_next_status = sector + n;
+  }
+
+  if (n > c.sector_next_status - sector) n = c.sector_next_status - sector;
+  if (c.status == Run::kData && n > c.buf_sectors) n = c.buf_sectors;
+  // Compressed clusters are written whole: a shorter run is taken as the
+  // whole cluster's data.
+  if (c.settings.compressed) {
+    if (n < c.settings.cluster_sectors) {
+      n = c.settings.cluster_sectors;
+      if (n > c.total_sectors - sector) n = c.total_sectors - sector;
+      c.status = Run::kData;
+    } else {
+      n -= n % c.settings.cluster_sectors;
+    }
+  }
+  return n;
+}
+
+// convert_co_read(): `n` sectors from `sector`, across the sources.
+Status ReadSectors(Copy& c, uint64_t sector, uint64_t n) {
+  uint8_t* out = c.buffer;
+  const uint64_t first = sector;
+  while (n > 0) {
+    uint64_t source_start = 0;
+    const ConvertSource& source = c.sources[SelectPart(c, sector, &source_start)];
+    uint64_t count = source.sectors - (sector - source_start);
+    if (count > n) count = n;
+    const uint64_t offset = (sector - source_start) * kSector;
+    const uint64_t size = source.image->VirtualSize();
+    const uint64_t bytes = count * kSector;
+    uint64_t inside = offset < size ? size - offset : 0;
+    if (inside > bytes) inside = bytes;
+    if (inside > 0) {
+      if (Status s = ReadGuest(*source.image, offset, inside, out, c.settings.compat, c.scratch);
+          !s.ok()) {
+        return Fail(c, ConvertStep::kRead, first, s);
+      }
+    }
+    FillBytes(out + inside, 0, static_cast<size_t>(bytes - inside));
+    sector += count;
+    n -= count;
+    out += bytes;
+  }
+  return Status::Ok();
+}
+
+Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
+  const uint64_t bytes = n * kSector;
+  const Status s = c.settings.compressed
+                       ? c.writer.WriteCompressed(sector * kSector, data, static_cast<size_t>(bytes))
+                       : c.writer.Write(sector * kSector, data, static_cast<size_t>(bytes));
+  if (!s.ok()) return Fail(c, ConvertStep::kWrite, sector, s);
+  *c.written += bytes;
+  return Status::Ok();
+}
+
+// blk_co_pwrite_zeroes() on a target that does not start zeroed (-n): the
+// writers have no zero write, so the zeros are written as data.
+Status WriteZeros(Copy& c, uint64_t sector, uint64_t n) {
+  while (n > 0) {
+    const uint64_t count = n < kBufferSectors ? n : kBufferSectors;
+    if (Status s = c.writer.Write(sector * kSector, c.zeros, static_cast<size_t>(count * kSector));
+        !s.ok()) {
+      return Fail(c, ConvertStep::kWrite, sector, s);
+    }
+    sector += count;
+    n -= count;
+  }
+  return Status::Ok();
+}
+
+// convert_co_write(): the `n` sectors at `sector` of one step.
+Status WriteSectors(Copy& c, uint64_t sector, uint64_t n, Run status) {
+  const uint8_t* buffer = c.buffer;
+  const ConvertSettings& s = c.settings;
+  while (n > 0) {
+    uint64_t count = n;
+    bool zero = status == Run::kZero;
+    if (status == Run::kData) {
+      bool write = s.min_sparse == 0;
+      if (!write && !s.compressed) {
+        write = IsAllocatedSectorsMin(buffer, n, &count, s.min_sparse, sector, c.alignment,
+                                      s.compat);
+      } else if (!write) {
+        write = !BufferIsZero(buffer, n);
+      }
+      if (write) {
+        INSTAR_RETURN_IF_ERROR(WriteData(c, sector, buffer, count));
+      } else {
+        zero = true;
+      }
+    }
+    if (zero && !s.has_zero_init) INSTAR_RETURN_IF_ERROR(WriteZeros(c, sector, count));
+    sector += count;
+    n -= count;
+    buffer += count * kSector;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+ConvertSource ConvertSourceOf(Image& image, ImageFormat format, QemuLength* length) {
+  ConvertSource source;
+  source.image = &image;
+  *length = image.Length();
+  if (length->ok) source.sectors = (length->bytes + kSector - 1) / kSector;
+  uint64_t alignment = (image.RequestAlignment() + kSector - 1) / kSector;
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver != nullptr && driver->describe != nullptr) {
+    ImageDescription description;
+    driver->describe(image, &description);
+    if (description.has_driver_info && description.cluster_size / kSector > alignment) {
+      alignment = description.cluster_size / kSector;
+    }
+  }
+  source.alignment = alignment == 0 ? 1 : alignment;
+  return source;
+}
+
+Status ConvertImages(const ConvertSource* sources, uint32_t count, const ConvertSettings& settings,
+                     ImageWriter& writer, uint8_t* buffer, Arena& scratch,
+                     ConvertFailure* failure, uint64_t* written) {
+  *failure = ConvertFailure();
+  *written = 0;
+  Copy c{sources, count, settings, writer, buffer, scratch, failure, written};
+  for (uint32_t i = 0; i < count; ++i) c.total_sectors += sources[i].sectors;
+  while (c.alignment * 2 <= settings.min_sparse) c.alignment *= 2;
+  if (settings.compressed) {
+    if (settings.cluster_sectors == 0 || settings.cluster_sectors > kBufferSectors) {
+      return Status::InvalidArgument("invalid cluster size");
+    }
+    c.buf_sectors = settings.cluster_sectors;
+  }
+  if (!settings.has_zero_init) {
+    uint8_t* zeros = scratch.AllocateArray<uint8_t>(kConvertBufferBytes);
+    if (zeros == nullptr) return Status::NoSpace("out of memory for the convert buffer");
+    FillBytes(zeros, 0, kConvertBufferBytes);
+    c.zeros = zeros;
+  }
+  for (uint64_t sector = 0; sector < c.total_sectors;) {
+    INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
+    Run status = c.status;
+    if (settings.min_sparse == 0 && status == Run::kZero && n > c.buf_sectors) n = c.buf_sectors;
+    if (status == Run::kData) {
+      INSTAR_RETURN_IF_ERROR(ReadSectors(c, sector, n));
+    } else if (settings.min_sparse == 0) {
+      FillBytes(buffer, 0, static_cast<size_t>(n * kSector));
+      status = Run::kData;
+    }
+    INSTAR_RETURN_IF_ERROR(WriteSectors(c, sector, n, status));
+    sector += n;
+  }
+  if (settings.compressed) {
+    if (Status s = writer.WriteCompressed(0, nullptr, 0); !s.ok()) {
+      return Fail(c, ConvertStep::kWrite, c.total_sectors, s);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace instar
