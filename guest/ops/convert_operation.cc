@@ -6,7 +6,8 @@
 //   1. each source opened as img_open() opens it (-f or probed, with its
 //      backing chain), its length in 512-byte sectors (blk_nb_sectors) and
 //      its alignment (its request alignment and bdrv_get_info's cluster
-//      size, in sectors) taken;
+//      size, in sectors) taken; -l's snapshot loaded into it (one source
+//      only);
 //   2. -O looked up ("Unknown file format '%s'"), a format without
 //      creation refused, the -o text parsed for it with the size set to
 //      the sources' total;
@@ -156,6 +157,25 @@ Status ConvertOperation(OperationContext& ctx) {
   // 1. The sources.
   Sources c;
   INSTAR_RETURN_IF_ERROR(OpenSources(ctx, no_output ? 0 : 1, &c));
+
+  // -l: the snapshot loaded into the (one) source.
+  MeasureSnapshot snapshot;
+  INSTAR_RETURN_IF_ERROR(ReadSnapshotConfig(config.snapshot_kind, config.snapshot_flags,
+                                            config.snapshot, sizeof(config.snapshot),
+                                            config.snapshot_id, sizeof(config.snapshot_id),
+                                            &snapshot));
+  if (snapshot.kind != MeasureSnapshotKind::kNone) {
+    if (c.count > 1) {
+      return RefuseText(ctx, "No support for concatenating multiple snapshot",
+                        Status::InvalidArgument("snapshot of several sources"));
+    }
+    MeasureError snapshot_error;
+    if (Status s = LoadMeasureSnapshot(*c.sources[0].image, snapshot, &snapshot_error); !s.ok()) {
+      return Refuse(ctx, s, snapshot_error);
+    }
+    // img_convert took the source's length before it loaded the snapshot;
+    // so does instar (reads past the snapshot's disk are zeros).
+  }
 
   // 2. The target's format and options.
   MeasureError error;

@@ -231,4 +231,28 @@ size_t TrimOptionErrorText(const char* text, size_t length) {
   return length;
 }
 
+Status ReadSnapshotConfig(uint32_t kind, uint32_t flags, const char* name, size_t name_size,
+                          const char* id, size_t id_size, MeasureSnapshot* out) {
+  *out = MeasureSnapshot();
+  const size_t name_length = BoundedLength(name, name_size);
+  const size_t id_length = BoundedLength(id, id_size);
+  if (name_length == name_size || id_length == id_size) {
+    return Status::InvalidArgument("the sandbox received an unterminated snapshot name");
+  }
+  switch (static_cast<abi::MeasureSnapshotKind>(kind)) {
+    case abi::MeasureSnapshotKind::kNone:
+      return Status::Ok();
+    case abi::MeasureSnapshotKind::kIdOrName:
+      out->kind = MeasureSnapshotKind::kIdOrName;
+      out->name = MeasureText{name, name_length};
+      return Status::Ok();
+    case abi::MeasureSnapshotKind::kIdAndName:
+      out->kind = MeasureSnapshotKind::kIdAndName;
+      if ((flags & abi::kSnapshotHasId) != 0) out->id = MeasureText{id, id_length};
+      if ((flags & abi::kSnapshotHasName) != 0) out->name = MeasureText{name, name_length};
+      return Status::Ok();
+  }
+  return Status::InvalidArgument("the sandbox received an unknown snapshot kind");
+}
+
 }  // namespace instar::guest

@@ -95,6 +95,12 @@ Status FailWithWarning(OperationContext& ctx, const TextBuilder& warning, Status
 // corruption; instar's own words otherwise (compare, dd).
 void AppendReadFailure(TextBuilder& text, const Status& status);
 
+// -l as the host put it in a config (MeasureConfig's and ConvertConfig's
+// snapshot fields): the snapshot to load, kind kNone for none. An
+// unterminated text or an unknown kind is InvalidArgument.
+Status ReadSnapshotConfig(uint32_t kind, uint32_t flags, const char* name, size_t name_size,
+                          const char* id, size_t id_size, MeasureSnapshot* out);
+
 // Whether text[0, length) starts with prefix[0, prefix_length).
 bool StartsWith(const char* text, size_t length, const char* prefix, size_t prefix_length);
 

@@ -129,6 +129,32 @@ int ReportErrorExit(const GlobalOptions& global, const std::string& command,
 bool ParseCvtnum(const GlobalOptions& global, const std::string& name, const std::string& value,
                  uint64_t min, uint64_t max, uint64_t* out);
 
+// -l SNAPSHOT of measure and convert, read as qemu-img's getopt loop reads
+// it: each value parsed by the engine's ParseSnapshotParam() (its warnings
+// printed as it goes), the last "snapshot.*" form and the last plain one
+// kept, the former winning.
+class SnapshotOption {
+ public:
+  explicit SnapshotOption(Arena& arena) : arena_(arena) {}
+  // False when `value` is refused: its lines are printed (and the help on
+  // stdout for "help").
+  bool Read(const GlobalOptions& global, const std::string& value);
+  // The snapshot to load (kind kNone: no -l).
+  const MeasureSnapshot& Chosen() const {
+    return by_options_.kind != MeasureSnapshotKind::kNone ? by_options_ : by_name_;
+  }
+  // Copies Chosen() into an ABI config's snapshot fields; false with *why
+  // when a text does not fit.
+  bool Fill(uint32_t* kind, uint32_t* flags, char* name, size_t name_size, char* id,
+            size_t id_size, std::string* why) const;
+
+ private:
+  Arena& arena_;
+  SnapshotParamList list_;
+  MeasureSnapshot by_options_;
+  MeasureSnapshot by_name_;
+};
+
 // -f FORMAT of the image the user named `filename`: the driver's
 // abi::OperationConfig::format_hint into *hint; qemu's "Unknown driver"
 // error printed and false for a name no driver has ("" included).

@@ -298,4 +298,57 @@ bool ParseCvtnum(const GlobalOptions& global, const std::string& name,
   return false;
 }
 
+bool SnapshotOption::Read(const GlobalOptions& global, const std::string& value) {
+  MeasureSnapshot parsed;
+  MeasureError bad;
+  const Status s =
+      ParseSnapshotParam(value.data(), value.size(), global.compat, arena_, &list_, &parsed, &bad);
+  for (size_t i = 0; i < list_.flag_count; ++i) {
+    const MeasureText flag = list_.flags[i];
+    std::string line(FormatShortFormWarning(flag, nullptr, 0) + 1, '\0');
+    line.resize(FormatShortFormWarning(flag, line.data(), line.size()));
+    ReportQemuLines(global, line);
+  }
+  if (!s.ok()) {
+    if (bad.kind == MeasureErrorKind::kSnapshotParamHelp) {
+      (void)std::fputs(SnapshotParamHelp(), stdout);
+    }
+    ReportQemuLines(global, MeasureErrorText(bad));
+    return false;
+  }
+  if (parsed.kind == MeasureSnapshotKind::kIdAndName) {
+    by_options_ = parsed;
+  } else {
+    by_name_ = parsed;
+  }
+  return true;
+}
+
+bool SnapshotOption::Fill(uint32_t* kind, uint32_t* flags, char* name, size_t name_size, char* id,
+                          size_t id_size, std::string* why) const {
+  const MeasureSnapshot& snapshot = Chosen();
+  *kind = static_cast<uint32_t>(abi::MeasureSnapshotKind::kNone);
+  if (snapshot.kind == MeasureSnapshotKind::kNone) return true;
+  *kind = static_cast<uint32_t>(snapshot.kind == MeasureSnapshotKind::kIdOrName
+                                    ? abi::MeasureSnapshotKind::kIdOrName
+                                    : abi::MeasureSnapshotKind::kIdAndName);
+  if (snapshot.name.data != nullptr) {
+    *flags |= abi::kSnapshotHasName;
+    if (!CopyConfigField(name, name_size, std::string(snapshot.name.data, snapshot.name.length))) {
+      *why = "-l: a snapshot name longer than " + std::to_string(name_size - 1) +
+             " bytes is not supported by instar";
+      return false;
+    }
+  }
+  if (snapshot.id.data != nullptr) {
+    *flags |= abi::kSnapshotHasId;
+    if (!CopyConfigField(id, id_size, std::string(snapshot.id.data, snapshot.id.length))) {
+      *why = "-l: a snapshot id longer than " + std::to_string(id_size - 1) +
+             " bytes is not supported by instar";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace instar::vmm

@@ -152,6 +152,22 @@ TEST_F(ConvertCliTest, ConvertsAsQemuImgDoes) {
   }
 }
 
+// -l: a snapshot of the corpus's qcow2 with three, by id, by name and by
+// snapshot.* options, and the refusals.
+TEST_F(ConvertCliTest, SnapshotsAsQemuImgReadsThem) {
+  const std::string image = std::string(INSTAR_SOURCE_ROOT) + "/cases/images/qcow2-snapshots3.qcow2";
+  for (const char* snapshot : {"1", "two", "snapshot.name=three", "snapshot.id=2",
+                               "snapshot.id=1,snapshot.name=one"}) {
+    ExpectSameAsQemuImg({"-l", snapshot, image, "$DIR/out.img"});
+    ExpectSameAsQemuImg({"-l", snapshot, "-O", "qcow2", image, "$DIR/out.img"});
+  }
+  for (const char* bad : {"nope", "snapshot.id=1,snapshot.name=two", "snapshot.foo=1"}) {
+    ExpectSameAsQemuImg({"-l", bad, image, "$DIR/out.img"});
+  }
+  ExpectSameAsQemuImg({"-l", "1", image, image, "$DIR/out.img"});
+  ExpectSameAsQemuImg({"-l", "1", "$DIR/in.raw", "$DIR/out.img"});
+}
+
 TEST_F(ConvertCliTest, ErrorsInQemuImgsWords) {
   ExpectSameAsQemuImg({"$DIR/in.raw"});
   ExpectSameAsQemuImg({});
