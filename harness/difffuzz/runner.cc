@@ -4,6 +4,7 @@
 
 #include "harness/cases/commands.h"
 #include "harness/conform/instar_argv.h"
+#include "harness/run/content_digest.h"
 #include "harness/run/normalise.h"
 
 namespace instar::harness {
@@ -37,6 +38,32 @@ bool WorthComparing(const Script& script, size_t image, const fs::path& dir) {
     if (error || size > kLargestRaw) return false;
   }
   return true;
+}
+
+bool WorthConverting(const Script& script, size_t image, const fs::path& dir) {
+  constexpr uintmax_t kLargestRaw = uintmax_t{4} << 30;
+  const ScriptImage& which = script.images[image];
+  if (which.format != "raw") return true;
+  std::error_code error;
+  const uintmax_t size = fs::file_size(ResolveDir(which.file, dir.string()), error);
+  return !error && size <= kLargestRaw;
+}
+
+// Where a convert check writes, in the script's directory.
+std::string ConvertOutput() { return std::string(kDirPlaceholder) + "/difffuzz-convert.raw"; }
+
+// What a convert check judges of a run: its output's content digest (or
+// that it left none), put where stdout was; the output is removed for the
+// next run.
+void TakeConvertOutput(ChildResult* result, const fs::path& dir) {
+  const fs::path output = ResolveDir(ConvertOutput(), dir.string());
+  std::error_code error;
+  if (fs::exists(output, error)) {
+    result->out += "content " + ContentDigest(output) + "\n";
+    fs::remove(output, error);
+  } else {
+    result->out += "no output\n";
+  }
 }
 
 }  // namespace
@@ -147,6 +174,18 @@ std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs
         }
       }
     }
+    // convert, whose judged step is the info of what it wrote: here the
+    // image converted to raw by each program, judged by the exit status
+    // and the content of what it wrote (RunCheck puts its digest in place
+    // of stdout). Not for a raw file too large to read on tmpfs, as
+    // compare's.
+    const CommandSpec* convert = FindCommand("convert");
+    if (convert != nullptr && convert->implemented() && WorthConverting(script, image, dir)) {
+      const std::vector<std::string> args = {"convert", "-O", "raw", file, ConvertOutput()};
+      for (size_t version = 0; version < setup_.versions.size(); ++version) {
+        checks.push_back({image, "convert", convert->output_types.front().name, args, version});
+      }
+    }
   }
   return checks;
 }
@@ -154,10 +193,13 @@ std::vector<DifffuzzCheck> DifffuzzRunner::Checks(const Script& script, const fs
 DifffuzzCheckRun DifffuzzRunner::RunCheck(const Script& script, const DifffuzzCheck& check,
                                           const fs::path& dir) {
   DifffuzzCheckRun run;
+  const bool converts = check.command == "convert";
   const std::vector<std::string> qemu = QemuWords(setup_, check);
   run.qemu = Run(qemu.front(), {qemu.begin() + 1, qemu.end()}, dir);
+  if (converts) TakeConvertOutput(&run.qemu, dir);
   const std::vector<std::string> instar = InstarWords(setup_, check);
   run.instar = Run(instar.front(), {instar.begin() + 1, instar.end()}, dir);
+  if (converts) TakeConvertOutput(&run.instar, dir);
   const CaseScope scope = CheckScope(setup_, script, check);
   run.expected = Normalise(run.qemu.out, setup_.divergences, scope, &run.filters);
   run.actual = Normalise(run.instar.out, setup_.divergences, scope, &run.filters);
