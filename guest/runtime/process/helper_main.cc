@@ -38,14 +38,15 @@ namespace {
 // Exit statuses the host sees when the helper cannot even report an error.
 constexpr int kExitNoSeccomp = 120;
 constexpr int kExitNoConfig = 121;
+constexpr int kExitNoWindow = 122;
 
 constexpr uint64_t kArenaBytes = 128ull << 20;
 alignas(64) uint8_t g_arena_memory[kArenaBytes];
 
-void Abort(const char* message) {
+void Abort(uint8_t* window, const char* message) {
   size_t length = 0;
   while (message[length] != '\0') ++length;
-  PipeTransport transport;
+  PipeTransport transport(window);
   transport.Call(abi::MakeRequest(abi::Call::kAbort, 0, 0, length), message, nullptr);
 }
 
@@ -64,9 +65,15 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   const uint64_t* envp = initial_stack + 1 + g_start_info.argc + 1;
   while (envp[g_start_info.envc] != 0) ++g_start_info.envc;
 
+  // The data window the host shares on fd 2 (abi.h, "process"), mapped
+  // while mmap is still allowed.
+  const long window = sys::MapShared(2, abi::kProcessWindowBytes);
+  if (window < 0) sys::Exit(kExitNoWindow);
+  (void)sys::Close(2);
+
   if (sys::Prctl(sys::kPrSetNoNewPrivs, 1) != 0 ||
       sys::Prctl(sys::kPrSetSeccomp, sys::kSeccompModeStrict) != 0) {
-    Abort("the sandbox helper could not enter seccomp strict mode");
+    Abort(reinterpret_cast<uint8_t*>(window), "the sandbox helper could not enter seccomp strict mode");
     sys::Exit(kExitNoSeccomp);
   }
 
@@ -74,7 +81,7 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   if (!sys::ReadFull(0, &config, sizeof(config))) sys::Exit(kExitNoConfig);
 
   Arena arena(g_arena_memory, sizeof(g_arena_memory));
-  PipeTransport transport;
+  PipeTransport transport(reinterpret_cast<uint8_t*>(window));
   const int status = DispatchOperation(config, transport, arena);
 
   transport.Call(abi::MakeRequest(abi::Call::kExit, 0, static_cast<uint64_t>(status)), nullptr,

@@ -1,5 +1,6 @@
 #include "pipe_transport.h"
 
+#include "instar/engine/bytes.h"
 #include "syscalls.h"
 
 namespace instar::guest {
@@ -48,11 +49,15 @@ bool SendsPayload(abi::Call call) {
 
 abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* out, void* in) {
   const auto call = static_cast<abi::Call>(request.call);
-  if (!sys::WriteFull(kToHost, &request, sizeof(request))) sys::Exit(kBrokenPipeStatus);
-  if (SendsPayload(call) && request.length > 0 &&
-      !sys::WriteFull(kToHost, out, static_cast<size_t>(request.length))) {
-    sys::Exit(kBrokenPipeStatus);
+  // A payload larger than the window is a request the host refuses
+  // anyway; only what fits is put there.
+  if (SendsPayload(call) && request.length > 0) {
+    const size_t length = request.length < abi::kProcessWindowBytes
+                              ? static_cast<size_t>(request.length)
+                              : static_cast<size_t>(abi::kProcessWindowBytes);
+    CopyBytes(window_, out, length);
   }
+  if (!sys::WriteFull(kToHost, &request, sizeof(request))) sys::Exit(kBrokenPipeStatus);
   if (call == abi::Call::kExit) sys::Exit(static_cast<int>(request.offset & 0xff));
 
   abi::CallReply reply{};
@@ -63,8 +68,9 @@ abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* 
     sys::Exit(kBrokenPipeStatus);
   }
   if ((call == abi::Call::kRead || call == abi::Call::kDataExtents) && reply.error == 0 &&
-      reply.value > 0 && !sys::ReadFull(kFromHost, in, static_cast<size_t>(request.length))) {
-    sys::Exit(kBrokenPipeStatus);
+      reply.value > 0) {
+    if (request.length > abi::kProcessWindowBytes) sys::Exit(kBrokenPipeStatus);
+    CopyBytes(in, window_, static_cast<size_t>(request.length));
   }
   return reply;
 }

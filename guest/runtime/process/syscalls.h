@@ -12,7 +12,13 @@ namespace instar::guest::sys {
 constexpr long kRead = 0;
 constexpr long kWrite = 1;
 constexpr long kExit = 60;  // not exit_group (231), which strict mode forbids
+constexpr long kMmap = 9;
+constexpr long kClose = 3;
 constexpr long kPrctl = 157;
+
+constexpr long kProtRead = 1;
+constexpr long kProtWrite = 2;
+constexpr long kMapShared = 1;
 
 constexpr long kPrSetSeccomp = 22;
 constexpr long kSeccompModeStrict = 1;
@@ -43,6 +49,26 @@ inline long Syscall5(long n, long a, long b, long c, long d, long e) {
                : "rcx", "r11", "memory");
   return ret;
 }
+
+inline long Syscall6(long n, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+// mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0): the
+// address, or a negative errno.
+inline long MapShared(int fd, size_t length) {
+  return Syscall6(kMmap, 0, static_cast<long>(length), kProtRead | kProtWrite, kMapShared, fd, 0);
+}
+
+inline long Close(int fd) { return Syscall1(kClose, fd); }
 
 inline long Read(int fd, void* buffer, size_t length) {
   return Syscall3(kRead, fd, reinterpret_cast<long>(buffer), static_cast<long>(length));

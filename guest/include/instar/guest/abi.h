@@ -10,12 +10,18 @@
 //                  host validates the request, moves bytes to or from guest
 //                  memory at `buffer`, and writes the reply just after the
 //                  request.
-//   process        the request is written to fd 1, followed by `length`
-//                  payload bytes for calls that carry data to the host
-//                  (kWrite, kOpen, kEmit, kLog, kAbort); the host answers on
-//                  fd 0 with a CallReply, followed by `length` bytes for a
-//                  kRead or kDataExtents whose reply is a success with a
-//                  non-zero value.
+//   process        the request is written to fd 1; the `length` payload
+//                  bytes of a call that carries data to the host (kWrite,
+//                  kOpen, kEmit, kLog, kAbort) are first put in the data
+//                  window, kProcessWindowBytes of shared memory the host
+//                  maps on fd 2 before the helper starts (the helper maps
+//                  it before it enters seccomp strict mode); the host
+//                  answers on fd 0 with a CallReply and, for a kRead or
+//                  kDataExtents whose reply is a success with a non-zero
+//                  value, the `length` bytes in the data window. The helper
+//                  waits for the reply in read(2) and has one thread, so
+//                  the window holds still while the host reads it; the
+//                  host copies what it must check before it uses it.
 //
 // Every field a guest supplies is untrusted: the host checks the call
 // number, the device number, offset + length against overflow, length
@@ -151,6 +157,9 @@ constexpr uint64_t kMaxResult = 1u << 20;    // bytes in the one kEmit
 constexpr uint64_t kMaxName = 4096;          // bytes in a kOpen name
 constexpr uint64_t kMaxLog = 4096;           // bytes per kLog/kAbort
 constexpr uint32_t kMaxDevices = 64;         // open devices per run
+// The process backend's data window: room for the largest payload either
+// way (kMaxTransfer, kMaxResult).
+constexpr uint64_t kProcessWindowBytes = 1u << 20;
 // The furthest a kRead/kWrite range may end: a file offset is an off_t.
 constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 
