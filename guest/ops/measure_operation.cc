@@ -53,30 +53,6 @@ bool FieldText(const char* field, size_t size, MeasureText* out) {
   return true;
 }
 
-// -l as the host read it.
-Status ReadSnapshot(const abi::MeasureConfig& m, MeasureSnapshot* out) {
-  *out = MeasureSnapshot();
-  MeasureText id, name;
-  if (!FieldText(m.snapshot_id, sizeof(m.snapshot_id), &id) ||
-      !FieldText(m.snapshot, sizeof(m.snapshot), &name)) {
-    return Status::InvalidArgument("the sandbox received an unterminated snapshot name");
-  }
-  switch (static_cast<abi::MeasureSnapshotKind>(m.snapshot_kind)) {
-    case abi::MeasureSnapshotKind::kNone:
-      return Status::Ok();
-    case abi::MeasureSnapshotKind::kIdOrName:
-      out->kind = MeasureSnapshotKind::kIdOrName;
-      out->name = name;
-      return Status::Ok();
-    case abi::MeasureSnapshotKind::kIdAndName:
-      out->kind = MeasureSnapshotKind::kIdAndName;
-      if ((m.snapshot_flags & abi::kSnapshotHasId) != 0) out->id = id;
-      if ((m.snapshot_flags & abi::kSnapshotHasName) != 0) out->name = name;
-      return Status::Ok();
-  }
-  return Status::InvalidArgument("the sandbox received an unknown snapshot kind");
-}
-
 // The secrets the host made, by id.
 Status ReadSecrets(const abi::MeasureConfig& m, MeasureSecrets* out) {
   *out = MeasureSecrets();
@@ -101,7 +77,9 @@ Status MeasureOperation(OperationContext& ctx) {
   const abi::MeasureConfig& m = ctx.config.measure;
   const bool has_source = m.has_size == 0;
   MeasureSnapshot snapshot;
-  INSTAR_RETURN_IF_ERROR(ReadSnapshot(m, &snapshot));
+  INSTAR_RETURN_IF_ERROR(ReadSnapshotConfig(m.snapshot_kind, m.snapshot_flags, m.snapshot,
+                                            sizeof(m.snapshot), m.snapshot_id,
+                                            sizeof(m.snapshot_id), &snapshot));
   auto* secrets = ctx.arena.New<MeasureSecrets>();
   if (secrets == nullptr) return Status::NoSpace("out of memory for the measure secrets");
   INSTAR_RETURN_IF_ERROR(ReadSecrets(m, secrets));

@@ -207,29 +207,11 @@ class Objects {
 
 // Copies -l's snapshot and the secrets into the guest's config. False with
 // a message when something does not fit.
-bool FillConfig(const MeasureSnapshot& snapshot, const MeasureSecrets& secrets,
+bool FillConfig(const SnapshotOption& snapshot, const MeasureSecrets& secrets,
                 abi::MeasureConfig* m, std::string* why) {
-  m->snapshot_kind = static_cast<uint32_t>(abi::MeasureSnapshotKind::kNone);
-  if (snapshot.kind != MeasureSnapshotKind::kNone) {
-    const bool by_id_or_name = snapshot.kind == MeasureSnapshotKind::kIdOrName;
-    m->snapshot_kind = static_cast<uint32_t>(by_id_or_name ? abi::MeasureSnapshotKind::kIdOrName
-                                                           : abi::MeasureSnapshotKind::kIdAndName);
-    if (snapshot.name.data != nullptr) {
-      m->snapshot_flags |= abi::kSnapshotHasName;
-      if (!CopyConfigField(m->snapshot, sizeof(m->snapshot), ToString(snapshot.name))) {
-        *why = "-l: a snapshot name longer than " + std::to_string(sizeof(m->snapshot) - 1) +
-               " bytes is not supported by instar";
-        return false;
-      }
-    }
-    if (snapshot.id.data != nullptr) {
-      m->snapshot_flags |= abi::kSnapshotHasId;
-      if (!CopyConfigField(m->snapshot_id, sizeof(m->snapshot_id), ToString(snapshot.id))) {
-        *why = "-l: a snapshot id longer than " + std::to_string(sizeof(m->snapshot_id) - 1) +
-               " bytes is not supported by instar";
-        return false;
-      }
-    }
+  if (!snapshot.Fill(&m->snapshot_kind, &m->snapshot_flags, m->snapshot, sizeof(m->snapshot),
+                     m->snapshot_id, sizeof(m->snapshot_id), why)) {
+    return false;
   }
   for (size_t i = 0; i < secrets.count; ++i) {
     abi::MeasureSecret& secret = m->secrets[m->secret_count];
@@ -279,16 +261,13 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   bool image_opts = false;
   bool instar_targets = false;
   std::optional<uint64_t> size;
-  // -l: qemu-img keeps the last "snapshot.*" form (sn_opts) and the last
-  // plain one (snapshot_name); sn_opts wins when both were given.
-  MeasureSnapshot snapshot_opts, snapshot_name;
-  SnapshotParamList snapshot_list;
   Objects objects(global);
   // What the engine's parsers copy: never more than the arguments.
   size_t arguments_size = 0;
   for (const std::string& arg : args) arguments_size += arg.size() + 1;
   std::vector<uint8_t> arena_buffer(2 * arguments_size + 65536);
   Arena arena(arena_buffer.data(), arena_buffer.size());
+  SnapshotOption snapshot(arena);
   int exit_code = kExitOk;
   // Options take effect in command-line order, as qemu's getopt loop does,
   // so the first bad one is the one reported.
@@ -312,27 +291,7 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
       // qemu joins repeated -o with ','.
       options = options.empty() ? option.value : options + "," + option.value;
     } else if (option.name == "snapshot") {
-      MeasureSnapshot parsed_snapshot;
-      MeasureError bad;
-      const Status s = ParseSnapshotParam(option.value.data(), option.value.size(), global.compat,
-                                          arena, &snapshot_list, &parsed_snapshot, &bad);
-      for (size_t i = 0; i < snapshot_list.flag_count; ++i) {
-        const MeasureText flag = snapshot_list.flags[i];
-        std::string line(FormatShortFormWarning(flag, nullptr, 0) + 1, '\0');
-        line.resize(FormatShortFormWarning(flag, line.data(), line.size()));
-        ReportQemuLines(global, line);
-      }
-      if (!s.ok()) {
-        if (bad.kind == MeasureErrorKind::kSnapshotParamHelp) {
-          (void)std::fputs(SnapshotParamHelp(), stdout);
-        }
-        return ReportQemuLines(global, MeasureErrorText(bad));
-      }
-      if (parsed_snapshot.kind == MeasureSnapshotKind::kIdAndName) {
-        snapshot_opts = parsed_snapshot;
-      } else {
-        snapshot_name = parsed_snapshot;
-      }
+      if (!snapshot.Read(global, option.value)) return kExitError;
     } else if (option.name == "object") {
       if (!objects.Read(option.value, arena, &exit_code)) return exit_code;
     } else if (option.name == "image-opts") {
@@ -365,11 +324,9 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
   }
 
   if (!objects.MakeDeferred(&exit_code)) return exit_code;
-  const MeasureSnapshot snapshot =
-      snapshot_opts.kind != MeasureSnapshotKind::kNone ? snapshot_opts : snapshot_name;
   if (filenames.size() > 1) return ReportError(global, "At most one filename argument is allowed.");
   if (filenames.empty() &&
-      (image_opts || has_format || snapshot.kind != MeasureSnapshotKind::kNone)) {
+      (image_opts || has_format || snapshot.Chosen().kind != MeasureSnapshotKind::kNone)) {
     return ReportError(global, "--image-opts, -f, and -l require a filename argument.");
   }
   if (!filenames.empty() && size) {
