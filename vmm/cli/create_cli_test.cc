@@ -15,12 +15,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -210,72 +208,6 @@ TEST_F(CreateCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
       EXPECT_EQ(entry.path().filename().string().rfind(".big.img.instar-", 0), 0u);
     }
   }
-}
-
-std::vector<char> ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-// Issue 17's faults for a producing command: 20 kill -9 of `instar create`
-// at random times (before it starts writing, while it writes, after it
-// renamed), each followed by a rerun. After every kill the target is
-// absent or the whole image an uninterrupted run writes, never a part of
-// one; after every rerun it is that image. What a kill leaves is only the
-// temporary file under its recognisable name.
-TEST_F(CreateCliTest, TwentyKillsThenRerunsLeaveNoPartialImage) {
-  fs::create_directories(dir_);
-  const fs::path target = dir_ / "k.qcow2";
-  const std::vector<std::string> create = {kSelf,
-                                           "--sandbox=process",
-                                           "create",
-                                           "-q",
-                                           "-f",
-                                           "qcow2",
-                                           "-o",
-                                           "cluster_size=4k,preallocation=metadata",
-                                           target.string(),
-                                           "256M"};
-  const auto started = std::chrono::steady_clock::now();
-  testing::ProgramResult r = testing::RunProgram(create);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - started);
-  const std::vector<char> whole = ReadBytes(target);
-  ASSERT_GT(whole.size(), 1u << 20);
-
-  std::mt19937 random(static_cast<unsigned>(::getpid()));
-  std::uniform_int_distribution<long long> delays(0, took.count() * 5 / 4);
-  int complete = 0;
-  int absent = 0;
-  for (int kill = 0; kill < 20; ++kill) {
-    SCOPED_TRACE("kill " + std::to_string(kill));
-    fs::remove(target);
-    const pid_t pid = Spawn(create);
-    ASSERT_GT(pid, 0);
-    // Anywhere from at once to a little past an uninterrupted run.
-    std::this_thread::sleep_for(std::chrono::microseconds(delays(random)));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (fs::exists(target)) {
-      EXPECT_TRUE(ReadBytes(target) == whole) << "a partial image at the target";
-      ++complete;
-    } else {
-      ++absent;
-    }
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      const std::string name = entry.path().filename().string();
-      EXPECT_TRUE(name == "k.qcow2" || name.rfind(".k.qcow2.instar-", 0) == 0) << name;
-    }
-    r = testing::RunProgram(create);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_TRUE(ReadBytes(target) == whole) << "the rerun did not write the whole image";
-  }
-  std::printf(
-      "20 kills of instar create (an uninterrupted run: %lld us): %d left no file, %d "
-      "the whole image; every rerun wrote it\n",
-      static_cast<long long>(took.count()), absent, complete);
 }
 
 // SIGTERM, and a sandbox helper that dies mid-way (a guest crash), remove
