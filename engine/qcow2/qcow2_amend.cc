@@ -200,17 +200,26 @@ Status LoadHeaderState(Qcow2Image& image, const uint8_t* original, HeaderState* 
 }
 
 // Scans every L2 table the active L1 table names: whether any entry is a
-// zero cluster (`zero`) or compressed (`compressed`).
+// zero cluster (`zero`) or compressed (`compressed`). The L1 table is read
+// in chunks, as qemu reads it whole: a read per entry is a call to the
+// host each, and the 2^21 entries of a 1 EiB image with 2 MiB clusters
+// took past the sandbox's watchdog that way (qemu-img: 0.2 s).
 Status ScanL2Tables(WritableDevice& device, const HeaderState& s, bool extended, uint8_t* buffer,
-                    bool* zero, bool* compressed) {
+                    Arena& arena, bool* zero, bool* compressed) {
   *zero = false;
   *compressed = false;
   const uint64_t cluster_size = uint64_t{1} << s.cluster_bits;
   const uint64_t entry_size = extended ? 16 : 8;
+  constexpr uint64_t kChunkEntries = 8192;
+  ArenaRewind rewind(arena);
+  uint8_t* chunk = arena.AllocateArray<uint8_t>(kChunkEntries * 8);
+  if (chunk == nullptr) return Status::NoSpace("qcow2 L1 table chunk");
   for (uint64_t i = 0; i < s.live.l1_size; ++i) {
-    uint8_t raw[8];
-    INSTAR_RETURN_IF_ERROR(device.Read(s.live.l1_offset + i * 8, raw, 8));
-    const uint64_t l2 = LoadBE64(raw) & kL1OffsetMask;
+    if (i % kChunkEntries == 0) {
+      const uint64_t n = s.live.l1_size - i < kChunkEntries ? s.live.l1_size - i : kChunkEntries;
+      INSTAR_RETURN_IF_ERROR(device.Read(s.live.l1_offset + i * 8, chunk, n * 8));
+    }
+    const uint64_t l2 = LoadBE64(chunk + (i % kChunkEntries) * 8) & kL1OffsetMask;
     if (l2 == 0) continue;
     INSTAR_RETURN_IF_ERROR(device.Read(l2, buffer, cluster_size));
     for (uint64_t j = 0; j < cluster_size / entry_size; ++j) {
@@ -566,7 +575,7 @@ Status AmendQcow2(Image& image_base, WritableDevice& device, const AmendRequest&
     bool zero = false;
     bool compressed = false;
     INSTAR_RETURN_IF_ERROR(
-        ScanL2Tables(device, state, image.extended_l2(), header_buffer, &zero, &compressed));
+        ScanL2Tables(device, state, image.extended_l2(), header_buffer, arena, &zero, &compressed));
     if (zero) {
       return Status::NotSupported("instar cannot downgrade a qcow2 image with zero clusters yet");
     }
