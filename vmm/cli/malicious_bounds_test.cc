@@ -2,7 +2,7 @@
 // command instar implements (info, map, measure -O qcow2, compare of the
 // image against itself, check, and the producing commands: resize and
 // amend of a copy of the image, dd of its first 256 KiB into a scratch
-// directory), on every cases/images/mal-* image, with every backend that
+// directory, convert of the whole disk to a new qcow2 there), on every cases/images/mal-* image, with every backend that
 // runs here, ends within 2 s, below a stated memory bound (the largest RSS
 // of instar and its descendants: the rusage wait4() returns for the run,
 // which counts the sandbox helper too), with an exit status below 70 (an
@@ -10,8 +10,8 @@
 // stderr at most, or as many as qemu-img printed for that image
 // (baselines/<command>-human/<format>/11.1.3/; for the producing commands,
 // which have no baselines of the malicious tier, qemu-img 11.1.3 itself run
-// the same way on its own copy). A dd that fails leaves nothing in its
-// output directory, and none of the commands leaves a file anywhere else.
+// the same way on its own copy). A dd or convert that fails leaves nothing
+// in its output directory, and none of the commands leaves a file anywhere else.
 // The corpus is materialised once into a scratch directory (xz -dc for the
 // images it keeps compressed), as the harness does.
 //
@@ -253,6 +253,8 @@ const std::vector<TierCommand>& TierCommands() {
       {"amend refcount_bits=64", {"amend", "-o", "refcount_bits=64", "$IMG"}, true},
       // The first 256 KiB of guest data, through every format's read path.
       {"dd", {"dd", "bs=64k", "count=4", "if=$IMG", "of=$OUT"}},
+      // The whole disk, its block status and its data, into a new qcow2.
+      {"convert", {"convert", "-O", "qcow2", "$IMG", "$OUT"}},
   };
   return commands;
 }
@@ -354,8 +356,9 @@ TEST_P(MaliciousBoundsTest, EveryCommandEndsCleanlyWithinItsBounds) {
       std::vector<std::string> argv = {kSelf, "--sandbox=" + backend};
       for (const std::string& word : Prepare(command, file, "copy.", out)) argv.push_back(word);
       const BoundedRun r = RunBounded(argv, std::chrono::seconds(10));
-      // dd's output is renamed into place only when the guest wrote every
-      // block: a failed dd leaves nothing, a temporary file neither.
+      // dd's and convert's output is renamed into place only when the
+      // guest wrote every block: a failed run leaves nothing, a temporary
+      // file neither.
       size_t outputs = 0;
       for (const auto& entry : fs::directory_iterator(out)) {
         EXPECT_TRUE(r.exit_code == 0 && entry.path().filename() == "out.img")
@@ -363,7 +366,7 @@ TEST_P(MaliciousBoundsTest, EveryCommandEndsCleanlyWithinItsBounds) {
             << r.err;
         ++outputs;
       }
-      if (command.words[0] == "dd" && r.exit_code == 0) {
+      if ((command.words[0] == "dd" || command.words[0] == "convert") && r.exit_code == 0) {
         EXPECT_EQ(outputs, 1u);
       }
       CleanUp(command, file, "copy.", out);

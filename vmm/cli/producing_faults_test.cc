@@ -7,9 +7,9 @@
 // every rerun the target is that whole image. Each of the 20 runs is
 // printed.
 //
-// The command line is the test's parameter (kFaultCommands): create and dd
-// here; another producing command joins with one more entry, in the same
-// shape. Its output must be the same bytes on every run (qcow2: no random
+// The command line is the test's parameter (kFaultCommands): create, dd and
+// convert (with -S 0, so that every byte is written); another producing
+// command joins with one more entry, in the same shape. Its output must be the same bytes on every run (qcow2: no random
 // fields), since "whole" is byte equality with the uninterrupted run.
 #include <signal.h>
 #include <sys/wait.h>
@@ -54,6 +54,7 @@ const FaultCommand kFaultCommands[] = {
       "256M"},
      "k.qcow2"},
     {"dd", {"dd", "-O", "qcow2", "bs=1M", "if=$INPUT", "of=$TARGET"}, "k.qcow2"},
+    {"convert", {"convert", "-O", "qcow2", "-S", "0", "$INPUT", "$TARGET"}, "k.qcow2"},
 };
 
 // The input image: 16 MiB of raw guest data, every other MiB a pattern
