@@ -13,7 +13,8 @@
 // divergence filters (divergences.h) and the case is judged.
 //
 // A step instar cannot run, because its qemu-img command is one instar
-// does not implement (compare's "flatten": `qemu-img convert -O raw`), only
+// does not implement (none since convert; compare's "flatten", a `qemu-img
+// convert -O raw`, was one until then), only
 // prepares the input of the steps after it: it runs with the matrix's
 // qemu-img of the target's compat version (found as `matrix` finds it,
 // --binaries first), the steps after it with instar. The last step, whose

@@ -210,7 +210,7 @@ TEST(ConformerTest, SkipEntriesAreNotRunAndCarryTheirReason) {
 TEST(ConformerTest, BadRequestsAreOneLine) {
   TempDir dir;
   ConformRequest request = BaseRequest(dir.path() / "out");
-  request.command = "convert";
+  request.command = "rebase";  // not a command of the table
   EXPECT_THROW(PlanConform(request), HarnessError);
   request.command = "measure";
   request.output_types = {"info-json"};

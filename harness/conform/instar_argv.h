@@ -20,7 +20,7 @@
 namespace instar::harness {
 
 // Whether a step is one instar cannot run, because its qemu-img command is
-// not one instar implements (compare's "flatten", a `qemu-img convert`):
+// not one instar implements (none of the table's since convert):
 // conform runs it with qemu-img (conformer.h).
 bool IsFixtureStep(const StepSpec& step);
 

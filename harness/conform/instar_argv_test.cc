@@ -33,17 +33,17 @@ TEST(InstarProgramTest, SizeCaseKeepsEveryWordAndTheSandboxGoesFirst) {
                                       "cluster_size=4k"}));
 }
 
-// A step of a command instar does not implement (convert, here) is one
-// conform runs with qemu-img (conformer.h), and is shown so.
+// A step of a command instar does not implement (rebase, here: not in the
+// command table) is one conform runs with qemu-img (conformer.h), and is
+// shown so.
 TEST(InstarProgramTest, ShownCommandKeepsThePlaceholdersAndJoinsAPipeline) {
-  CaseSpec spec{"convert", "convert-info-json", "raw", "1M-to-raw", {}, {}, {}};
-  spec.steps.push_back({"create", {"qemu-img", "create", "-f", "raw", "$FILENAME.src", "1M"}});
-  spec.steps.push_back(
-      {"convert", {"qemu-img", "convert", "-O", "raw", "$FILENAME.src", "$FILENAME"}});
+  CaseSpec spec{"amend", "amend-info-json", "qcow2", "rebased", {}, {}, {}};
+  spec.steps.push_back({"create", {"qemu-img", "create", "-f", "qcow2", "$FILENAME", "1M"}});
+  spec.steps.push_back({"rebase", {"qemu-img", "rebase", "-u", "-b", "", "$FILENAME"}});
   spec.steps.push_back({"info", {"qemu-img", "info", "--output=json", "$FILENAME"}});
   EXPECT_EQ(ShownCommand(spec, InstarProgram("/build/vmm/instar", "7.2.18", "process")),
-            "instar --sandbox=process --compat 7.2.18 create -f raw $FILENAME.src 1M && "
-            "qemu-img convert -O raw $FILENAME.src $FILENAME && "
+            "instar --sandbox=process --compat 7.2.18 create -f qcow2 $FILENAME 1M && "
+            "qemu-img rebase -u -b '' $FILENAME && "
             "instar --sandbox=process --compat 7.2.18 info --output=json $FILENAME");
   EXPECT_FALSE(IsFixtureStep(spec.steps[0]));
   EXPECT_TRUE(IsFixtureStep(spec.steps[1]));
