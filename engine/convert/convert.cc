@@ -153,8 +153,7 @@ Result<uint64_t> IterationSectors(Copy& c, uint64_t sector) {
     if (offset < size) {
       uint64_t ask = n * kSector;
       if (ask > size - offset) ask = size - offset;
-      Result<BlockStatus> status =
-          BlockStatusAbove(*source.image, offset, ask, c.settings.compat);
+      Result<BlockStatus> status = BlockStatusAbove(*source.image, offset, ask, c.settings.compat);
       if (!status.ok()) {
         c.failure->offset = offset;
         return Fail(c, ConvertStep::kBlockStatus, sector, status.status());
@@ -216,9 +215,10 @@ Status ReadSectors(Copy& c, uint64_t sector, uint64_t n) {
 
 Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
   const uint64_t bytes = n * kSector;
-  const Status s = c.settings.compressed
-                       ? c.writer.WriteCompressed(sector * kSector, data, static_cast<size_t>(bytes))
-                       : c.writer.Write(sector * kSector, data, static_cast<size_t>(bytes));
+  const Status s =
+      c.settings.compressed
+          ? c.writer.WriteCompressed(sector * kSector, data, static_cast<size_t>(bytes))
+          : c.writer.Write(sector * kSector, data, static_cast<size_t>(bytes));
   if (!s.ok()) return Fail(c, ConvertStep::kWrite, sector, s);
   *c.written += bytes;
   return Status::Ok();
@@ -249,8 +249,8 @@ Status WriteSectors(Copy& c, uint64_t sector, uint64_t n, Run status) {
     if (status == Run::kData) {
       bool write = s.min_sparse == 0;
       if (!write && !s.compressed) {
-        write = IsAllocatedSectorsMin(buffer, n, &count, s.min_sparse, sector, c.alignment,
-                                      s.compat);
+        write =
+            IsAllocatedSectorsMin(buffer, n, &count, s.min_sparse, sector, c.alignment, s.compat);
       } else if (!write) {
         write = !BufferIsZero(buffer, n);
       }
@@ -289,8 +289,8 @@ ConvertSource ConvertSourceOf(Image& image, ImageFormat format, QemuLength* leng
 }
 
 Status ConvertImages(const ConvertSource* sources, uint32_t count, const ConvertSettings& settings,
-                     ImageWriter& writer, uint8_t* buffer, Arena& scratch,
-                     ConvertFailure* failure, uint64_t* written) {
+                     ImageWriter& writer, uint8_t* buffer, Arena& scratch, ConvertFailure* failure,
+                     uint64_t* written) {
   *failure = ConvertFailure();
   *written = 0;
   Copy c{sources, count, settings, writer, buffer, scratch, failure, written};

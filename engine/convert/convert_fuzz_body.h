@@ -11,9 +11,9 @@
 // Input: byte 0 picks the qemu version (the matrix's seven); byte 1 the
 // target (bits 0-2 and 6: raw, qcow2, vmdk, vpc, vhdx, qcow2 with 4 KiB
 // clusters, a streamOptimized vmdk, a version 2 qcow2, a zstd qcow2), -c
-// (bit 3: for qcow2 and vmdk) and -S (bits 4-5: 8 sectors, 0, 1, 128); bytes 2-65 the writers' random bytes; the
-// rest is the source image, probed as qemu probes it (its backing files
-// are not there: such an image fails to open, which is fine).
+// (bit 3: for qcow2 and vmdk) and -S (bits 4-5: 8 sectors, 0, 1, 128); bytes 2-65 the writers'
+// random bytes; the rest is the source image, probed as qemu probes it (its backing files are not
+// there: such an image fails to open, which is fine).
 //
 // ConvertFuzzOne() is the body; convert_fuzz_test.cc runs it over the
 // corpus images and mutations of them, so the normal build exercises it.
@@ -52,7 +52,8 @@ inline constexpr Target kTargets[] = {
 };
 
 // Runs one input; returns empty when everything held, else what failed.
-inline std::string RunConvertFuzzInput(const uint8_t* data, size_t size, bool* converted = nullptr) {
+inline std::string RunConvertFuzzInput(const uint8_t* data, size_t size,
+                                       bool* converted = nullptr) {
   constexpr QemuVersion kVersions[] = {{5, 2, 0},   {7, 2, 18}, {7, 2, 22}, {10, 0, 2},
                                        {10, 0, 13}, {11, 1, 2}, {11, 1, 3}};
   constexpr size_t kHeader = 66;
@@ -60,8 +61,8 @@ inline std::string RunConvertFuzzInput(const uint8_t* data, size_t size, bool* c
   if (converted != nullptr) *converted = false;
   if (size <= kHeader) return "";
   const QemuVersion compat = kVersions[data[0] % 7];
-  const Target& target =
-      kTargets[((data[1] & 7) | ((data[1] >> 6) & 1) << 3) % (sizeof(kTargets) / sizeof(kTargets[0]))];
+  const Target& target = kTargets[((data[1] & 7) | ((data[1] >> 6) & 1) << 3) %
+                                  (sizeof(kTargets) / sizeof(kTargets[0]))];
   ConvertSettings settings;
   settings.compat = compat;
   settings.compressed = (data[1] & 8) != 0;
@@ -125,8 +126,8 @@ inline std::string RunConvertFuzzInput(const uint8_t* data, size_t size, bool* c
   if (driver->describe != nullptr) driver->describe(**opened, &description);
   settings.compressed = settings.compressed || (*writer)->NeedsCompressedWrites();
   settings.cluster_sectors = description.cluster_size / 512;
-  if (settings.compressed && (settings.cluster_sectors == 0 ||
-                              settings.cluster_sectors > kConvertBufferBytes / 512)) {
+  if (settings.compressed &&
+      (settings.cluster_sectors == 0 || settings.cluster_sectors > kConvertBufferBytes / 512)) {
     return "";
   }
   settings.has_zero_init = settings.min_sparse != 0;

@@ -11,6 +11,7 @@
 // are known exactly before a bit is written; a block that would pass the
 // output's capacity ends the call with NoSpace before it is written.
 #include "instar/engine/deflate.h"
+#include "inflate/deflate_tables.h"
 
 namespace instar {
 
@@ -47,20 +48,7 @@ constexpr size_t kBlockSequences = 8192;
 constexpr uint32_t kMaxHashBits = 15;
 constexpr uint32_t kMinHashBits = 9;
 
-// RFC 1951 3.2.5: lengths 257..285 and distances 0..29.
-constexpr uint16_t kLengthBase[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
-                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
-                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
-constexpr uint8_t kLengthExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr uint16_t kDistBase[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
-                                    33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
-                                    1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-constexpr uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                    6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-// The order code length code lengths are sent in (3.2.7).
-constexpr uint8_t kCodeLengthOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
-                                          11, 4,  12, 3, 13, 2, 14, 1, 15};
+using namespace deflate_tables;
 
 // The length code (0..28, symbol 257 + code) of every match length.
 struct LengthCodes {

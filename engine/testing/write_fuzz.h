@@ -207,9 +207,8 @@ inline std::string RunWriteFuzzInput(ImageFormat format, const uint8_t* data, si
       continue;
     }
     bytes.assign(length, pattern);
-    const Status status = compressed_mode
-                              ? (*writer)->WriteCompressed(offset, bytes.data(), length)
-                              : (*writer)->Write(offset, bytes.data(), bytes.size());
+    const Status status = compressed_mode ? (*writer)->WriteCompressed(offset, bytes.data(), length)
+                                          : (*writer)->Write(offset, bytes.data(), bytes.size());
     if (!status.ok()) {
       // A whole-cluster compressed write onto a cluster a top-bit write
       // compressed first: refused, nothing written.

@@ -327,7 +327,8 @@ class VmdkWriter final : public ImageWriter {
   // the held tables.
   void UpdateTables(uint64_t grain_sector) {
     StoreLE32(gt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
-    if (rgt_ != nullptr) StoreLE32(rgt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
+    if (rgt_ != nullptr)
+      StoreLE32(rgt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
     if (pending_l2_index_ < dirty_first_) dirty_first_ = pending_l2_index_;
     if (pending_l2_index_ + 1 > dirty_end_) dirty_end_ = pending_l2_index_ + 1;
     pending_entry_ = 0;

@@ -160,10 +160,9 @@ Status ConvertOperation(OperationContext& ctx) {
 
   // -l: the snapshot loaded into the (one) source.
   MeasureSnapshot snapshot;
-  INSTAR_RETURN_IF_ERROR(ReadSnapshotConfig(config.snapshot_kind, config.snapshot_flags,
-                                            config.snapshot, sizeof(config.snapshot),
-                                            config.snapshot_id, sizeof(config.snapshot_id),
-                                            &snapshot));
+  INSTAR_RETURN_IF_ERROR(ReadSnapshotConfig(
+      config.snapshot_kind, config.snapshot_flags, config.snapshot, sizeof(config.snapshot),
+      config.snapshot_id, sizeof(config.snapshot_id), &snapshot));
   if (snapshot.kind != MeasureSnapshotKind::kNone) {
     if (c.count > 1) {
       return RefuseText(ctx, "No support for concatenating multiple snapshot",
@@ -183,8 +182,8 @@ Status ConvertOperation(OperationContext& ctx) {
   const FormatDriver* driver = nullptr;
   auto* options = ctx.arena.New<ParsedMeasureOptions>();
   if (options == nullptr) return Status::NoSpace("out of memory for the create options");
-  if (Status s = LookUpMeasureTarget(config.target_format, sizeof(config.target_format),
-                                     ctx.compat, &target, &error);
+  if (Status s = LookUpMeasureTarget(config.target_format, sizeof(config.target_format), ctx.compat,
+                                     &target, &error);
       !s.ok()) {
     if (error.kind == MeasureErrorKind::kUnknownFormat) {
       ctx.error.Clear();
@@ -234,7 +233,8 @@ Status ConvertOperation(OperationContext& ctx) {
       }
     }
     const MeasureOptionValue& prealloc = options->Get(K::kPreallocation);
-    if (prealloc.present && !(prealloc.text.length == 3 && BytesEqual(prealloc.text.data, "off", 3))) {
+    if (prealloc.present &&
+        !(prealloc.text.length == 3 && BytesEqual(prealloc.text.data, "off", 3))) {
       return RefuseText(ctx, "Compression and preallocation not supported at the same time",
                         Status::InvalidArgument("compression and preallocation"));
     }
@@ -268,20 +268,14 @@ Status ConvertOperation(OperationContext& ctx) {
       return s;
     }
   }
-  TransportDeviceOpener opener(ctx.transport, ctx.arena, 0);
-  OpenOptions open_options;
-  open_options.compat = ctx.compat;
-  Result<Image*> opened = OpenImage(target, *output, opener, ctx.arena, open_options);
-  if (!opened.ok()) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append("Could not open '")
-        .Append(ctx.config.filename)
-        .Append("': ")
-        .Append(opened.status());
-    return opened.status();
+  if (driver == nullptr) {
+    return RefuseText(ctx, "instar cannot write guest data to an image of this format yet",
+                      Status::NotSupported("no driver"));
   }
-  if (skip_create && (*opened)->VirtualSize() / kSector < c.total_sectors) {
+  INSTAR_ASSIGN_OR_RETURN(
+      OpenedTarget opened,
+      OpenTargetForWrites(ctx, *driver, *output, config.now_seconds, config.random));
+  if (skip_create && opened.image->VirtualSize() / kSector < c.total_sectors) {
     return RefuseText(ctx, "output file is smaller than input file",
                       Status::InvalidArgument("output too small"));
   }
@@ -289,36 +283,13 @@ Status ConvertOperation(OperationContext& ctx) {
     return RefuseText(ctx, "Compression not supported for this file format",
                       Status::NotSupported("no compression"));
   }
-  if (driver->open_writer == nullptr) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append(ctx.config.filename)
-        .Append(": instar cannot write guest data to a ")
-        .Append(driver->name)
-        .Append(" image yet");
-    return Status::NotSupported("no guest data writer for this format");
-  }
-  WriterEntropy entropy;
-  entropy.now_seconds = config.now_seconds;
-  CopyBytes(entropy.random, config.random, sizeof(entropy.random));
-  Result<ImageWriter*> writer =
-      driver->open_writer(**opened, *output, entropy, ctx.compat, ctx.arena);
-  if (!writer.ok()) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append("Could not open '")
-        .Append(ctx.config.filename)
-        .Append("': ")
-        .Append(writer.status());
-    return writer.status();
-  }
 
   // bdrv_get_info() of the target: its cluster size, and whether every
   // write must be compressed.
   ImageDescription description;
-  if (driver->describe != nullptr) driver->describe(**opened, &description);
+  if (driver->describe != nullptr) driver->describe(*opened.image, &description);
   if (description.has_driver_info) {
-    settings.compressed = settings.compressed || (*writer)->NeedsCompressedWrites();
+    settings.compressed = settings.compressed || opened.writer->NeedsCompressedWrites();
     settings.cluster_sectors = description.cluster_size / kSector;
   } else if (settings.compressed) {
     return RefuseText(ctx, "could not get block driver info", Status::NotSupported("no info"));
@@ -337,12 +308,12 @@ Status ConvertOperation(OperationContext& ctx) {
   if (buffer == nullptr) return Status::NoSpace("out of memory for the convert buffer");
   ConvertFailure failure;
   uint64_t written = 0;
-  if (Status s = ConvertImages(c.sources, c.count, settings, **writer, buffer, ctx.arena,
+  if (Status s = ConvertImages(c.sources, c.count, settings, *opened.writer, buffer, ctx.arena,
                                &failure, &written);
       !s.ok()) {
     return FailCopy(ctx, failure, s);
   }
-  if (Status s = (*writer)->Finish(); !s.ok()) {
+  if (Status s = opened.writer->Finish(); !s.ok()) {
     failure.step = ConvertStep::kWrite;
     failure.sector = c.total_sectors;
     return FailCopy(ctx, failure, s);

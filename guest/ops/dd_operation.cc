@@ -216,42 +216,8 @@ Status DdOperation(OperationContext& ctx) {
   }
 
   // 5. The output opened for writing.
-  TransportDeviceOpener opener(ctx.transport, ctx.arena, 0);
-  OpenOptions open_options;
-  open_options.compat = ctx.compat;
-  Result<Image*> opened = OpenImage(target, *output, opener, ctx.arena, open_options);
-  if (!opened.ok()) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append("Could not open '")
-        .Append(ctx.config.filename)
-        .Append("': ")
-        .Append(opened.status());
-    return opened.status();
-  }
-  if (driver->open_writer == nullptr) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append(ctx.config.filename)
-        .Append(": instar cannot write guest data to a ")
-        .Append(driver->name)
-        .Append(" image yet");
-    return Status::NotSupported("no guest data writer for this format");
-  }
-  WriterEntropy entropy;
-  entropy.now_seconds = c.now_seconds;
-  CopyBytes(entropy.random, c.random, sizeof(entropy.random));
-  Result<ImageWriter*> writer =
-      driver->open_writer(**opened, *output, entropy, ctx.compat, ctx.arena);
-  if (!writer.ok()) {
-    ctx.error.Clear();
-    ctx.error.Append(kQemuImg)
-        .Append("Could not open '")
-        .Append(ctx.config.filename)
-        .Append("': ")
-        .Append(writer.status());
-    return writer.status();
-  }
+  INSTAR_ASSIGN_OR_RETURN(OpenedTarget opened,
+                          OpenTargetForWrites(ctx, *driver, *output, c.now_seconds, c.random));
   if (skip_past_end) {
     char line[1024];
     TextBuilder warning(line, sizeof(line));
@@ -263,11 +229,11 @@ Status DdOperation(OperationContext& ctx) {
   // 6. The blocks.
   uint8_t* buffer = ctx.arena.AllocateArray<uint8_t>(kBatchBytes);
   if (buffer == nullptr) return Status::NoSpace("out of memory for the dd buffer");
-  const Copy copy{*input.image, **writer, buffer, ctx.arena, ctx.compat, skip_bytes};
+  const Copy copy{*input.image, *opened.writer, buffer, ctx.arena, ctx.compat, skip_bytes};
   uint64_t blocks = 0;
   INSTAR_RETURN_IF_ERROR(
       CopyBlocks(ctx, copy, block, skip_past_end ? size : skip_bytes, size, &blocks));
-  if (Status s = (*writer)->Finish(); !s.ok()) return FailIo(ctx, "writing to output", s);
+  if (Status s = opened.writer->Finish(); !s.ok()) return FailIo(ctx, "writing to output", s);
   return ctx.writer.U64(dd_result::kTagBlocks, blocks);
 }
 

@@ -255,4 +255,38 @@ Status ReadSnapshotConfig(uint32_t kind, uint32_t flags, const char* name, size_
   return Status::InvalidArgument("the sandbox received an unknown snapshot kind");
 }
 
+Result<OpenedTarget> OpenTargetForWrites(OperationContext& ctx, const FormatDriver& driver,
+                                         WritableDevice& output, uint64_t now_seconds,
+                                         const uint8_t* random) {
+  auto could_not_open = [&ctx](const Status& status) {
+    ctx.error.Clear();
+    ctx.error.Append("qemu-img: Could not open '")
+        .Append(ctx.config.filename)
+        .Append("': ")
+        .Append(status);
+    return status;
+  };
+  TransportDeviceOpener opener(ctx.transport, ctx.arena, 0);
+  OpenOptions open_options;
+  open_options.compat = ctx.compat;
+  Result<Image*> opened = OpenImage(driver.format, output, opener, ctx.arena, open_options);
+  if (!opened.ok()) return could_not_open(opened.status());
+  if (driver.open_writer == nullptr) {
+    ctx.error.Clear();
+    ctx.error.Append("qemu-img: ")
+        .Append(ctx.config.filename)
+        .Append(": instar cannot write guest data to a ")
+        .Append(driver.name)
+        .Append(" image yet");
+    return Status::NotSupported("no guest data writer for this format");
+  }
+  WriterEntropy entropy;
+  entropy.now_seconds = now_seconds;
+  CopyBytes(entropy.random, random, sizeof(entropy.random));
+  Result<ImageWriter*> writer =
+      driver.open_writer(**opened, output, entropy, ctx.compat, ctx.arena);
+  if (!writer.ok()) return could_not_open(writer.status());
+  return OpenedTarget{*opened, *writer};
+}
+
 }  // namespace instar::guest

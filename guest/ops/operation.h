@@ -8,7 +8,9 @@
 
 #include "instar/engine/arena.h"
 #include "instar/engine/create.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
+#include "instar/engine/modify.h"
 #include "instar/engine/status.h"
 #include "instar/engine/version.h"
 #include "instar/guest/abi.h"
@@ -94,6 +96,20 @@ Status FailWithWarning(OperationContext& ctx, const TextBuilder& warning, Status
 // qemu: EIO for everything the engine reports as an I/O error or a
 // corruption; instar's own words otherwise (compare, dd).
 void AppendReadFailure(TextBuilder& text, const Status& status);
+
+// The target of a producing command (dd, convert), just made by its
+// driver's create hook on `output` (device 0): opened by the format's
+// reader and, through the driver's open_writer, for guest writes, with
+// the host's clock and random bytes. On failure ctx.error holds qemu's
+// "Could not open 'NAME': ..." or, for a driver without a writer, instar's
+// "NAME: instar cannot write guest data to a F image yet".
+struct OpenedTarget {
+  Image* image = nullptr;
+  ImageWriter* writer = nullptr;
+};
+Result<OpenedTarget> OpenTargetForWrites(OperationContext& ctx, const FormatDriver& driver,
+                                         WritableDevice& output, uint64_t now_seconds,
+                                         const uint8_t* random);
 
 // -l as the host put it in a config (MeasureConfig's and ConvertConfig's
 // snapshot fields): the snapshot to load, kind kNone for none. An

@@ -12,9 +12,9 @@
 // The converting program is ConvertImage() alone: `instar convert`, as the
 // newest qemu-img of the matrix (the system's on a clean clone), whose
 // version instar measures as (--compat); for the vmdk subformats of
-// several files, which instar does not write yet, that qemu-img itself. Every program runs in the corpus's
-// directory, as conform runs them, since qemu resolves a qcow2 external
-// data file's name from the working directory.
+// several files, which instar does not write yet, that qemu-img itself. Every program runs in the
+// corpus's directory, as conform runs them, since qemu resolves a qcow2 external data file's name
+// from the working directory.
 //
 // Nothing is skipped: a corpus image that cannot be measured fails the
 // test, and so does one that cannot be converted, but for qemu-img's own
@@ -38,6 +38,7 @@
 #include "harness/matrix/matrix.h"
 #include "harness/run/child.h"
 #include "harness/run/corpus.h"
+#include "harness/testing/acceptance.h"
 #include "harness/testing/test_support.h"
 
 namespace instar::harness {
@@ -67,15 +68,7 @@ const Target kTargets[] = {
     {"vhdx_fixed", "vhdx", "subformat=fixed", "vhdx"},
 };
 
-ChildResult RunChild(ChildRunner& runner, const fs::path& program,
-                     const std::vector<std::string>& args) {
-  ChildRequest request;
-  request.executable = program;
-  request.arguments = args;
-  request.environment = MinimalEnvironment();
-  request.timeout = std::chrono::seconds(120);
-  return runner.Run(request);
-}
+using testing::RunChild;
 
 // The corpus's safe tier, materialised once for every target, and the
 // qemu-img that converts.

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
 
 #include "harness/cases/case_file.h"
 #include "harness/cases/commands.h"
@@ -24,6 +23,7 @@
 #include "harness/matrix/matrix.h"
 #include "harness/run/child.h"
 #include "harness/run/normalise.h"
+#include "harness/testing/acceptance.h"
 
 namespace instar::harness {
 namespace {
@@ -33,57 +33,9 @@ namespace fs = std::filesystem;
 const fs::path kSourceRoot = INSTAR_SOURCE_ROOT;
 const std::string kInstar = INSTAR_BINARY_PATH;
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-ChildResult RunChild(ChildRunner& runner, const fs::path& program,
-                     const std::vector<std::string>& args) {
-  ChildRequest request;
-  request.executable = program;
-  request.arguments = args;
-  request.environment = MinimalEnvironment();
-  request.timeout = std::chrono::seconds(120);
-  return runner.Run(request);
-}
-
-Matrix TheMatrix(ChildRunner& runner) {
-  MatrixOptions options;
-  const fs::path in_tree = kSourceRoot / "qemu-img-binaries" / "x86_64";
-  std::error_code ec;
-  if (fs::is_directory(in_tree, ec)) options.binaries = in_tree;
-  return DiscoverMatrix(options, runner);
-}
-
-// Whether `qemu-img check --output=json` found the image clean: exit 0
-// with no error or leak counts, or qemu-img's own "does not support
-// checks" (exit 63) for a format without a check.
-bool CheckIsClean(const ChildResult& check, std::string* why) {
-  if (check.exit_code == 63 && check.err.find("does not support checks") != std::string::npos) {
-    return true;
-  }
-  if (check.exit_code != 0) {
-    *why = "exit " + std::to_string(check.exit_code) + ": " + check.out + check.err;
-    return false;
-  }
-  boost::system::error_code ec;
-  const boost::json::value report = boost::json::parse(check.out, ec);
-  if (ec || !report.is_object()) {
-    *why = "not JSON: " + check.out;
-    return false;
-  }
-  for (const char* key : {"corruptions", "leaks", "check-errors"}) {
-    const boost::json::value* count = report.as_object().if_contains(key);
-    if (count != nullptr && !(count->is_int64() && count->as_int64() == 0)) {
-      *why = std::string(key) + " in " + check.out;
-      return false;
-    }
-  }
-  return true;
-}
+using testing::CheckIsClean;
+using testing::RunChild;
+using testing::TheMatrix;
 
 TEST(ProducingAcceptanceTest, QemuImgAcceptsWhatInstarWrites) {
   ChildRunner runner;
@@ -118,8 +70,8 @@ TEST(ProducingAcceptanceTest, QemuImgAcceptsWhatInstarWrites) {
         for (size_t i = 0; i + 1 < spec.steps.size() && made; ++i) {
           std::vector<std::string> args = {"--sandbox=process", "--compat", qemu.version_text};
           for (size_t w = 1; w < spec.steps[i].argv.size(); ++w) {
-            args.push_back(
-                Replace(spec.steps[i].argv[w], std::string(kFilenamePlaceholder), image));
+            args.push_back(testing::ReplaceAll(spec.steps[i].argv[w],
+                                               std::string(kFilenamePlaceholder), image));
           }
           const ChildResult r = RunChild(runner, kInstar, args);
           if (r.exit_code != 0) {
@@ -160,8 +112,8 @@ TEST(ProducingAcceptanceTest, QemuImgAcceptsWhatInstarWrites) {
           for (size_t i = 0; i + 1 < spec.steps.size() && qemu_made; ++i) {
             std::vector<std::string> args;
             for (size_t w = 1; w < spec.steps[i].argv.size(); ++w) {
-              args.push_back(
-                  Replace(spec.steps[i].argv[w], std::string(kFilenamePlaceholder), qemu_image));
+              args.push_back(testing::ReplaceAll(spec.steps[i].argv[w],
+                                                 std::string(kFilenamePlaceholder), qemu_image));
             }
             qemu_made = RunChild(runner, qemu.qemu_img, args).exit_code == 0;
           }

@@ -261,9 +261,9 @@ int ReadSettings(const GlobalOptions& global, const std::vector<std::string>& ar
     return ReportError(global, "--target-is-zero requires use of -n flag");
   }
   const std::string& options = out->options;
-  if (out->has_options && (options == "help" || options == "?" ||
-                           options.find(",help") != std::string::npos ||
-                           options.find("help,") == 0)) {
+  if (out->has_options &&
+      (options == "help" || options == "?" || options.find(",help") != std::string::npos ||
+       options.find("help,") == 0)) {
     return ReportError(global, "-o help is not supported by instar convert");
   }
   if (out->files.size() < 2) return ReportError(global, "Must specify image file name");
@@ -327,9 +327,9 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, "-o: the options are longer than instar takes (" +
                                    std::to_string(sizeof(c.options) - 1) + " bytes)");
   }
-  if (std::string why; !snapshot.Fill(&c.snapshot_kind, &c.snapshot_flags, c.snapshot,
-                                      sizeof(c.snapshot), c.snapshot_id, sizeof(c.snapshot_id),
-                                      &why)) {
+  if (std::string why;
+      !snapshot.Fill(&c.snapshot_kind, &c.snapshot_flags, c.snapshot, sizeof(c.snapshot),
+                     c.snapshot_id, sizeof(c.snapshot_id), &why)) {
     return ReportError(global, why);
   }
   if (settings.compress) c.flags |= abi::kConvertCompress;
@@ -369,7 +369,7 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
   }
   if (settings.progress && ::isatty(STDOUT_FILENO) != 0) {
     std::printf("    (%3.2f/100%%)\r", 0.0);
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
   }
 
   DecodedResult result;

@@ -145,8 +145,8 @@ class SnapshotOption {
   }
   // Copies Chosen() into an ABI config's snapshot fields; false with *why
   // when a text does not fit.
-  bool Fill(uint32_t* kind, uint32_t* flags, char* name, size_t name_size, char* id,
-            size_t id_size, std::string* why) const;
+  bool Fill(uint32_t* kind, uint32_t* flags, char* name, size_t name_size, char* id, size_t id_size,
+            std::string* why) const;
 
  private:
   Arena& arena_;

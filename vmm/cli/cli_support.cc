@@ -264,8 +264,8 @@ int RunInPlace(const GlobalOptions& global, const abi::OperationConfig& config,
   return kExitOk;
 }
 
-bool ParseCvtnum(const GlobalOptions& global, const std::string& name,
-                        const std::string& value, uint64_t min, uint64_t max, uint64_t* out) {
+bool ParseCvtnum(const GlobalOptions& global, const std::string& name, const std::string& value,
+                 uint64_t min, uint64_t max, uint64_t* out) {
   static const std::string kImageSize = "image size";
   static const std::string kFullRange = "Must be between 0 and 9223372036854775807.";
   const std::string range =

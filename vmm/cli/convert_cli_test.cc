@@ -34,13 +34,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::Spawn;
+using testing::WaitForTemporaryFile;
+
 const std::string kSelf = INSTAR_BINARY_PATH;
 
-using testing::Normalise;
 using testing::QemuImg;
 using testing::QemuImgs;
 using testing::ReadFile;
-using testing::ReplaceAll;
 
 // The input every run reads: 1 MiB of data with runs of zeros of several
 // lengths (one shorter than -S's default 4 KiB, two longer), so that the
@@ -49,8 +50,7 @@ void WriteInput(const fs::path& path) {
   std::string bytes(1 << 20, '\0');
   uint32_t state = 7;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if ((i >= 300000 && i < 500000) || (i >= 600000 && i < 602000) ||
-        (i >= 700001 && i < 720000)) {
+    if ((i >= 300000 && i < 500000) || (i >= 600000 && i < 602000) || (i >= 700001 && i < 720000)) {
       continue;
     }
     state = state * 1103515245 + 12345;
@@ -59,35 +59,11 @@ void WriteInput(const fs::path& path) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-struct Made {
-  int exit_code = 0;
-  std::string out;
-  std::string err;
-  bool exists = false;
-  std::string bytes;
-  std::vector<std::string> names;  // the directory's entries
-};
+using Made = testing::MadeInDirectory;
 
 Made RunIn(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
            const fs::path& dir) {
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  WriteInput(dir / "in.raw");
-  std::vector<std::string> argv = prefix;
-  for (const std::string& arg : args) argv.push_back(ReplaceAll(arg, "$DIR", dir.string()));
-  const testing::ProgramResult r = testing::RunProgram(argv);
-  Made made;
-  made.exit_code = r.exit_code;
-  made.out = Normalise(r.out, prefix[0], dir.string());
-  made.err = Normalise(r.err, prefix[0], dir.string());
-  const fs::path file = dir / "out.img";
-  made.exists = fs::exists(file);
-  if (made.exists) made.bytes = ReadFile(file);
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    made.names.push_back(entry.path().filename().string());
-  }
-  std::sort(made.names.begin(), made.names.end());
-  return made;
+  return testing::RunInDirectory(prefix, args, dir, WriteInput);
 }
 
 class ConvertCliTest : public ::testing::Test {
@@ -133,18 +109,18 @@ class ConvertCliTest : public ::testing::Test {
 TEST_F(ConvertCliTest, ConvertsAsQemuImgDoes) {
   ExpectSameAsQemuImg({"$DIR/in.raw", "$DIR/out.img"});
   ExpectSameAsQemuImg({"-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
-  ExpectSameAsQemuImg({"-f", "raw", "-O", "qcow2", "-o", "cluster_size=4k", "$DIR/in.raw",
-                       "$DIR/out.img"});
-  ExpectSameAsQemuImg({"-O", "qcow2", "-o", "compat=0.10", "-o", "cluster_size=2M",
-                       "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg(
+      {"-f", "raw", "-O", "qcow2", "-o", "cluster_size=4k", "$DIR/in.raw", "$DIR/out.img"});
+  ExpectSameAsQemuImg(
+      {"-O", "qcow2", "-o", "compat=0.10", "-o", "cluster_size=2M", "$DIR/in.raw", "$DIR/out.img"});
   // The sparse detection: off, the default, and coarser.
   ExpectSameAsQemuImg({"-S", "0", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
   ExpectSameAsQemuImg({"-S", "64k", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
   ExpectSameAsQemuImg({"-S", "512", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
   // Several sources, one after the other.
   ExpectSameAsQemuImg({"-O", "qcow2", "$DIR/in.raw", "$DIR/in.raw", "$DIR/out.img"});
-  ExpectSameAsQemuImg({"-q", "-U", "-m", "4", "-W", "-t", "none", "-O", "qcow2", "$DIR/in.raw",
-                       "$DIR/out.img"});
+  ExpectSameAsQemuImg(
+      {"-q", "-U", "-m", "4", "-W", "-t", "none", "-O", "qcow2", "$DIR/in.raw", "$DIR/out.img"});
   // Formats whose files hold random or clock fields: the same messages,
   // the same names, not the same bytes (WritesEveryFormat reads them back).
   for (const char* format : {"vmdk", "vpc", "vhdx"}) {
@@ -155,9 +131,10 @@ TEST_F(ConvertCliTest, ConvertsAsQemuImgDoes) {
 // -l: a snapshot of the corpus's qcow2 with three, by id, by name and by
 // snapshot.* options, and the refusals.
 TEST_F(ConvertCliTest, SnapshotsAsQemuImgReadsThem) {
-  const std::string image = std::string(INSTAR_SOURCE_ROOT) + "/cases/images/qcow2-snapshots3.qcow2";
-  for (const char* snapshot : {"1", "two", "snapshot.name=three", "snapshot.id=2",
-                               "snapshot.id=1,snapshot.name=one"}) {
+  const std::string image =
+      std::string(INSTAR_SOURCE_ROOT) + "/cases/images/qcow2-snapshots3.qcow2";
+  for (const char* snapshot :
+       {"1", "two", "snapshot.name=three", "snapshot.id=2", "snapshot.id=1,snapshot.name=one"}) {
     ExpectSameAsQemuImg({"-l", snapshot, image, "$DIR/out.img"});
     ExpectSameAsQemuImg({"-l", snapshot, "-O", "qcow2", image, "$DIR/out.img"});
   }
@@ -217,15 +194,15 @@ TEST_F(ConvertCliTest, WritesEveryFormat) {
       }
       const fs::path out = dir_ / (std::string("out.") + format);
       fs::remove(out);
-      r = testing::RunProgram({kSelf, sandbox, "convert", "-O", format, source.string(),
-                               out.string()});
+      r = testing::RunProgram(
+          {kSelf, sandbox, "convert", "-O", format, source.string(), out.string()});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_EQ(r.out, "");
       EXPECT_EQ(r.err, "");
       for (const QemuImg& qemu : qemu_imgs_) {
         SCOPED_TRACE(qemu.version);
-        r = testing::RunProgram({qemu.path, "compare", "-f", "qcow2", "-F", format,
-                                 source.string(), out.string()});
+        r = testing::RunProgram(
+            {qemu.path, "compare", "-f", "qcow2", "-F", format, source.string(), out.string()});
         EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
         EXPECT_NE(r.out.find("Images are identical."), std::string::npos) << r.out;
         if (std::string(format) == "qcow2" || std::string(format) == "vmdk" ||
@@ -271,33 +248,6 @@ TEST_F(ConvertCliTest, NoCreateWritesIntoTheExistingTarget) {
   EXPECT_EQ(r.err, "instar: output file is smaller than input file\n");
 }
 
-pid_t Spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits until `dir` holds the temporary file with some data in it.
-bool WaitForTemporaryFile(const fs::path& dir) {
-  for (int i = 0; i < 2000; ++i) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      std::error_code ec;
-      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
-          fs::file_size(entry.path(), ec) > 0 && !ec) {
-        return true;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 // Killing `instar convert` in the middle leaves no file at the target path
 // (SIGKILL cannot be caught: the temporary file stays, under its
 // recognisable name, and the target is untouched).
@@ -312,8 +262,8 @@ TEST_F(ConvertCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
     std::ofstream(input, std::ios::binary).close();
     fs::resize_file(input, uint64_t{1} << 30);
     const fs::path target = dir_ / "big.img";
-    const pid_t pid = Spawn({kSelf, sandbox, "convert", "-S", "0", "-O", "qcow2", input.string(),
-                             target.string()});
+    const pid_t pid = Spawn(
+        {kSelf, sandbox, "convert", "-S", "0", "-O", "qcow2", input.string(), target.string()});
     ASSERT_GT(pid, 0);
     const bool writing = WaitForTemporaryFile(dir_);
     ::kill(pid, SIGKILL);

@@ -33,6 +33,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::Spawn;
+using testing::WaitForTemporaryFile;
+
 const std::string kSelf = INSTAR_BINARY_PATH;
 
 using testing::Normalise;
@@ -156,32 +159,6 @@ TEST_F(CreateCliTest, AnExistingFileIsReplacedOnlyOnSuccess) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(fs::file_size(target), 1u << 20);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
-}
-
-pid_t Spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits until `dir` holds the temporary file, i.e. the run is writing.
-bool WaitForTemporaryFile(const fs::path& dir) {
-  for (int i = 0; i < 2000; ++i) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
-          fs::file_size(entry.path()) > 0) {
-        return true;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
 }
 
 // issue 12's "Checked by": killing `instar create` in the middle leaves no

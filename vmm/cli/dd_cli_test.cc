@@ -33,13 +33,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::Spawn;
+using testing::WaitForTemporaryFile;
+
 const std::string kSelf = INSTAR_BINARY_PATH;
 
-using testing::Normalise;
 using testing::QemuImg;
 using testing::QemuImgs;
 using testing::ReadFile;
-using testing::ReplaceAll;
 
 // The input every run reads: 1 MiB of data with a run of zeros.
 void WriteInput(const fs::path& path) {
@@ -53,35 +54,11 @@ void WriteInput(const fs::path& path) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-struct Made {
-  int exit_code = 0;
-  std::string out;
-  std::string err;
-  bool exists = false;
-  std::string bytes;
-  std::vector<std::string> names;  // the directory's entries
-};
+using Made = testing::MadeInDirectory;
 
 Made RunIn(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
            const fs::path& dir) {
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  WriteInput(dir / "in.raw");
-  std::vector<std::string> argv = prefix;
-  for (const std::string& arg : args) argv.push_back(ReplaceAll(arg, "$DIR", dir.string()));
-  const testing::ProgramResult r = testing::RunProgram(argv);
-  Made made;
-  made.exit_code = r.exit_code;
-  made.out = Normalise(r.out, prefix[0], dir.string());
-  made.err = Normalise(r.err, prefix[0], dir.string());
-  const fs::path file = dir / "out.img";
-  made.exists = fs::exists(file);
-  if (made.exists) made.bytes = ReadFile(file);
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    made.names.push_back(entry.path().filename().string());
-  }
-  std::sort(made.names.begin(), made.names.end());
-  return made;
+  return testing::RunInDirectory(prefix, args, dir, WriteInput);
 }
 
 class DdCliTest : public ::testing::Test {
@@ -178,33 +155,6 @@ TEST_F(DdCliTest, AnExistingFileIsReplacedOnlyOnSuccess) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(target), ReadFile(dir_ / "in.raw"));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
-}
-
-pid_t Spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits until `dir` holds the temporary file with some data in it.
-bool WaitForTemporaryFile(const fs::path& dir) {
-  for (int i = 0; i < 2000; ++i) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      std::error_code ec;
-      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
-          fs::file_size(entry.path(), ec) > 0 && !ec) {
-        return true;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
 }
 
 // Killing `instar dd` in the middle leaves no file at the target path

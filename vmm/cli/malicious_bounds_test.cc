@@ -2,8 +2,8 @@
 // command instar implements (info, map, measure -O qcow2, compare of the
 // image against itself, check, and the producing commands: resize and
 // amend of a copy of the image, dd of its first 256 KiB into a scratch
-// directory, convert of the whole disk to a new qcow2 there), on every cases/images/mal-* image, with every backend that
-// runs here, ends within 2 s, below a stated memory bound (the largest RSS
+// directory, convert of the whole disk to a new qcow2 there), on every cases/images/mal-* image,
+// with every backend that runs here, ends within 2 s, below a stated memory bound (the largest RSS
 // of instar and its descendants: the rusage wait4() returns for the run,
 // which counts the sandbox helper too), with an exit status below 70 (an
 // error qemu-img would print, never a sandbox death), and with one line on

@@ -9,8 +9,8 @@
 //
 // The command line is the test's parameter (kFaultCommands): create, dd and
 // convert (with -S 0, so that every byte is written); another producing
-// command joins with one more entry, in the same shape. Its output must be the same bytes on every run (qcow2: no random
-// fields), since "whole" is byte equality with the uninterrupted run.
+// command joins with one more entry, in the same shape. Its output must be the same bytes on every
+// run (qcow2: no random fields), since "whole" is byte equality with the uninterrupted run.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +35,8 @@ namespace instar::vmm {
 namespace {
 
 namespace fs = std::filesystem;
+
+using testing::Spawn;
 
 const std::string kSelf = INSTAR_BINARY_PATH;
 
@@ -73,18 +75,6 @@ void WriteInput(const fs::path& path) {
 std::vector<char> ReadBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-pid_t Spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
 }
 
 class ProducingFaultsTest : public ::testing::TestWithParam<FaultCommand> {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>

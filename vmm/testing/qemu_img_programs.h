@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,44 @@ inline std::string Normalise(std::string text, const std::string& program, const
 inline std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// What a run of a producing command in a fresh directory of its own left:
+// its exit status and output (Normalise()d), the output file $DIR/out.img
+// and the directory's entries.
+struct MadeInDirectory {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+  bool exists = false;
+  std::string bytes;
+  std::vector<std::string> names;  // sorted
+};
+
+// Runs `prefix` + `args` ($DIR replaced by `dir`) in `dir`, made afresh
+// with `write_input`(dir / "in.raw") in it first.
+inline MadeInDirectory RunInDirectory(const std::vector<std::string>& prefix,
+                                      const std::vector<std::string>& args,
+                                      const std::filesystem::path& dir,
+                                      void (*write_input)(const std::filesystem::path&)) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write_input(dir / "in.raw");
+  std::vector<std::string> argv = prefix;
+  for (const std::string& arg : args) argv.push_back(ReplaceAll(arg, "$DIR", dir.string()));
+  const ProgramResult r = RunProgram(argv);
+  MadeInDirectory made;
+  made.exit_code = r.exit_code;
+  made.out = Normalise(r.out, prefix[0], dir.string());
+  made.err = Normalise(r.err, prefix[0], dir.string());
+  const std::filesystem::path file = dir / "out.img";
+  made.exists = std::filesystem::exists(file);
+  if (made.exists) made.bytes = ReadFile(file);
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    made.names.push_back(entry.path().filename().string());
+  }
+  std::sort(made.names.begin(), made.names.end());
+  return made;
 }
 
 }  // namespace instar::vmm::testing

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/core/error.h"
@@ -45,6 +47,37 @@ inline ProgramResult RunProgram(const std::vector<std::string>& argv,
     result.err = error.what();
   }
   return result;
+}
+
+// Starts `args` (argv[0] a path) in a child of its own and returns its
+// pid, without waiting: for the tests that kill a run part-way.
+inline pid_t Spawn(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits (up to 10 s) until `dir` holds a producing command's temporary
+// file with some data in it, i.e. the run is writing; false if it never
+// does.
+inline bool WaitForTemporaryFile(const std::filesystem::path& dir) {
+  for (int i = 0; i < 2000; ++i) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      std::error_code ec;
+      if (entry.path().filename().string().find(".instar-") != std::string::npos &&
+          std::filesystem::file_size(entry.path(), ec) > 0 && !ec) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 }  // namespace instar::vmm::testing

@@ -73,7 +73,8 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
 
   if (sys::Prctl(sys::kPrSetNoNewPrivs, 1) != 0 ||
       sys::Prctl(sys::kPrSetSeccomp, sys::kSeccompModeStrict) != 0) {
-    Abort(reinterpret_cast<uint8_t*>(window), "the sandbox helper could not enter seccomp strict mode");
+    Abort(reinterpret_cast<uint8_t*>(window),
+          "the sandbox helper could not enter seccomp strict mode");
     sys::Exit(kExitNoSeccomp);
   }
 

@@ -77,8 +77,8 @@ struct ConvertFailure {
 // Copies the sources into `writer` (not finished: the caller calls
 // Finish()). `written` counts the guest bytes given to the writer as data.
 Status ConvertImages(const ConvertSource* sources, uint32_t count, const ConvertSettings& settings,
-                     ImageWriter& writer, uint8_t* buffer, Arena& scratch,
-                     ConvertFailure* failure, uint64_t* written);
+                     ImageWriter& writer, uint8_t* buffer, Arena& scratch, ConvertFailure* failure,
+                     uint64_t* written);
 
 }  // namespace instar
 

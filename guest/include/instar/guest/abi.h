@@ -320,19 +320,19 @@ constexpr uint32_t kDdNoOutput = 1u << 2;  // the host could not create of=
 // in `source_names`.
 constexpr uint32_t kMaxConvertSources = 64;
 struct ConvertConfig {
-  uint32_t flags;              // kConvert*
-  uint32_t source_count;       // 1 .. kMaxConvertSources
-  uint32_t source_format;      // an instar::ImageFormat from -f, or 0 to probe
-  uint32_t min_sparse;         // -S in 512-byte sectors (default 8; 0: none)
-  char target_format[16];      // NUL-terminated -O (default "raw")
-  char options[1024];          // NUL-terminated -o text (every -o joined with ','), as typed
-  uint32_t snapshot_kind;      // a MeasureSnapshotKind (-l), for source 1
-  uint32_t snapshot_flags;     // kSnapshotHas*
-  char snapshot[256];          // NUL-terminated: -l TEXT, or snapshot.name
-  char snapshot_id[128];       // NUL-terminated: snapshot.id
-  uint64_t now_seconds;        // WriterEntropy::now_seconds (and CreateRequest's)
-  uint8_t random[64];          // WriterEntropy::random (and CreateRequest's)
-  char source_names[1536];     // the sources' names, each NUL-terminated
+  uint32_t flags;           // kConvert*
+  uint32_t source_count;    // 1 .. kMaxConvertSources
+  uint32_t source_format;   // an instar::ImageFormat from -f, or 0 to probe
+  uint32_t min_sparse;      // -S in 512-byte sectors (default 8; 0: none)
+  char target_format[16];   // NUL-terminated -O (default "raw")
+  char options[1024];       // NUL-terminated -o text (every -o joined with ','), as typed
+  uint32_t snapshot_kind;   // a MeasureSnapshotKind (-l), for source 1
+  uint32_t snapshot_flags;  // kSnapshotHas*
+  char snapshot[256];       // NUL-terminated: -l TEXT, or snapshot.name
+  char snapshot_id[128];    // NUL-terminated: snapshot.id
+  uint64_t now_seconds;     // WriterEntropy::now_seconds (and CreateRequest's)
+  uint8_t random[64];       // WriterEntropy::random (and CreateRequest's)
+  char source_names[1536];  // the sources' names, each NUL-terminated
 };
 static_assert(sizeof(ConvertConfig) <= 3072);
 constexpr uint32_t kConvertCompress = 1u << 0;    // -c
