@@ -299,10 +299,19 @@ bool ParseCvtnum(const GlobalOptions& global, const std::string& name, const std
 }
 
 bool SnapshotOption::Read(const GlobalOptions& global, const std::string& value) {
+  // The parse keeps views into the text it reads: the text goes into the
+  // arena first, to outlive the caller's string.
+  char* text = arena_.AllocateArray<char>(value.size() + 1);
+  if (text == nullptr) {
+    ReportError(global, "-l: out of memory for the snapshot parameter");
+    return false;
+  }
+  value.copy(text, value.size());
+  text[value.size()] = '\0';
   MeasureSnapshot parsed;
   MeasureError bad;
   const Status s =
-      ParseSnapshotParam(value.data(), value.size(), global.compat, arena_, &list_, &parsed, &bad);
+      ParseSnapshotParam(text, value.size(), global.compat, arena_, &list_, &parsed, &bad);
   for (size_t i = 0; i < list_.flag_count; ++i) {
     const MeasureText flag = list_.flags[i];
     std::string line(FormatShortFormWarning(flag, nullptr, 0) + 1, '\0');
