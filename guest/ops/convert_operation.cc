@@ -40,10 +40,9 @@ using K = MeasureOptionKey;
 constexpr char kQemuImg[] = "qemu-img: ";
 constexpr uint64_t kSector = 512;
 
-// The sources, their names, and the disk they make.
+// The sources and the disk they make.
 struct Sources {
   ConvertSource* sources = nullptr;
-  const char** names = nullptr;
   uint32_t count = 0;
   uint64_t total_sectors = 0;
 };
@@ -115,8 +114,7 @@ Status RefuseText(OperationContext& ctx, const char* words, Status status) {
 Status OpenSources(OperationContext& ctx, uint32_t first, Sources* out) {
   const abi::ConvertConfig& config = ctx.config.convert;
   out->sources = ctx.arena.AllocateArray<ConvertSource>(config.source_count);
-  out->names = ctx.arena.AllocateArray<const char*>(config.source_count);
-  if (out->sources == nullptr || out->names == nullptr) {
+  if (out->sources == nullptr) {
     return Status::NoSpace("out of memory for the sources");
   }
   const char* name = config.source_names;
@@ -128,7 +126,6 @@ Status OpenSources(OperationContext& ctx, uint32_t first, Sources* out) {
                                                                config.source_format, flags));
     QemuLength length;
     out->sources[i] = ConvertSourceOf(*opened.image, opened.format, &length);
-    out->names[i] = name;
     if (!length.ok) {
       ctx.error.Clear();
       ctx.error.Append(kQemuImg).Append("Could not get size of ").Append(name).Append(": ");
