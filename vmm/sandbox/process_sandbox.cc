@@ -130,16 +130,16 @@ void SetLimit(int resource, rlim_t value) {
 
 // Runs in the vforked child: only system calls on the arguments and locals,
 // and it never returns.
-[[noreturn]] void ExecHelper(const char* path, int requests_in, int replies_out, int window_fd,
+[[noreturn]] void ExecHelper(const char* path, int requests_in, int replies_out, int shared_fd,
                              int exec_error, const SandboxLimits& limits) {
   // Move the four fds we keep above 2 first, so the dup2()s below cannot
   // close one of them.
   const int in = ::fcntl(requests_in, F_DUPFD_CLOEXEC, 3);
   const int out = ::fcntl(replies_out, F_DUPFD_CLOEXEC, 3);
-  const int window = ::fcntl(window_fd, F_DUPFD_CLOEXEC, 3);
+  const int shared = ::fcntl(shared_fd, F_DUPFD_CLOEXEC, 3);
   const int err = ::fcntl(exec_error, F_DUPFD_CLOEXEC, 3);
-  if (in < 0 || out < 0 || window < 0 || err < 0 || ::dup2(in, 0) != 0 || ::dup2(out, 1) != 1 ||
-      ::dup2(window, 2) != 2) {
+  if (in < 0 || out < 0 || shared < 0 || err < 0 || ::dup2(in, 0) != 0 || ::dup2(out, 1) != 1 ||
+      ::dup2(shared, 2) != 2) {
     ::_exit(127);
   }
   CloseFrom(3, static_cast<unsigned>(err) - 1);
@@ -204,32 +204,27 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
     return Failure(kExitSandboxUnavailable,
                    std::string("cannot create the sandbox pipes: ") + std::strerror(errno));
   }
-  // The data window (abi.h, "process"): shared memory the helper maps on
-  // its fd 2, where every payload crosses instead of through the pipes.
-  Fd window_fd(::memfd_create("instar-data-window", MFD_CLOEXEC));
-  if (!window_fd.valid() ||
-      ::ftruncate(window_fd.get(), static_cast<off_t>(abi::kProcessWindowBytes)) != 0) {
-    return Failure(kExitSandboxUnavailable,
-                   std::string("cannot create the sandbox data window: ") + std::strerror(errno));
+  // The shared memory (abi.h, "process"): the data window and the helper's
+  // arena, which the helper maps on its fd 2, so payloads move between the
+  // files and the helper's buffers without crossing the pipes.
+  Fd shared_fd(::memfd_create("instar-shared-memory", MFD_CLOEXEC));
+  if (!shared_fd.valid() ||
+      ::ftruncate(shared_fd.get(), static_cast<off_t>(abi::kProcessSharedBytes)) != 0) {
+    return Failure(
+        kExitSandboxUnavailable,
+        std::string("cannot create the sandbox's shared memory: ") + std::strerror(errno));
   }
-  void* mapped = ::mmap(nullptr, abi::kProcessWindowBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-                        window_fd.get(), 0);
+  void* mapped = ::mmap(nullptr, abi::kProcessSharedBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        shared_fd.get(), 0);
   if (mapped == MAP_FAILED) {
     return Failure(kExitSandboxUnavailable,
-                   std::string("cannot map the sandbox data window: ") + std::strerror(errno));
+                   std::string("cannot map the sandbox's shared memory: ") + std::strerror(errno));
   }
   struct Unmap {
     void* address;
-    ~Unmap() { ::munmap(address, abi::kProcessWindowBytes); }
+    ~Unmap() { ::munmap(address, abi::kProcessSharedBytes); }
   } unmap{mapped};
-  auto* const window = static_cast<uint8_t*>(mapped);
-  // The data pipes as large as one kRead or kWrite (kMaxTransfer) where the
-  // system allows it: a transfer then crosses in one write and one read,
-  // not sixteen of each through the default 64 KiB. Only a speed-up: the
-  // default size works too.
-  for (const int fd : {to_child.get(), from_child.get()}) {
-    (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(abi::kMaxTransfer));
-  }
+  auto* const shared = static_cast<uint8_t*>(mapped);
 
   // vfork: the child borrows this process's memory until it execs, so
   // starting the helper costs no copy of instar's page tables. What the child
@@ -245,13 +240,13 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
                    std::string("cannot start the sandbox helper: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    ExecHelper(helper_.c_str(), to_child_read.get(), from_child_write.get(), window_fd.get(),
+    ExecHelper(helper_.c_str(), to_child_read.get(), from_child_write.get(), shared_fd.get(),
                exec_error_write.get(), limits);
   }
   to_child_read.Reset();
   from_child_write.Reset();
   exec_error_write.Reset();
-  window_fd.Reset();
+  shared_fd.Reset();
 
   bool killed_by_us = false;
   auto reap = [&](bool kill_first) {
@@ -317,25 +312,23 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
         break;
       }
       const abi::CallError check = handler.Check(request);
-      const bool sends = !CallHandler::PayloadIsOutput(request);
       const uint64_t length = CallHandler::PayloadLength(request);
-      if (length > abi::kProcessWindowBytes && (sends || check == abi::CallError::kOk)) {
-        // More than any call allows, either way: there is nowhere to put it.
-        protocol_error =
-            "the sandbox helper sent a request with a " + std::to_string(length) + "-byte payload";
-        break;
-      }
       abi::CallReply reply{};
       if (check != abi::CallError::kOk) {
         reply.error = static_cast<int32_t>(check);
-      } else if (!sends || request.call == static_cast<uint32_t>(abi::Call::kWrite)) {
-        // Read data goes straight into the window; write data straight from
-        // it to the file (what the guest writes is its own to choose).
-        reply = handler.Handle(request, window);
+      } else if (length > 0 && (request.buffer > abi::kProcessSharedBytes ||
+                                length > abi::kProcessSharedBytes - request.buffer)) {
+        reply.error = static_cast<int32_t>(abi::CallError::kBadBuffer);
+      } else if (CallHandler::PayloadIsOutput(request) ||
+                 request.call == static_cast<uint32_t>(abi::Call::kWrite)) {
+        // Read data goes straight into the helper's buffer, write data
+        // straight from it to the file (what the guest writes is its own
+        // to choose).
+        reply = handler.Handle(request, shared + request.buffer);
       } else {
         // What the host checks before it uses it (a name to open, a result
-        // to decode) is copied out of the window first.
-        payload.assign(window, window + length);
+        // to decode) is copied out of the shared memory first.
+        payload.assign(shared + request.buffer, shared + request.buffer + length);
         reply = handler.Handle(request, payload.data());
       }
       if (handler.exited() || handler.aborted()) break;

@@ -76,10 +76,8 @@ const Misbehaviour kMisbehaviours[] = {
      "the sandbox timed out after 0.3 seconds"},
     {"CrashIsAGuestCrash", test_ops::kTestCrash, std::chrono::milliseconds(0), kExitGuestCrash,
      "the sandbox helper crashed (signal 11 (SIGSEGV))"},
-    {"OversizedRequestBreaksTheProtocol", test_ops::kTestBadRequest, std::chrono::milliseconds(0),
-     kExitBadResult,
-     "the sandbox helper broke the call protocol: the sandbox helper sent a request with a "
-     "1099511627776-byte payload"},
+    {"BadRequestsGetErrorReplies", test_ops::kTestBadRequest, std::chrono::milliseconds(0),
+     kExitBadResult, "the sandbox helper finished (status 42) without a result"},
     {"ExitWithoutResultIsABadResult", test_ops::kTestExitWithoutResult,
      std::chrono::milliseconds(0), kExitBadResult,
      "the sandbox helper finished (status 0) without a result"},

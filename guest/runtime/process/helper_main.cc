@@ -5,8 +5,9 @@
 //
 // Before it reads a single byte from the host (the config, then image bytes)
 // it sets no_new_privs and enters SECCOMP_MODE_STRICT, leaving only read,
-// write, exit and rt_sigreturn. Memory is a static arena in .bss: the helper
-// never asks the kernel for more.
+// write, exit and rt_sigreturn. Memory is the arena in the memory the host
+// shares on fd 2, mapped before that: the helper never asks the kernel for
+// more.
 #include <cstdint>
 
 #include "helper.h"
@@ -40,9 +41,6 @@ constexpr int kExitNoSeccomp = 120;
 constexpr int kExitNoConfig = 121;
 constexpr int kExitNoWindow = 122;
 
-constexpr uint64_t kArenaBytes = 128ull << 20;
-alignas(64) uint8_t g_arena_memory[kArenaBytes];
-
 void Abort(uint8_t* window, const char* message) {
   size_t length = 0;
   while (message[length] != '\0') ++length;
@@ -65,15 +63,15 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   const uint64_t* envp = initial_stack + 1 + g_start_info.argc + 1;
   while (envp[g_start_info.envc] != 0) ++g_start_info.envc;
 
-  // The data window the host shares on fd 2 (abi.h, "process"), mapped
-  // while mmap is still allowed.
-  const long window = sys::MapShared(2, abi::kProcessWindowBytes);
-  if (window < 0) sys::Exit(kExitNoWindow);
+  // The memory the host shares on fd 2 (abi.h, "process"): the data
+  // window, then the arena. Mapped while mmap is still allowed.
+  const long shared = sys::MapShared(2, abi::kProcessSharedBytes);
+  if (shared < 0) sys::Exit(kExitNoWindow);
   (void)sys::Close(2);
 
   if (sys::Prctl(sys::kPrSetNoNewPrivs, 1) != 0 ||
       sys::Prctl(sys::kPrSetSeccomp, sys::kSeccompModeStrict) != 0) {
-    Abort(reinterpret_cast<uint8_t*>(window),
+    Abort(reinterpret_cast<uint8_t*>(shared),
           "the sandbox helper could not enter seccomp strict mode");
     sys::Exit(kExitNoSeccomp);
   }
@@ -81,8 +79,9 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   static abi::OperationConfig config;
   if (!sys::ReadFull(0, &config, sizeof(config))) sys::Exit(kExitNoConfig);
 
-  Arena arena(g_arena_memory, sizeof(g_arena_memory));
-  PipeTransport transport(reinterpret_cast<uint8_t*>(window));
+  Arena arena(reinterpret_cast<uint8_t*>(shared) + abi::kProcessWindowBytes,
+              abi::kProcessArenaBytes);
+  PipeTransport transport(reinterpret_cast<uint8_t*>(shared));
   const int status = DispatchOperation(config, transport, arena);
 
   transport.Call(abi::MakeRequest(abi::Call::kExit, 0, static_cast<uint64_t>(status)), nullptr,

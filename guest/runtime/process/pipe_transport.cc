@@ -49,30 +49,46 @@ bool SendsPayload(abi::Call call) {
 
 abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* out, void* in) {
   const auto call = static_cast<abi::Call>(request.call);
-  // A payload larger than the window is a request the host refuses
-  // anyway; only what fits is put there.
-  if (SendsPayload(call) && request.length > 0) {
+  const bool sends = SendsPayload(call);
+  const bool receives = call == abi::Call::kRead || call == abi::Call::kDataExtents;
+  abi::CallRequest sent = request;
+  sent.buffer = 0;
+  // A payload in the arena is named where it lies; any other goes through
+  // the window. One larger than the window is a request the host refuses
+  // anyway: only what fits is put there.
+  const auto* payload = static_cast<const uint8_t*>(sends ? out : in);
+  const bool bounce =
+      (sends || receives) && request.length > 0 && !InShared(payload, request.length);
+  if (!bounce && (sends || receives) && request.length > 0) {
+    sent.buffer = static_cast<uint64_t>(payload - shared_);
+  } else if (bounce && sends) {
     const size_t length = request.length < abi::kProcessWindowBytes
                               ? static_cast<size_t>(request.length)
                               : static_cast<size_t>(abi::kProcessWindowBytes);
-    CopyBytes(window_, out, length);
+    CopyBytes(shared_, out, length);
   }
-  if (!sys::WriteFull(kToHost, &request, sizeof(request))) sys::Exit(kBrokenPipeStatus);
+  if (!sys::WriteFull(kToHost, &sent, sizeof(sent))) sys::Exit(kBrokenPipeStatus);
   if (call == abi::Call::kExit) sys::Exit(static_cast<int>(request.offset & 0xff));
 
   abi::CallReply reply{};
   if (!sys::ReadFull(kFromHost, &reply, sizeof(reply))) sys::Exit(kBrokenPipeStatus);
-  // The host sends `length` bytes after a successful kRead or kDataExtents
+  // The host moves `length` bytes after a successful kRead or kDataExtents
   // with a non-zero value (abi.h).
   if (call == abi::Call::kRead && reply.error == 0 && reply.value != request.length) {
     sys::Exit(kBrokenPipeStatus);
   }
-  if ((call == abi::Call::kRead || call == abi::Call::kDataExtents) && reply.error == 0 &&
-      reply.value > 0) {
+  if (bounce && receives && reply.error == 0 && reply.value > 0) {
     if (request.length > abi::kProcessWindowBytes) sys::Exit(kBrokenPipeStatus);
-    CopyBytes(in, window_, static_cast<size_t>(request.length));
+    CopyBytes(in, shared_, static_cast<size_t>(request.length));
   }
   return reply;
+}
+
+bool PipeTransport::InShared(const uint8_t* p, uint64_t length) const {
+  // Only the arena: the window is the bounce buffer itself.
+  const uint8_t* arena = shared_ + abi::kProcessWindowBytes;
+  const uint8_t* end = shared_ + abi::kProcessSharedBytes;
+  return p >= arena && p < end && length <= static_cast<uint64_t>(end - p);
 }
 
 }  // namespace instar::guest

@@ -10,18 +10,24 @@
 //                  host validates the request, moves bytes to or from guest
 //                  memory at `buffer`, and writes the reply just after the
 //                  request.
-//   process        the request is written to fd 1; the `length` payload
-//                  bytes of a call that carries data to the host (kWrite,
-//                  kOpen, kEmit, kLog, kAbort) are first put in the data
-//                  window, kProcessWindowBytes of shared memory the host
-//                  maps on fd 2 before the helper starts (the helper maps
-//                  it before it enters seccomp strict mode); the host
-//                  answers on fd 0 with a CallReply and, for a kRead or
-//                  kDataExtents whose reply is a success with a non-zero
-//                  value, the `length` bytes in the data window. The helper
-//                  waits for the reply in read(2) and has one thread, so
-//                  the window holds still while the host reads it; the
-//                  host copies what it must check before it uses it.
+//   process        the helper's memory for data is shared with the host: a
+//                  memfd of kProcessSharedBytes the host maps, and passes
+//                  on fd 2, before the helper starts (the helper maps it
+//                  before it enters seccomp strict mode). Its first
+//                  kProcessWindowBytes are the data window, the rest is
+//                  the helper's arena. The request is written to fd 1 with
+//                  `buffer` the offset in that memory of the payload (the
+//                  bytes of kWrite, kOpen, kEmit, kLog, kAbort; the room
+//                  for those of kRead and kDataExtents): an arena buffer
+//                  is named where it lies, so data moves between the file
+//                  and the helper's buffers with no copy, and a payload
+//                  elsewhere (the stack, static data) goes through the
+//                  window at offset 0. The host answers on fd 0 with a
+//                  CallReply, after which a kRead's or kDataExtents' bytes
+//                  are at `buffer`. The helper waits for the reply in
+//                  read(2) and has one thread, so the payload holds still
+//                  while the host uses it; the host copies what it must
+//                  check before it uses it.
 //
 // Every field a guest supplies is untrusted: the host checks the call
 // number, the device number, offset + length against overflow, length
@@ -97,7 +103,9 @@ struct CallRequest {
   uint32_t device;
   uint64_t offset;
   uint64_t length;  // payload or transfer length in bytes
-  uint64_t buffer;  // kvm/emulated: guest-physical address of the payload
+  // The payload: kvm/emulated its guest-physical address, process its
+  // offset in the shared memory.
+  uint64_t buffer;
   uint64_t reserved;
 };
 static_assert(sizeof(CallRequest) == 40);
@@ -157,9 +165,12 @@ constexpr uint64_t kMaxResult = 1u << 20;    // bytes in the one kEmit
 constexpr uint64_t kMaxName = 4096;          // bytes in a kOpen name
 constexpr uint64_t kMaxLog = 4096;           // bytes per kLog/kAbort
 constexpr uint32_t kMaxDevices = 64;         // open devices per run
-// The process backend's data window: room for the largest payload either
-// way (kMaxTransfer, kMaxResult).
+// The process backend's shared memory: the data window, room for the
+// largest payload either way (kMaxTransfer, kMaxResult) from a buffer
+// outside the arena, then the helper's arena.
 constexpr uint64_t kProcessWindowBytes = 1u << 20;
+constexpr uint64_t kProcessArenaBytes = 128ull << 20;
+constexpr uint64_t kProcessSharedBytes = kProcessWindowBytes + kProcessArenaBytes;
 // The furthest a kRead/kWrite range may end: a file offset is an off_t.
 constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 
@@ -167,7 +178,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 11;
+constexpr uint32_t kAbiVersion = 12;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.

@@ -76,12 +76,21 @@ int DispatchOperation(const abi::OperationConfig& config, Transport& transport, 
       *static_cast<volatile uint64_t*>(nullptr) = 1;
       return 0;
     case testing::kTestBadRequest: {
-      const abi::CallRequest request = abi::MakeRequest(abi::Call::kEmit, 0, 0, 1ull << 40);
-      uint8_t byte = 0;
-      // Only the request goes out; the host must not wait for 2^40 bytes.
+      // A payload larger than any call allows, and one outside the shared
+      // memory, straight on the pipe: each gets its error reply (the host
+      // neither waits for 2^40 bytes nor touches memory it does not share).
+      // Exit status 42 says both replies were right.
+      abi::CallReply reply{};
+      abi::CallRequest request = abi::MakeRequest(abi::Call::kEmit, 0, 0, 1ull << 40);
       sys::WriteFull(1, &request, sizeof(request));
-      sys::WriteFull(1, &byte, 1);
-      for (;;) sys::Read(0, &byte, 1);
+      sys::ReadFull(0, &reply, sizeof(reply));
+      const bool too_large = reply.error == static_cast<int32_t>(abi::CallError::kTooLarge);
+      request = abi::MakeRequest(abi::Call::kLog, 0, 0, 16);
+      request.buffer = abi::kProcessSharedBytes - 15;
+      sys::WriteFull(1, &request, sizeof(request));
+      sys::ReadFull(0, &reply, sizeof(reply));
+      const bool bad_buffer = reply.error == static_cast<int32_t>(abi::CallError::kBadBuffer);
+      return too_large && bad_buffer ? 42 : (too_large ? 1 : 2);
     }
     case testing::kTestExitWithoutResult:
       return 0;

@@ -14,7 +14,7 @@ enum TestOperation : uint32_t {
   kTestLoop = 0x7e570002,               // spins forever
   kTestProbeEnvironment = 0x7e570003,   // reports open fds, argc and envc
   kTestCrash = 0x7e570004,              // writes through a null pointer
-  kTestBadRequest = 0x7e570005,         // sends a kEmit claiming 2^40 bytes
+  kTestBadRequest = 0x7e570005,         // a 2^40-byte kEmit, a kRead outside shared memory
   kTestExitWithoutResult = 0x7e570006,  // kExit(0) without a kEmit
   // Writes device 0 around the write limit the host set, passed as
   // config.resize.size: the requests of the kvm test guest's
