@@ -189,6 +189,7 @@ void UnlinkPendingOutput() {
 
 DeviceTable::~DeviceTable() {
   DiscardOutput();
+  write_behind_.reset();
   for (int fd : fds_) ::close(fd);
 }
 
@@ -230,6 +231,8 @@ bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, st
   output_target_ = target;
   output_temp_ = temp;
   write_limit_ = write_limit;
+  // Now, before the host confinement forbids new threads.
+  write_behind_ = std::make_unique<WriteBehind>();
   return true;
 }
 
@@ -259,6 +262,11 @@ bool DeviceTable::CommitOutput(std::string* error) {
     *error = "no output to commit";
     return false;
   }
+  if (write_behind_ != nullptr && write_behind_->Drain() != abi::CallError::kOk) {
+    *error = "Could not write '" + output_target_ + "': " + std::strerror(EIO);
+    DiscardOutput();
+    return false;
+  }
   if ((!skip_flushes_ && ::fdatasync(fds_[output_]) != 0) ||
       ::rename(output_temp_.c_str(), output_target_.c_str()) != 0) {
     *error = "Could not create '" + output_target_ + "': " + std::strerror(errno);
@@ -272,6 +280,7 @@ bool DeviceTable::CommitOutput(std::string* error) {
 
 void DeviceTable::DiscardOutput() {
   if (output_temp_.empty()) return;
+  if (write_behind_ != nullptr) (void)write_behind_->Drain();
   ::unlink(output_temp_.c_str());
   ClearPendingOutput();
   output_temp_.clear();
@@ -321,6 +330,7 @@ abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase ba
 
 abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out, uint64_t length) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   uint64_t end;
   if (__builtin_add_overflow(offset, length, &end) || end > static_cast<uint64_t>(INT64_MAX)) {
     return abi::CallError::kBadRange;
@@ -343,28 +353,25 @@ abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out,
 abi::CallError DeviceTable::Write(uint32_t device, uint64_t offset, const uint8_t* data,
                                   uint64_t length) {
   if (!Writable(device)) return abi::CallError::kDenied;
-  uint64_t done = 0;
-  while (done < length) {
-    const ssize_t n =
-        ::pwrite(fds_[device], data + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return abi::CallError::kIOError;
-    }
-    if (n == 0) return abi::CallError::kIOError;
-    done += static_cast<uint64_t>(n);
-  }
-  return abi::CallError::kOk;
+  if (write_behind_ != nullptr) return write_behind_->Post(fds_[device], offset, data, length);
+  return WriteAll(fds_[device], offset, data, length);
+}
+
+abi::CallError DeviceTable::Settle(uint32_t device) {
+  if (write_behind_ == nullptr || device != output_) return abi::CallError::kOk;
+  return write_behind_->Drain();
 }
 
 abi::CallError DeviceTable::Truncate(uint32_t device, uint64_t size) {
   if (!Writable(device)) return abi::CallError::kDenied;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   if (::ftruncate(fds_[device], static_cast<off_t>(size)) != 0) return abi::CallError::kIOError;
   return abi::CallError::kOk;
 }
 
 abi::CallError DeviceTable::Allocate(uint32_t device, uint64_t offset, uint64_t length) {
   if (!Writable(device)) return abi::CallError::kDenied;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   if (length == 0) return abi::CallError::kOk;
   // posix_fallocate(3) returns the error rather than setting errno.
   if (::posix_fallocate(fds_[device], static_cast<off_t>(offset), static_cast<off_t>(length)) !=
@@ -376,6 +383,7 @@ abi::CallError DeviceTable::Allocate(uint32_t device, uint64_t offset, uint64_t 
 
 abi::CallError DeviceTable::Flush(uint32_t device) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   // A read-only device has nothing to make durable.
   if (!Writable(device) || skip_flushes_) return abi::CallError::kOk;
   if (::fdatasync(fds_[device]) != 0) return abi::CallError::kIOError;
@@ -384,6 +392,7 @@ abi::CallError DeviceTable::Flush(uint32_t device) {
 
 abi::CallError DeviceTable::Size(uint32_t device, uint64_t* size) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   struct stat st;
   if (::fstat(fds_[device], &st) != 0) return abi::CallError::kIOError;
   if (S_ISBLK(st.st_mode)) {
@@ -398,6 +407,7 @@ abi::CallError DeviceTable::Size(uint32_t device, uint64_t* size) {
 
 abi::CallError DeviceTable::SeekData(uint32_t device, uint64_t offset, uint64_t* result) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   if (offset > static_cast<uint64_t>(INT64_MAX)) {
     *result = abi::kNoData;
     return abi::CallError::kOk;
@@ -419,6 +429,7 @@ abi::CallError DeviceTable::SeekHole(uint32_t device, uint64_t offset, uint64_t*
 
 abi::CallError DeviceTable::AllocatedSize(uint32_t device, uint64_t* bytes) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   struct stat st {};
   if (::fstat(fds_[device], &st) != 0) return abi::CallError::kIOError;
   *bytes = static_cast<uint64_t>(st.st_blocks) * 512;

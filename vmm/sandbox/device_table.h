@@ -30,14 +30,22 @@
 // amend modify an image in place, as qemu-img does): never created,
 // truncated, renamed or removed by the table; the same write limit bounds
 // every write, truncation and fallocate on it.
+//
+// OpenOutput's writes are done behind the guest (write_behind.h): the table
+// answers a write once it has a copy, and waits for the queued writes
+// before any other call on the output and before the commit, which fails
+// ("Could not write '<target>': ...") when one of them did. OpenInPlace's
+// are done before they are answered.
 #ifndef INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 #define INSTAR_VMM_SANDBOX_DEVICE_TABLE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "instar/guest/abi.h"
+#include "vmm/sandbox/write_behind.h"
 
 namespace instar::vmm {
 
@@ -115,6 +123,10 @@ class DeviceTable {
   abi::CallError Flush(uint32_t device);
 
  private:
+  // Waits for the output's queued writes when `device` is the output:
+  // kOk, or the error one of them met.
+  abi::CallError Settle(uint32_t device);
+
   std::vector<int> fds_;
   std::vector<std::string> paths_;
   size_t roots_ = 0;
@@ -123,6 +135,8 @@ class DeviceTable {
   std::string output_temp_;  // empty once committed or discarded
   uint64_t write_limit_ = 0;
   bool skip_flushes_ = false;
+  // OpenOutput's writes, done behind the guest (write_behind.h).
+  std::unique_ptr<WriteBehind> write_behind_;
 };
 
 // Removes a pending output's temporary file; async-signal-safe (unlink(2)

@@ -1,0 +1,129 @@
+// WriteBehind, and DeviceTable's output through it: the writes land in the
+// order they were posted, from copies (the caller's buffer is free at
+// once), the table waits for them before anything else looks at the
+// output, and a write that failed fails the commit.
+#include "vmm/sandbox/write_behind.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vmm/sandbox/device_table.h"
+
+namespace instar::vmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WriteBehindTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("instar-write-behind-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "out.img").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Contents(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(WriteBehindTest, WritesLandInOrderFromCopies) {
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  {
+    WriteBehind writes;
+    std::vector<uint8_t> buffer(4096);
+    // Each write overwrites most of the one before: only the order of
+    // the writes makes the last byte of every position right.
+    for (int i = 0; i < 64; ++i) {
+      std::fill(buffer.begin(), buffer.end(), static_cast<uint8_t>('a' + i % 26));
+      ASSERT_EQ(writes.Post(fd, static_cast<uint64_t>(i) * 16, buffer.data(), buffer.size()),
+                abi::CallError::kOk);
+      // The caller's buffer is its own again as soon as Post returns.
+      std::fill(buffer.begin(), buffer.end(), '!');
+    }
+    EXPECT_EQ(writes.Drain(), abi::CallError::kOk);
+  }
+  ::close(fd);
+  const std::string file = Contents(path_);
+  ASSERT_EQ(file.size(), 63u * 16 + 4096);
+  for (size_t at = 0; at < file.size(); ++at) {
+    const size_t last = std::min<size_t>(at / 16, 63);
+    ASSERT_EQ(file[at], static_cast<char>('a' + last % 26)) << "at " << at;
+  }
+}
+
+TEST_F(WriteBehindTest, AFailedWriteIsReportedByDrainAndEveryPostAfter) {
+  std::ofstream(path_) << "read-only";
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  WriteBehind writes;
+  const uint8_t byte = 1;
+  // Answered before it is done: the failure shows at the next wait.
+  EXPECT_EQ(writes.Post(fd, 0, &byte, 1), abi::CallError::kOk);
+  EXPECT_EQ(writes.Drain(), abi::CallError::kIOError);
+  EXPECT_EQ(writes.Post(fd, 0, &byte, 1), abi::CallError::kIOError);
+  EXPECT_EQ(writes.Drain(), abi::CallError::kIOError);
+  ::close(fd);
+}
+
+TEST_F(WriteBehindTest, TheOutputReadsBackWhatWasJustWritten) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(path_, 1 << 20, &error)) << error;
+  std::vector<uint8_t> data(256 << 10, 0x5a);
+  ASSERT_EQ(devices.Write(0, 4096, data.data(), data.size()), abi::CallError::kOk);
+  uint64_t size = 0;
+  ASSERT_EQ(devices.Size(0, &size), abi::CallError::kOk);
+  EXPECT_EQ(size, 4096 + data.size());
+  std::vector<uint8_t> back(data.size());
+  ASSERT_EQ(devices.Read(0, 4096, back.data(), back.size()), abi::CallError::kOk);
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Contents(path_).size(), 4096 + data.size());
+}
+
+TEST_F(WriteBehindTest, AWriteThatFailedFailsTheCommitAndLeavesNothing) {
+  // A file size limit makes the write past it fail (EFBIG; SIGXFSZ is
+  // ignored here and blocked on the writer's thread).
+  struct sigaction ignore {};
+  struct sigaction saved {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ignore, &saved);
+  struct rlimit old_limit {};
+  ::getrlimit(RLIMIT_FSIZE, &old_limit);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 8192;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(path_, 1 << 20, &error)) << error;
+  std::vector<uint8_t> data(4096, 1);
+  EXPECT_EQ(devices.Write(0, 1 << 20, data.data(), data.size()), abi::CallError::kOk);
+  EXPECT_FALSE(devices.CommitOutput(&error));
+  EXPECT_EQ(error, "Could not write '" + path_ + "': Input/output error");
+
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &saved, nullptr);
+  EXPECT_FALSE(fs::exists(path_));
+  EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+}  // namespace
+}  // namespace instar::vmm
