@@ -308,6 +308,9 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     FillBytes(zeros, 0, kConvertBufferBytes);
     c.zeros = zeros;
   }
+  // A report per hundredth at most: each is a call to the host.
+  const uint64_t report_step = c.total_sectors / 100 == 0 ? 1 : c.total_sectors / 100;
+  uint64_t next_report = report_step;
   for (uint64_t sector = 0; sector < c.total_sectors;) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
     Run status = c.status;
@@ -320,12 +323,17 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     }
     INSTAR_RETURN_IF_ERROR(WriteSectors(c, sector, n, status));
     sector += n;
+    if (settings.progress != nullptr && sector >= next_report && sector < c.total_sectors) {
+      settings.progress->Report(sector, c.total_sectors);
+      next_report = sector + report_step;
+    }
   }
   if (settings.compressed) {
     if (Status s = writer.WriteCompressed(0, nullptr, 0); !s.ok()) {
       return Fail(c, ConvertStep::kWrite, c.total_sectors, s);
     }
   }
+  if (settings.progress != nullptr) settings.progress->Report(c.total_sectors, c.total_sectors);
   return Status::Ok();
 }
 

@@ -139,6 +139,18 @@ Status OpenSources(OperationContext& ctx, uint32_t first, Sources* out) {
   return Status::Ok();
 }
 
+// -p: each report is a kProgress to the host, which draws it.
+class TransportProgress final : public ConvertProgress {
+ public:
+  explicit TransportProgress(Transport& transport) : transport_(transport) {}
+  void Report(uint64_t done, uint64_t total) override {
+    (void)transport_.Call(abi::MakeRequest(abi::Call::kProgress, 0, done, total), nullptr, nullptr);
+  }
+
+ private:
+  Transport& transport_;
+};
+
 }  // namespace
 
 Status ConvertOperation(OperationContext& ctx) {
@@ -299,6 +311,8 @@ Status ConvertOperation(OperationContext& ctx) {
   // and every driver instar writes starts zeroed); -n's existing target is
   // not assumed to.
   settings.has_zero_init = !skip_create && settings.min_sparse != 0;
+  TransportProgress progress(ctx.transport);
+  if ((config.flags & abi::kConvertProgress) != 0) settings.progress = &progress;
 
   // 5. and 6. The copy, then the target closed.
   uint8_t* buffer = ctx.arena.AllocateArray<uint8_t>(kConvertBufferBytes);

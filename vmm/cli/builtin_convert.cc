@@ -367,14 +367,29 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
       return ReportError(global, error);
     }
   }
-  if (settings.progress && ::isatty(STDOUT_FILENO) != 0) {
+  // -p as qemu-img draws it (qemu_progress_print, min_skip 1.0): the
+  // percentage on one line, redrawn when it has moved on by more than one
+  // point, from the guest's kProgress reports; only on a terminal.
+  GlobalOptions run = global;
+  const bool progress = settings.progress && ::isatty(STDOUT_FILENO) != 0;
+  double last_print = 0;
+  if (progress) {
+    c.flags |= abi::kConvertProgress;
     std::printf("    (%3.2f/100%%)\r", 0.0);
     (void)std::fflush(stdout);
+    run.limits.progress = [&last_print](uint64_t done, uint64_t total) {
+      const double current = 100.0 * static_cast<double>(done) / static_cast<double>(total);
+      if (current > last_print + 1.0 || current == 100.0) {
+        last_print = current;
+        std::printf("    (%3.2f/100%%)\r", current);
+        (void)std::fflush(stdout);
+      }
+    };
   }
 
   DecodedResult result;
   int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
+  if (!RunInSandbox(run, config, devices, /*last_run=*/true, &result, &exit_code)) {
     devices.DiscardOutput();
     return exit_code;
   }
@@ -394,8 +409,9 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, output + ": error while converting " + settings.target_format +
                                    ": " + create_error);
   }
-  if (settings.progress && ::isatty(STDOUT_FILENO) != 0) {
-    std::printf("    (%3.2f/100%%)\n", 100.0);
+  if (progress) {
+    if (last_print != 100.0) std::printf("    (%3.2f/100%%)\r", 100.0);
+    std::printf("\n");
   }
   return kExitOk;
 }

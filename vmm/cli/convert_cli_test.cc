@@ -280,5 +280,49 @@ TEST_F(ConvertCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
   }
 }
 
+// -p on a terminal: the percentage redrawn on one line as the copy goes,
+// from 0.00 to 100.00, as qemu-img draws it (script(1) gives both a
+// terminal, and turns each "\n" into "\r\n").
+TEST_F(ConvertCliTest, ProgressOnATerminalAsQemuImgDrawsIt) {
+  const QemuImg& newest = qemu_imgs_.back();
+  fs::create_directories(dir_);
+  // 64 MiB, a 512 KiB piece of data in every MiB: some 60 steps of copy.
+  const fs::path input = dir_ / "in.raw";
+  {
+    std::ofstream out(input, std::ios::binary);
+    for (int mib = 0; mib < 64; ++mib) {
+      out << std::string(512 << 10, static_cast<char>(mib + 1)) << std::string(512 << 10, '\0');
+    }
+  }
+  auto on_terminal = [&](const std::vector<std::string>& prefix, const std::string& target) {
+    std::string command;
+    for (const std::string& arg : prefix) command += arg + " ";
+    command += "convert -p -O qcow2 " + input.string() + " " + (dir_ / target).string();
+    return testing::RunProgram({"/usr/bin/script", "-qec", command, "/dev/null"});
+  };
+  const testing::ProgramResult qemu = on_terminal({newest.path}, "qemu.qcow2");
+  ASSERT_EQ(qemu.exit_code, 0) << qemu.err;
+  for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+    SCOPED_TRACE(sandbox);
+    const testing::ProgramResult r = on_terminal({kSelf, sandbox}, std::string(sandbox + 10));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // The same first and last drawing as qemu-img's.
+    const std::string first = "    (0.00/100%)\r";
+    const std::string last = "    (100.00/100%)\r\r\n";
+    ASSERT_EQ(qemu.out.substr(0, first.size()), first);
+    ASSERT_EQ(qemu.out.substr(qemu.out.size() - last.size()), last);
+    EXPECT_EQ(r.out.substr(0, first.size()), first) << r.out;
+    ASSERT_GE(r.out.size(), last.size());
+    EXPECT_EQ(r.out.substr(r.out.size() - last.size()), last) << r.out;
+    // Between them, a rising percentage, each more than a point on.
+    std::vector<double> shown;
+    for (size_t at = 0; (at = r.out.find('(', at)) != std::string::npos; ++at) {
+      shown.push_back(std::stod(r.out.substr(at + 1)));
+    }
+    EXPECT_GE(shown.size(), 20u) << r.out;
+    for (size_t i = 1; i + 1 < shown.size(); ++i) EXPECT_GT(shown[i], shown[i - 1] + 1.0);
+  }
+}
+
 }  // namespace
 }  // namespace instar::vmm

@@ -30,7 +30,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kAllocate);
+         call <= static_cast<uint32_t>(abi::Call::kProgress);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.
@@ -46,7 +46,8 @@ std::string Printable(const uint8_t* data, uint64_t length) {
 
 }  // namespace
 
-CallHandler::CallHandler(DeviceTable& devices) : devices_(devices) {}
+CallHandler::CallHandler(DeviceTable& devices, ProgressSink progress)
+    : devices_(devices), progress_(std::move(progress)) {}
 
 abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
   if (exited_ || aborted_) return abi::CallError::kBadCall;
@@ -102,6 +103,7 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
       if (request.length > abi::kMaxLog) return abi::CallError::kBadRange;
       return abi::CallError::kOk;
     case abi::Call::kExit:
+    case abi::Call::kProgress:
       return abi::CallError::kOk;
   }
   return abi::CallError::kBadCall;
@@ -206,6 +208,12 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
     case abi::Call::kExit:
       exited_ = true;
       exit_status_ = request.offset;
+      break;
+    case abi::Call::kProgress:
+      // Shown only where the user asked for it; any numbers will do.
+      if (progress_ && request.length != 0 && request.offset <= request.length) {
+        progress_(request.offset, request.length);
+      }
       break;
   }
   reply.error = static_cast<int32_t>(error);

@@ -11,6 +11,7 @@
 #define INSTAR_VMM_SANDBOX_CALL_HANDLER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,14 @@
 
 namespace instar::vmm {
 
+// Where kProgress goes: work done, of the whole.
+using ProgressSink = std::function<void(uint64_t done, uint64_t total)>;
+
 class CallHandler {
  public:
-  explicit CallHandler(DeviceTable& devices);
+  // `progress`, when set, is given every kProgress (done <= total, total
+  // not 0).
+  explicit CallHandler(DeviceTable& devices, ProgressSink progress = nullptr);
 
   // kOk when the request is well-formed and may proceed to Handle(); the
   // error to reply with otherwise. Never touches a payload.
@@ -51,6 +57,7 @@ class CallHandler {
   abi::CallError CheckWritable(uint32_t device, uint64_t end) const;
 
   DeviceTable& devices_;
+  ProgressSink progress_;
   bool exited_ = false;
   uint64_t exit_status_ = 0;
   bool aborted_ = false;

@@ -75,12 +75,28 @@ TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
 
 TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
   CallHandler handler(devices_);
-  for (uint32_t call : {0u, 16u, 0x7fffffffu, 0xffffffffu}) {
+  for (uint32_t call : {0u, 17u, 0x7fffffffu, 0xffffffffu}) {
     abi::CallRequest r{};
     r.call = call;
     EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;
     EXPECT_EQ(handler.Handle(r, nullptr).error, Err(abi::CallError::kBadCall)) << call;
   }
+}
+
+// kProgress goes to the sink the backend was given, when its numbers make
+// sense, and nowhere when there is none.
+TEST_F(CallHandlerTest, ProgressReachesTheSinkAlone) {
+  DeviceTable devices;
+  std::vector<std::pair<uint64_t, uint64_t>> seen;
+  CallHandler handler(devices,
+                      [&seen](uint64_t done, uint64_t total) { seen.emplace_back(done, total); });
+  EXPECT_EQ(Send(handler, Request(abi::Call::kProgress, 0, 5, 10)).error, 0);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kProgress, 0, 11, 10)).error, 0);  // ignored
+  EXPECT_EQ(Send(handler, Request(abi::Call::kProgress, 0, 0, 0)).error, 0);    // ignored
+  EXPECT_EQ(Send(handler, Request(abi::Call::kProgress, 0, 10, 10)).error, 0);
+  EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, uint64_t>>{{5, 10}, {10, 10}}));
+  CallHandler silent(devices);
+  EXPECT_EQ(Send(silent, Request(abi::Call::kProgress, 0, 5, 10)).error, 0);
 }
 
 TEST_F(CallHandlerTest, RejectsBadDeviceNumbers) {

@@ -417,7 +417,7 @@ TEST_F(HypercallTest, RefusesABufferOverThePageTablesOrTheImage) {
 }
 
 TEST_F(HypercallTest, RefusesUnknownCalls) {
-  for (uint32_t call : {0u, 16u, 99u, 0xFFFFFFFFu}) {
+  for (uint32_t call : {0u, 17u, 99u, 0xFFFFFFFFu}) {
     abi::CallRequest request = Request(abi::Call::kSize, 0, 0, 0);
     request.call = call;
     EXPECT_EQ(Serve(request).error, Error(abi::CallError::kBadCall)) << call;

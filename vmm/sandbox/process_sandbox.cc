@@ -280,7 +280,7 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
   }
 
   const Clock::time_point deadline = Clock::now() + limits.timeout;
-  CallHandler handler(devices);
+  CallHandler handler(devices, limits.progress);
   SandboxOutcome outcome;
   std::string protocol_error;
   bool timed_out = false;

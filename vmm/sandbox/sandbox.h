@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "instar/guest/abi.h"
+#include "vmm/sandbox/call_handler.h"
 #include "vmm/sandbox/device_table.h"
 #include "vmm/sandbox/exit_codes.h"
 
@@ -30,6 +31,8 @@ struct SandboxLimits {
   // Confine the host (host_confinement.h) once the backend has started: for
   // the last run of a command, as nothing can start a sandbox after it.
   bool confine_host = false;
+  // The guest's kProgress reports (call_handler.h), for convert -p.
+  ProgressSink progress;
 };
 
 struct SandboxOutcome {

@@ -301,7 +301,7 @@ class EmulatedSandbox final : public Sandbox {
 
 SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTable& devices,
                                     const SandboxLimits& limits) {
-  CallHandler handler(devices);
+  CallHandler handler(devices, limits.progress);
   auto unavailable = [&](const std::string& message) {
     return FailedGuestOutcome(handler, kExitSandboxUnavailable,
                               "the emulated sandbox cannot start: " + message);

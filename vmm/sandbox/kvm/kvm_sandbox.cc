@@ -333,7 +333,7 @@ class KvmSandbox final : public Sandbox {
 
 SandboxOutcome KvmSandbox::Run(const abi::OperationConfig& config, DeviceTable& devices,
                                const SandboxLimits& limits) {
-  CallHandler handler(devices);
+  CallHandler handler(devices, limits.progress);
   auto unavailable = [&](const std::string& message) {
     return FailedGuestOutcome(handler, kExitSandboxUnavailable,
                               "the kvm sandbox cannot start: " + message);

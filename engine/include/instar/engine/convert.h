@@ -57,6 +57,16 @@ struct ConvertSource {
 // qemu's bdrv_getlength() refuses) is `length` not ok.
 ConvertSource ConvertSourceOf(Image& image, ImageFormat format, QemuLength* length);
 
+// How far the copy is, for -p: Report(done, total) in sectors, when done
+// reaches the next hundredth of total, and at the end.
+class ConvertProgress {
+ public:
+  virtual void Report(uint64_t done, uint64_t total) = 0;
+
+ protected:
+  ~ConvertProgress() = default;
+};
+
 struct ConvertSettings {
   uint64_t min_sparse = 8;  // -S in sectors; 0: every byte is written
   bool compressed = false;  // -c, or a target that needs compressed writes
@@ -65,6 +75,7 @@ struct ConvertSettings {
   bool has_zero_init = true;
   uint64_t cluster_sectors = 0;  // the target's cluster, with `compressed`
   QemuVersion compat;
+  ConvertProgress* progress = nullptr;  // -p
 };
 
 enum class ConvertStep : uint8_t { kBlockStatus, kRead, kWrite };

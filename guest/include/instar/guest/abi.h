@@ -93,6 +93,10 @@ enum class Call : uint32_t {
   // device, offset, length: posix_fallocate(2) of [offset, offset + length)
   // on a writable device (qemu's preallocation=falloc).
   kAllocate = 15,
+  // offset = work done, length = the whole work, in any one unit: how far
+  // the operation is, for a progress display the user asked for (convert
+  // -p); no payload, no device, value 0.
+  kProgress = 16,
 };
 
 struct CallRequest {
@@ -349,6 +353,7 @@ static_assert(sizeof(ConvertConfig) <= 3072);
 constexpr uint32_t kConvertCompress = 1u << 0;    // -c
 constexpr uint32_t kConvertSkipCreate = 1u << 1;  // -n: device 0 is the existing target
 constexpr uint32_t kConvertNoOutput = 1u << 2;    // the host could not create DST
+constexpr uint32_t kConvertProgress = 1u << 3;    // -p on a terminal: report kProgress
 
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic
