@@ -72,7 +72,8 @@ std::vector<OptionSpec> ConvertOptions(const GlobalOptions& global, const CliDia
       {"target-is-zero", 0, false},
       {"bitmaps", 0, false},
   };
-  if (global.compat.AtLeast(6, 0)) specs.push_back({named ? "backing-format" : nullptr, 'F', true});
+  // -F came with 6.2 (qemu commit 1899bf47, "qemu-img: Add -F shorthand to convert").
+  if (global.compat.AtLeast(6, 2)) specs.push_back({named ? "backing-format" : nullptr, 'F', true});
   if (b_is_backing) specs.push_back({"backing", 'b', true});
   if (global.compat.AtLeast(7, 0)) specs.push_back({"skip-broken-bitmaps", 0, false});
   return specs;
