@@ -51,14 +51,37 @@
 // through the WriteBatch, so that a run of compressed clusters, which the
 // packing makes contiguous, reaches the file in few calls.
 //
-// What dd cannot produce is refused as NotSupported: an image with a
-// backing file, snapshots, encryption, an external data file, extended L2
-// entries, a dirty or corrupt flag, compressed or zero clusters to write
-// over, and a refcount table that would have to grow.
+// A target with a backing file (`qemu-img convert -B`) is written as qemu
+// writes it: the reader opened its backing chain (Image::backing()), and
+//   - a copy-on-write region of an allocation whose cluster is
+//     unallocated in the target reads what the backing file holds there
+//     (zeros past its end); when that is not all zeros it is written around
+//     the data (perform_cow()), else as without a backing file;
+//   - a zero cluster of the target (QCOW_OFLAG_ZERO, no offset) is
+//     allocated as an unallocated one is (cluster_needs_new_alloc()), its
+//     copy-on-write regions zeros.
+//
+// Zero writes (WriteZeroes(), convert's zero runs on such a target) are
+// bdrv_co_do_pwrite_zeroes() split at cluster boundaries, each piece given
+// to qcow2_co_pwrite_zeroes(): a piece of a cluster becomes a zero
+// cluster when the rest of that cluster reads as zeros (is_zero(): the
+// target's own entry, else the backing chain's block status as qemu asks
+// it without want_zero, so a raw layer is data) and the cluster is
+// unallocated or zero; whole clusters become zero clusters
+// (qcow2_subcluster_zeroize(): the L2 table allocated first where there is
+// none). Version 2 has no zero flag: with a backing file qemu falls back to
+// writing the zeros as data, as it does for a piece it cannot zero.
+//
+// What dd and convert cannot produce is refused as NotSupported: a backing
+// file that was not opened, snapshots, encryption, an external data file,
+// extended L2 entries, a dirty or corrupt flag, compressed or allocated
+// zero clusters to write over, clusters a zero write would have to free,
+// and a refcount table that would have to grow.
 #include "qcow2/qcow2_write.h"
 
 #include "core/write_batch.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/compare.h"
 #include "instar/engine/deflate.h"
 #include "instar/engine/zstd.h"
 #include "qcow2/qcow2_allocator.h"
@@ -74,6 +97,10 @@ constexpr uint64_t kIncompatibleCompression = 1u << 3;  // the only one a writer
 constexpr uint8_t kCompressionZlib = 0;
 constexpr uint8_t kCompressionZstd = 1;
 
+// cluster_needs_new_alloc() of an L2 entry a writer may meet: unallocated,
+// or a zero cluster with no offset.
+bool NeedsNewAlloc(uint64_t entry) { return entry == 0 || entry == kL2Zero; }
+
 // The cached L2 table.
 struct Table {
   uint64_t offset = 0;  // in the file; 0: nothing cached
@@ -85,9 +112,10 @@ class Qcow2Writer final : public ImageWriter {
  public:
   explicit Qcow2Writer(WritableDevice& device) : device_(device), batch_(device) {}
 
-  Status Init(Arena& arena);
+  Status Init(Image& image, const QemuVersion& compat, Arena& arena);
   Status Write(uint64_t offset, const uint8_t* data, size_t length) override;
   Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) override;
+  Status WriteZeroes(uint64_t offset, uint64_t length) override;
   Status Finish() override;
 
  private:
@@ -110,6 +138,22 @@ class Qcow2Writer final : public ImageWriter {
   // cluster_size_ - 1 bytes; NoSpace when it does not fit.
   Result<size_t> CompressCluster(const uint8_t* in);
 
+  // A copy-on-write region of guest cluster entry `entry` at guest
+  // [offset, offset + length) into `out`: the backing file's bytes when
+  // the cluster is unallocated in the target and there is one, else zeros.
+  // True in *zero when every byte is zero.
+  Status ReadCow(uint64_t entry, uint64_t offset, uint64_t length, uint8_t* out, bool* zero);
+  // is_zero() of the target: whether guest [offset, offset + length),
+  // within one cluster, reads as zeros by block status.
+  Result<bool> ReadsAsZero(uint64_t offset, uint64_t length);
+  // qcow2_co_pwrite_zeroes() of one piece, with the fallback to data.
+  Status ZeroPiece(uint64_t offset, uint64_t length);
+  // qcow2_subcluster_zeroize() of whole clusters [offset, offset +
+  // length); false in *done where the driver answers -ENOTSUP.
+  Status Zeroize(uint64_t offset, uint64_t length, bool* done);
+  // The zeros of `length` bytes at `offset` written as data.
+  Status WriteZerosAsData(uint64_t offset, uint64_t length);
+
   WritableDevice& device_;
   WriteBatch batch_;
   uint32_t cluster_bits_ = 0;
@@ -128,6 +172,17 @@ class Qcow2Writer final : public ImageWriter {
   Qcow2Allocator* allocator_ = nullptr;
   Table l2_;
   bool finished_ = false;
+  uint32_t version_ = 3;
+  QemuVersion compat_;
+  // The target's opened backing file, and what its copy-on-write reads
+  // take: two regions and ReadGuest()'s scratch arena (the one the writer
+  // was opened with, as convert's own reads use it).
+  Image* backing_ = nullptr;
+  uint8_t* cow_start_ = nullptr;
+  uint8_t* cow_end_ = nullptr;
+  Arena* arena_ = nullptr;
+  // One cluster of zeros, for zeros written as data (taken when needed).
+  uint8_t* zeros_ = nullptr;
   // Compressed writes: the image's compression_type, a cluster of zeros
   // padding the disk's short last cluster, the compressed data, and the
   // encoder's scratch memory.
@@ -137,7 +192,9 @@ class Qcow2Writer final : public ImageWriter {
   Arena* encoder_arena_ = nullptr;
 };
 
-Status Qcow2Writer::Init(Arena& arena) {
+Status Qcow2Writer::Init(Image& image, const QemuVersion& compat, Arena& arena) {
+  compat_ = compat;
+  arena_ = &arena;
   if (!batch_.Init(arena)) return Status::NoSpace("out of memory opening a qcow2 image to write");
   // The header's first 105 bytes: a version 2 header is shorter, but its
   // cluster holds them (the header extensions follow it).
@@ -154,10 +211,13 @@ Status Qcow2Writer::Init(Arena& arena) {
   cluster_size_ = uint64_t{1} << cluster_bits_;
   l2_bits_ = cluster_bits_ - 3;
   virtual_size_ = LoadBE64(header + 24);
+  version_ = version;
   if (LoadBE64(header + 8) != 0) {
-    return Status::NotSupported(
-        "instar cannot write guest data to a qcow2 image with a backing "
-        "file yet");
+    backing_ = image.backing();
+    if (backing_ == nullptr) {
+      return Status::NotSupported(
+          "instar cannot write guest data to a qcow2 image whose backing file is not open");
+    }
   }
   if (LoadBE32(header + 32) != 0) {
     return Status::NotSupported("instar cannot write guest data to an encrypted qcow2 image");
@@ -210,6 +270,13 @@ Status Qcow2Writer::Init(Arena& arena) {
   uint8_t* encoder_memory = arena.AllocateArray<uint8_t>(encoder_bytes);
   encoder_arena_ =
       encoder_memory != nullptr ? arena.New<Arena>(encoder_memory, encoder_bytes) : nullptr;
+  if (backing_ != nullptr) {
+    cow_start_ = arena.AllocateArray<uint8_t>(cluster_size_);
+    cow_end_ = arena.AllocateArray<uint8_t>(cluster_size_);
+    if (cow_start_ == nullptr || cow_end_ == nullptr) {
+      return Status::NoSpace("out of memory opening a qcow2 image to write");
+    }
+  }
   if (l1_ == nullptr || l2_.data == nullptr || raw == nullptr || reftable == nullptr ||
       block_buffers == nullptr || scratch == nullptr || padded_ == nullptr ||
       compressed_ == nullptr || encoder_arena_ == nullptr) {
@@ -288,9 +355,10 @@ Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
     const uint64_t entry = LoadBE64(l2 + 8 * l2_index);
     uint64_t run = 1;
     uint64_t bytes = 0;
-    if (entry == 0) {
-      // handle_alloc(): the unallocated clusters from here on.
-      while (run < touched && LoadBE64(l2 + 8 * (l2_index + run)) == 0) ++run;
+    if (NeedsNewAlloc(entry)) {
+      // handle_alloc(): the unallocated (or zero) clusters from here on.
+      while (run < touched && NeedsNewAlloc(LoadBE64(l2 + 8 * (l2_index + run)))) ++run;
+      const uint64_t last_entry = LoadBE64(l2 + 8 * (l2_index + run - 1));
       uint64_t first = 0;
       INSTAR_RETURN_IF_ERROR(AllocClusters(run, &first));
       // The allocation may have written the L2 table back; it stays cached.
@@ -298,8 +366,25 @@ Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
       const uint64_t span = run << cluster_bits_;
       bytes = span - in_cluster < length ? span - in_cluster : length;
       const uint64_t cow_end = in_cluster + bytes;
+      const uint64_t guest = offset - in_cluster;
+      // The regions as qemu reads them: from the backing file, or zeros.
+      bool cow_zero = true;
+      if (backing_ != nullptr && (in_cluster != 0 || cow_end != span)) {
+        bool start_zero = true;
+        bool end_zero = true;
+        INSTAR_RETURN_IF_ERROR(ReadCow(entry, guest, in_cluster, cow_start_, &start_zero));
+        INSTAR_RETURN_IF_ERROR(
+            ReadCow(last_entry, guest + cow_end, span - cow_end, cow_end_, &end_zero));
+        cow_zero = start_zero && end_zero;
+      }
       if (in_cluster == 0 && cow_end == span) {
         INSTAR_RETURN_IF_ERROR(batch_.Write(host, data, bytes));
+      } else if (!cow_zero) {
+        // perform_cow(): the regions read from the backing file, written
+        // around the data.
+        INSTAR_RETURN_IF_ERROR(batch_.Write(host, cow_start_, in_cluster));
+        INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
+        INSTAR_RETURN_IF_ERROR(batch_.Write(host + cow_end, cow_end_, span - cow_end));
       } else if ((offset - in_cluster) + span <= virtual_size_) {
         // is_zero_cow(): both regions unallocated within the disk.
         INSTAR_RETURN_IF_ERROR(batch_.Allocate(host, span));
@@ -325,7 +410,7 @@ Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
       INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
     } else {
       return Status::NotSupported(
-          "instar cannot write over a compressed, zero or shared qcow2 "
+          "instar cannot write over a compressed, allocated zero or shared qcow2 "
           "cluster yet");
     }
     offset += bytes;
@@ -416,6 +501,149 @@ Status Qcow2Writer::WriteCompressedCluster(uint64_t offset, const uint8_t* data,
   return batch_.Write(host, compressed_, size);
 }
 
+Status Qcow2Writer::ReadCow(uint64_t entry, uint64_t offset, uint64_t length, uint8_t* out,
+                            bool* zero) {
+  *zero = true;
+  if (length == 0) return Status::Ok();
+  if (entry != 0 || backing_ == nullptr) {
+    FillBytes(out, 0, length);
+    return Status::Ok();
+  }
+  // A read of the backing file past its end is zeros (qemu's block layer
+  // pads it).
+  const uint64_t size = backing_->VirtualSize();
+  uint64_t inside = offset < size ? size - offset : 0;
+  if (inside > length) inside = length;
+  if (inside > 0) {
+    INSTAR_RETURN_IF_ERROR(ReadGuest(*backing_, offset, inside, out, compat_, *arena_));
+  }
+  FillBytes(out + inside, 0, length - inside);
+  for (uint64_t i = 0; i < inside; ++i) {
+    if (out[i] != 0) {
+      *zero = false;
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<bool> Qcow2Writer::ReadsAsZero(uint64_t offset, uint64_t length) {
+  if (length == 0) return true;
+  INSTAR_ASSIGN_OR_RETURN(const uint64_t entry, L2Entry(offset >> cluster_bits_));
+  if ((entry & kL2Zero) != 0 && (entry & kL2Compressed) == 0) return true;
+  if (entry != 0) return false;
+  // Unallocated here: the chain below answers, each layer asked alone; a
+  // layer shorter than the run reads zeros (bdrv_co_common_block_status_
+  // above() makes them allocated zeros), and a raw layer is data to a
+  // query without want_zero.
+  for (Image* layer = backing_; layer != nullptr; layer = layer->backing()) {
+    if (offset >= AlignUp(layer->VirtualSize(), uint64_t{512})) return true;
+    if (layer->format() == ImageFormat::kRaw) return false;
+    INSTAR_ASSIGN_OR_RETURN(const BlockStatus status,
+                            LayerBlockStatus(*layer, offset, length, compat_));
+    if (status.bytes < length) return false;
+    if ((status.flags & block_status::kZero) != 0) return true;
+    if ((status.flags & (block_status::kData | block_status::kAllocated)) != 0) return false;
+  }
+  return true;
+}
+
+Status Qcow2Writer::WriteZerosAsData(uint64_t offset, uint64_t length) {
+  // bdrv_co_do_pwrite_zeroes()'s bounce buffer, one cluster at a time:
+  // the pieces are cluster-aligned but for the first and the last, so the
+  // clusters are allocated in the same order as by one write. The zeros
+  // are taken at the first such write (dd never makes one).
+  if (zeros_ == nullptr) {
+    zeros_ = arena_->AllocateArray<uint8_t>(cluster_size_);
+    if (zeros_ == nullptr) return Status::NoSpace("out of memory for a qcow2 zero write");
+    FillBytes(zeros_, 0, cluster_size_);
+  }
+  while (length > 0) {
+    uint64_t count = cluster_size_ - (offset & (cluster_size_ - 1));
+    if (count > length) count = length;
+    INSTAR_RETURN_IF_ERROR(Write(offset, zeros_, static_cast<size_t>(count)));
+    offset += count;
+    length -= count;
+  }
+  return Status::Ok();
+}
+
+Status Qcow2Writer::Zeroize(uint64_t offset, uint64_t length, bool* done) {
+  *done = false;
+  // No zero flag before version 3: with a backing file that is -ENOTSUP;
+  // without one qemu discards instead, which leaves an unallocated
+  // cluster as it is (after allocating its L2 table).
+  if (version_ < 3 && backing_ != nullptr) return Status::Ok();
+  const uint64_t end = offset + length;
+  for (uint64_t at = offset; at < end; at += cluster_size_) {
+    const uint64_t cluster = at >> cluster_bits_;
+    INSTAR_RETURN_IF_ERROR(LoadL2(cluster >> l2_bits_));
+    uint8_t* slot = l2_.data + 8 * (cluster & (L2Entries() - 1));
+    const uint64_t entry = LoadBE64(slot);
+    if (entry == 0) {
+      if (version_ >= 3) {
+        StoreBE64(slot, kL2Zero);
+        l2_.dirty = true;
+      }
+    } else if (entry != kL2Zero) {
+      return Status::NotSupported("instar cannot write zeroes over an allocated qcow2 cluster yet");
+    }
+  }
+  *done = true;
+  return Status::Ok();
+}
+
+Status Qcow2Writer::ZeroPiece(uint64_t offset, uint64_t length) {
+  const uint64_t head = offset & (cluster_size_ - 1);
+  const uint64_t end = offset + length;
+  uint64_t tail =
+      (end & (cluster_size_ - 1)) == 0 ? 0 : cluster_size_ - (end & (cluster_size_ - 1));
+  if (end == virtual_size_) tail = 0;
+  uint64_t start = offset;
+  uint64_t bytes = length;
+  if (head != 0 || tail != 0) {
+    // The rest of the cluster must already read as zeros, and the cluster
+    // be unallocated or zero: then all of it becomes a zero cluster.
+    INSTAR_ASSIGN_OR_RETURN(const bool head_zero, ReadsAsZero(offset - head, head));
+    INSTAR_ASSIGN_OR_RETURN(const bool tail_zero, ReadsAsZero(end, tail));
+    INSTAR_ASSIGN_OR_RETURN(const uint64_t entry, L2Entry(offset >> cluster_bits_));
+    if (!head_zero || !tail_zero || (entry != 0 && entry != kL2Zero)) {
+      return WriteZerosAsData(offset, length);
+    }
+    start = offset - head;
+    bytes = cluster_size_;
+  }
+  bool done = false;
+  INSTAR_RETURN_IF_ERROR(Zeroize(start, bytes, &done));
+  if (!done) return WriteZerosAsData(offset, length);
+  return Status::Ok();
+}
+
+Status Qcow2Writer::WriteZeroes(uint64_t offset, uint64_t length) {
+  if (finished_) return Status::InvalidArgument("write after the image was closed");
+  uint64_t end = 0;
+  if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+    return Status::OutOfRange("write past the end of the image");
+  }
+  // bdrv_co_do_pwrite_zeroes(): a head up to the first cluster boundary,
+  // whole clusters, and a tail, each a request of its own.
+  uint64_t head = offset & (cluster_size_ - 1);
+  const uint64_t tail = end & (cluster_size_ - 1);
+  while (length > 0) {
+    uint64_t count = length;
+    if (head != 0) {
+      if (count > cluster_size_ - head) count = cluster_size_ - head;
+      head = (head + count) & (cluster_size_ - 1);
+    } else if (tail != 0 && count > cluster_size_) {
+      count -= tail;
+    }
+    INSTAR_RETURN_IF_ERROR(ZeroPiece(offset, count));
+    offset += count;
+    length -= count;
+  }
+  return Status::Ok();
+}
+
 Status Qcow2Writer::Finish() {
   if (finished_) return Status::InvalidArgument("the image was closed twice");
   finished_ = true;
@@ -429,11 +657,11 @@ Status Qcow2Writer::Finish() {
 
 // The reader's parse is not needed: the writer reads the few header fields
 // and tables it keeps from the device itself.
-Result<ImageWriter*> OpenQcow2Writer(Image&, WritableDevice& device, const WriterEntropy&,
-                                     const QemuVersion&, Arena& arena) {
+Result<ImageWriter*> OpenQcow2Writer(Image& image, WritableDevice& device, const WriterEntropy&,
+                                     const QemuVersion& compat, Arena& arena) {
   auto* writer = arena.New<Qcow2Writer>(device);
   if (writer == nullptr) return Status::NoSpace("out of memory opening a qcow2 image to write");
-  INSTAR_RETURN_IF_ERROR(writer->Init(arena));
+  INSTAR_RETURN_IF_ERROR(writer->Init(image, compat, arena));
   return static_cast<ImageWriter*>(writer);
 }
 

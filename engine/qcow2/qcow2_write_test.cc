@@ -17,6 +17,7 @@
 #include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
 #include "instar/engine/modify.h"
+#include "testing/corpus.h"
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
 #include "testing/qemu_img.h"
@@ -248,6 +249,167 @@ TEST(Qcow2WriteTest, WritesMatchQemuIo) {
       ExpectCheckClean(dir, actual, what);
     }
   }
+}
+
+// A write of the overlay cases below: data of `pattern`, or, with
+// `zeroes`, qemu's write-zeroes with BDRV_REQ_MAY_UNMAP (`write -z -u`).
+struct OverlayWrite {
+  uint64_t offset;
+  uint64_t length;
+  uint8_t pattern;
+  bool zeroes;
+};
+
+struct OverlayCase {
+  const char* name;
+  const char* options;  // the overlay's, beside its backing file
+  uint64_t size;
+  uint64_t base_size;
+  std::vector<GuestWrite> base_writes;
+  std::vector<OverlayWrite> writes;
+};
+
+// An image with a backing file (what `qemu-img convert -B` writes): the
+// copy-on-write of partial clusters reads the backing file, and zero
+// writes make zero clusters (v3) or data (v2) as qemu's
+// qcow2_co_pwrite_zeroes() and its fallback do. Each case makes the base
+// with qemu-img and qemu-io, the overlay with `qemu-img create -b` and one
+// qemu-io run of its writes, and the engine's overlay over the same base
+// must be the same file.
+TEST(Qcow2WriteTest, OverlayWritesMatchQemuIo) {
+  const std::vector<OverlayCase> cases = {
+      {"zero-piece-over-unallocated-base",
+       "",
+       4 << 20,
+       4 << 20,
+       {{0, 65536, 0x10}},
+       {{65536 + 4096, 8192, 0, true},
+        {65536 + 4096, 4096, 0x21, false},
+        {200000, 300000, 0, true},
+        {131072, 65536, 0, true}}},
+      {"zero-piece-over-base-data",
+       "",
+       4 << 20,
+       4 << 20,
+       {{0, 1 << 20, 0x11}},
+       {{4096, 8192, 0, true}, {65536, 4096, 0x22, false}, {65536 + 8192, 65536, 0, true}}},
+      {"cow-reads-backing",
+       "",
+       4 << 20,
+       4 << 20,
+       {{0, 2 << 20, 0x12}},
+       {{1000, 2000, 0x23, false}, {(1 << 20) + 70000, 100000, 0x24, false}}},
+      {"past-backing-end",
+       "",
+       8 << 20,
+       1 << 20,
+       {{0, 1 << 20, 0x13}},
+       {{(1 << 20) - 4096, 8192, 0x25, false},
+        {2 << 20, 3 << 20, 0, true},
+        {7 << 20, 4096, 0, true}}},
+      {"cs4k-l2-boundary",
+       "cluster_size=4k",
+       8 << 20,
+       8 << 20,
+       {{(2 << 20) - 8192, 16384, 0x14}},
+       {{(2 << 20) - 100000, 200000, 0, true}, {(2 << 20) - 6000, 1000, 0x26, false}}},
+      {"compat-v2",
+       "compat=0.10",
+       4 << 20,
+       4 << 20,
+       {{0, 65536, 0x15}},
+       {{0, 4096, 0, true}, {131072, 200000, 0, true}, {400000, 4096, 0x27, false}}},
+  };
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  for (const QemuImgBinary& qemu : testing::QemuImgBinaries()) {
+    for (const OverlayCase& c : cases) {
+      const std::string what = std::string(c.name) + " with qemu-io " + qemu.version_text;
+      SCOPED_TRACE(what);
+      const std::string base_path = dir.File("base.qcow2");
+      const std::string path = dir.File("overlay.qcow2");
+      std::remove(base_path.c_str());
+      std::remove(path.c_str());
+      std::string out;
+      ASSERT_EQ(
+          testing::QemuImgCreate(qemu, "qcow2", "", base_path, std::to_string(c.base_size), &out),
+          0)
+          << out;
+      std::vector<std::string> base_argv = {QemuIoFor(qemu), "-f", "qcow2"};
+      for (const GuestWrite& w : c.base_writes) {
+        base_argv.push_back("-c");
+        base_argv.push_back("write -q -P " + std::to_string(w.pattern) + " " +
+                            std::to_string(w.offset) + " " + std::to_string(w.length));
+      }
+      base_argv.push_back(base_path);
+      ASSERT_EQ(RunProgram(base_argv, &out), 0) << out;
+      std::string options = "backing_file=base.qcow2,backing_fmt=qcow2";
+      if (*c.options != '\0') options += std::string(",") + c.options;
+      ASSERT_EQ(testing::QemuImgCreate(qemu, "qcow2", options, path, std::to_string(c.size), &out),
+                0)
+          << out;
+      std::vector<std::string> argv = {QemuIoFor(qemu), "-f", "qcow2"};
+      for (const OverlayWrite& w : c.writes) {
+        argv.push_back("-c");
+        const std::string range = std::to_string(w.offset) + " " + std::to_string(w.length);
+        argv.push_back(w.zeroes ? "write -q -z -u " + range
+                                : "write -q -P " + std::to_string(w.pattern) + " " + range);
+      }
+      argv.push_back(path);
+      ASSERT_EQ(RunProgram(argv, &out), 0) << out;
+      const std::vector<uint8_t> expected = testing::ReadWholeFile(path);
+
+      // The engine's overlay, over the base qemu made.
+      testing::CreateOutcome created = testing::RunCreateHook(
+          ImageFormat::kQcow2, options, c.size, qemu.version, "overlay.qcow2", 0, {}, 32 << 20);
+      ASSERT_TRUE(created.status.ok()) << created.error_text;
+      MemoryDevice base(testing::ReadWholeFile(base_path));
+      testing::MapOpener opener;
+      opener.Add("base.qcow2", &base);
+      std::vector<uint8_t> buffer(32 << 20);
+      Arena arena(buffer.data(), buffer.size());
+      const FormatDriver* driver = FindFormatDriver(ImageFormat::kQcow2);
+      OpenOptions open_options;
+      open_options.compat = qemu.version;
+      Result<Image*> image = driver->open(created.device, opener, arena, open_options);
+      ASSERT_TRUE(image.ok()) << image.status().message();
+      ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
+      Result<ImageWriter*> writer =
+          driver->open_writer(**image, created.device, WriterEntropy{}, qemu.version, arena);
+      ASSERT_TRUE(writer.ok()) << writer.status().message();
+      for (const OverlayWrite& w : c.writes) {
+        if (w.zeroes) {
+          ASSERT_TRUE((*writer)->WriteZeroes(w.offset, w.length).ok());
+        } else {
+          const std::vector<uint8_t> data(w.length, w.pattern);
+          ASSERT_TRUE((*writer)->Write(w.offset, data.data(), data.size()).ok());
+        }
+      }
+      ASSERT_TRUE((*writer)->Finish().ok());
+      ASSERT_EQ(created.device.bytes().size(), expected.size());
+      EXPECT_TRUE(created.device.bytes() == expected)
+          << testing::FirstDifference(created.device.bytes(), expected, {});
+    }
+  }
+}
+
+TEST(Qcow2WriteTest, RefusesAnUnopenedBackingFile) {
+  const QemuVersion compat{11, 1, 3};
+  testing::CreateOutcome created =
+      testing::RunCreateHook(ImageFormat::kQcow2, "backing_file=base.qcow2,backing_fmt=qcow2",
+                             1 << 20, compat, "overlay.qcow2", 0, {}, 4 << 20);
+  ASSERT_TRUE(created.status.ok()) << created.error_text;
+  std::vector<uint8_t> buffer(8 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  const FormatDriver* driver = FindFormatDriver(ImageFormat::kQcow2);
+  NoFiles opener;
+  OpenOptions open_options;
+  open_options.compat = compat;
+  Result<Image*> image = driver->open(created.device, opener, arena, open_options);
+  ASSERT_TRUE(image.ok());
+  Result<ImageWriter*> writer =
+      driver->open_writer(**image, created.device, WriterEntropy{}, compat, arena);
+  EXPECT_EQ(writer.status().code(), StatusCode::kNotSupported);
 }
 
 TEST(Qcow2WriteTest, RefusesWritesPastTheEnd) {

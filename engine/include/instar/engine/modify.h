@@ -82,6 +82,17 @@ class ImageWriter {
     (void)length;
     return Status::NotSupported("this format has no compressed writes");
   }
+  // qemu's write-zeroes (blk_co_pwrite_zeroes() with BDRV_REQ_MAY_UNMAP,
+  // what `qemu-img convert` issues for a zero run of a target that does not
+  // start zeroed, such as one with a backing file): guest bytes [offset,
+  // offset + length) read as zeros afterwards, made as the driver makes
+  // them (qcow2 v3: zero clusters where it can, else zeros written as
+  // data), so that the image's layout is qemu's.
+  virtual Status WriteZeroes(uint64_t offset, uint64_t length) {
+    (void)offset;
+    (void)length;
+    return Status::NotSupported("instar cannot write zeroes to an image of this format yet");
+  }
   // bdrv_get_info()'s needs_compressed_writes: every write of guest data
   // must be a WriteCompressed() (a streamOptimized vmdk), so convert
   // compresses without -c.
