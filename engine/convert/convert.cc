@@ -16,9 +16,9 @@ constexpr uint64_t kBufferSectors = kConvertBufferBytes / kSector;
 // BDRV_REQUEST_MAX_SECTORS: the most one block status query asks for.
 constexpr uint64_t kRequestMaxSectors = (INT32_MAX & ~uint64_t{511}) / kSector;
 
-// What img_convert knows of the run it is in (there is no target backing
-// file, so BLK_BACKING_FILE never arises).
-enum class Run : uint8_t { kData, kZero };
+// What img_convert knows of the run it is in: BLK_DATA, BLK_ZERO, and
+// BLK_BACKING_FILE (left to the target's backing file, not written).
+enum class Run : uint8_t { kData, kZero, kBacking };
 
 struct Copy {
   const ConvertSource* sources;
@@ -142,6 +142,18 @@ Result<uint64_t> IterationSectors(Copy& c, uint64_t sector) {
   const ConvertSource& source = c.sources[SelectPart(c, sector, &source_start)];
   uint64_t n = c.total_sectors - sector;
   if (n > kRequestMaxSectors) n = kRequestMaxSectors;
+  // Past the end of the target's backing file zeros need no write; the
+  // run stops there, for zeros are taken differently on either side.
+  bool post_backing_zero = false;
+  const int64_t backing_sectors = c.settings.target_backing_sectors;
+  if (backing_sectors >= 0) {
+    const uint64_t end = static_cast<uint64_t>(backing_sectors);
+    if (sector >= end) {
+      post_backing_zero = true;
+    } else if (sector + n > end) {
+      n = end - sector;
+    }
+  }
 
   if (c.sector_next_status <= sector) {
     const uint64_t offset = (sector - source_start) * kSector;
@@ -153,7 +165,12 @@ Result<uint64_t> IterationSectors(Copy& c, uint64_t sector) {
     if (offset < size) {
       uint64_t ask = n * kSector;
       if (ask > size - offset) ask = size - offset;
-      Result<BlockStatus> status = BlockStatusAbove(*source.image, offset, ask, c.settings.compat);
+      // With a backing file for the target, the source's top image alone
+      // (its own backing file is the base of the query).
+      Result<BlockStatus> status =
+          c.settings.target_has_backing
+              ? LayerBlockStatus(*source.image, offset, ask, c.settings.compat)
+              : BlockStatusAbove(*source.image, offset, ask, c.settings.compat);
       if (!status.ok()) {
         c.failure->offset = offset;
         return Fail(c, ConvertStep::kBlockStatus, sector, status.status());
@@ -165,7 +182,13 @@ Result<uint64_t> IterationSectors(Copy& c, uint64_t sector) {
     // The next query starts on the source's alignment.
     const uint64_t tail = (sector - source_start + n) % source.alignment;
     if (n > tail) n -= tail;
-    c.status = (flags & block_status::kZero) != 0 ? Run::kZero : Run::kData;
+    if ((flags & block_status::kZero) != 0) {
+      c.status = post_backing_zero ? Run::kBacking : Run::kZero;
+    } else if ((flags & block_status::kData) != 0 || !c.settings.target_has_backing) {
+      c.status = Run::kData;
+    } else {
+      c.status = Run::kBacking;
+    }
     c.sector_next_status = sector + n;
   }
 
@@ -224,9 +247,17 @@ Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
   return Status::Ok();
 }
 
-// blk_co_pwrite_zeroes() on a target that does not start zeroed (-n): the
-// writers have no zero write, so the zeros are written as data.
+// blk_co_pwrite_zeroes() on a target that does not start zeroed: the
+// writer's own zero write on a target with a backing file, where qemu's
+// drivers make zero clusters; as data on -n's target without one, as
+// before the writers had a zero write.
 Status WriteZeros(Copy& c, uint64_t sector, uint64_t n) {
+  if (c.settings.target_has_backing) {
+    if (Status s = c.writer.WriteZeroes(sector * kSector, n * kSector); !s.ok()) {
+      return Fail(c, ConvertStep::kWrite, sector, s);
+    }
+    return Status::Ok();
+  }
   while (n > 0) {
     const uint64_t count = n < kBufferSectors ? n : kBufferSectors;
     if (Status s = c.writer.Write(sector * kSector, c.zeros, static_cast<size_t>(count * kSector));
@@ -243,6 +274,8 @@ Status WriteZeros(Copy& c, uint64_t sector, uint64_t n) {
 Status WriteSectors(Copy& c, uint64_t sector, uint64_t n, Run status) {
   const uint8_t* buffer = c.buffer;
   const ConvertSettings& s = c.settings;
+  // BLK_BACKING_FILE: left unallocated, so the backing file shows.
+  if (status == Run::kBacking) return Status::Ok();
   while (n > 0) {
     uint64_t count = n;
     bool zero = status == Run::kZero;
@@ -302,7 +335,7 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     }
     c.buf_sectors = settings.cluster_sectors;
   }
-  if (!settings.has_zero_init) {
+  if (!settings.has_zero_init && !settings.target_has_backing) {
     uint8_t* zeros = scratch.AllocateArray<uint8_t>(kConvertBufferBytes);
     if (zeros == nullptr) return Status::NoSpace("out of memory for the convert buffer");
     FillBytes(zeros, 0, kConvertBufferBytes);
@@ -317,7 +350,7 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     if (settings.min_sparse == 0 && status == Run::kZero && n > c.buf_sectors) n = c.buf_sectors;
     if (status == Run::kData) {
       INSTAR_RETURN_IF_ERROR(ReadSectors(c, sector, n));
-    } else if (settings.min_sparse == 0) {
+    } else if (settings.min_sparse == 0 && status == Run::kZero) {
       FillBytes(buffer, 0, static_cast<size_t>(n * kSector));
       status = Run::kData;
     }

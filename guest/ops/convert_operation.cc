@@ -10,22 +10,29 @@
 //      only);
 //   2. -O looked up ("Unknown file format '%s'"), a format without
 //      creation refused, the -o text parsed for it with the size set to
-//      the sources' total;
-//   3. -c's checks: the driver can compress, no encryption, no
+//      the sources' total, then -B and -F set into it
+//      (add_old_style_options: "Backing file not supported for file
+//      format '%s'");
+//   3. the target's backing file: none with several sources, its format
+//      required since 6.1 (a warning before);
+//   4. -c's checks: the driver can compress, no encryption, no
 //      preallocation;
-//   4. bdrv_create() (the driver's create hook on device 0), then the
-//      target opened by its reader and, through open_writer, for guest
-//      writes;
-//   5. the copy (ConvertImages(), instar/engine/convert.h): the block
+//   5. bdrv_create() (the driver's create hook on device 0), then the
+//      target opened by its reader, with its backing chain, and, through
+//      open_writer, for guest writes;
+//   6. the copy (ConvertImages(), instar/engine/convert.h): the block
 //      loop of qemu-img.c, compressed with -c or where the target needs
 //      compressed writes (a streamOptimized vmdk), ending with the
-//      end-of-file signal of a compressed target;
-//   6. the writer's Finish().
+//      end-of-file signal of a compressed target; with a backing file for
+//      the target, only what the source's top image allocates;
+//   7. the writer's Finish().
 //
 // A failure anywhere is the error result in qemu's words, and the host
 // removes the output (qemu would leave a partial file).
 #include "instar/engine/convert.h"
+#include "instar/engine/create_line.h"
 #include "instar/engine/format_driver.h"
+#include "instar/engine/measure_dialect.h"
 #include "instar/engine/modify.h"
 #include "instar/guest/convert_result.h"
 #include "instar/guest/transport_device.h"
@@ -110,6 +117,52 @@ Status RefuseText(OperationContext& ctx, const char* words, Status status) {
   return status;
 }
 
+// Whether the driver's creation options take `key` in this version.
+bool HasCreateOption(const FormatDriver& driver, MeasureOptionKey key,
+                     const MeasureDialect& dialect) {
+  for (size_t i = 0; i < driver.create_options.count; ++i) {
+    const CreateOption& option = driver.create_options.options[i];
+    if (option.key == key && dialect.HasOptionSince(option.since_major, option.since_minor)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// add_old_style_options(): -B and -F set into the parsed -o options after
+// the -o text, so they win over its backing_file and backing_fmt.
+Status SetBackingOptions(OperationContext& ctx, const FormatDriver& driver,
+                         ParsedMeasureOptions* options) {
+  const abi::ConvertConfig& config = ctx.config.convert;
+  const MeasureDialect dialect = MeasureDialectFor(ctx.compat);
+  struct Given {
+    uint32_t flag;
+    K key;
+    const char* field;
+    size_t size;
+    const char* words;
+  };
+  const Given given[] = {
+      {abi::kConvertHasBacking, K::kBackingFile, config.backing_file, sizeof(config.backing_file),
+       "Backing file not supported for file format '"},
+      {abi::kConvertHasBackingFormat, K::kBackingFmt, config.backing_format,
+       sizeof(config.backing_format), "Backing file format not supported for file format '"},
+  };
+  for (const Given& g : given) {
+    if ((config.flags & g.flag) == 0) continue;
+    if (!HasCreateOption(driver, g.key, dialect)) {
+      ctx.error.Clear();
+      ctx.error.Append(kQemuImg).Append(g.words).Append(config.target_format).Append("'");
+      return Status::NotSupported("no backing file for this format");
+    }
+    MeasureOptionValue& value = options->values[static_cast<size_t>(g.key)];
+    value = MeasureOptionValue();
+    value.present = true;
+    value.text = MeasureText{g.field, BoundedLength(g.field, g.size)};
+  }
+  return Status::Ok();
+}
+
 // Step 1: the sources, devices `first` .. `first + count - 1`.
 Status OpenSources(OperationContext& ctx, uint32_t first, Sources* out) {
   const abi::ConvertConfig& config = ctx.config.convert;
@@ -151,9 +204,9 @@ class TransportProgress final : public ConvertProgress {
   Transport& transport_;
 };
 
-}  // namespace
-
-Status ConvertOperation(OperationContext& ctx) {
+// Everything after the getopt loop; `warning` gets the lines qemu-img
+// prints on stderr and goes on (5.2's backing file without its format).
+Status Convert(OperationContext& ctx, TextBuilder& warning) {
   // RunOperation() checked the texts, the source count and the names.
   const abi::ConvertConfig& config = ctx.config.convert;
   const bool no_output = (config.flags & abi::kConvertNoOutput) != 0;
@@ -222,13 +275,36 @@ Status ConvertOperation(OperationContext& ctx) {
     size = MeasureOptionValue();
     size.present = true;
     size.number = c.total_sectors * kSector;
-    if (options->Get(K::kBackingFile).present) {
-      return RefuseText(ctx, "instar convert cannot write a target with a backing file yet",
-                        Status::NotSupported("backing file for the target"));
-    }
+    INSTAR_RETURN_IF_ERROR(SetBackingOptions(ctx, *driver, options));
   }
 
-  // 3. -c's checks.
+  // 3. The target's backing file: the options' (-B is among them) when
+  // the target is made, -B's with -n.
+  const MeasureOptionValue& backing_option = options->Get(K::kBackingFile);
+  const bool backing_param = !skip_create && backing_option.present;
+  const bool target_has_backing =
+      backing_param || (skip_create && (config.flags & abi::kConvertHasBacking) != 0);
+  if (target_has_backing && c.count > 1) {
+    return RefuseText(ctx,
+                      "Having a backing file for the target makes no sense when concatenating "
+                      "multiple input images",
+                      Status::InvalidArgument("backing file with several sources"));
+  }
+  if (backing_param && !options->Get(K::kBackingFmt).present) {
+    if (CreateDialectFor(ctx.compat).backing_without_format == BackingWithoutFormat::kRefuse) {
+      return RefuseText(ctx, "Use of backing file requires explicit backing format",
+                        Status::InvalidArgument("backing file without format"));
+    }
+    warning.Append(kQemuImg).Append(
+        "warning: Deprecated use of backing file without explicit backing format\n");
+  }
+  if (backing_param && backing_option.text.length == 0) {
+    // qemu-img crashes on an empty name (every version of the matrix).
+    return RefuseText(ctx, "instar convert: the backing file name is empty",
+                      Status::InvalidArgument("empty backing file name"));
+  }
+
+  // 4. -c's checks.
   if (settings.compressed && !skip_create) {
     if (!driver->compressed_writes) {
       return RefuseText(ctx, "Compression not supported for this file format",
@@ -249,7 +325,7 @@ Status ConvertOperation(OperationContext& ctx) {
     }
   }
 
-  // 4. bdrv_create(), then the target opened for writing.
+  // 5. bdrv_create(), then the target opened for writing.
   if (no_output) return ctx.writer.Bool(convert_result::kTagNoOutput, true);
   INSTAR_ASSIGN_OR_RETURN(TransportWritableDevice * output,
                           TransportWritableDevice::Create(ctx.transport, 0, ctx.arena));
@@ -307,14 +383,25 @@ Status ConvertOperation(OperationContext& ctx) {
       (settings.cluster_sectors == 0 || settings.cluster_sectors > kConvertBufferBytes / kSector)) {
     return RefuseText(ctx, "invalid cluster size", Status::InvalidArgument("cluster size"));
   }
-  // A target that starts zeroed: a new image with -S (every regular file
-  // and every driver instar writes starts zeroed); -n's existing target is
-  // not assumed to.
-  settings.has_zero_init = !skip_create && settings.min_sparse != 0;
+  // A target that starts zeroed: a new image with -S and no backing file
+  // (every regular file and every driver instar writes starts zeroed);
+  // -n's existing target is not assumed to.
+  settings.has_zero_init = !skip_create && settings.min_sparse != 0 && !target_has_backing;
+  // With a backing file: the length of the new target's (bdrv_nb_sectors
+  // of it; -1, none, with -n), past which the target reads zeros anyway.
+  settings.target_has_backing = target_has_backing;
+  settings.target_backing_sectors = -1;
+  if (target_has_backing && !skip_create && opened.image->backing() != nullptr) {
+    const QemuLength length = opened.image->backing()->Length();
+    if (length.ok) {
+      settings.target_backing_sectors =
+          static_cast<int64_t>((length.bytes + kSector - 1) / kSector);
+    }
+  }
   TransportProgress progress(ctx.transport);
   if ((config.flags & abi::kConvertProgress) != 0) settings.progress = &progress;
 
-  // 5. and 6. The copy, then the target closed.
+  // 6. and 7. The copy, then the target closed.
   uint8_t* buffer = ctx.arena.AllocateArray<uint8_t>(kConvertBufferBytes);
   if (buffer == nullptr) return Status::NoSpace("out of memory for the convert buffer");
   ConvertFailure failure;
@@ -330,6 +417,18 @@ Status ConvertOperation(OperationContext& ctx) {
     return FailCopy(ctx, failure, s);
   }
   return ctx.writer.U64(convert_result::kTagWritten, written);
+}
+
+}  // namespace
+
+Status ConvertOperation(OperationContext& ctx) {
+  char text[256];
+  TextBuilder warning(text, sizeof(text));
+  if (Status s = Convert(ctx, warning); !s.ok()) {
+    return warning.empty() ? s : FailWithWarning(ctx, warning, s);
+  }
+  if (warning.empty()) return Status::Ok();
+  return ctx.writer.Bytes(convert_result::kTagWarning, warning.c_str(), warning.length());
 }
 
 }  // namespace instar::guest

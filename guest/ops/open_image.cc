@@ -271,6 +271,19 @@ Result<OpenedTarget> OpenTargetForWrites(OperationContext& ctx, const FormatDriv
   open_options.compat = ctx.compat;
   Result<Image*> opened = OpenImage(driver.format, output, opener, ctx.arena, open_options);
   if (!opened.ok()) return could_not_open(opened.status());
+  // A target made with a backing file (convert -B) opens it as qemu-img's
+  // img_open_file() does, relative to the target's directory: its writer
+  // reads what the copy-on-write of a partial cluster takes from it.
+  if ((*opened)->HasBacking()) {
+    BackingFailure failure;
+    if (Status s =
+            OpenBackingChain(**opened, opener, ctx.arena, open_options, kMaxBackingDepth, &failure);
+        !s.ok()) {
+      ReportBackingFailure(ctx, NamedImage{ctx.config.filename, sizeof(ctx.config.filename)}, s,
+                           failure);
+      return s;
+    }
+  }
   if (driver.open_writer == nullptr) {
     ctx.error.Clear();
     ctx.error.Append("qemu-img: ")

@@ -62,7 +62,9 @@ Status CheckConfig(const abi::OperationConfig& config) {
     const abi::ConvertConfig& c = config.convert;
     if (!Terminated(c.target_format, sizeof(c.target_format)) ||
         !Terminated(c.options, sizeof(c.options)) || !Terminated(c.snapshot, sizeof(c.snapshot)) ||
-        !Terminated(c.snapshot_id, sizeof(c.snapshot_id))) {
+        !Terminated(c.snapshot_id, sizeof(c.snapshot_id)) ||
+        !Terminated(c.backing_file, sizeof(c.backing_file)) ||
+        !Terminated(c.backing_format, sizeof(c.backing_format))) {
       return Status::InvalidArgument("the sandbox received an unterminated convert option");
     }
     // Every source's name terminated within source_names.

@@ -14,6 +14,7 @@ bool ReadConvertView(const DecodedResult& result, ConvertView* out, std::string*
   std::optional<bool> no_output;
   f.Bool(kTagNoOutput, "no output", &no_output);
   f.U64(kTagWritten, "bytes written", &out->written);
+  f.Text(kTagWarning, "warning", &out->warning);
   if (!f.Done()) return false;
   out->no_output = no_output.value_or(false);
   if (out->no_output == out->written.has_value()) {

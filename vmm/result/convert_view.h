@@ -16,6 +16,9 @@ struct ConvertView {
   bool no_output = false;
   // The guest bytes written (unset with no_output).
   std::optional<uint64_t> written;
+  // What qemu-img printed on stderr before it went on, each line with its
+  // newline.
+  std::optional<std::string> warning;
 };
 
 bool ReadConvertView(const DecodedResult& result, ConvertView* out, std::string* error);

@@ -9,10 +9,17 @@
 //    their lengths (in 512-byte sectors, each source's last partial sector
 //    reading as zeros past its end).
 //  * Each source is asked for its block status through its whole opened
-//    backing chain (BlockStatusAbove()); the end of each answer is moved
-//    back to the source's alignment (ConvertSourceOf()). Zero runs are
-//    not written when the target starts zeroed (`has_zero_init`), else
-//    written as zeros. Data runs are read at most kConvertBufferBytes at a
+//    backing chain (BlockStatusAbove()), or, when the target has a backing
+//    file (`target_has_backing`, -B), of its top image alone
+//    (LayerBlockStatus()); the end of each answer is moved back to the
+//    source's alignment (ConvertSourceOf()). What the top image leaves
+//    unallocated is then left to the target's backing file: not written.
+//    So are zero runs past the end of the target's backing file
+//    (`target_backing_sectors`), where the target reads zeros anyway.
+//  * Zero runs are not written when the target starts zeroed
+//    (`has_zero_init`), else written as zeros: through the writer's
+//    WriteZeroes() (qemu's write-zeroes) with a backing file, as data
+//    otherwise (-n). Data runs are read at most kConvertBufferBytes at a
 //    time and, with `min_sparse` sectors (-S), split into data and zeros
 //    by qemu's is_allocated_sectors_min() (7.0 leaves a piece all in one
 //    state whole); -S 0 writes everything as data. With `compressed`,
@@ -70,9 +77,13 @@ class ConvertProgress {
 struct ConvertSettings {
   uint64_t min_sparse = 8;  // -S in sectors; 0: every byte is written
   bool compressed = false;  // -c, or a target that needs compressed writes
-  // The target reads as zeros before the copy (a new image with -S): zero
-  // runs are not written.
+  // The target reads as zeros before the copy (a new image with -S and no
+  // backing file): zero runs are not written.
   bool has_zero_init = true;
+  // The target has a backing file (qemu-img's target_has_backing), and its
+  // length in sectors when the target is new (-1: unknown, or -n).
+  bool target_has_backing = false;
+  int64_t target_backing_sectors = -1;
   uint64_t cluster_sectors = 0;  // the target's cluster, with `compressed`
   QemuVersion compat;
   ConvertProgress* progress = nullptr;  // -p

@@ -332,7 +332,9 @@ constexpr uint32_t kDdNoOutput = 1u << 2;  // the host could not create of=
 // not create the output (kConvertNoOutput) the sources are devices 0 ..
 // source_count - 1 and the guest stops where bdrv_create() would have
 // failed. The names of the sources are NUL-terminated, one after the other,
-// in `source_names`.
+// in `source_names`. -B (or 10.1's -b) and -F are kept apart from the -o
+// text, as img_convert() sets them into the parsed options after it
+// (add_old_style_options) and words their refusal on its own.
 constexpr uint32_t kMaxConvertSources = 64;
 struct ConvertConfig {
   uint32_t flags;           // kConvert*
@@ -347,13 +349,17 @@ struct ConvertConfig {
   char snapshot_id[128];    // NUL-terminated: snapshot.id
   uint64_t now_seconds;     // WriterEntropy::now_seconds (and CreateRequest's)
   uint8_t random[64];       // WriterEntropy::random (and CreateRequest's)
-  char source_names[1536];  // the sources' names, each NUL-terminated
+  char source_names[1024];  // the sources' names, each NUL-terminated
+  char backing_file[496];   // NUL-terminated -B, as typed (kConvertHasBacking)
+  char backing_format[16];  // NUL-terminated -F (kConvertHasBackingFormat)
 };
 static_assert(sizeof(ConvertConfig) <= 3072);
-constexpr uint32_t kConvertCompress = 1u << 0;    // -c
-constexpr uint32_t kConvertSkipCreate = 1u << 1;  // -n: device 0 is the existing target
-constexpr uint32_t kConvertNoOutput = 1u << 2;    // the host could not create DST
-constexpr uint32_t kConvertProgress = 1u << 3;    // -p on a terminal: report kProgress
+constexpr uint32_t kConvertCompress = 1u << 0;          // -c
+constexpr uint32_t kConvertSkipCreate = 1u << 1;        // -n: device 0 is the existing target
+constexpr uint32_t kConvertNoOutput = 1u << 2;          // the host could not create DST
+constexpr uint32_t kConvertHasBacking = 1u << 3;        // -B was given
+constexpr uint32_t kConvertHasBackingFormat = 1u << 4;  // -F was given
+constexpr uint32_t kConvertProgress = 1u << 5;          // -p on a terminal: report kProgress
 
 struct OperationConfig {
   uint32_t magic;         // kConfigMagic

@@ -8,8 +8,12 @@
 //                 error. Alone, when present.
 //   kTagWritten   u64: the guest bytes written to the target (data and
 //                 compressed clusters; zeros skipped are not counted).
-// A success is kTagWritten; qemu-img convert prints nothing then. A
-// failure is the abi kTagError object. Tags 1-3 are abi's.
+//   kTagWarning   bytes, optional, beside either: lines qemu-img printed on
+//                 stderr before it went on ("qemu-img: warning: ..."), each
+//                 with its newline.
+// A success is kTagWritten; qemu-img convert prints nothing then (but the
+// warning). A failure is the abi kTagError object, the warning's lines in
+// front of its message. Tags 1-3 are abi's.
 #ifndef INSTAR_GUEST_CONVERT_RESULT_H_
 #define INSTAR_GUEST_CONVERT_RESULT_H_
 
@@ -19,6 +23,7 @@ namespace instar::convert_result {
 
 constexpr uint16_t kTagNoOutput = 16;
 constexpr uint16_t kTagWritten = 17;
+constexpr uint16_t kTagWarning = 18;
 
 }  // namespace instar::convert_result
 
