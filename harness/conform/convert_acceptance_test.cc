@@ -19,6 +19,10 @@
 // failed: 5.2 has no zstd) is not made by instar either and is counted as
 // refused; a case instar cannot write yet (a vmdk subformat of several
 // files) is counted and named.
+//
+// A case with a backing file for the target (-B) converts the source's
+// top image only: its output reads as the source through that backing
+// file, and qemu-img info of it must name the backing file -B gave.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -63,8 +67,9 @@ TEST(ConvertAcceptanceTest, QemuImgAcceptsWhatInstarConverts) {
   const fs::path dir =
       fs::temp_directory_path() / ("instar-convert-acceptance-" + std::to_string(::getpid()));
   const std::string testdata = (kSourceRoot / "cases" / "images").string();
-  size_t judged = 0;   // (case, version) pairs checked and compared
-  size_t refused = 0;  // refused by that version's qemu-img too
+  size_t judged = 0;    // (case, version) pairs checked and compared
+  size_t refused = 0;   // refused by that version's qemu-img too
+  size_t overlays = 0;  // judged outputs with a backing file (-B)
   std::vector<std::string> without_writer;
   for (size_t index = 0; index < specs.size(); ++index) {
     const CaseSpec& spec = specs[index];
@@ -80,13 +85,18 @@ TEST(ConvertAcceptanceTest, QemuImgAcceptsWhatInstarConverts) {
       const std::string image = (dir / "image").string();
       std::vector<std::string> words;
       std::string source;
+      std::string backing;  // -B's file
       std::string target_format = "raw";
       for (size_t w = 1; w < convert.argv.size(); ++w) {
         if (convert.argv[w - 1] == "-O") target_format = convert.argv[w];
         std::string word = testing::ReplaceAll(
             testing::ReplaceAll(convert.argv[w], std::string(kFilenamePlaceholder), image),
             std::string(kTestdataPlaceholder), testdata);
-        if (convert.argv[w].find(kTestdataPlaceholder) != std::string::npos) source = word;
+        if (convert.argv[w - 1] == "-B") {
+          backing = word;
+        } else if (convert.argv[w].find(kTestdataPlaceholder) != std::string::npos) {
+          source = word;
+        }
         words.push_back(std::move(word));
       }
       ASSERT_FALSE(source.empty());
@@ -118,17 +128,26 @@ TEST(ConvertAcceptanceTest, QemuImgAcceptsWhatInstarConverts) {
       EXPECT_TRUE(same.out == "Images are identical.\n" ||
                   same.out == "Warning: Image size mismatch!\nImages are identical.\n")
           << same.out;
+      if (!backing.empty()) {
+        const ChildResult info = RunChild(runner, qemu.qemu_img, {"info", "--output=json", image});
+        EXPECT_EQ(info.exit_code, 0) << info.err;
+        EXPECT_NE(info.out.find("\"backing-filename\": \"" + backing + "\""), std::string::npos)
+            << info.out;
+        ++overlays;
+      }
       ++judged;
     }
   }
   fs::remove_all(dir);
   EXPECT_GT(judged, 0u);
+  EXPECT_GT(overlays, 0u);
   std::string missing;
   for (const std::string& id : without_writer) missing += " " + id;
   std::cout << "convert acceptance: " << judged << " outputs checked and compared with their "
             << "source, each by the qemu-img of the version instar wrote it as ("
             << (all_versions ? "every version" : "the cases dealt out over") << " "
-            << matrix.entries.size() << " versions); " << refused
+            << matrix.entries.size() << " versions), " << overlays
+            << " of them over a backing file; " << refused
             << " refused by that qemu-img too; no writer in instar yet for"
             << (missing.empty() ? " none" : missing) << "\n";
 }
