@@ -87,7 +87,8 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
     case abi::Call::kOpen:
       if (request.length == 0 || request.length > abi::kMaxName) return abi::CallError::kBadRange;
       if (request.offset != static_cast<uint64_t>(abi::OpenBase::kImageDirectory) &&
-          request.offset != static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory)) {
+          request.offset != static_cast<uint64_t>(abi::OpenBase::kWorkingDirectory) &&
+          request.offset != static_cast<uint64_t>(abi::OpenBase::kOutput)) {
         return abi::CallError::kBadRange;
       }
       // The device names the root the file belongs to.
@@ -112,7 +113,7 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
 abi::CallError CallHandler::CheckWritable(uint32_t device, uint64_t end) const {
   // Every device but a producing command's output is read-only.
   if (!devices_.Writable(device)) return abi::CallError::kDenied;
-  if (end > devices_.write_limit()) return abi::CallError::kBadRange;
+  if (!devices_.WithinWriteLimit(device, end)) return abi::CallError::kBadRange;
   return abi::CallError::kOk;
 }
 

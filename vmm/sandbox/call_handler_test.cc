@@ -163,8 +163,10 @@ TEST_F(CallHandlerTest, OpensNamesAsGivenFromTheWorkingDirectory) {
       Send(handler, Request(abi::Call::kOpen, 0, as_given, absolute.size()), Bytes(absolute));
   ASSERT_EQ(reply.error, 0);
   EXPECT_EQ(devices_.path(reply.value), absolute);
-  // No third base.
-  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 2, 10)), abi::CallError::kBadRange);
+  // No fourth base (the third, kOutput, finds only outputs: none here).
+  EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 0, 3, 10)), abi::CallError::kBadRange);
+  EXPECT_EQ(Send(handler, Request(abi::Call::kOpen, 0, 2, 10), Bytes("extent.raw")).error,
+            static_cast<int32_t>(abi::CallError::kNotFound));
   // A file is opened for a root: the user's one image here, device 0. The
   // extent the guest opened above is no root, nor is a device not there.
   EXPECT_EQ(handler.Check(Request(abi::Call::kOpen, 1, 0, 10)), abi::CallError::kBadDevice);

@@ -9,6 +9,8 @@
 
 #include <csignal>
 
+#include <pthread.h>
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -145,34 +147,65 @@ abi::CallError Seek(int fd, uint64_t offset, int whence, uint64_t if_none, uint6
   return abi::CallError::kOk;
 }
 
-// The temporary name of the output while it is pending, for the signal
-// handlers: a fixed buffer, as they may not allocate.
-char pending_output[PATH_MAX];
+// The temporary names of the outputs while they are pending, for the
+// signal handlers: fixed buffers, as they may not allocate. A slot is live
+// while its first byte is not NUL.
+char pending_outputs[DeviceTable::kMaxOutputs][PATH_MAX];
 
 void OnTerminationSignal(int signal) {
   UnlinkPendingOutput();
   ::_exit(128 + signal);
 }
 
-// SIGINT, SIGTERM and SIGHUP remove the pending output and end the
+constexpr int kTerminationSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+// SIGINT, SIGTERM and SIGHUP remove the pending outputs and end the
 // process as the signal would have (its exit status).
 void CatchTerminationSignals() {
   struct sigaction action {};
   action.sa_handler = &OnTerminationSignal;
   sigemptyset(&action.sa_mask);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) (void)::sigaction(signal, &action, nullptr);
+  for (int signal : kTerminationSignals) (void)::sigaction(signal, &action, nullptr);
 }
 
-void SetPendingOutput(const std::string& path) {
-  if (path.size() >= sizeof(pending_output)) return;
+void SetPendingOutput(size_t slot, const std::string& path) {
+  char* pending = pending_outputs[slot];
+  if (path.empty() || path.size() >= PATH_MAX) return;
   // Written before the name is live: a signal sees either nothing or the
   // whole name.
-  std::memcpy(pending_output + 1, path.data() + 1, path.size() - 1);
-  pending_output[path.size()] = '\0';
-  __atomic_store_n(&pending_output[0], path[0], __ATOMIC_SEQ_CST);
+  std::memcpy(pending + 1, path.data() + 1, path.size() - 1);
+  pending[path.size()] = '\0';
+  __atomic_store_n(&pending[0], path[0], __ATOMIC_SEQ_CST);
 }
 
-void ClearPendingOutput() { __atomic_store_n(&pending_output[0], '\0', __ATOMIC_SEQ_CST); }
+void ClearPendingOutput(size_t slot) {
+  __atomic_store_n(&pending_outputs[slot][0], '\0', __ATOMIC_SEQ_CST);
+}
+
+// The termination signals held back while the outputs are renamed, so that
+// a signal sees every output pending or every output committed.
+class TerminationSignalsHeld {
+ public:
+  TerminationSignalsHeld() {
+    sigset_t held;
+    sigemptyset(&held);
+    for (int signal : kTerminationSignals) sigaddset(&held, signal);
+    (void)::pthread_sigmask(SIG_BLOCK, &held, &previous_);
+  }
+  ~TerminationSignalsHeld() { (void)::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  TerminationSignalsHeld(const TerminationSignalsHeld&) = delete;
+  TerminationSignalsHeld& operator=(const TerminationSignalsHeld&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+// Whether `name` may be a sibling output's: one file name in the target's
+// directory, nothing that climbs out of it or names it.
+bool PlainFileName(const std::string& name) {
+  return !name.empty() && name.size() <= NAME_MAX && name != "." && name != ".." &&
+         name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+}
 
 // qemu's file-posix creates an image with mode 0644, less the umask.
 mode_t CreationMode() {
@@ -184,7 +217,9 @@ mode_t CreationMode() {
 }  // namespace
 
 void UnlinkPendingOutput() {
-  if (__atomic_load_n(&pending_output[0], __ATOMIC_SEQ_CST) != '\0') ::unlink(pending_output);
+  for (char* pending : pending_outputs) {
+    if (__atomic_load_n(&pending[0], __ATOMIC_SEQ_CST) != '\0') ::unlink(pending);
+  }
 }
 
 DeviceTable::~DeviceTable() {
@@ -193,15 +228,48 @@ DeviceTable::~DeviceTable() {
   for (int fd : fds_) ::close(fd);
 }
 
-bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, std::string* error) {
-  if (!fds_.empty()) {
-    *error = "Could not create '" + target + "': the output must be the first device";
-    return false;
+const DeviceTable::Output* DeviceTable::FindOutput(uint32_t device) const {
+  for (const Output& output : outputs_) {
+    if (output.device == device) return &output;
   }
-  if (target.empty()) {
-    *error = "Could not create '': " + std::string(std::strerror(ENOENT));
-    return false;
+  return nullptr;
+}
+
+DeviceTable::Output* DeviceTable::FindOutput(uint32_t device) {
+  for (Output& output : outputs_) {
+    if (output.device == device) return &output;
   }
+  return nullptr;
+}
+
+std::vector<int> DeviceTable::output_fds() const {
+  std::vector<int> fds;
+  for (const Output& output : outputs_) fds.push_back(fds_[output.device]);
+  return fds;
+}
+
+const std::string& DeviceTable::output_temp_path() const {
+  static const std::string kNone;
+  return outputs_.empty() ? kNone : outputs_[0].temp;
+}
+
+bool DeviceTable::WithinWriteLimit(uint32_t device, uint64_t end) const {
+  const Output* output = FindOutput(device);
+  if (output == nullptr) return false;
+  uint64_t total = 0;
+  for (const Output& other : outputs_) {
+    const uint64_t reach = &other == output && end > other.reach ? end : other.reach;
+    if (__builtin_add_overflow(total, reach, &total)) return false;
+  }
+  return total <= write_limit_;
+}
+
+void DeviceTable::Reached(uint32_t device, uint64_t end) {
+  Output* output = FindOutput(device);
+  if (output != nullptr && end > output->reach) output->reach = end;
+}
+
+bool DeviceTable::CreateOutput(const std::string& target, std::string* error) {
   const size_t slash = target.rfind('/');
   const std::string directory = slash == std::string::npos ? "" : target.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
@@ -216,24 +284,65 @@ bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, st
     *error = "Could not create '" + target + "': " + std::strerror(errno);
     return false;
   }
-  SetPendingOutput(temp);
+  const size_t slot = outputs_.size();
+  SetPendingOutput(slot, temp);
   if (::fchmod(fd, CreationMode()) != 0) {
     *error = "Could not create '" + target + "': " + std::strerror(errno);
     ::close(fd);
     ::unlink(temp.c_str());
-    ClearPendingOutput();
+    ClearPendingOutput(slot);
     return false;
   }
-  output_ = static_cast<uint32_t>(fds_.size());
+  Output output;
+  output.device = static_cast<uint32_t>(fds_.size());
+  output.target = target;
+  output.temp = temp;
+  outputs_.push_back(output);
   fds_.push_back(fd);
   paths_.push_back(target);
+  return true;
+}
+
+bool DeviceTable::OpenOutput(const std::string& target, uint64_t write_limit, std::string* error) {
+  if (!fds_.empty()) {
+    *error = "Could not create '" + target + "': the output must be the first device";
+    return false;
+  }
+  if (target.empty()) {
+    *error = "Could not create '': " + std::string(std::strerror(ENOENT));
+    return false;
+  }
+  if (!CreateOutput(target, error)) return false;
   ++roots_;
-  output_target_ = target;
-  output_temp_ = temp;
   write_limit_ = write_limit;
   // Now, before the host confinement forbids new threads.
   write_behind_ = std::make_unique<WriteBehind>();
   return true;
+}
+
+bool DeviceTable::OpenSiblingOutput(const std::string& name, std::string* error) {
+  if (outputs_.empty() || outputs_[0].temp.empty()) {
+    *error = "Could not create '" + name + "': no output to put it beside";
+    return false;
+  }
+  const std::string& target = outputs_[0].target;
+  const size_t slash = target.rfind('/');
+  const std::string path = (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
+  if (!PlainFileName(name)) {
+    *error = "Could not create '" + path + "': not a file name beside the image";
+    return false;
+  }
+  for (const Output& output : outputs_) {
+    if (output.target == path) {
+      *error = "Could not create '" + path + "': the command writes it already";
+      return false;
+    }
+  }
+  if (outputs_.size() >= kMaxOutputs || fds_.size() >= abi::kMaxDevices) {
+    *error = "Could not create '" + path + "': too many output files";
+    return false;
+  }
+  return CreateOutput(path, error);
 }
 
 bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std::string* error) {
@@ -247,43 +356,71 @@ bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std
     *error = "Could not open '" + path + "': " + std::strerror(err);
     return false;
   }
-  output_ = static_cast<uint32_t>(fds_.size());
+  // No temporary name: CommitOutput() and DiscardOutput() have nothing to
+  // do, and no signal handler removes anything.
+  Output output;
+  output.device = static_cast<uint32_t>(fds_.size());
+  output.target = path;
+  outputs_.push_back(output);
   fds_.push_back(fd);
   paths_.push_back(path);
   ++roots_;
-  // No temporary name: CommitOutput() and DiscardOutput() have nothing to
-  // do, and no signal handler removes anything.
   write_limit_ = write_limit;
   return true;
 }
 
 bool DeviceTable::CommitOutput(std::string* error) {
-  if (output_temp_.empty()) {
+  if (outputs_.empty() || outputs_[0].temp.empty()) {
     *error = "no output to commit";
     return false;
   }
   if (write_behind_ != nullptr && write_behind_->Drain() != abi::CallError::kOk) {
-    *error = "Could not write '" + output_target_ + "': " + std::strerror(EIO);
+    *error = "Could not write '" + outputs_[0].target + "': " + std::strerror(EIO);
     DiscardOutput();
     return false;
   }
-  if ((!skip_flushes_ && ::fdatasync(fds_[output_]) != 0) ||
-      ::rename(output_temp_.c_str(), output_target_.c_str()) != 0) {
-    *error = "Could not create '" + output_target_ + "': " + std::strerror(errno);
-    DiscardOutput();
-    return false;
+  for (const Output& output : outputs_) {
+    if (!skip_flushes_ && (output.opened || output.device == outputs_[0].device) &&
+        ::fdatasync(fds_[output.device]) != 0) {
+      *error = "Could not create '" + output.target + "': " + std::strerror(errno);
+      DiscardOutput();
+      return false;
+    }
   }
-  ClearPendingOutput();
-  output_temp_.clear();
+  // Device 0's last: while it is absent, the image it describes is.
+  TerminationSignalsHeld held;
+  std::vector<const Output*> renamed;
+  for (size_t i = outputs_.size(); i-- > 0;) {
+    const Output& output = outputs_[i];
+    const bool used = i == 0 || output.opened;
+    if (!used) {
+      ::unlink(output.temp.c_str());
+      continue;
+    }
+    if (::rename(output.temp.c_str(), output.target.c_str()) != 0) {
+      *error = "Could not create '" + output.target + "': " + std::strerror(errno);
+      for (const Output* done : renamed) ::unlink(done->target.c_str());
+      for (size_t j = 0; j <= i; ++j) ::unlink(outputs_[j].temp.c_str());
+      for (size_t slot = 0; slot < outputs_.size(); ++slot) ClearPendingOutput(slot);
+      for (Output& each : outputs_) each.temp.clear();
+      return false;
+    }
+    renamed.push_back(&output);
+  }
+  for (size_t slot = 0; slot < outputs_.size(); ++slot) ClearPendingOutput(slot);
+  for (Output& output : outputs_) output.temp.clear();
   return true;
 }
 
 void DeviceTable::DiscardOutput() {
-  if (output_temp_.empty()) return;
   if (write_behind_ != nullptr) (void)write_behind_->Drain();
-  ::unlink(output_temp_.c_str());
-  ClearPendingOutput();
-  output_temp_.clear();
+  for (size_t slot = 0; slot < outputs_.size(); ++slot) {
+    Output& output = outputs_[slot];
+    if (output.temp.empty()) continue;
+    ::unlink(output.temp.c_str());
+    ClearPendingOutput(slot);
+    output.temp.clear();
+  }
 }
 
 bool DeviceTable::OpenPath(const std::string& path, std::string* error) {
@@ -310,9 +447,20 @@ abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase ba
   if (name.empty() || name.size() > abi::kMaxName || name.find('\0') != std::string::npos) {
     return abi::CallError::kDenied;
   }
-  if (fds_.size() >= abi::kMaxDevices) return abi::CallError::kDenied;
   const std::string path =
       base == abi::OpenBase::kWorkingDirectory ? name : CombinePath(paths_[root], name);
+  // An output of this run is the file the name will be once committed: the
+  // guest reads what it wrote, never what lies at the target now.
+  for (Output& output : outputs_) {
+    if (output.temp.empty() || output.target != path) continue;
+    if (base == abi::OpenBase::kOutput) output.opened = true;
+    *device = output.device;
+    return abi::CallError::kOk;
+  }
+  // Only the outputs the host created are writable; kOutput opens nothing
+  // else.
+  if (base == abi::OpenBase::kOutput) return abi::CallError::kNotFound;
+  if (fds_.size() >= abi::kMaxDevices) return abi::CallError::kDenied;
   int err = 0;
   const int fd = OpenGuestNamedFile(path, &err);
   if (fd < 0) {
@@ -353,12 +501,16 @@ abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out,
 abi::CallError DeviceTable::Write(uint32_t device, uint64_t offset, const uint8_t* data,
                                   uint64_t length) {
   if (!Writable(device)) return abi::CallError::kDenied;
-  if (write_behind_ != nullptr) return write_behind_->Post(fds_[device], offset, data, length);
-  return WriteAll(fds_[device], offset, data, length);
+  const abi::CallError error = write_behind_ != nullptr
+                                   ? write_behind_->Post(fds_[device], offset, data, length)
+                                   : WriteAll(fds_[device], offset, data, length);
+  if (error != abi::CallError::kOk) return error;
+  Reached(device, offset + length);
+  return abi::CallError::kOk;
 }
 
 abi::CallError DeviceTable::Settle(uint32_t device) {
-  if (write_behind_ == nullptr || device != output_) return abi::CallError::kOk;
+  if (write_behind_ == nullptr || FindOutput(device) == nullptr) return abi::CallError::kOk;
   return write_behind_->Drain();
 }
 
@@ -366,6 +518,7 @@ abi::CallError DeviceTable::Truncate(uint32_t device, uint64_t size) {
   if (!Writable(device)) return abi::CallError::kDenied;
   if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
   if (::ftruncate(fds_[device], static_cast<off_t>(size)) != 0) return abi::CallError::kIOError;
+  Reached(device, size);
   return abi::CallError::kOk;
 }
 
@@ -378,6 +531,7 @@ abi::CallError DeviceTable::Allocate(uint32_t device, uint64_t offset, uint64_t 
       0) {
     return abi::CallError::kIOError;
   }
+  Reached(device, offset + length);
   return abi::CallError::kOk;
 }
 

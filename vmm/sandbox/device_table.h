@@ -13,18 +13,23 @@
 // (qemu's file-posix behaviour); SeekData/SeekHole are lseek(2).
 //
 // A producing command's output (OpenOutput, or OpenInPlace for a command
-// that modifies the image the user named) is the one writable device.
-// OpenOutput's is
+// that modifies the image the user named) is writable. OpenOutput's is
 // device 0, a new file under a temporary name beside the target,
 // `.<target's base name>.instar-XXXXXX` in the target's directory (so the
 // final rename(2) is atomic), with the mode qemu creates files with (0644
-// less the umask). Writes, truncation and fallocate on it end within the
-// write limit the command set. CommitOutput() renames it over the target,
-// replacing an existing file as qemu-img create does; anything else (an
+// less the umask). A format whose image is several files (a vmdk
+// monolithicFlat: the descriptor and its `-flat` extent) has more outputs,
+// created the same way before the run by OpenSiblingOutput(): a base name
+// only, in the target's directory, never elsewhere. The guest reaches one
+// by name (kOpen with OpenBase::kOutput), and only those the host created.
+// Writes, truncation and fallocate end within the write limit the command
+// set, which bounds the outputs' sizes summed. CommitOutput() renames every
+// output the guest used over its target (the others are removed),
+// replacing existing files as qemu-img create does; anything else (an
 // error, a guest crash, the table destroyed first, SIGINT, SIGTERM, SIGHUP,
-// or the host confinement's SIGSYS) unlinks it, so the target is either
-// untouched or the complete new image. Only SIGKILL leaves the temporary
-// file behind, under that recognisable name.
+// or the host confinement's SIGSYS) unlinks them all, so each target is
+// either untouched or the complete new file. Only SIGKILL leaves temporary
+// files behind, under that recognisable name.
 //
 // OpenInPlace's is the existing file itself, opened read-write (resize and
 // amend modify an image in place, as qemu-img does): never created,
@@ -71,9 +76,20 @@ class DeviceTable {
   // block device; on failure returns false with qemu's reason in *error
   // ("Could not open '<path>': <strerror>"), as OpenPath.
   bool OpenInPlace(const std::string& path, uint64_t write_limit, std::string* error);
-  // Renames the output over its target (fdatasync first, unless flushes
-  // are skipped); false with *error set when that fails, and the temporary
-  // file is then removed.
+  // Creates another output of the producing command, beside device 0's
+  // target: the file `name` (a base name: no '/', not "." or "..") in the
+  // target's directory, under its own temporary name, as the next device
+  // (not a root: after every root the host opens). Only after OpenOutput();
+  // at most kMaxOutputs outputs in all. The guest may then open it by name
+  // (OpenBase::kOutput). On failure returns false with qemu's "Could not
+  // create '<path>': ..." in *error.
+  bool OpenSiblingOutput(const std::string& name, std::string* error);
+  // Renames every output the guest used over its target (fdatasync first,
+  // unless flushes are skipped), device 0's last; an output the guest never
+  // opened is removed instead. The termination signals wait until the
+  // renames are done. False with *error set when one fails: every
+  // temporary file is then removed, and so is every target already renamed
+  // in this commit.
   bool CommitOutput(std::string* error);
   // qemu's cache=unsafe for the output (what `qemu-img convert` opens its
   // target with unless -t says otherwise): the guest's flushes succeed
@@ -81,19 +97,31 @@ class DeviceTable {
   // and renamed into place when the command ends, and the kernel writes it
   // back in its own time, as it does qemu-img's.
   void SkipFlushes() { skip_flushes_ = true; }
-  // Removes the output's temporary file (a failed or aborted run).
+  // Removes every output's temporary file (a failed or aborted run).
   void DiscardOutput();
-  // The output's descriptor, -1 when the table has none: the one file the
-  // host confinement lets the host write to (host_confinement.h).
-  int output_fd() const { return output_ < fds_.size() ? fds_[output_] : -1; }
-  const std::string& output_temp_path() const { return output_temp_; }
-  bool Writable(uint32_t device) const { return device == output_ && output_ < fds_.size(); }
+  // The outputs' descriptors, device 0's first; empty when the table has
+  // none: the files the host confinement lets the host write to
+  // (host_confinement.h).
+  std::vector<int> output_fds() const;
+  // Device 0's temporary name; empty for an output written in place, and
+  // once committed or discarded.
+  const std::string& output_temp_path() const;
+  bool Writable(uint32_t device) const { return FindOutput(device) != nullptr; }
   uint64_t write_limit() const { return write_limit_; }
+  // Whether a write, truncation or fallocate of writable `device` ending at
+  // `end` keeps the outputs' sizes summed (each the furthest end reached on
+  // it so far) within the write limit.
+  bool WithinWriteLimit(uint32_t device, uint64_t end) const;
+
+  static constexpr size_t kMaxOutputs = 4;
 
   // kOpen from the guest on behalf of root `root`: resolves `name` against
   // that root's directory (kImageDirectory) and opens it by the audited
   // path; kDenied for a file the guest may not reach, kBadDevice when
-  // `root` is no root.
+  // `root` is no root. A name that resolves to an output's target is that
+  // output (the file it will be), whatever lies there now. kOutput opens
+  // only an output (OpenSiblingOutput's), which it marks as used, and is
+  // kNotFound for any other name.
   abi::CallError OpenByName(const std::string& name, abi::OpenBase base, uint32_t root,
                             uint32_t* device);
 
@@ -123,25 +151,36 @@ class DeviceTable {
   abi::CallError Flush(uint32_t device);
 
  private:
-  // Waits for the output's queued writes when `device` is the output:
-  // kOk, or the error one of them met.
+  // One writable file: device 0's, or a sibling.
+  struct Output {
+    uint32_t device = 0;
+    std::string target;   // where CommitOutput() puts it
+    std::string temp;     // its temporary name; empty when written in place
+    bool opened = false;  // the guest opened it by name (kOpen, kOutput)
+    uint64_t reach = 0;   // the furthest end a write, truncate or fallocate reached
+  };
+  const Output* FindOutput(uint32_t device) const;
+  Output* FindOutput(uint32_t device);
+  // Creates `target` under its temporary name as the next device.
+  bool CreateOutput(const std::string& target, std::string* error);
+  void Reached(uint32_t device, uint64_t end);
+  // Waits for the outputs' queued writes when `device` is an output: kOk,
+  // or the error one of them met.
   abi::CallError Settle(uint32_t device);
 
   std::vector<int> fds_;
   std::vector<std::string> paths_;
   size_t roots_ = 0;
-  uint32_t output_ = UINT32_MAX;  // the writable device, if any
-  std::string output_target_;
-  std::string output_temp_;  // empty once committed or discarded
+  std::vector<Output> outputs_;  // device 0's first
   uint64_t write_limit_ = 0;
   bool skip_flushes_ = false;
-  // OpenOutput's writes, done behind the guest (write_behind.h).
+  // The new outputs' writes, done behind the guest (write_behind.h).
   std::unique_ptr<WriteBehind> write_behind_;
 };
 
-// Removes a pending output's temporary file; async-signal-safe (unlink(2)
-// of a name kept in a static buffer), for the host confinement's SIGSYS
-// handler and the termination signals.
+// Removes every pending output's temporary file; async-signal-safe
+// (unlink(2) of names kept in static buffers), for the host confinement's
+// SIGSYS handler and the termination signals.
 void UnlinkPendingOutput();
 
 }  // namespace instar::vmm

@@ -145,7 +145,8 @@ Rule NotImplemented(long number) {
   return rule;
 }
 
-std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd, bool output_renamed) {
+std::vector<Rule> HostRules(SandboxKind kind, pid_t child, const std::vector<int>& output_fds,
+                            bool output_renamed) {
   std::vector<Rule> rules = {
       // The descriptors instar holds: the devices, stdout and stderr, the
       // helper's pipes.
@@ -198,21 +199,22 @@ std::vector<Rule> HostRules(SandboxKind kind, pid_t child, int output_fd, bool o
       Allow(SYS_exit),
       Allow(SYS_exit_group),
   };
-  // A producing command's output (DeviceTable::OpenOutput, or OpenInPlace
-  // for resize and amend): written, truncated, fallocated and flushed
-  // through its descriptor only; create's is then renamed over the target,
-  // or unlinked on failure. rename and unlink take paths the filter cannot
-  // read; the host makes them with the two names it chose itself, and
-  // only for create's temporary file.
-  if (output_fd >= 0) {
-    const auto fd = static_cast<uint32_t>(output_fd);
-    rules.push_back(AllowIfOneOf(SYS_pwrite64, 0, {fd}));
-    rules.push_back(AllowIfOneOf(SYS_ftruncate, 0, {fd}));
-    rules.push_back(AllowIfOneOf(SYS_fallocate, 0, {fd}));
-    rules.push_back(AllowIfOneOf(SYS_fdatasync, 0, {fd}));
-    // posix_fallocate(3) on a file system without fallocate(2) writes the
-    // range itself, after asking its block size.
-    rules.push_back(AllowIfOneOf(SYS_fstatfs, 0, {fd}));
+  // A producing command's outputs (DeviceTable::OpenOutput and
+  // OpenSiblingOutput, or OpenInPlace for resize and amend): written,
+  // truncated, fallocated and flushed through their descriptors only;
+  // create's are then renamed over their targets, or unlinked on failure.
+  // rename and unlink take paths the filter cannot read; the host makes
+  // them with the names it chose itself, and only for temporary files.
+  if (!output_fds.empty()) {
+    std::vector<uint32_t> fds;
+    for (int fd : output_fds) fds.push_back(static_cast<uint32_t>(fd));
+    for (long call : {SYS_pwrite64, SYS_ftruncate, SYS_fallocate, SYS_fdatasync,
+                      // posix_fallocate(3) on a file system without
+                      // fallocate(2) writes the range itself, after asking
+                      // its block size.
+                      SYS_fstatfs}) {
+      rules.push_back(Rule{call, Rule::Check::kOneOf, 0, 0, fds});
+    }
     if (output_renamed) {
       rules.push_back(Allow(SYS_rename));
       rules.push_back(Allow(SYS_unlink));
@@ -312,10 +314,10 @@ void MakeForbiddenCall(const char* name) {
 
 }  // namespace
 
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd,
-                                         bool output_renamed) {
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child,
+                                         const std::vector<int>& output_fds, bool output_renamed) {
   FilterBuilder builder;
-  for (const Rule& rule : HostRules(kind, child, output_fd, output_renamed)) builder.Add(rule);
+  for (const Rule& rule : HostRules(kind, child, output_fds, output_renamed)) builder.Add(rule);
   return builder.Finish();
 }
 
@@ -329,8 +331,8 @@ bool HostConfinementAvailable() {
 
 bool HostConfined() { return confined; }
 
-bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error,
-                 bool output_renamed) {
+bool ConfineHost(SandboxKind kind, pid_t child, const std::vector<int>& output_fds,
+                 std::string* error, bool output_renamed) {
   if (confined || !HostConfinementAvailable()) return true;
 #ifdef INSTAR_TEST_HOOKS
   const char* forbidden = std::getenv("INSTAR_TEST_FORBIDDEN_CALL");
@@ -351,7 +353,7 @@ bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* erro
     *error = std::string("cannot confine the host: PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno);
     return false;
   }
-  std::vector<sock_filter> filter = BuildHostFilter(kind, child, output_fd, output_renamed);
+  std::vector<sock_filter> filter = BuildHostFilter(kind, child, output_fds, output_renamed);
   const sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program) != 0) {
     *error = std::string("cannot confine the host: seccomp: ") + std::strerror(errno);

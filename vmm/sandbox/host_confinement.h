@@ -12,8 +12,9 @@
 // executable, and the few calls its backend's loop needs (KVM_RUN, the
 // watchdog timer, the helper's kill/wait4, Unicorn's time-out thread).
 // A producing command's host may also pwrite, ftruncate, fallocate and
-// fdatasync its output's descriptor (and no other), and rename or unlink
-// the temporary file it created (DeviceTable::OpenOutput).
+// fdatasync its outputs' descriptors (and no other), and rename or unlink
+// the temporary files it created (DeviceTable::OpenOutput, and
+// OpenSiblingOutput for a format of several files).
 // Nothing else: no exec, no socket, no fork, no open for writing. A
 // forbidden call raises SIGSYS, whose handler prints one line and ends the
 // process with kExitHostConfinement. PR_SET_NO_NEW_PRIVS is set first.
@@ -41,24 +42,25 @@
 namespace instar::vmm {
 
 // The filter for a host running the `kind` backend; `child` is the process
-// backend's helper, the one process it may kill and reap; `output_fd` the
-// one descriptor it may write through (-1: none, a reading command);
-// `output_renamed`: that output is create's temporary file, which the host
+// backend's helper, the one process it may kill and reap; `output_fds` the
+// descriptors it may write through (none: a reading command);
+// `output_renamed`: those outputs are temporary files, which the host
 // renames or unlinks at the end (not resize's and amend's image, written
 // in place).
-std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child, int output_fd = -1,
+std::vector<sock_filter> BuildHostFilter(SandboxKind kind, pid_t child,
+                                         const std::vector<int>& output_fds = {},
                                          bool output_renamed = true);
 
 // Whether this build confines the host at all (not under sanitizers).
 bool HostConfinementAvailable();
 
 // Installs the SIGSYS handler, PR_SET_NO_NEW_PRIVS and
-// BuildHostFilter(kind, child, output_fd, output_renamed) on every thread of the process. Once per
-// process: a second call does nothing and succeeds. On failure returns false with *error set (the
-// process stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL (socket, execve,
-// open-write, fork) then makes that call, to prove it kills.
-bool ConfineHost(SandboxKind kind, pid_t child, int output_fd, std::string* error,
-                 bool output_renamed = true);
+// BuildHostFilter(kind, child, output_fds, output_renamed) on every thread of the process. Once
+// per process: a second call does nothing and succeeds. On failure returns false with *error set
+// (the process stays unconfined). In a test-hook build, $INSTAR_TEST_FORBIDDEN_CALL (socket,
+// execve, open-write, fork) then makes that call, to prove it kills.
+bool ConfineHost(SandboxKind kind, pid_t child, const std::vector<int>& output_fds,
+                 std::string* error, bool output_renamed = true);
 
 // Whether ConfineHost() has confined this process.
 bool HostConfined();

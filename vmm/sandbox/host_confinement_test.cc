@@ -18,6 +18,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,8 @@ struct ChildEnd {
 
 // Forks; the child confines itself for `kind`, runs `body` and exits with
 // what it returns. Its stderr is captured.
-ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body, int output_fd = -1) {
+ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body,
+                     const std::vector<int>& output_fds = {}) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
   host::Fd read_end(pipe_fds[0]);
@@ -43,7 +45,7 @@ ChildEnd RunConfined(SandboxKind kind, const std::function<int()>& body, int out
   if (pid == 0) {
     ::dup2(write_end.get(), STDERR_FILENO);
     std::string error;
-    if (!ConfineHost(kind, ::getppid(), output_fd, &error)) ::_exit(100);
+    if (!ConfineHost(kind, ::getppid(), output_fds, &error)) ::_exit(100);
     ::_exit(body());
   }
   write_end.Reset();
@@ -120,20 +122,19 @@ TEST_P(HostConfinementTest, TheOutputDescriptorIsWritable) {
   ASSERT_TRUE(output.valid());
   const std::string renamed = std::string(temp) + ".renamed";
   const int fd = output.get();
-  const ChildEnd end = RunConfined(
-      GetParam(),
-      [&] {
-        if (::pwrite(fd, "abc", 3, 0) != 3) return 1;
-        if (::ftruncate(fd, 4096) != 0) return 2;
-        if (::posix_fallocate(fd, 0, 8192) != 0) return 3;
-        if (::fdatasync(fd) != 0) return 4;
-        struct statfs fs_info {};
-        if (::fstatfs(fd, &fs_info) != 0) return 7;
-        if (::rename(temp, renamed.c_str()) != 0) return 5;
-        if (::unlink(renamed.c_str()) != 0) return 6;
-        return 0;
-      },
-      fd);
+  const ChildEnd end = RunConfined(GetParam(),
+                                   [&] {
+                                     if (::pwrite(fd, "abc", 3, 0) != 3) return 1;
+                                     if (::ftruncate(fd, 4096) != 0) return 2;
+                                     if (::posix_fallocate(fd, 0, 8192) != 0) return 3;
+                                     if (::fdatasync(fd) != 0) return 4;
+                                     struct statfs fs_info {};
+                                     if (::fstatfs(fd, &fs_info) != 0) return 7;
+                                     if (::rename(temp, renamed.c_str()) != 0) return 5;
+                                     if (::unlink(renamed.c_str()) != 0) return 6;
+                                     return 0;
+                                   },
+                                   {fd});
   EXPECT_EQ(end.exit_code, 0) << end.err;
   ::unlink(temp);
   ::unlink(renamed.c_str());
@@ -149,17 +150,49 @@ TEST_P(HostConfinementTest, NoOtherDescriptorIsWritable) {
   ASSERT_TRUE(other.valid());
   const int fd = output.get();
   const int other_fd = other.get();
-  ChildEnd end = RunConfined(
-      GetParam(), [&] { return ::pwrite(other_fd, "abc", 3, 0) == 3 ? 0 : 1; }, fd);
+  ChildEnd end =
+      RunConfined(GetParam(), [&] { return ::pwrite(other_fd, "abc", 3, 0) == 3 ? 0 : 1; }, {fd});
   EXPECT_EQ(end.exit_code, kExitHostConfinement);
   EXPECT_EQ(end.err, Forbidden(SYS_pwrite64, "pwrite64"));
-  end = RunConfined(
-      GetParam(), [&] { return ::ftruncate(other_fd, 0); }, fd);
+  end = RunConfined(GetParam(), [&] { return ::ftruncate(other_fd, 0); }, {fd});
   EXPECT_EQ(end.exit_code, kExitHostConfinement);
   end = RunConfined(GetParam(), [&] { return ::unlink(temp); });
   EXPECT_EQ(end.exit_code, kExitHostConfinement);
   EXPECT_EQ(end.err, Forbidden(SYS_unlink, "unlink"));
   ::unlink(temp);
+}
+
+// A producing command of several files (a vmdk monolithicFlat: the
+// descriptor and its extent): each output's descriptor is writable, and
+// still no other.
+TEST_P(HostConfinementTest, SeveralOutputsAreWritableAndNothingElse) {
+  char first[] = "/tmp/instar-confined-output-XXXXXX";
+  char second[] = "/tmp/instar-confined-output-XXXXXX";
+  host::Fd output(::mkstemp(first));
+  host::Fd sibling(::mkstemp(second));
+  ASSERT_TRUE(output.valid() && sibling.valid());
+  host::Fd other(::open(first, O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(other.valid());
+  const int fds[] = {output.get(), sibling.get()};
+  const int other_fd = other.get();
+  ChildEnd end = RunConfined(GetParam(),
+                             [&] {
+                               for (const int fd : fds) {
+                                 if (::pwrite(fd, "abc", 3, 0) != 3 || ::ftruncate(fd, 4096) != 0 ||
+                                     ::posix_fallocate(fd, 0, 8192) != 0 || ::fdatasync(fd) != 0) {
+                                   return 1;
+                                 }
+                               }
+                               return 0;
+                             },
+                             {fds[0], fds[1]});
+  EXPECT_EQ(end.exit_code, 0) << end.err;
+  end = RunConfined(GetParam(), [&] { return ::pwrite(other_fd, "abc", 3, 0) == 3 ? 0 : 1; },
+                    {fds[0], fds[1]});
+  EXPECT_EQ(end.exit_code, kExitHostConfinement);
+  EXPECT_EQ(end.err, Forbidden(SYS_pwrite64, "pwrite64"));
+  ::unlink(first);
+  ::unlink(second);
 }
 
 TEST_P(HostConfinementTest, NoSocket) {

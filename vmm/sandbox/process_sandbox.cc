@@ -273,7 +273,7 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
   }
   // The helper runs: from here on instar only serves it.
   if (std::string why;
-      limits.confine_host && !ConfineHost(SandboxKind::kProcess, pid, devices.output_fd(), &why,
+      limits.confine_host && !ConfineHost(SandboxKind::kProcess, pid, devices.output_fds(), &why,
                                           !devices.output_temp_path().empty())) {
     reap(true);
     return Failure(kExitSandboxUnavailable, why);

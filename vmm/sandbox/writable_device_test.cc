@@ -1,10 +1,17 @@
 // The writable device (DeviceTable::OpenOutput) through the CallHandler,
 // against hostile requests: writes to read-only devices, past the write
 // limit, with overflowing ranges; and the output's life: a temporary name
-// beside the target, renamed only by CommitOutput(), removed otherwise.
+// beside the target, renamed only by CommitOutput(), removed otherwise. The
+// same for the other outputs of a format of several files
+// (OpenSiblingOutput): only beside the target, all renamed or all removed,
+// within one write limit summed over them.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -72,7 +79,8 @@ TEST_F(WritableDeviceTest, TheOutputIsATemporaryFileBesideTheTarget) {
   EXPECT_EQ(names[0].rfind(".new.img.instar-", 0), 0u) << names[0];
   EXPECT_EQ(fs::path(devices.output_temp_path()).parent_path(), dir_);
   EXPECT_FALSE(fs::exists(target_));
-  EXPECT_GE(devices.output_fd(), 0);
+  EXPECT_EQ(devices.output_fds().size(), 1u);
+  EXPECT_GE(devices.output_fds()[0], 0);
   // 0644 less the umask, as qemu creates images.
   struct stat st {};
   ASSERT_EQ(::stat(devices.output_temp_path().c_str(), &st), 0);
@@ -220,7 +228,7 @@ TEST_F(WritableDeviceTest, InPlaceWritesTheImageItselfWithinTheLimit) {
     DeviceTable devices;
     std::string error;
     ASSERT_TRUE(devices.OpenInPlace(target_, kLimit, &error)) << error;
-    EXPECT_GE(devices.output_fd(), 0);
+    ASSERT_EQ(devices.output_fds().size(), 1u);
     EXPECT_TRUE(devices.Writable(0));
     CallHandler handler(devices);
     // It reads as it is: no temporary copy.
@@ -254,6 +262,177 @@ TEST_F(WritableDeviceTest, InPlaceRefusesWhatQemuCannotOpen) {
   ASSERT_TRUE(devices.OpenPath(backing_, &error)) << error;
   EXPECT_FALSE(devices.OpenInPlace(backing_, kLimit, &error));
   EXPECT_FALSE(devices.Writable(0));
+}
+
+// A vmdk monolithicFlat: the descriptor (device 0) and its extent beside
+// it, made before the run after every root, reached by the guest by name,
+// and renamed together.
+TEST_F(WritableDeviceTest, SiblingOutputsAreCommittedTogether) {
+  const std::string extent = (dir_ / "new-flat.img").string();
+  std::ofstream(extent, std::ios::binary) << "old extent";
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  ASSERT_TRUE(devices.OpenPath(backing_, &error)) << error;  // a source: a root
+  ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+  EXPECT_EQ(devices.roots(), 2u);
+  EXPECT_EQ(devices.count(), 3u);
+  EXPECT_EQ(devices.output_fds().size(), 2u);
+  EXPECT_TRUE(devices.Writable(2));
+  EXPECT_FALSE(devices.Writable(1));
+  size_t temporaries = 0;
+  for (const std::string& name : Others()) {
+    temporaries +=
+        name.rfind(".new.img.instar-", 0) == 0 || name.rfind(".new-flat.img.instar-", 0) == 0;
+  }
+  EXPECT_EQ(temporaries, 2u);
+  CallHandler handler(devices);
+  const std::string name = "new-flat.img";
+  const std::vector<uint8_t> name_bytes(name.begin(), name.end());
+  const abi::CallReply opened =
+      Send(handler,
+           abi::MakeRequest(abi::Call::kOpen, 0, static_cast<uint64_t>(abi::OpenBase::kOutput),
+                            name.size()),
+           name_bytes);
+  ASSERT_EQ(opened.error, 0);
+  EXPECT_EQ(opened.value, 2u);
+  // A reader of the image opening the extent by its name gets the output,
+  // not the file at the target now.
+  uint32_t read_back = 0;
+  ASSERT_EQ(devices.OpenByName(name, abi::OpenBase::kImageDirectory, 0, &read_back),
+            abi::CallError::kOk);
+  EXPECT_EQ(read_back, 2u);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 2, 0, 3), {'e', 'x', 't'}).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, 0, 3), {'d', 'e', 's'}).error, 0);
+  EXPECT_EQ(Read(extent), "old extent");
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Read(target_), "des");
+  EXPECT_EQ(Read(extent), "ext");
+  std::vector<std::string> names = Others();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"new-flat.img", "new.img"}));
+}
+
+// An output the guest never opened (a monolithicFlat of size 0 has no
+// extent) is removed at the commit; a file already at its target stays.
+TEST_F(WritableDeviceTest, AnUnusedSiblingIsRemovedAtTheCommit) {
+  const std::string extent = (dir_ / "new-flat.img").string();
+  std::ofstream(extent, std::ios::binary) << "old extent";
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Read(extent), "old extent");
+  std::vector<std::string> names = Others();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"new-flat.img", "new.img"}));
+}
+
+// A failure, the table's end, or a termination signal removes every
+// output's temporary file and touches no target.
+TEST_F(WritableDeviceTest, AFailureRemovesEveryOutput) {
+  std::ofstream(target_, std::ios::binary) << "old contents";
+  {
+    DeviceTable devices;
+    std::string error;
+    ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+    ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+    EXPECT_EQ(Others().size(), 3u);
+    devices.DiscardOutput();
+    EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+    EXPECT_FALSE(devices.CommitOutput(&error));
+  }
+  {
+    DeviceTable devices;
+    std::string error;
+    ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+    ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+    // The table goes away as after a guest crash.
+  }
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+  EXPECT_EQ(Read(target_), "old contents");
+  // SIGTERM in the middle of a run: the handler removes both.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    DeviceTable devices;
+    std::string error;
+    if (!devices.OpenOutput(target_, kLimit, &error) ||
+        !devices.OpenSiblingOutput("new-flat.img", &error)) {
+      ::_exit(1);
+    }
+    ::raise(SIGTERM);
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
+  EXPECT_EQ(Read(target_), "old contents");
+}
+
+// A sibling is a file name in the target's directory, never a path out of
+// it; the guest reaches no file by kOutput that the host did not create.
+TEST_F(WritableDeviceTest, ASiblingLeavesNotTheTargetsDirectory) {
+  DeviceTable devices;
+  std::string error;
+  EXPECT_FALSE(devices.OpenSiblingOutput("new-flat.img", &error));  // no output yet
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  const std::vector<std::string> kOutside = {"../escaped.img",
+                                             "sub/new-flat.img",
+                                             "/tmp/new-flat.img",
+                                             ".",
+                                             "..",
+                                             "",
+                                             std::string("nul\0byte", 8),
+                                             std::string(300, 'n')};
+  for (const std::string& name : kOutside) {
+    SCOPED_TRACE(name);
+    EXPECT_FALSE(devices.OpenSiblingOutput(name, &error));
+  }
+  EXPECT_FALSE(devices.OpenSiblingOutput("new.img", &error));  // the target itself
+  EXPECT_EQ(devices.output_fds().size(), 1u);
+  EXPECT_EQ(Others().size(), 1u);
+  EXPECT_FALSE(fs::exists(dir_.parent_path() / "escaped.img"));
+  uint32_t device = 0;
+  EXPECT_EQ(devices.OpenByName("backing.raw", abi::OpenBase::kOutput, 0, &device),
+            abi::CallError::kNotFound);
+  EXPECT_EQ(devices.OpenByName("../new-flat.img", abi::OpenBase::kOutput, 0, &device),
+            abi::CallError::kNotFound);
+  EXPECT_EQ(devices.count(), 1u);
+  ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+  EXPECT_FALSE(devices.OpenSiblingOutput("new-flat.img", &error));  // once
+  // kMaxOutputs in all.
+  for (size_t i = 2; i < DeviceTable::kMaxOutputs; ++i) {
+    ASSERT_TRUE(devices.OpenSiblingOutput("s" + std::to_string(i), &error)) << error;
+  }
+  EXPECT_FALSE(devices.OpenSiblingOutput("one-more", &error));
+  devices.DiscardOutput();
+  EXPECT_EQ(Others(), std::vector<std::string>{});
+}
+
+// One write limit for all the outputs: each counts as far as it was
+// written, truncated or fallocated.
+TEST_F(WritableDeviceTest, TheWriteLimitBoundsTheOutputsSummed) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  ASSERT_TRUE(devices.OpenSiblingOutput("new-flat.img", &error)) << error;
+  CallHandler handler(devices);
+  using abi::Call;
+  using abi::CallError;
+  using abi::MakeRequest;
+  EXPECT_EQ(Send(handler, MakeRequest(Call::kTruncate, 1, kLimit / 2)).error, 0);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, kLimit / 2)), CallError::kOk);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, kLimit / 2 + 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, kLimit / 2 - 1, 1)), CallError::kOk);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 0, kLimit / 2 - 1, 2)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kAllocate, 0, 0, kLimit / 2 + 1)),
+            CallError::kBadRange);
+  // Within what the extent already reached, it may be written again.
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kWrite, 1, 0, 4096)), CallError::kOk);
+  devices.DiscardOutput();
 }
 
 }  // namespace

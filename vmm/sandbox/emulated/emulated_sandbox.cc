@@ -353,7 +353,7 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
   api.ctl(uc, UC_CTL_WRITE(UC_CTL_UC_USE_EXITS, 1), 1);  // uc_ctl_exits_enable()
   // The engine is made and mapped: from here on instar only runs and serves
   // it.
-  if (limits.confine_host && !ConfineHost(SandboxKind::kEmulated, 0, devices.output_fd(), &error,
+  if (limits.confine_host && !ConfineHost(SandboxKind::kEmulated, 0, devices.output_fds(), &error,
                                           !devices.output_temp_path().empty())) {
     return unavailable(error);
   }

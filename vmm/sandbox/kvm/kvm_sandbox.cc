@@ -390,7 +390,7 @@ SandboxOutcome KvmSandbox::Run(const abi::OperationConfig& config, DeviceTable& 
   Watchdog watchdog(limits.timeout, run);
   if (!watchdog.error().empty()) return unavailable(watchdog.error());
   // The VM is made and armed: from here on instar only runs and serves it.
-  if (limits.confine_host && !ConfineHost(SandboxKind::kKvm, 0, devices.output_fd(), &error,
+  if (limits.confine_host && !ConfineHost(SandboxKind::kKvm, 0, devices.output_fds(), &error,
                                           !devices.output_temp_path().empty()))
     return unavailable(error);
   for (;;) {

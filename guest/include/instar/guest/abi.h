@@ -34,8 +34,10 @@
 // against kMaxTransfer (kMaxResult for kEmit), and `buffer` against guest
 // memory, and answers a bad request with an error reply, never a crash.
 //
-// Writable devices. Every device is read-only but device 0 of a producing
-// command, which the host opens for writing for that one operation:
+// Writable devices. Every device is read-only but the outputs of a
+// producing command, which the host opens for writing for that one
+// operation: device 0, and the files beside it a format of several files
+// writes (kOpen with OpenBase::kOutput; created and renamed as device 0 is):
 //   create, dd     a new file under a temporary name beside the target,
 //                  renamed over the target only when the guest's result
 //                  reports success;
@@ -44,9 +46,9 @@
 //                  qemu-img modifies it: what the guest wrote stays
 //                  written, whatever the result says.
 // kWrite, kTruncate and kAllocate are refused (kDenied) on any other
-// device, and on the writable one every range must end within the
-// operation's write limit (kBadRange past it); kFlush on it is
-// fdatasync(2).
+// device, and on the writable ones every range must keep the outputs'
+// sizes summed within the operation's write limit (kBadRange past it);
+// kFlush on one is fdatasync(2).
 //
 // The operation. Before the guest starts, the host places an
 // OperationConfig (kvm: at kConfigAddress; process: the first bytes on
@@ -142,6 +144,13 @@ enum class OpenBase : uint64_t {
   // The working directory of the instar process, the name taken as given:
   // how qemu opens a qcow2's external data file.
   kWorkingDirectory = 1,
+  // Another output of a producing command, which the host created before
+  // the run beside device 0's target (a vmdk's flat extent): the name is
+  // resolved as kImageDirectory resolves it, and the reply is that output's
+  // device, writable as device 0 is; kNotFound when the host made no such
+  // output. The host renames at the end only the outputs the guest opened
+  // so. ABI version 12.
+  kOutput = 2,
 };
 
 struct CallReply {
