@@ -57,6 +57,15 @@ inline CreateOutcome RunCreateHook(ImageFormat format, const std::string& option
   for (size_t i = 0; i < random.size() && i < sizeof(request.random); ++i) {
     request.random[i] = random[i];
   }
+  // The files beside the image the host creates before the run.
+  if (driver->sibling_outputs != nullptr) {
+    SiblingName names[4];
+    const size_t count = driver->sibling_outputs(parsed, request.target_name, names,
+                                                 sizeof(names) / sizeof(names[0]));
+    for (size_t i = 0; i < count; ++i) {
+      out.device.AddSibling(std::string(names[i].text, names[i].length));
+    }
+  }
   out.status = driver->create(request, out.device, compat, arena, &out.error);
   if (!out.status.ok() && out.error.kind != MeasureErrorKind::kNone) {
     out.error_text = MeasureErrorText(out.error);

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +101,27 @@ class MemoryDevice final : public WritableDevice {
     return Status::Ok();
   }
 
+  // Another output beside this one, as the host creates the files
+  // FormatDriver::sibling_outputs names; OpenSibling() finds only these.
+  MemoryDevice& AddSibling(const std::string& name) {
+    std::shared_ptr<MemoryDevice>& sibling = siblings_[name];
+    if (sibling == nullptr) sibling = std::make_shared<MemoryDevice>();
+    return *sibling;
+  }
+  // The sibling `name`, or null; opened: whether OpenSibling() asked for it.
+  MemoryDevice* sibling(const std::string& name) {
+    auto it = siblings_.find(name);
+    return it == siblings_.end() ? nullptr : it->second.get();
+  }
+  const std::map<std::string, std::shared_ptr<MemoryDevice>>& siblings() const { return siblings_; }
+  Result<WritableDevice*> OpenSibling(const char* name, size_t length, Arena&) override {
+    auto it = siblings_.find(std::string(name, length));
+    if (it == siblings_.end()) return Status::IOError("no such output beside the image");
+    opened_siblings_.insert(it->first);
+    return static_cast<WritableDevice*>(it->second.get());
+  }
+  bool SiblingOpened(const std::string& name) const { return opened_siblings_.count(name) != 0; }
+
   int reads() const { return reads_; }
   int flushes() const { return flushes_; }
   // The ranges Allocate() reserved, start -> end.
@@ -141,6 +164,8 @@ class MemoryDevice final : public WritableDevice {
   std::map<uint64_t, uint64_t> allocated_;
   int reads_ = 0;
   int flushes_ = 0;
+  std::map<std::string, std::shared_ptr<MemoryDevice>> siblings_;
+  std::set<std::string> opened_siblings_;
 };
 
 }  // namespace instar::testing

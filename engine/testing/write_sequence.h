@@ -107,12 +107,20 @@ inline std::string RunWriter(ImageFormat format, MemoryDevice& device, const Qem
   Arena arena(buffer.data(), buffer.size());
   const FormatDriver* driver = FindFormatDriver(format);
   if (driver == nullptr || driver->open_writer == nullptr) return "no open_writer hook";
-  class NoFiles final : public DeviceOpener {
+  // The files beside the image are the device's siblings (the other
+  // outputs of a command, as a vmdk monolithicFlat's extent), and only those.
+  class Siblings final : public DeviceOpener {
    public:
-    Result<BlockDevice*> Open(const char*, size_t) override {
-      return Status::IOError("no other files");
+    explicit Siblings(MemoryDevice& device) : device_(device) {}
+    Result<BlockDevice*> Open(const char* name, size_t length) override {
+      MemoryDevice* sibling = device_.sibling(std::string(name, length));
+      if (sibling == nullptr) return Status::IOError("no other files");
+      return static_cast<BlockDevice*>(sibling);
     }
-  } opener;
+
+   private:
+    MemoryDevice& device_;
+  } opener(device);
   OpenOptions options;
   options.compat = compat;
   auto image = driver->open(device, opener, arena, options);

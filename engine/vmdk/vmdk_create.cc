@@ -40,9 +40,25 @@
 // (qemu's g_random_int()), printed in lowercase hex without padding as
 // qemu's %x does. No other random byte, and no time, is used.
 //
-// monolithicFlat and the twoGbMaxExtent subformats need files beside the
-// image, which one output device cannot hold: NotSupported. So is a
-// backing file (qemu reads the parent's CID).
+// monolithicFlat (vmdk_co_do_create with flat, vmdk_co_create_opts_cb,
+// vmdk_create_extent) is two files. The descriptor is the target itself,
+// the same text with createType "monolithicFlat" and the extent line
+// `RW <sectors> FLAT "<extent's base name>" 0`, written at offset 0 and
+// the file cut to its length (no header, no padding). The extent is
+// qemu's filename_decompose() of the target: the directory (up to the
+// last '/', else '\', else ':'), the base name up to its last '.', then
+// "-flat" and the rest ("disk.vmdk" -> "disk-flat.vmdk", "disk" ->
+// "disk-flat"); the host created it beside the target before the run
+// (VmdkSiblingOutputs, WritableDevice::OpenSibling). It is the disk's
+// bytes: truncated to the size, its first block written with zeros as the
+// file protocol's truncate does on an empty file (allocate_first_block():
+// 4 KiB, or 512 bytes for a disk under 4 KiB). A disk of size 0 has no
+// extent at all: no line, and no file (the host removes the one it made).
+// Every release of the matrix writes the same, as for monolithicSparse.
+//
+// The twoGbMaxExtent subformats need a file per 2 GiB of a size the host
+// does not always know (convert's comes from its sources): NotSupported.
+// So is a backing file (qemu reads the parent's CID).
 #include "vmdk/vmdk_create.h"
 
 #include "instar/engine/bytes.h"
@@ -143,12 +159,13 @@ MeasureText BaseName(MeasureText name) {
   return MeasureText{name.data + start, name.length - start};
 }
 
-// vmdk_co_do_create()'s descriptor, into `text`.
+// vmdk_co_do_create()'s descriptor, into `text`: one extent line naming
+// `extent` (none when it is null: a flat disk of size 0).
 void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& options, uint64_t size,
-                     const QemuVersion& compat, TextBuilder& text) {
+                     const MeasureText* extent, const QemuVersion& compat, TextBuilder& text) {
   const uint32_t cid = LoadLE32(request.random);
   const uint32_t heads = options.adapter_type == VmdkAdapterType::kIde ? 16 : 255;
-  const MeasureText base = BaseName(request.target_name);
+  const bool flat = options.subformat == VmdkSubformat::kMonolithicFlat;
   text.Append("# Disk DescriptorFile\nversion=1\nCID=");
   // %x: lowercase, no padding.
   char digits[8];
@@ -161,11 +178,15 @@ void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& opti
   while (n > 0) text.Append(digits[--n]);
   text.Append("\nparentCID=ffffffff\ncreateType=\"")
       .Append(kSubformatNames[static_cast<size_t>(options.subformat)])
-      .Append("\"\n\n# Extent description\nRW ")
-      .AppendDecimal(size / kSectorSize)
-      .Append(" SPARSE \"")
-      .Append(base.data, base.length)
-      .Append("\"\n\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"")
+      .Append("\"\n\n# Extent description\n");
+  if (extent != nullptr) {
+    text.Append("RW ")
+        .AppendDecimal(size / kSectorSize)
+        .Append(flat ? " FLAT \"" : " SPARSE \"")
+        .Append(extent->data, extent->length)
+        .Append(flat ? "\" 0\n" : "\"\n");
+  }
+  text.Append("\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"")
       .Append(options.hw_version.data, options.hw_version.length)
       .Append("\"\nddb.geometry.cylinders = \"")
       .AppendDecimal(size / (uint64_t{63} * heads * kSectorSize))
@@ -181,7 +202,101 @@ void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& opti
   }
 }
 
+// filename_decompose() of `target`, then g_path_get_basename() of
+// path + prefix + "-flat" + postfix: the flat extent's name, into `out`.
+// False when it does not fit.
+bool FlatExtentName(MeasureText target, SiblingName* out) {
+  size_t start = 0;  // where the name after the directory starts
+  for (const char separator : {'/', '\\', ':'}) {
+    size_t at = target.length;
+    while (at > 0 && target.data[at - 1] != separator) --at;
+    if (at > 0) {
+      start = at;
+      break;
+    }
+  }
+  // The base name keeps what follows the last '/' only: a path cut at a
+  // '\\' or ':' stays in front of it.
+  size_t base = 0;
+  for (size_t i = 0; i < start; ++i) {
+    if (target.data[i] == '/') base = i + 1;
+  }
+  size_t dot = target.length;
+  for (size_t i = target.length; i > start; --i) {
+    if (target.data[i - 1] == '.') {
+      dot = i - 1;
+      break;
+    }
+  }
+  static constexpr char kFlat[] = "-flat";
+  const size_t length = (dot - base) + (sizeof(kFlat) - 1) + (target.length - dot);
+  if (length >= SiblingName::kCapacity) return false;
+  size_t n = 0;
+  for (size_t i = base; i < dot; ++i) out->text[n++] = target.data[i];
+  for (size_t i = 0; i < sizeof(kFlat) - 1; ++i) out->text[n++] = kFlat[i];
+  for (size_t i = dot; i < target.length; ++i) out->text[n++] = target.data[i];
+  out->text[n] = '\0';
+  out->length = n;
+  return true;
+}
+
+// allocate_first_block(): the file protocol's truncate of an empty file.
+constexpr uint64_t kMaxBlockBytes = 4096;
+
+// monolithicFlat: the extent, then the descriptor, in qemu's order.
+Status CreateFlatVmdk(const CreateRequest& request, const VmdkTargetOptions& options, uint64_t size,
+                      WritableDevice& device, const QemuVersion& compat, Arena& arena,
+                      MeasureError* error) {
+  const size_t mark = arena.Mark();
+  SiblingName name;
+  if (!FlatExtentName(request.target_name, &name)) {
+    return measure_internal::NotSupportedFailure(error, "the flat extent's name is too long");
+  }
+  const MeasureText extent{name.text, name.length};
+  if (size > 0) {
+    Result<WritableDevice*> file = device.OpenSibling(name.text, name.length, arena);
+    if (!file.ok()) {
+      arena.Reset(mark);
+      return file.status();
+    }
+    Status status = (*file)->Truncate(size);
+    if (status.ok()) {
+      static constexpr uint8_t kZeros[kMaxBlockBytes] = {};
+      // Errors are ignored there too.
+      (void)(*file)->Write(0, kZeros, size < kMaxBlockBytes ? kSectorSize : kMaxBlockBytes);
+    }
+    if (!status.ok()) {
+      arena.Reset(mark);
+      return status;
+    }
+  }
+  const size_t capacity =
+      1024 + name.length + options.hw_version.length + options.tools_version.length;
+  auto* descriptor = static_cast<char*>(arena.Allocate(capacity));
+  if (descriptor == nullptr) {
+    arena.Reset(mark);
+    return Status::NoSpace("no memory for the vmdk descriptor");
+  }
+  TextBuilder text(descriptor, capacity);
+  BuildDescriptor(request, options, size, size > 0 ? &extent : nullptr, compat, text);
+  Status status = device.Write(0, descriptor, text.length());
+  if (status.ok()) status = device.Truncate(text.length());
+  arena.Reset(mark);
+  return status;
+}
+
 }  // namespace
+
+size_t VmdkSiblingOutputs(const ParsedMeasureOptions& parsed, MeasureText target_name,
+                          SiblingName* out, size_t capacity) {
+  VmdkTargetOptions options;
+  MeasureError error;
+  if (capacity == 0 || !ResolveVmdkOptions(parsed, &options, &error).ok() ||
+      options.subformat != VmdkSubformat::kMonolithicFlat) {
+    return 0;
+  }
+  return FlatExtentName(target_name, &out[0]) ? 1 : 0;
+}
 
 bool QemuRefusesCreatedImage(const ParsedMeasureOptions& parsed, uint64_t requested_size) {
   VmdkTargetOptions options;
@@ -211,12 +326,12 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
     }
     return resolved;
   }
-  if (options.subformat != VmdkSubformat::kMonolithicSparse &&
-      options.subformat != VmdkSubformat::kStreamOptimized) {
+  if (options.subformat == VmdkSubformat::kTwoGbMaxExtentSparse ||
+      options.subformat == VmdkSubformat::kTwoGbMaxExtentFlat) {
     return measure_internal::NotSupportedFailure(
         error,
-        "instar creates only the single-file vmdk subformats (monolithicSparse, "
-        "streamOptimized): the others need files beside the image");
+        "instar creates only the single-file vmdk subformats and monolithicFlat: "
+        "twoGbMaxExtentSparse and twoGbMaxExtentFlat need a file per 2 GiB");
   }
   // vmdk_co_create_opts() rounds the size up to a sector.
   uint64_t size;
@@ -224,6 +339,10 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
       size > static_cast<uint64_t>(INT64_MAX)) {
     return measure_internal::NotSupportedFailure(error, "vmdk size out of range");
   }
+  if (options.subformat == VmdkSubformat::kMonolithicFlat) {
+    return CreateFlatVmdk(request, options, size, device, compat, arena, error);
+  }
+  const MeasureText base = BaseName(request.target_name);
   const ExtentLayout layout = MakeExtentLayout(size);
 
   const size_t mark = arena.Mark();
@@ -236,7 +355,7 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
     return Status::NoSpace("no memory for the vmdk writer's buffers");
   }
   TextBuilder text(descriptor, descriptor_capacity);
-  BuildDescriptor(request, options, size, compat, text);
+  BuildDescriptor(request, options, size, &base, compat, text);
 
   // In qemu's order, so that a descriptor longer than its 20 sectors
   // overwrites the directory after it as qemu's does.

@@ -10,10 +10,17 @@
 namespace instar::vmdk {
 
 // The create hook (FormatDriver::create): block/vmdk.c
-// vmdk_co_create_opts() and vmdk_co_do_create(), for monolithicSparse and
-// streamOptimized.
+// vmdk_co_create_opts() and vmdk_co_do_create(), for monolithicSparse,
+// streamOptimized and monolithicFlat (its extent through
+// WritableDevice::OpenSibling()).
 Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                   Arena& arena, MeasureError* error);
+
+// FormatDriver::sibling_outputs: a monolithicFlat's extent, named after
+// the target as qemu names it ("disk.vmdk" -> "disk-flat.vmdk"); nothing
+// for the other subformats, or options qemu refuses.
+size_t VmdkSiblingOutputs(const ParsedMeasureOptions& options, MeasureText target_name,
+                          SiblingName* out, size_t capacity);
 
 // Quirks of qemu's that the hook keeps: qemu-img create makes these
 // images and qemu's own open then refuses them, as the engine's reader

@@ -11,10 +11,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "instar/engine/bytes.h"
+#include "testing/corpus.h"
 #include "testing/create_fuzz.h"
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
@@ -288,8 +290,8 @@ TEST(VmdkCreateTest, KeepsQemusEmptyImageThatQemuCannotOpen) {
 }
 
 // What qemu-img refuses, the hook refuses with the same words; the
-// subformats that need more than one file, and backing files, are
-// instar's own NotSupported.
+// twoGbMaxExtent subformats, which need a file per 2 GiB, and backing
+// files, are instar's own NotSupported.
 TEST(VmdkCreateTest, Refusals) {
   const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
   ASSERT_FALSE(binaries.empty());
@@ -315,8 +317,8 @@ TEST(VmdkCreateTest, Refusals) {
       EXPECT_EQ(made.error_text, testing::WithoutPath(output, dir.File("t.vmdk")));
     }
   }
-  for (const char* options : {"subformat=monolithicFlat", "subformat=twoGbMaxExtentSparse",
-                              "subformat=twoGbMaxExtentFlat", "backing_file=base.vmdk"}) {
+  for (const char* options : {"subformat=twoGbMaxExtentSparse", "subformat=twoGbMaxExtentFlat",
+                              "backing_file=base.vmdk"}) {
     SCOPED_TRACE(options);
     CreateOutcome made =
         testing::RunCreateHook(ImageFormat::kVmdk, options, 1 << 30, QemuVersion{11, 1, 3},
@@ -324,6 +326,122 @@ TEST(VmdkCreateTest, Refusals) {
     EXPECT_EQ(made.status.code(), StatusCode::kNotSupported);
     EXPECT_EQ(made.error.kind, MeasureErrorKind::kNotSupported);
     EXPECT_TRUE(made.device.bytes().empty());
+  }
+}
+
+// The CID of a descriptor file (monolithicFlat's, at offset 0).
+uint32_t FlatDescriptorCid(const std::vector<uint8_t>& bytes) {
+  const std::string text(bytes.begin(), bytes.end());
+  const size_t at = text.find("\nCID=");
+  if (at == std::string::npos) return 0;
+  return static_cast<uint32_t>(std::stoul(text.substr(at + 5, 8), nullptr, 16));
+}
+
+struct FlatCase {
+  const char* size;
+  const char* options;
+  const char* target;  // the file name qemu-img gets, in the scratch directory
+  const char* extent;  // the extent's name beside it, as qemu made it
+};
+
+// monolithicFlat: qemu-img create of every version makes the descriptor and
+// the extent beside it; the hook writes the same descriptor to the device
+// and the same extent to the sibling output the host made under the name
+// the driver gave it (sibling_outputs), byte for byte; the extent's first
+// block is written (qemu's allocate_first_block), the rest a hole.
+TEST(VmdkCreateTest, MonolithicFlatMatchesQemuImgByteForByte) {
+  const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
+  ASSERT_FALSE(binaries.empty());
+  const FlatCase kFlat[] = {
+      {"1M", "subformat=monolithicFlat", "disk.vmdk", "disk-flat.vmdk"},
+      {"64M", "subformat=monolithicFlat,adapter_type=lsilogic", "disk.vmdk", "disk-flat.vmdk"},
+      {"1000", "subformat=monolithicFlat", "disk", "disk-flat"},
+      {"3000001", "subformat=monolithicFlat,hwversion=11", "a.b.c", "a.b-flat.c"},
+      {"100M", "subformat=monolithicFlat,compat6=on,adapter_type=buslogic", "d.vmdk",
+       "d-flat.vmdk"},
+      {"0", "subformat=monolithicFlat", "empty.vmdk", nullptr},
+  };
+  for (const QemuImgBinary& qemu : binaries) {
+    for (const FlatCase& c : kFlat) {
+      SCOPED_TRACE(qemu.version_text + " " + c.size + " -o " + c.options + " " + c.target);
+      testing::ScratchDir dir;
+      const std::string theirs = dir.File(c.target);
+      std::string output;
+      ASSERT_EQ(testing::QemuImgCreate(qemu, "vmdk", c.options, theirs, c.size, &output), 0)
+          << output;
+      const std::vector<uint8_t> descriptor = testing::ReadWholeFile(theirs);
+      const uint64_t size = testing::ParseSizeArgument(c.size, qemu.version);
+      CreateOutcome made =
+          testing::RunCreateHook(ImageFormat::kVmdk, c.options, size, qemu.version, theirs, kNow,
+                                 RandomWithCid(FlatDescriptorCid(descriptor)));
+      ASSERT_TRUE(made.status.ok()) << made.status.message() << " " << made.error_text;
+      EXPECT_EQ(testing::FirstDifference(made.device.bytes(), descriptor, {}), "");
+      // The host made the sibling the driver named; the hook used it only
+      // for a disk with an extent.
+      ASSERT_EQ(made.device.siblings().size(), 1u);
+      const std::string named = made.device.siblings().begin()->first;
+      EXPECT_EQ(named, c.extent != nullptr ? c.extent : "empty-flat.vmdk");
+      if (c.extent == nullptr) {
+        EXPECT_FALSE(made.device.SiblingOpened(named));
+        EXPECT_FALSE(testing::FileExists(dir.File("empty-flat.vmdk")));
+        continue;
+      }
+      EXPECT_TRUE(made.device.SiblingOpened(named));
+      testing::MemoryDevice& extent = *made.device.sibling(named);
+      const std::string extent_path = dir.File(c.extent);
+      ASSERT_EQ(extent.Size(), testing::FileSize(extent_path));
+      // The extent is zeros: compare its first MiB and its allocation.
+      const std::vector<uint8_t> head = testing::ReadWholeFile(extent_path, 1 << 20);
+      std::vector<uint8_t> ours(head.size());
+      ASSERT_TRUE(extent.Read(0, ours.data(), ours.size()).ok());
+      EXPECT_EQ(testing::FirstDifference(ours, head, {}), "");
+      EXPECT_EQ(*extent.SeekData(0), 0u);
+      EXPECT_EQ(*extent.SeekHole(0),
+                std::min<uint64_t>(extent.Size() < 4096 ? 512 : 4096, extent.Size()));
+    }
+  }
+}
+
+// The flat extent's name is qemu's filename_decompose() of the target:
+// the directory up to the last '/' (else '\\', else ':'), the base up to its
+// last '.', "-flat", the rest; the base name of that, in the target's
+// directory. Nothing for the other subformats.
+TEST(VmdkCreateTest, FlatExtentNames) {
+  const struct {
+    const char* target;
+    const char* extent;
+  } kNames[] = {
+      {"disk.vmdk", "disk-flat.vmdk"},   {"/a/b.c/disk", "disk-flat"},
+      {"dir/x.y.vmdk", "x.y-flat.vmdk"}, {"dir/.vmdk", "-flat.vmdk"},
+      {"a\\b.vmdk", "a\\b-flat.vmdk"},   {"c:d.vmdk", "c:d-flat.vmdk"},
+      {"/x/c:d.e", "c:d-flat.e"},
+  };
+  std::vector<uint8_t> buffer(1 << 16);
+  for (const auto& n : kNames) {
+    SCOPED_TRACE(n.target);
+    Arena arena(buffer.data(), buffer.size());
+    ParsedMeasureOptions parsed;
+    MeasureError error;
+    const char kOptions[] = "subformat=monolithicFlat";
+    ASSERT_TRUE(ParseMeasureOptions(ImageFormat::kVmdk, kOptions, sizeof(kOptions) - 1,
+                                    QemuVersion{11, 1, 3}, arena, &parsed, &error)
+                    .ok());
+    SiblingName names[2];
+    ASSERT_EQ(
+        vmdk::VmdkSiblingOutputs(parsed, MeasureText{n.target, std::strlen(n.target)}, names, 2),
+        1u);
+    EXPECT_EQ(std::string(names[0].text, names[0].length), n.extent);
+  }
+  for (const char* options : {"", "subformat=streamOptimized", "subformat=twoGbMaxExtentFlat",
+                              "subformat=monolithicFlat,zeroed_grain=on", "subformat=bad"}) {
+    Arena arena(buffer.data(), buffer.size());
+    ParsedMeasureOptions parsed;
+    MeasureError error;
+    ASSERT_TRUE(ParseMeasureOptions(ImageFormat::kVmdk, options, std::strlen(options),
+                                    QemuVersion{11, 1, 3}, arena, &parsed, &error)
+                    .ok());
+    SiblingName names[2];
+    EXPECT_EQ(vmdk::VmdkSiblingOutputs(parsed, MeasureText{"d.vmdk", 6}, names, 2), 0u) << options;
   }
 }
 

@@ -123,6 +123,7 @@ const FormatDriver kVmdkDriver = {
     .describe = DescribeVmdk,
     .create_options = CreateOptions(kVmdkOptions),
     .create = vmdk::CreateVmdk,
+    .sibling_outputs = vmdk::VmdkSiblingOutputs,
     .open_writer = vmdk::OpenVmdkWriter,
     .compressed_writes = true,
     .predict_size = measure_internal::PredictVmdkSize,

@@ -1,9 +1,11 @@
 // The vmdk guest-data writer: block/vmdk.c vmdk_pwritev, get_cluster_offset
 // (allocate = true), get_whole_cluster, vmdk_write_extent, vmdk_L2update,
 // vmdk_write_cid and vmdk_co_pwritev_compressed, the same in every release
-// of the matrix (5.2 to 11.1), for the two kinds of image our create hook
+// of the matrix (5.2 to 11.1), for the kinds of image our create hook
 // makes: monolithicSparse and streamOptimized (one hosted sparse extent in
-// the image file, no parent).
+// the image file, no parent), and monolithicFlat (FlatVmdkWriter, below:
+// the guest's bytes at the same offsets of the flat extent, another output
+// of the command, reached through WritableDevice::OpenSibling()).
 //
 // monolithicSparse. A write is cut at grain boundaries. For each piece:
 //  * The grain table of its directory entry (qemu's create writes every
@@ -93,6 +95,55 @@ char* FindText(char* text, const char* needle) {
   return nullptr;
 }
 
+// vmdk_write_cid() on the descriptor at `offset` of `device`, with
+// `descriptor` and `tail` kDescriptorBytes each. qemu writes its 20-sector
+// buffer back whole; from 7.x on (7.2 in the matrix) the write reaches
+// no further than the file's end rounded up to a sector, which only a
+// descriptor file shorter than 20 sectors (a monolithicFlat's) shows: 5.2
+// leaves it 10240 bytes long, 7.2 and later 512 for a descriptor of 512
+// bytes or less.
+Status WriteDescriptorCid(WritableDevice& device, uint64_t offset, uint32_t new_cid,
+                          const QemuVersion& compat, char* descriptor, char* tail) {
+  INSTAR_RETURN_IF_ERROR(device.Read(offset, descriptor, kDescriptorBytes));
+  descriptor[kDescriptorBytes - 1] = '\0';
+  char* parent = FindText(descriptor, "parentCID");
+  if (parent == nullptr) return Status::InvalidArgument("vmdk: no parentCID in the descriptor");
+  size_t tail_length = 0;
+  while (parent[tail_length] != '\0') {
+    tail[tail_length] = parent[tail_length];
+    ++tail_length;
+  }
+  char* cid = FindText(descriptor, "CID");
+  if (cid != nullptr) {
+    char* p = cid + 4;  // past "CID" and the character after it
+    const char* end = descriptor + kDescriptorBytes;
+    char hex[10];
+    size_t digits = 0;
+    uint32_t rest = new_cid;
+    do {
+      hex[digits++] = "0123456789abcdef"[rest & 0xf];
+      rest >>= 4;
+    } while (rest != 0);
+    // snprintf of "%x\n" into what is left of the buffer, then pstrcat
+    // of the text from "parentCID" on, both truncating at its end.
+    size_t room = static_cast<size_t>(end - p);
+    size_t at = 0;
+    auto put = [&](char c) {
+      if (at + 1 < room) p[at++] = c;
+    };
+    while (digits > 0) put(hex[--digits]);
+    put('\n');
+    for (size_t i = 0; i < tail_length; ++i) put(tail[i]);
+    if (room > 0) p[at] = '\0';
+  }
+  uint64_t length = kDescriptorBytes;
+  if (compat.AtLeast(7, 0)) {
+    const uint64_t file_end = AlignUp(device.Size(), 512);
+    length = file_end <= offset ? 0 : file_end - offset < length ? file_end - offset : length;
+  }
+  return device.Write(offset, descriptor, static_cast<size_t>(length));
+}
+
 // The buffers a streamOptimized image needs on top of the others.
 struct StreamBuffers {
   uint8_t* marker = nullptr;  // kGrainMarkerBytes + 2 grains (qemu's buf_len)
@@ -103,8 +154,10 @@ struct StreamBuffers {
 class VmdkWriter final : public ImageWriter {
  public:
   VmdkWriter(WritableDevice& device, const VmdkImage& image, const WriterEntropy& entropy,
-             uint8_t* grain, char* descriptor, char* tail, const StreamBuffers& stream)
+             const QemuVersion& compat, uint8_t* grain, char* descriptor, char* tail,
+             const StreamBuffers& stream)
       : device_(device),
+        compat_(compat),
         batch_(device),
         extent_(image.extent(0)),
         virtual_size_(image.VirtualSize()),
@@ -334,45 +387,13 @@ class VmdkWriter final : public ImageWriter {
     pending_entry_ = 0;
   }
 
-  // vmdk_write_cid().
   Status WriteCid() {
     INSTAR_RETURN_IF_ERROR(batch_.Flush());
-    INSTAR_RETURN_IF_ERROR(device_.Read(descriptor_offset_, descriptor_, kDescriptorBytes));
-    descriptor_[kDescriptorBytes - 1] = '\0';
-    char* parent = FindText(descriptor_, "parentCID");
-    if (parent == nullptr) return Status::InvalidArgument("vmdk: no parentCID in the descriptor");
-    size_t tail_length = 0;
-    while (parent[tail_length] != '\0') {
-      tail_[tail_length] = parent[tail_length];
-      ++tail_length;
-    }
-    char* cid = FindText(descriptor_, "CID");
-    if (cid != nullptr) {
-      char* p = cid + 4;  // past "CID" and the character after it
-      const char* end = descriptor_ + kDescriptorBytes;
-      char hex[10];
-      size_t digits = 0;
-      uint32_t rest = new_cid_;
-      do {
-        hex[digits++] = "0123456789abcdef"[rest & 0xf];
-        rest >>= 4;
-      } while (rest != 0);
-      // snprintf of "%x\n" into what is left of the buffer, then pstrcat
-      // of the text from "parentCID" on, both truncating at its end.
-      size_t room = static_cast<size_t>(end - p);
-      size_t at = 0;
-      auto put = [&](char c) {
-        if (at + 1 < room) p[at++] = c;
-      };
-      while (digits > 0) put(hex[--digits]);
-      put('\n');
-      for (size_t i = 0; i < tail_length; ++i) put(tail_[i]);
-      if (room > 0) p[at] = '\0';
-    }
-    return device_.Write(descriptor_offset_, descriptor_, kDescriptorBytes);
+    return WriteDescriptorCid(device_, descriptor_offset_, new_cid_, compat_, descriptor_, tail_);
   }
 
   WritableDevice& device_;
+  const QemuVersion compat_;
   WriteBatch batch_;
   const VmdkExtent& extent_;
   const uint64_t virtual_size_;
@@ -404,16 +425,106 @@ class VmdkWriter final : public ImageWriter {
   bool finished_ = false;
 };
 
+// A monolithicFlat image (vmdk_pwritev on a flat extent): guest byte x is
+// byte flat_offset + x of the extent file, written as it comes; the
+// descriptor file gets its new CID after the first write.
+class FlatVmdkWriter final : public ImageWriter {
+ public:
+  FlatVmdkWriter(WritableDevice& descriptor_file, WritableDevice& extent_file,
+                 const VmdkImage& image, const WriterEntropy& entropy, const QemuVersion& compat,
+                 char* descriptor, char* tail)
+      : descriptor_file_(descriptor_file),
+        extent_file_(extent_file),
+        batch_(extent_file),
+        compat_(compat),
+        virtual_size_(image.VirtualSize()),
+        flat_offset_(image.extent(0).flat_offset),
+        descriptor_offset_(image.descriptor_offset()),
+        new_cid_(LoadLE32(entropy.random)),
+        descriptor_(descriptor),
+        tail_(tail) {}
+
+  bool Init(Arena& arena) { return batch_.Init(arena); }
+
+  Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
+    if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+      return Status::InvalidArgument("vmdk: write past the end of the virtual disk");
+    }
+    if (length == 0) return Status::Ok();
+    INSTAR_RETURN_IF_ERROR(batch_.Write(flat_offset_ + offset, data, length));
+    if (!cid_updated_) {
+      INSTAR_RETURN_IF_ERROR(batch_.Flush());
+      INSTAR_RETURN_IF_ERROR(WriteDescriptorCid(descriptor_file_, descriptor_offset_, new_cid_,
+                                                compat_, descriptor_, tail_));
+      cid_updated_ = true;
+    }
+    return Status::Ok();
+  }
+
+  // vmdk_co_pwritev_compressed: an ordinary write for a flat extent.
+  Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) override {
+    return Write(offset, data, length);
+  }
+
+  bool NeedsCompressedWrites() const override { return false; }
+
+  Status Finish() override {
+    finished_ = true;
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
+    INSTAR_RETURN_IF_ERROR(extent_file_.Flush());
+    return descriptor_file_.Flush();
+  }
+
+ private:
+  WritableDevice& descriptor_file_;
+  WritableDevice& extent_file_;
+  WriteBatch batch_;
+  const QemuVersion compat_;
+  const uint64_t virtual_size_;
+  const uint64_t flat_offset_;
+  const uint64_t descriptor_offset_;
+  const uint32_t new_cid_;
+  char* const descriptor_;  // kDescriptorBytes
+  char* const tail_;        // kDescriptorBytes
+  bool cid_updated_ = false;
+  bool finished_ = false;
+};
+
+// A monolithicFlat image our create hook made: one flat extent in a file
+// of its own, which is another output of the command.
+Result<ImageWriter*> OpenFlatVmdkWriter(const VmdkImage& vmdk, WritableDevice& device,
+                                        const WriterEntropy& entropy, const QemuVersion& compat,
+                                        Arena& arena) {
+  const VmdkExtent& extent = vmdk.extent(0);
+  INSTAR_ASSIGN_OR_RETURN(WritableDevice * extent_file,
+                          device.OpenSibling(extent.file_name, extent.file_name_length, arena));
+  char* descriptor = arena.AllocateArray<char>(kDescriptorBytes);
+  char* tail = arena.AllocateArray<char>(kDescriptorBytes);
+  auto* writer =
+      arena.New<FlatVmdkWriter>(device, *extent_file, vmdk, entropy, compat, descriptor, tail);
+  if (descriptor == nullptr || tail == nullptr || writer == nullptr || !writer->Init(arena)) {
+    return Status::NoSpace("no memory for the vmdk writer");
+  }
+  return static_cast<ImageWriter*>(writer);
+}
+
 }  // namespace
 
 Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
-                                    const WriterEntropy& entropy, const QemuVersion&,
+                                    const WriterEntropy& entropy, const QemuVersion& compat,
                                     Arena& arena) {
   const auto& vmdk = static_cast<const VmdkImage&>(image);
   static constexpr char kWhat[] =
-      "vmdk: writing is for a monolithicSparse or streamOptimized image without a parent";
+      "vmdk: writing is for a monolithicSparse, streamOptimized or monolithicFlat image "
+      "without a parent";
   if (vmdk.extent_count() != 1 || vmdk.HasBacking()) return Status::NotSupported(kWhat);
   const VmdkExtent& extent = vmdk.extent(0);
+  if (extent.kind == VmdkExtentKind::kFlat && !extent.in_image_file &&
+      extent.file_name_length > 0) {
+    return OpenFlatVmdkWriter(vmdk, device, entropy, compat, arena);
+  }
   // A compressed extent without markers fails every write in qemu
   // (vmdk_write_extent); our create hook never makes one.
   if (extent.kind != VmdkExtentKind::kHostedSparse || !extent.in_image_file ||
@@ -444,7 +555,8 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
     stream.scratch = arena.New<Arena>(tables, kDeflateScratchBytes);
     if (stream.scratch == nullptr) return Status::NoSpace("no memory for the vmdk writer");
   }
-  auto* writer = arena.New<VmdkWriter>(device, vmdk, entropy, grain, descriptor, tail, stream);
+  auto* writer =
+      arena.New<VmdkWriter>(device, vmdk, entropy, compat, grain, descriptor, tail, stream);
   if (writer == nullptr) return Status::NoSpace("no memory for the vmdk writer");
   INSTAR_RETURN_IF_ERROR(writer->Init(arena));
   return static_cast<ImageWriter*>(writer);

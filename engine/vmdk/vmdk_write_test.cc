@@ -59,12 +59,19 @@ uint32_t DescriptorCid(const std::vector<uint8_t>& bytes) {
 // stay after the new end (see ShorterCidLeavesTheOldLastByte), as many as
 // it is shorter, less one. Only the length matters: the write replaces
 // the value.
-uint32_t CreateCidFor(const std::vector<uint8_t>& bytes) {
-  const uint32_t cid = DescriptorCid(bytes);
+uint32_t CreateCidFor(const std::vector<uint8_t>& bytes, size_t start = 512) {
+  uint32_t cid = DescriptorCid(bytes);
+  if (start == 0) {
+    const std::string text(bytes.begin(), bytes.end());
+    const size_t at = text.find("\nCID=");
+    cid = at == std::string::npos
+              ? 0
+              : static_cast<uint32_t>(std::stoul(text.substr(at + 5, 8), nullptr, 16));
+  }
   size_t digits = 1;
   while (digits < 8 && (cid >> (4 * digits)) != 0) ++digits;
-  size_t end = 512;
-  while (end < bytes.size() && end < 10752 && bytes[end] != 0) ++end;
+  size_t end = start;
+  while (end < bytes.size() && end < start + 10240 && bytes[end] != 0) ++end;
   size_t left = 0;
   while (end + 1 + left < bytes.size() && bytes[end + 1 + left] != 0) ++left;
   if (left > 0) digits += left + 1;
@@ -386,6 +393,98 @@ std::vector<ConvertCase> ConvertCases() {
   cases.push_back({"one-sector", "", std::vector<uint8_t>(512, 0x42)});
   cases.push_back({"zeros", "", std::vector<uint8_t>(1 << 20, 0)});
   return cases;
+}
+
+// The CID of a descriptor file (monolithicFlat's, at offset 0).
+uint32_t FlatDescriptorCid(const std::vector<uint8_t>& bytes) {
+  const std::string text(bytes.begin(), bytes.end());
+  const size_t at = text.find("\nCID=");
+  if (at == std::string::npos) return 0;
+  return static_cast<uint32_t>(std::stoul(text.substr(at + 5, 8), nullptr, 16));
+}
+
+// `qemu-img convert -O vmdk -o subformat=monolithicFlat` of each version of
+// the matrix against the create hook and the writer given convert's
+// writes: the descriptor file byte for byte (its new CID written back as
+// each version writes it: 5.2 all 20 sectors, 7.2 and later to the file's
+// end rounded up to a sector) and the extent byte for byte; both files
+// pass qemu-img check and compare equal to the data.
+TEST(VmdkWriteTest, MonolithicFlatConvertMatchesQemuOnEveryVersion) {
+  const std::vector<QemuImgBinary> binaries = testing::MatrixQemuImgBinaries();
+  ASSERT_FALSE(binaries.empty()) << "no qemu-img matrix";
+  const std::vector<ConvertCase> cases = ConvertCases();
+  for (const QemuImgBinary& qemu : binaries) {
+    for (const ConvertCase& c : cases) {
+      if (c.options[0] != '\0') continue;  // zeroed_grain: qemu refuses it for a flat disk
+      SCOPED_TRACE(qemu.version_text + " convert to monolithicFlat of " + c.name);
+      testing::ScratchDir dir;
+      const std::string input = dir.File("in.raw");
+      ASSERT_TRUE(testing::WriteSparseFile(input, c.input));
+      const std::string theirs = dir.File("qemu.vmdk");
+      std::string output;
+      ASSERT_EQ(testing::QemuImgConvert(qemu, "vmdk", false, "subformat=monolithicFlat", input,
+                                        theirs, &output),
+                0)
+          << output;
+      const std::vector<uint8_t> expected = testing::ReadWholeFile(theirs);
+      const std::vector<uint8_t> expected_extent =
+          testing::ReadWholeFile(dir.File("qemu-flat.vmdk"));
+      const std::vector<GuestWrite> writes = testing::CompressedConvertWrites(c.input, 65536);
+      const uint32_t create_cid =
+          writes.empty() ? FlatDescriptorCid(expected) : CreateCidFor(expected, 0);
+      testing::CreateOutcome made =
+          testing::RunCreateHook(ImageFormat::kVmdk, "subformat=monolithicFlat", c.input.size(),
+                                 qemu.version, theirs, kNow, RandomWithCid(create_cid));
+      ASSERT_TRUE(made.status.ok()) << made.status.message();
+      ASSERT_EQ(testing::RunWriter(ImageFormat::kVmdk, made.device, qemu.version,
+                                   EntropyWithCid(FlatDescriptorCid(expected)), writes),
+                "");
+      EXPECT_EQ(testing::FirstDifference(made.device.bytes(), expected, {}), "");
+      testing::MemoryDevice* extent = made.device.sibling("qemu-flat.vmdk");
+      ASSERT_NE(extent, nullptr);
+      EXPECT_EQ(testing::FirstDifference(extent->bytes(), expected_extent, {}), "");
+
+      // Our two files under the same names: qemu-img check and compare.
+      testing::ScratchDir mine;
+      const std::string ours = mine.File("qemu.vmdk");
+      ASSERT_TRUE(testing::WriteSparseFile(ours, made.device.bytes()));
+      ASSERT_TRUE(testing::WriteSparseFile(mine.File("qemu-flat.vmdk"), extent->bytes()));
+      EXPECT_EQ(testing::QemuImgCheck(qemu, "vmdk", ours, &output), 0) << output;
+      EXPECT_EQ(testing::QemuImgCompare(qemu, "raw", input, "vmdk", ours, &output), 0) << output;
+    }
+  }
+}
+
+// A flat extent is written as the guest's bytes at their offsets, and a
+// write past the disk is refused; without a sibling output to write the
+// extent to, the writer cannot open.
+TEST(VmdkWriteTest, MonolithicFlatWritesInPlace) {
+  const QemuVersion compat{11, 1, 3};
+  testing::CreateOutcome made =
+      testing::RunCreateHook(ImageFormat::kVmdk, "subformat=monolithicFlat", 1 << 20, compat,
+                             "/x/t.vmdk", kNow, RandomWithCid(0x1234));
+  ASSERT_TRUE(made.status.ok()) << made.status.message();
+  const std::vector<uint8_t> data(3000, 0xab);
+  std::vector<GuestWrite> writes = {{4096 + 7, data.size(), 0, &data, 0, false},
+                                    {(1 << 20) - 512, 512, 0xcd, nullptr, 0, false}};
+  ASSERT_EQ(
+      testing::RunWriter(ImageFormat::kVmdk, made.device, compat, EntropyWithCid(0xbeef), writes),
+      "");
+  testing::MemoryDevice& extent = *made.device.sibling("t-flat.vmdk");
+  ASSERT_EQ(extent.Size(), 1u << 20);
+  EXPECT_EQ(extent.bytes()[4096 + 6], 0);
+  EXPECT_EQ(extent.bytes()[4096 + 7], 0xab);
+  EXPECT_EQ(extent.bytes()[4096 + 7 + 2999], 0xab);
+  EXPECT_EQ(extent.bytes()[(1 << 20) - 1], 0xcd);
+  const std::string text(made.device.bytes().begin(), made.device.bytes().end());
+  EXPECT_NE(text.find("\nCID=beef\nparentCID=ffffffff\n"), std::string::npos);
+  // 7.2 and later: the descriptor file to its end rounded up to a sector.
+  EXPECT_EQ(made.device.Size(), 512u);
+  writes = {{1 << 20, 1, 0xee, nullptr, 0, false}};
+  EXPECT_NE(testing::RunWriter(ImageFormat::kVmdk, made.device, compat, EntropyWithCid(1), writes),
+            "");
+  testing::MemoryDevice alone(made.device.bytes());
+  EXPECT_NE(testing::RunWriter(ImageFormat::kVmdk, alone, compat, EntropyWithCid(1), {}), "");
 }
 
 // `qemu-img convert -O vmdk -o subformat=streamOptimized` of each version

@@ -186,6 +186,21 @@ Result<TransportWritableDevice*> TransportWritableDevice::Create(Transport& tran
   return result;
 }
 
+Result<WritableDevice*> TransportWritableDevice::OpenSibling(const char* name, size_t length,
+                                                             Arena& arena) {
+  if (length == 0 || length > abi::kMaxName) {
+    return Status::InvalidArgument("file name is empty or too long");
+  }
+  const abi::CallRequest request = abi::MakeRequest(
+      abi::Call::kOpen, device_, static_cast<uint64_t>(abi::OpenBase::kOutput), length);
+  const abi::CallReply reply = transport_.Call(request, name, nullptr);
+  INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
+  if (reply.value > UINT32_MAX) return Status::IOError("the host returned a bad device number");
+  INSTAR_ASSIGN_OR_RETURN(TransportWritableDevice * device,
+                          Create(transport_, static_cast<uint32_t>(reply.value), arena));
+  return static_cast<WritableDevice*>(device);
+}
+
 Status TransportWritableDevice::Read(uint64_t offset, void* buffer, size_t length) {
   uint64_t end;
   if (!CheckedAdd(offset, length, &end)) return Status::IOError("read range overflows");

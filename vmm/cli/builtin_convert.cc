@@ -408,6 +408,15 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
       return ReportError(global, error);
     }
   }
+  // The other files of a target of several files (a vmdk monolithicFlat's
+  // extent), after every root.
+  if (have_output && !settings.skip_create &&
+      !OpenSiblingOutputs(global, settings.target_format, settings.options, output, &devices,
+                          &create_error)) {
+    devices.DiscardOutput();
+    return ReportError(global, output + ": error while converting " + settings.target_format +
+                                   ": " + create_error);
+  }
   // -p as qemu-img draws it (qemu_progress_print, min_skip 1.0): the
   // percentage on one line, redrawn when it has moved on by more than one
   // point, from the guest's kProgress reports; only on a terminal.

@@ -4,13 +4,15 @@
 //
 // The host reads the command line as img_create()'s getopt loop does (the
 // -o lists' syntax, the size's), creates the output under a temporary name
-// beside FILE (DeviceTable::OpenOutput: `.<name>.instar-XXXXXX`), and runs
+// beside FILE (DeviceTable::OpenOutput: `.<name>.instar-XXXXXX`; the other
+// files of a format of several files, a vmdk monolithicFlat's extent,
+// beside it the same way: OpenSiblingOutputs), and runs
 // the create operation, which parses the options, reads a backing file and
 // writes the image inside the sandbox (guest/ops/create_operation.cc). The
 // host prints the Formatting line the guest reports (unless -q), and
-// renames the temporary file over FILE only when the guest reports that
-// the driver succeeded; otherwise, and on any sandbox failure, the
-// temporary file is removed and FILE is left as it was. Exit status 1 on
+// renames the temporary files over FILE (and its siblings) only when the
+// guest reports that the driver succeeded; otherwise, and on any sandbox
+// failure, they are removed and FILE is left as it was. Exit status 1 on
 // any error, as qemu-img's.
 #include <cstdio>
 #include <cstring>
@@ -195,7 +197,11 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
   // Formatting line, then "Could not create".
   DeviceTable devices;
   std::string create_error;
-  const bool have_output = devices.OpenOutput(filename, WriteLimit(size), &create_error);
+  // The other files of an image of several files (a vmdk monolithicFlat's
+  // extent) beside it, each under its own temporary name.
+  const bool have_output =
+      devices.OpenOutput(filename, WriteLimit(size), &create_error) &&
+      OpenSiblingOutputs(global, format, options, filename, &devices, &create_error);
 
   DecodedResult result;
   int exit_code = kExitOk;

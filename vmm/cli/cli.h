@@ -176,6 +176,17 @@ bool OpenUserImage(const GlobalOptions& global, const std::string& filename, Dev
 bool OpenUserImageInPlace(const GlobalOptions& global, const std::string& filename,
                           uint64_t write_limit, DeviceTable* devices, CliError* error);
 
+// The files beside `target` that creating it as `format` with the -o text
+// `options` writes besides `target` itself (FormatDriver::sibling_outputs:
+// a vmdk monolithicFlat's extent), created as outputs after device 0 and
+// every root (DeviceTable::OpenSiblingOutput). The host reads the options
+// only to learn the names; the guest parses them again and reports their
+// errors (none is opened for options it refuses). False with *error set
+// when one cannot be created.
+bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
+                        const std::string& options, const std::string& target, DeviceTable* devices,
+                        std::string* error);
+
 // A producing command's write limit: `bytes` and `more` and 1 GiB of
 // slack, at most abi::kMaxRangeEnd (whatever overflows is that too).
 uint64_t WriteLimitOf(uint64_t bytes, uint64_t more);

@@ -4,7 +4,12 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <vector>
 
+#include "instar/engine/arena.h"
+#include "instar/engine/create.h"
+#include "instar/engine/format_driver.h"
 #include "instar/engine/image.h"
 #include "instar/engine/measure.h"
 #include "vmm/cli/cli.h"
@@ -219,6 +224,31 @@ bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& confi
     ReportError(global, "the sandbox returned a malformed error result");
     *exit_code = kExitBadResult;
     return false;
+  }
+  return true;
+}
+
+bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
+                        const std::string& options, const std::string& target, DeviceTable* devices,
+                        std::string* error) {
+  const FormatDriver* driver = FindFormatDriverByName(format.data(), format.size());
+  if (driver == nullptr || driver->sibling_outputs == nullptr) return true;
+  std::vector<uint8_t> arena_buffer(2 * options.size() + 65536);
+  Arena arena(arena_buffer.data(), arena_buffer.size());
+  auto parsed = std::make_unique<ParsedMeasureOptions>();
+  MeasureError bad;
+  if (!ParseMeasureOptions(driver->format, options.data(), options.size(), global.compat, arena,
+                           parsed.get(), &bad)
+           .ok()) {
+    return true;  // the guest refuses them in qemu's words
+  }
+  SiblingName names[DeviceTable::kMaxOutputs - 1];
+  const size_t count = driver->sibling_outputs(*parsed, MeasureText{target.data(), target.size()},
+                                               names, sizeof(names) / sizeof(names[0]));
+  for (size_t i = 0; i < count; ++i) {
+    if (!devices->OpenSiblingOutput(std::string(names[i].text, names[i].length), error)) {
+      return false;
+    }
   }
   return true;
 }

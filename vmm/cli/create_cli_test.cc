@@ -217,5 +217,93 @@ TEST_F(CreateCliTest, ATerminatedRunOrACrashedGuestLeavesNothing) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 0);
 }
 
+// Every file in `dir` by name, the descriptor's "CID=<hex>" (qemu's
+// g_random_int(), instar's getrandom()) as "CID=$CID".
+std::map<std::string, std::string> FilesWithoutCid(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    if (const size_t at = bytes.find("\nCID="); at != std::string::npos) {
+      const size_t end = bytes.find('\n', at + 1);
+      bytes.replace(at + 5, end - (at + 5), "$CID");
+    }
+    files[entry.path().filename().string()] = bytes;
+  }
+  return files;
+}
+
+// A vmdk monolithicFlat is two files: the descriptor FILE and its extent
+// beside it (qemu's name: FILE's base up to its last '.', "-flat", the
+// rest). Every qemu-img and instar with its version, on the process and
+// the kvm backends, make the same files byte for byte but for the random
+// CID, print the same, and fail alike (leaving nothing, where qemu-img
+// leaves nothing either); qemu-img check finds no error in instar's.
+TEST_F(CreateCliTest, MonolithicFlatVmdkIsTwoFilesAsQemuImgWritesThem) {
+  const std::vector<std::vector<std::string>> kCommands = {
+      {"-f", "vmdk", "-o", "subformat=monolithicFlat", "$DIR/a.vmdk", "10M"},
+      {"-f", "vmdk", "-o", "subformat=monolithicFlat,adapter_type=lsilogic", "$DIR/a", "1000"},
+      {"-f", "vmdk", "-o", "subformat=monolithicFlat", "$DIR/x.y.vmdk", "0"},
+      {"-q", "-f", "vmdk", "-o", "subformat=monolithicFlat,hwversion=7", "$DIR/a.vmdk", "64M"},
+      {"-f", "vmdk", "-o", "subformat=monolithicFlat,zeroed_grain=on", "$DIR/a.vmdk", "1M"},
+  };
+  const bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  for (const std::vector<std::string>& args : kCommands) {
+    for (const QemuImg& qemu : qemu_imgs_) {
+      SCOPED_TRACE(qemu.version + ": create " + ::testing::PrintToString(args));
+      const Made expected = RunIn({qemu.path, "create"}, args, dir_ / "qemu");
+      const std::map<std::string, std::string> theirs = FilesWithoutCid(dir_ / "qemu");
+      for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+        if (std::string(sandbox) == "--sandbox=kvm" && !kvm) continue;
+        SCOPED_TRACE(sandbox);
+        const Made actual =
+            RunIn({kSelf, sandbox, "--compat", qemu.version, "create"}, args, dir_ / "instar");
+        EXPECT_EQ(actual.exit_code, expected.exit_code);
+        EXPECT_EQ(actual.out, expected.out);
+        EXPECT_EQ(actual.err, expected.err);
+        const std::map<std::string, std::string> ours = FilesWithoutCid(dir_ / "instar");
+        EXPECT_EQ(ours.size(), theirs.size());
+        for (const auto& [name, bytes] : theirs) {
+          SCOPED_TRACE(name);
+          ASSERT_EQ(ours.count(name), 1u);
+          EXPECT_EQ(ours.at(name).size(), bytes.size());
+          EXPECT_TRUE(ours.at(name) == bytes);
+        }
+        if (expected.exit_code == 0 && theirs.size() == 2) {
+          for (const auto& [name, bytes] : ours) {
+            if (name.find("-flat") != std::string::npos) continue;
+            const testing::ProgramResult check =
+                testing::RunProgram({qemu.path, "check", (dir_ / "instar" / name).string()});
+            EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Both files are replaced only when both are complete: a refused create
+// touches neither, a successful one replaces both.
+TEST_F(CreateCliTest, MonolithicFlatReplacesBothFilesOnlyOnSuccess) {
+  fs::create_directories(dir_);
+  const fs::path target = dir_ / "a.vmdk";
+  const fs::path extent = dir_ / "a-flat.vmdk";
+  std::ofstream(target, std::ios::binary) << "old descriptor";
+  std::ofstream(extent, std::ios::binary) << "old extent";
+  testing::ProgramResult r =
+      testing::RunProgram({kSelf, "--sandbox=process", "create", "-f", "vmdk", "-o",
+                           "subformat=monolithicFlat,zeroed_grain=on", target, "1M"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(ReadFile(target), "old descriptor");
+  EXPECT_EQ(ReadFile(extent), "old extent");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
+  r = testing::RunProgram({kSelf, "--sandbox=process", "create", "-q", "-f", "vmdk", "-o",
+                           "subformat=monolithicFlat", target, "1M"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(fs::file_size(extent), 1u << 20);
+  EXPECT_NE(ReadFile(target).find("RW 2048 FLAT \"a-flat.vmdk\" 0"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
+}
+
 }  // namespace
 }  // namespace instar::vmm

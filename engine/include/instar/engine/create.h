@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "instar/engine/arena.h"
 #include "instar/engine/device.h"
 #include "instar/engine/measure.h"
 #include "instar/engine/status.h"
@@ -45,6 +46,15 @@ class WritableDevice : public BlockDevice {
   // Makes what was written durable (fdatasync(2)); qemu flushes before it
   // reports a created image.
   virtual Status Flush() = 0;
+  // Another output of the same command, beside this one: the file `name`
+  // (as the image names it, relative to this file's directory) that the
+  // host created for the run (FormatDriver::sibling_outputs), made in
+  // `arena`. An IOError when the host made no such output; NotSupported
+  // for a device that has no siblings (the default).
+  virtual Result<WritableDevice*> OpenSibling(const char* /*name*/, size_t /*length*/,
+                                              Arena& /*arena*/) {
+    return Status::NotSupported("no other output beside this one");
+  }
 
  protected:
   ~WritableDevice() = default;
@@ -68,6 +78,15 @@ struct CreateRequest {
   // and random bytes a writer consumes in its own documented order.
   uint64_t now_seconds = 0;
   uint8_t random[64] = {};
+};
+
+// The name of a file beside the target that a create writes besides the
+// target itself (FormatDriver::sibling_outputs): a base name, in the
+// target's directory.
+struct SiblingName {
+  static constexpr size_t kCapacity = 256;  // NAME_MAX and its NUL
+  char text[kCapacity] = {};
+  size_t length = 0;
 };
 
 }  // namespace instar

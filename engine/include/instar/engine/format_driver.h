@@ -146,6 +146,14 @@ struct FormatDriver {
   // image creation").
   Status (*create)(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                    Arena& arena, MeasureError* error) = nullptr;
+  // The files a create of `options` writes beside the target named
+  // `target_name` (a vmdk monolithicFlat's `-flat` extent), each a base
+  // name in the target's directory, into out[0, capacity); returns how
+  // many (at most capacity). The host creates them as outputs before the
+  // run (DeviceTable::OpenSiblingOutput), and the create hook reaches them
+  // through WritableDevice::OpenSibling(). Null: the image is one file.
+  size_t (*sibling_outputs)(const ParsedMeasureOptions& options, MeasureText target_name,
+                            SiblingName* out, size_t capacity) = nullptr;
   // bdrv_co_truncate, as `qemu-img resize` calls it: changes `image`,
   // opened by this driver's reader over `device`, to `request.size` bytes
   // in place (instar/engine/modify.h). A refusal or a failure is a non-ok

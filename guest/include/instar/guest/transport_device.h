@@ -149,6 +149,10 @@ class TransportWritableDevice final : public WritableDevice {
   Status Truncate(uint64_t size) override;
   Status Allocate(uint64_t offset, uint64_t length) override;
   Status Flush() override;
+  // kOpen with OpenBase::kOutput on behalf of this device (device 0, a
+  // root): another output the host created beside it, writable as this
+  // one is.
+  Result<WritableDevice*> OpenSibling(const char* name, size_t length, Arena& arena) override;
 
   uint32_t device() const { return device_; }
 
