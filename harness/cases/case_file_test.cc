@@ -53,9 +53,9 @@ TEST_F(CaseFileTest, CommittedFilesParseAndPlan) {
   EXPECT_EQ(PlanCases(measure, manifest_, {"measure-human"}).size(), 21 + 261 + 2 * images);
 
   CaseFile create = ParseCaseFile(kSourceRoot / "cases/create.json", manifest_);
-  // seed 002 without grain, with 1G-zstd, and raw's preallocations and
-  // rounded size
-  EXPECT_EQ(create.sized_cases.size(), 39u);
+  // seed 002 without grain, with 1G-zstd, raw's preallocations and
+  // rounded size, and vmdk's monolithicFlat (four cases)
+  EXPECT_EQ(create.sized_cases.size(), 43u);
   CaseFile info = ParseCaseFile(kSourceRoot / "cases/info.json", manifest_);
   EXPECT_EQ(PlanCases(info, manifest_, {"info-human", "info-json"}).size(),
             2 * manifest_.images.size());

@@ -18,7 +18,7 @@ using testing::ReadTree;
 using testing::TempDir;
 using testing::WriteText;
 
-// create (39 cases, a step pair each) and amend (18 pipelines, three of
+// create (43 cases, a step pair each) and amend (18 pipelines, three of
 // them failing): enough buckets that every shard holds some of each.
 const std::vector<std::string> kCommands = {"create", "amend"};
 
