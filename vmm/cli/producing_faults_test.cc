@@ -92,17 +92,25 @@ std::vector<char> ReadBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes(std::istreambuf_iterator<char>(in), {});
   // A vmdk descriptor file: its text with the random CID masked, and its
-  // length (what follows the text's NUL depends on the CID's length).
+  // length less the CID's (what follows the text's NUL depends on it).
   static const std::string kDescriptor = "# Disk DescriptorFile\n";
   if (bytes.size() < kDescriptor.size() ||
       std::string(bytes.begin(), bytes.begin() + kDescriptor.size()) != kDescriptor) {
     return bytes;
   }
   std::string text(bytes.begin(), std::find(bytes.begin(), bytes.end(), '\0'));
+  // The file's length, less the CID's where the file is cut to its text
+  // (create's): qemu prints the CID without padding, so one CID in sixteen
+  // makes that file a byte shorter. A descriptor rewritten after the data
+  // (convert's) keeps its sector-rounded length.
+  size_t length = bytes.size();
+  const bool cut_to_text = length == text.size();
   if (const size_t at = text.find("\nCID="); at != std::string::npos) {
-    text.replace(at + 5, text.find('\n', at + 1) - (at + 5), "$CID");
+    const size_t digits = text.find('\n', at + 1) - (at + 5);
+    text.replace(at + 5, digits, "$CID");
+    if (cut_to_text) length -= digits;
   }
-  text += "\nlength " + std::to_string(bytes.size());
+  text += "\nlength " + std::to_string(length);
   return std::vector<char>(text.begin(), text.end());
 }
 
