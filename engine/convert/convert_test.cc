@@ -28,14 +28,9 @@ namespace {
 
 using testing::MemoryDevice;
 using testing::QemuImgBinary;
+using testing::QemuIoFor;
 using testing::RunProgram;
 using testing::ScratchDir;
-
-std::string QemuIoFor(const QemuImgBinary& qemu) {
-  std::string path = qemu.path;
-  const size_t at = path.rfind("qemu-img");
-  return path.replace(at, 8, "qemu-io");
-}
 
 struct ConvertBackingCase {
   const char* name;

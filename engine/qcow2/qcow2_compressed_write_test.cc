@@ -41,6 +41,7 @@ namespace {
 
 using testing::MemoryDevice;
 using testing::QemuImgBinary;
+using testing::QemuIoFor;
 using testing::RunProgram;
 using testing::ScratchDir;
 
@@ -116,12 +117,6 @@ std::vector<QemuImgBinary> AllQemuImgs() {
     }
   }
   return out;
-}
-
-std::string QemuIoFor(const QemuImgBinary& qemu) {
-  std::string path = qemu.path;
-  const size_t at = path.rfind("qemu-img");
-  return path.replace(at, 8, "qemu-io");
 }
 
 bool WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {

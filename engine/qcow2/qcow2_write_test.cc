@@ -27,6 +27,7 @@ namespace {
 
 using testing::MemoryDevice;
 using testing::QemuImgBinary;
+using testing::QemuIoFor;
 using testing::RunProgram;
 using testing::ScratchDir;
 
@@ -79,12 +80,6 @@ MemoryDevice EngineImage(const QemuImgBinary& qemu, const std::string& options, 
   writes(**writer);
   EXPECT_TRUE((*writer)->Finish().ok());
   return std::move(created.device);
-}
-
-std::string QemuIoFor(const QemuImgBinary& qemu) {
-  std::string path = qemu.path;
-  const size_t at = path.rfind("qemu-img");
-  return path.replace(at, 8, "qemu-io");
 }
 
 // `qemu-img check` of 5.2.0 and 11.1.3 (where present) on the engine's file.

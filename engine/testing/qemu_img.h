@@ -35,6 +35,14 @@ struct QemuImgBinary {
   std::string version_text;  // "7.2.22"
 };
 
+// The qemu-io beside `qemu` (the same release: the matrix has one in each
+// version's folder, the system one in /usr/bin).
+inline std::string QemuIoFor(const QemuImgBinary& qemu) {
+  std::string path = qemu.path;
+  const size_t at = path.rfind("qemu-img");
+  return path.replace(at, 8, "qemu-io");
+}
+
 // Runs `argv` (no shell), stdin on /dev/null, stderr joined to stdout;
 // returns the exit status (-1 when it could not run or died by a signal).
 inline int RunProgram(const std::vector<std::string>& argv, std::string* output) {
