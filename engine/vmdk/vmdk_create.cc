@@ -64,6 +64,7 @@
 #include "instar/engine/bytes.h"
 #include "instar/engine/text_builder.h"
 #include "measure/measure_internal.h"
+#include "vmdk/vmdk_text.h"
 
 namespace instar::vmdk {
 
@@ -167,15 +168,9 @@ void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& opti
   const uint32_t heads = options.adapter_type == VmdkAdapterType::kIde ? 16 : 255;
   const bool flat = options.subformat == VmdkSubformat::kMonolithicFlat;
   text.Append("# Disk DescriptorFile\nversion=1\nCID=");
-  // %x: lowercase, no padding.
   char digits[8];
-  int n = 0;
-  uint32_t rest = cid;
-  do {
-    digits[n++] = "0123456789abcdef"[rest & 0xf];
-    rest >>= 4;
-  } while (rest != 0);
-  while (n > 0) text.Append(digits[--n]);
+  const size_t n = PrintHex32(cid, digits);
+  for (size_t i = 0; i < n; ++i) text.Append(digits[i]);
   text.Append("\nparentCID=ffffffff\ncreateType=\"")
       .Append(kSubformatNames[static_cast<size_t>(options.subformat)])
       .Append("\"\n\n# Extent description\n");

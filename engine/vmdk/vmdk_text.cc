@@ -63,6 +63,17 @@ int HexDigit(uint8_t c) {
 
 }  // namespace
 
+size_t PrintHex32(uint32_t value, char* out) {
+  char reversed[8];
+  size_t digits = 0;
+  do {
+    reversed[digits++] = "0123456789abcdef"[value & 0xf];
+    value >>= 4;
+  } while (value != 0);
+  for (size_t i = 0; i < digits; ++i) out[i] = reversed[digits - 1 - i];
+  return digits;
+}
+
 bool ScanHex32(TextSource& text, uint64_t pos, uint64_t end, uint32_t* out) {
   while (pos < end && IsCSpace(text.At(pos))) ++pos;
   bool negative = false;

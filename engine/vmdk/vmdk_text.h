@@ -71,6 +71,10 @@ uint64_t NextLine(TextSource& text, uint64_t pos, uint64_t end);
 // number is there.
 bool ScanHex32(TextSource& text, uint64_t pos, uint64_t end, uint32_t* out);
 
+// printf's "%x" of `value` (lowercase, no padding: how qemu prints a CID)
+// into `out`, which has room for 8; returns how many digits.
+size_t PrintHex32(uint32_t value, char* out);
+
 // The fields of one extent line, as
 // sscanf(p, "%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64, ...) fills
 // them: `matches` is sscanf's return value (-1 when the input ends before the

@@ -200,5 +200,15 @@ TEST(VmdkTextTest, ReadErrorsAreSticky) {
   EXPECT_EQ(source.status().code(), StatusCode::kIOError);
 }
 
+// PrintHex32 is printf's "%x": lowercase, no padding.
+TEST(PrintHex32Test, PrintsAsPercentX) {
+  char out[8];
+  for (const uint32_t value : {0u, 0xau, 0x1234abcdu, 0x0fffffffu, 0xffffffffu}) {
+    char expected[16];
+    std::snprintf(expected, sizeof(expected), "%x", value);
+    EXPECT_EQ(std::string(out, PrintHex32(value, out)), expected);
+  }
+}
+
 }  // namespace
 }  // namespace instar::vmdk

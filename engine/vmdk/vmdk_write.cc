@@ -69,6 +69,7 @@
 #include "instar/engine/bytes.h"
 #include "instar/engine/deflate.h"
 #include "instar/engine/vmdk.h"
+#include "vmdk/vmdk_text.h"
 
 namespace instar::vmdk {
 
@@ -117,13 +118,8 @@ Status WriteDescriptorCid(WritableDevice& device, uint64_t offset, uint32_t new_
   if (cid != nullptr) {
     char* p = cid + 4;  // past "CID" and the character after it
     const char* end = descriptor + kDescriptorBytes;
-    char hex[10];
-    size_t digits = 0;
-    uint32_t rest = new_cid;
-    do {
-      hex[digits++] = "0123456789abcdef"[rest & 0xf];
-      rest >>= 4;
-    } while (rest != 0);
+    char hex[8];
+    const size_t digits = PrintHex32(new_cid, hex);
     // snprintf of "%x\n" into what is left of the buffer, then pstrcat
     // of the text from "parentCID" on, both truncating at its end.
     size_t room = static_cast<size_t>(end - p);
@@ -131,7 +127,7 @@ Status WriteDescriptorCid(WritableDevice& device, uint64_t offset, uint32_t new_
     auto put = [&](char c) {
       if (at + 1 < room) p[at++] = c;
     };
-    while (digits > 0) put(hex[--digits]);
+    for (size_t i = 0; i < digits; ++i) put(hex[i]);
     put('\n');
     for (size_t i = 0; i < tail_length; ++i) put(tail[i]);
     if (room > 0) p[at] = '\0';
