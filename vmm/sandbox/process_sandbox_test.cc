@@ -96,6 +96,15 @@ TEST_P(ProcessSandboxMisbehaviourTest, EndsWithItsExitCode) {
   EXPECT_EQ(outcome.message, m.message);
 }
 
+// A payload in the helper's arena is named where it lies (the window, the
+// bounce buffer for any other, stays as it was), one on its stack goes
+// through the window. (That the host then reads and writes the named
+// payloads right, every operation test over this backend shows.)
+TEST(ProcessSandboxTest, ArenaPayloadsAreNamedInPlace) {
+  const SandboxOutcome outcome = RunTestHelper(test_ops::kTestPayloadsInPlace);
+  EXPECT_EQ(outcome.message, "the sandbox helper finished (status 42) without a result");
+}
+
 INSTANTIATE_TEST_SUITE_P(TestOperations, ProcessSandboxMisbehaviourTest,
                          ::testing::ValuesIn(kMisbehaviours),
                          [](const ::testing::TestParamInfo<Misbehaviour>& param_info) {

@@ -16,6 +16,7 @@ namespace instar::guest {
 struct StartInfo {
   uint64_t argc = 0;
   uint64_t envc = 0;
+  uint8_t* shared = nullptr;  // the memory shared with the host: the window, then the arena
 };
 extern StartInfo g_start_info;
 

@@ -79,6 +79,7 @@ extern "C" [[noreturn]] void InstarHelperMain(const uint64_t* initial_stack) {
   static abi::OperationConfig config;
   if (!sys::ReadFull(0, &config, sizeof(config))) sys::Exit(kExitNoConfig);
 
+  g_start_info.shared = reinterpret_cast<uint8_t*>(shared);
   Arena arena(reinterpret_cast<uint8_t*>(shared) + abi::kProcessWindowBytes,
               abi::kProcessArenaBytes);
   PipeTransport transport(reinterpret_cast<uint8_t*>(shared));

@@ -57,9 +57,9 @@ abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* 
   // the window. One larger than the window is a request the host refuses
   // anyway: only what fits is put there.
   const auto* payload = static_cast<const uint8_t*>(sends ? out : in);
-  const bool bounce =
-      (sends || receives) && request.length > 0 && !InShared(payload, request.length);
-  if (!bounce && (sends || receives) && request.length > 0) {
+  const bool has_payload = (sends || receives) && request.length > 0;
+  const bool bounce = has_payload && !InShared(payload, request.length);
+  if (has_payload && !bounce) {
     sent.buffer = static_cast<uint64_t>(payload - shared_);
   } else if (bounce && sends) {
     const size_t length = request.length < abi::kProcessWindowBytes

@@ -1,6 +1,7 @@
 // DispatchOperation of the test helper: the misbehaving operations of
 // test_operations.h, then everything RunOperation knows.
 #include "helper.h"
+#include "instar/engine/bytes.h"
 #include "instar/guest/result_codec.h"
 #include "syscalls.h"
 #include "testing/test_operations.h"
@@ -61,6 +62,23 @@ int WritePastLimit(const abi::OperationConfig& config, Transport& transport, Are
   return stream.ok() ? Emit(transport, *stream) : 2;
 }
 
+int PayloadsInPlace(Transport& transport, Arena& arena) {
+  uint8_t* window = g_start_info.shared;
+  constexpr size_t kLength = 8;
+  for (size_t i = 0; i < kLength; ++i) window[i] = '#';
+  char* in_arena = arena.AllocateArray<char>(kLength);
+  if (in_arena == nullptr) return 2;
+  CopyBytes(in_arena, "in-arena", kLength);
+  (void)transport.Call(abi::MakeRequest(abi::Call::kLog, 0, 0, kLength), in_arena, nullptr);
+  bool untouched = true;
+  for (size_t i = 0; i < kLength; ++i) untouched = untouched && window[i] == '#';
+  const char on_stack[kLength + 1] = "on-stack";
+  (void)transport.Call(abi::MakeRequest(abi::Call::kLog, 0, 0, kLength), on_stack, nullptr);
+  bool bounced = true;
+  for (size_t i = 0; i < kLength; ++i) bounced = bounced && window[i] == on_stack[i];
+  return untouched && bounced ? 42 : 1;
+}
+
 }  // namespace
 
 int DispatchOperation(const abi::OperationConfig& config, Transport& transport, Arena& arena) {
@@ -94,6 +112,8 @@ int DispatchOperation(const abi::OperationConfig& config, Transport& transport, 
     }
     case testing::kTestExitWithoutResult:
       return 0;
+    case testing::kTestPayloadsInPlace:
+      return PayloadsInPlace(transport, arena);
     case testing::kTestWritePastLimit:
       return WritePastLimit(config, transport, arena);
     default:

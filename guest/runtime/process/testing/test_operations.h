@@ -14,13 +14,17 @@ enum TestOperation : uint32_t {
   kTestLoop = 0x7e570002,               // spins forever
   kTestProbeEnvironment = 0x7e570003,   // reports open fds, argc and envc
   kTestCrash = 0x7e570004,              // writes through a null pointer
-  kTestBadRequest = 0x7e570005,         // a 2^40-byte kEmit, a kRead outside shared memory
+  kTestBadRequest = 0x7e570005,         // a 2^40-byte kEmit, a kLog outside shared memory
   kTestExitWithoutResult = 0x7e570006,  // kExit(0) without a kEmit
   // Writes device 0 around the write limit the host set, passed as
   // config.resize.size: the requests of the kvm test guest's
   // kWritePastLimit (guest/runtime/kvm/test_guest.h), in its order; emits
   // each reply's error (kTagReplyError).
   kTestWritePastLimit = 0x7e570007,
+  // A kLog "in-arena" from an arena buffer, then "on-stack" from the
+  // stack: exit 42 when the first left the window untouched (its payload
+  // named in place) and the second crossed through it.
+  kTestPayloadsInPlace = 0x7e570008,
 };
 
 // Tags of kTestProbeEnvironment's result.
