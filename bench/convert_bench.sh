@@ -6,9 +6,11 @@
 # detection must find), and the same disk as the qcow2 qemu-img makes of
 # it (where the zeros are unallocated). The conversions are issue 14's:
 # raw > qcow2, qcow2 > raw and qcow2 > vmdk, each without and (where the
-# target compresses) with -c. hyperfine's mean of each side and their
-# ratio of throughputs (qemu-img mean / instar mean: at or above 1 is instar
-# as fast or faster). Before each run the outputs are removed and the file
+# target compresses) with -c. hyperfine's median of each side and their
+# ratio of throughputs (qemu-img median / instar median: at or above 1 is
+# instar as fast or faster): the median, for a run now and then meets the
+# kernel writing back the run before (a mean took in runs of 3 times the
+# others, on either side). Before each run the outputs are removed and the file
 # system synced (see dd_bench.sh for why). Every pair of outputs is then
 # compared with qemu-img compare. `make bench-convert` runs it;
 # docs/instar.md has the numbers measured here.
@@ -82,13 +84,13 @@ for backend in "${backends[@]}"; do
     $qemu_cmd && $instar_cmd
     "$qemu_img" compare -q -f "$to" -F "$to" "$dir/q.out" "$dir/i.out" ||
       { echo "convert_bench: $name: the outputs differ" >&2; exit 1; }
-    read -r qemu_mean instar_mean < <(python3 - "$json" <<'PY'
+    read -r qemu_median instar_median < <(python3 - "$json" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
-print(results[0]["mean"] * 1000, results[1]["mean"] * 1000)
+print(results[0]["median"] * 1000, results[1]["median"] * 1000)
 PY
 )
     printf '%-8s %-14s %12.1f %12.1f %7.2f\n' "$backend" "$name" \
-      "$qemu_mean" "$instar_mean" "$(python3 -c "print($qemu_mean / $instar_mean)")"
+      "$qemu_median" "$instar_median" "$(python3 -c "print($qemu_median / $instar_median)")"
   done
 done

@@ -43,15 +43,20 @@ Status Fail(Copy& c, ConvertStep step, uint64_t sector, Status status) {
   return status;
 }
 
-// buffer_is_zero() of one 512-byte sector.
+// buffer_is_zero() of one 512-byte sector, 64 bytes a step: data seldom
+// starts with 64 zero bytes, so most data sectors are told by their first
+// step (the guest has no vector registers; the scan of every sector whole
+// was a third of a 1 GiB raw > qcow2 convert's time).
 bool SectorIsZero(const uint8_t* sector) {
-  uint64_t any = 0;
-  for (size_t i = 0; i < kSector; i += 8) {
-    uint64_t word;
-    CopyBytes(&word, sector + i, 8);
-    any |= word;
+  for (size_t i = 0; i < kSector; i += 64) {
+    uint64_t words[8];
+    CopyBytes(words, sector + i, sizeof(words));
+    if ((words[0] | words[1] | words[2] | words[3] | words[4] | words[5] | words[6] | words[7]) !=
+        0) {
+      return false;
+    }
   }
-  return any == 0;
+  return true;
 }
 
 bool BufferIsZero(const uint8_t* buffer, uint64_t sectors) {

@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -123,6 +125,31 @@ TEST_F(WriteBehindTest, AWriteThatFailedFailsTheCommitAndLeavesNothing) {
   ::sigaction(SIGXFSZ, &saved, nullptr);
   EXPECT_FALSE(fs::exists(path_));
   EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+// A truncation to the size the output has already is not made (on ext4
+// one to 0 bytes would have the file's close flush all that was written
+// to it): the file's times stay, where ftruncate(2) would set them.
+TEST_F(WriteBehindTest, ATruncationToTheSizeTheOutputHasIsNotMade) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(path_, 1 << 20, &error)) << error;
+  const std::string temp = devices.output_temp_path();
+  const auto changed = [&temp] {
+    struct stat st {};
+    EXPECT_EQ(::stat(temp.c_str(), &st), 0);
+    return std::pair(st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+  };
+  for (const uint64_t size : {uint64_t{0}, uint64_t{4096}}) {
+    SCOPED_TRACE(size);
+    ASSERT_EQ(devices.Truncate(0, size), abi::CallError::kOk);
+    const auto before = changed();
+    ::usleep(20000);  // past the file system's clock tick
+    ASSERT_EQ(devices.Truncate(0, size), abi::CallError::kOk);
+    EXPECT_EQ(changed(), before);
+    EXPECT_EQ(fs::file_size(temp), size);
+  }
+  devices.DiscardOutput();
 }
 
 }  // namespace
