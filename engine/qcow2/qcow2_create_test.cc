@@ -26,6 +26,7 @@
 #include "instar/engine/measure.h"
 #include "testing/corpus.h"
 #include "testing/memory_device.h"
+#include "testing/qemu_img.h"
 
 namespace instar {
 namespace {
@@ -151,10 +152,7 @@ Run RunIn(const std::string& dir, const std::vector<std::string>& argv) {
   return run;
 }
 
-std::vector<uint8_t> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::vector<uint8_t> ReadFile(const std::string& path) { return testing::ReadWholeFile(path); }
 
 class TempDir {
  public:

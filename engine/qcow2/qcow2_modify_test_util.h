@@ -24,6 +24,7 @@
 #include "instar/engine/qcow2.h"
 #include "testing/corpus.h"
 #include "testing/memory_device.h"
+#include "testing/qemu_img.h"
 
 namespace instar::qcow2_modify_testing {
 
@@ -85,8 +86,7 @@ inline Run RunIn(const std::string& dir, const std::vector<std::string>& argv) {
 }
 
 inline std::vector<uint8_t> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return testing::ReadWholeFile(path);
 }
 
 class TempDir {

@@ -66,10 +66,7 @@ Made RunIn(const std::vector<std::string>& prefix, const std::vector<std::string
   made.err = Normalise(r.err, prefix[0], dir.string());
   const fs::path file = dir / "a.img";
   made.exists = fs::exists(file);
-  if (made.exists) {
-    std::ifstream in(file, std::ios::binary);
-    made.bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  if (made.exists) made.bytes = ReadFile(file);
   for (const auto& entry : fs::directory_iterator(dir)) {
     made.names.push_back(entry.path().filename().string());
   }
@@ -222,8 +219,7 @@ TEST_F(CreateCliTest, ATerminatedRunOrACrashedGuestLeavesNothing) {
 std::map<std::string, std::string> FilesWithoutCid(const fs::path& dir) {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    std::string bytes = ReadFile(entry.path());
     if (const size_t at = bytes.find("\nCID="); at != std::string::npos) {
       const size_t end = bytes.find('\n', at + 1);
       bytes.replace(at + 5, end - (at + 5), "$CID");

@@ -89,8 +89,8 @@ void WriteInput(const fs::path& path) {
 }
 
 std::vector<char> ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes(std::istreambuf_iterator<char>(in), {});
+  const std::string file = testing::ReadFile(path);
+  std::vector<char> bytes(file.begin(), file.end());
   // A vmdk descriptor file: its text with the random CID masked, and its
   // length less the CID's (what follows the text's NUL depends on it).
   static const std::string kDescriptor = "# Disk DescriptorFile\n";
