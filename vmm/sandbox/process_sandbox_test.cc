@@ -3,14 +3,20 @@
 // (guest/runtime/process/testing); the production helper has none of them.
 #include "vmm/sandbox/process_sandbox.h"
 
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -165,6 +171,67 @@ TEST(ProcessSandboxTest, TheInPlaceDeviceRefusesWritesPastItsLimit) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), kLimit);
   ::unlink(path.c_str());
+}
+
+// The value of a "Name:\tvalue" line of a /proc status file, or "".
+std::string StatusField(const std::string& path, const std::string& name) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + ":", 0) == 0) {
+      const size_t value = line.find_first_not_of(" \t", name.size() + 1);
+      return value == std::string::npos ? "" : line.substr(value);
+    }
+  }
+  return "";
+}
+
+// The helper and the thread that serves it take turns, so they share one
+// CPU (SharedCpu in process_sandbox.cc): while the helper runs, both may
+// run on that one CPU only; after the run the thread has its CPUs back.
+// On a machine of one CPU nothing changes.
+TEST(ProcessSandboxTest, TheHelperSharesOneCpuWithTheThreadServingIt) {
+  cpu_set_t before;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(before), &before), 0);
+  std::atomic<pid_t> serving_tid{0};
+  std::atomic<bool> done{false};
+  SandboxOutcome outcome;
+  cpu_set_t after;
+  CPU_ZERO(&after);
+  std::thread serving([&] {
+    serving_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    SandboxLimits limits;
+    limits.timeout = std::chrono::milliseconds(1500);
+    outcome = RunTestHelper(test_ops::kTestLoop, limits);
+    (void)::sched_getaffinity(0, sizeof(after), &after);
+    done = true;
+  });
+  // The helper is the serving thread's child; it spins until the deadline.
+  std::string helper_cpus;
+  std::string serving_cpus;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (helper_cpus.empty() && !done && std::chrono::steady_clock::now() < give_up) {
+    const pid_t tid = serving_tid;
+    if (tid != 0) {
+      const std::string task = "/proc/self/task/" + std::to_string(tid);
+      std::ifstream children(task + "/children");
+      pid_t helper = 0;
+      if (children >> helper && helper > 0) {
+        serving_cpus = StatusField(task + "/status", "Cpus_allowed_list");
+        helper_cpus = StatusField("/proc/" + std::to_string(helper) + "/status",
+                                  "Cpus_allowed_list");
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  serving.join();
+  EXPECT_EQ(outcome.exit, kExitTimeout) << outcome.message;
+  ASSERT_FALSE(helper_cpus.empty()) << "the helper was not seen running";
+  EXPECT_EQ(helper_cpus, serving_cpus);
+  if (CPU_COUNT(&before) > 1) {
+    EXPECT_EQ(helper_cpus.find_first_of(",-"), std::string::npos)
+        << "the helper may run on " << helper_cpus;
+  }
+  EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "the serving thread did not get its CPUs back";
 }
 
 TEST(ProcessSandboxTest, MissingHelperIsUnavailable) {
