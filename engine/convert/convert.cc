@@ -25,7 +25,7 @@ struct Copy {
   uint32_t count;
   const ConvertSettings& settings;
   ImageWriter& writer;
-  uint8_t* buffer;
+  uint8_t* buffer;  // the current step's data: buffers[0] or buffers[1]
   Arena& scratch;
   ConvertFailure* failure;
   uint64_t* written;
@@ -35,6 +35,13 @@ struct Copy {
   Run status = Run::kData;
   uint64_t sector_next_status = 0;
   const uint8_t* zeros = nullptr;
+  // Data is written lent (ImageWriter::WriteLent): the host writes it from
+  // this memory after the write returns, until a later device call other
+  // than a read returns (the next write at the latest). Each step reads
+  // into the buffer not lent last, so a read never lands where a write may
+  // still be reading.
+  uint8_t* buffers[2] = {nullptr, nullptr};
+  const uint8_t* lent = nullptr;
 };
 
 Status Fail(Copy& c, ConvertStep step, uint64_t sector, Status status) {
@@ -246,8 +253,9 @@ Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
   const Status s =
       c.settings.compressed
           ? c.writer.WriteCompressed(sector * kSector, data, static_cast<size_t>(bytes))
-          : c.writer.Write(sector * kSector, data, static_cast<size_t>(bytes));
+          : c.writer.WriteLent(sector * kSector, data, static_cast<size_t>(bytes));
   if (!s.ok()) return Fail(c, ConvertStep::kWrite, sector, s);
+  if (!c.settings.compressed) c.lent = c.buffer;
   *c.written += bytes;
   return Status::Ok();
 }
@@ -332,6 +340,9 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
   *failure = ConvertFailure();
   *written = 0;
   Copy c{sources, count, settings, writer, buffer, scratch, failure, written};
+  c.buffers[0] = buffer;
+  c.buffers[1] = scratch.AllocateArray<uint8_t>(kConvertBufferBytes);
+  if (c.buffers[1] == nullptr) return Status::NoSpace("out of memory for the convert buffer");
   for (uint32_t i = 0; i < count; ++i) c.total_sectors += sources[i].sectors;
   while (c.alignment * 2 <= settings.min_sparse) c.alignment *= 2;
   if (settings.compressed) {
@@ -351,6 +362,8 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
   uint64_t next_report = report_step;
   for (uint64_t sector = 0; sector < c.total_sectors;) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
+    c.buffer = c.lent == c.buffers[0] ? c.buffers[1] : c.buffers[0];
+    buffer = c.buffer;
     Run status = c.status;
     if (settings.min_sparse == 0 && status == Run::kZero && n > c.buf_sectors) n = c.buf_sectors;
     if (status == Run::kData) {

@@ -8,6 +8,9 @@
 // as convert_operation.cc sets it up) must be the same file, byte for
 // byte: only the source's top image is copied, what it leaves unallocated
 // stays unallocated, its zeros become zero clusters (data on compat=0.10).
+// The target's device makes a lent write only at its next call
+// (testing/memory_device.h), so a copy that reused lent memory too early
+// leaves wrong bytes.
 #include <gtest/gtest.h>
 
 #include <cstdio>

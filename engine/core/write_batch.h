@@ -44,6 +44,7 @@ class WriteBatch {
     // A write as large as the batch goes as it is, without a copy.
     if (length >= kCapacity) {
       INSTAR_RETURN_IF_ERROR(FlushData());
+      lent_ = false;
       return device_.Write(offset, data, length);
     }
     while (length > 0) {
@@ -60,6 +61,24 @@ class WriteBatch {
       length -= chunk;
     }
     return Status::Ok();
+  }
+
+  // Write(), and a write as large as the batch goes lent
+  // (WritableDevice::WriteLent, whose terms its caller keeps). When it
+  // returns, no bytes of an earlier WriteLent are lent any more: a smaller
+  // write goes into the batch, or, while an earlier one may still be lent,
+  // as a device write of its own, whose answer ends that loan.
+  Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) {
+    if (length >= kCapacity) {
+      INSTAR_RETURN_IF_ERROR(FlushData());
+      INSTAR_RETURN_IF_ERROR(device_.WriteLent(offset, data, length));
+      lent_ = true;
+      return Status::Ok();
+    }
+    if (!lent_) return Write(offset, data, length);
+    INSTAR_RETURN_IF_ERROR(FlushData());
+    lent_ = false;
+    return device_.Write(offset, data, length);
   }
 
   // Writes `length` zero bytes at `offset` (a COW qemu wrote as data).
@@ -103,12 +122,14 @@ class WriteBatch {
     if (pending_ == 0) return Status::Ok();
     const size_t length = pending_;
     pending_ = 0;
+    lent_ = false;
     return device_.Write(start_, buffer_, length);
   }
   Status FlushAllocation() {
     if (allocate_length_ == 0) return Status::Ok();
     const uint64_t length = allocate_length_;
     allocate_length_ = 0;
+    lent_ = false;
     return device_.Allocate(allocate_start_, length);
   }
 
@@ -118,6 +139,10 @@ class WriteBatch {
   size_t pending_ = 0;
   uint64_t allocate_start_ = 0;
   uint64_t allocate_length_ = 0;
+  // A WriteLent's bytes may still be read: no device call other than a
+  // read has been made through the batch since (the writer's own calls
+  // may have ended the loan too; this errs on the side of a loan).
+  bool lent_ = false;
 };
 
 }  // namespace instar

@@ -113,12 +113,18 @@ class Qcow2Writer final : public ImageWriter {
   explicit Qcow2Writer(WritableDevice& device) : device_(device), batch_(device) {}
 
   Status Init(Image& image, const QemuVersion& compat, Arena& arena);
-  Status Write(uint64_t offset, const uint8_t* data, size_t length) override;
+  Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
+    return WriteData(offset, data, length, false);
+  }
+  Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) override {
+    return WriteData(offset, data, length, true);
+  }
   Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) override;
   Status WriteZeroes(uint64_t offset, uint64_t length) override;
   Status Finish() override;
 
  private:
+  Status WriteData(uint64_t offset, const uint8_t* data, size_t length, bool lent);
   uint64_t L2Entries() const { return cluster_size_ / 8; }
 
   // The caches.
@@ -336,13 +342,18 @@ Status Qcow2Writer::AllocClusters(uint64_t count, uint64_t* first) {
   return Status::Ok();
 }
 
-Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
+Status Qcow2Writer::WriteData(uint64_t offset, const uint8_t* data, size_t length, bool lent) {
   if (finished_) return Status::InvalidArgument("write after the image was closed");
   uint64_t end = 0;
   if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
     return Status::OutOfRange("write past the end of the image");
   }
   const uint64_t l2_entries = L2Entries();
+  // The caller's bytes, lent or not (its COW regions are the writer's own).
+  const auto write_data = [this, lent, &data](uint64_t host, uint64_t bytes) {
+    return lent ? batch_.WriteLent(host, data, static_cast<size_t>(bytes))
+                : batch_.Write(host, data, static_cast<size_t>(bytes));
+  };
   while (length > 0) {
     const uint64_t cluster = offset >> cluster_bits_;
     const uint64_t l1_index = cluster >> l2_bits_;
@@ -378,20 +389,20 @@ Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
         cow_zero = start_zero && end_zero;
       }
       if (in_cluster == 0 && cow_end == span) {
-        INSTAR_RETURN_IF_ERROR(batch_.Write(host, data, bytes));
+        INSTAR_RETURN_IF_ERROR(write_data(host, bytes));
       } else if (!cow_zero) {
         // perform_cow(): the regions read from the backing file, written
         // around the data.
         INSTAR_RETURN_IF_ERROR(batch_.Write(host, cow_start_, in_cluster));
-        INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
+        INSTAR_RETURN_IF_ERROR(write_data(host + in_cluster, bytes));
         INSTAR_RETURN_IF_ERROR(batch_.Write(host + cow_end, cow_end_, span - cow_end));
       } else if ((offset - in_cluster) + span <= virtual_size_) {
         // is_zero_cow(): both regions unallocated within the disk.
         INSTAR_RETURN_IF_ERROR(batch_.Allocate(host, span));
-        INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
+        INSTAR_RETURN_IF_ERROR(write_data(host + in_cluster, bytes));
       } else {
         INSTAR_RETURN_IF_ERROR(batch_.WriteZeros(host, in_cluster));
-        INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
+        INSTAR_RETURN_IF_ERROR(write_data(host + in_cluster, bytes));
         INSTAR_RETURN_IF_ERROR(batch_.WriteZeros(host + cow_end, span - cow_end));
       }
       for (uint64_t i = 0; i < run; ++i) {
@@ -407,7 +418,7 @@ Status Qcow2Writer::Write(uint64_t offset, const uint8_t* data, size_t length) {
       }
       const uint64_t span = run << cluster_bits_;
       bytes = span - in_cluster < length ? span - in_cluster : length;
-      INSTAR_RETURN_IF_ERROR(batch_.Write(host + in_cluster, data, bytes));
+      INSTAR_RETURN_IF_ERROR(write_data(host + in_cluster, bytes));
     } else {
       return Status::NotSupported(
           "instar cannot write over a compressed, allocated zero or shared qcow2 "

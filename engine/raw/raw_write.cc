@@ -19,12 +19,10 @@ class RawWriter final : public ImageWriter {
   bool Init(Arena& arena) { return batch_.Init(arena); }
 
   Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
-    if (finished_) return Status::InvalidArgument("write after the image was closed");
-    uint64_t end = 0;
-    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
-      return Status::OutOfRange("write past the end of the image");
-    }
-    return batch_.Write(offset, data, length);
+    return WriteData(offset, data, length, false);
+  }
+  Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) override {
+    return WriteData(offset, data, length, true);
   }
 
   Status Finish() override {
@@ -35,6 +33,15 @@ class RawWriter final : public ImageWriter {
   }
 
  private:
+  Status WriteData(uint64_t offset, const uint8_t* data, size_t length, bool lent) {
+    if (finished_) return Status::InvalidArgument("write after the image was closed");
+    uint64_t end = 0;
+    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+      return Status::OutOfRange("write past the end of the image");
+    }
+    return lent ? batch_.WriteLent(offset, data, length) : batch_.Write(offset, data, length);
+  }
+
   WritableDevice& device_;
   WriteBatch batch_;
   uint64_t virtual_size_;

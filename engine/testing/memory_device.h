@@ -3,6 +3,10 @@
 // Holes can be declared explicitly so tests can exercise the file layer's
 // SeekData/SeekHole answers the way a sparse host file would give them; by
 // default the whole file is data. LoadFile() reads a corpus image.
+//
+// WriteLent() is taken at its word, strictly: the bytes are copied only at
+// the device's next call (a read included) or when bytes() is looked at,
+// so a caller that changed lent memory before then leaves wrong bytes.
 #ifndef INSTAR_ENGINE_TESTING_MEMORY_DEVICE_H_
 #define INSTAR_ENGINE_TESTING_MEMORY_DEVICE_H_
 
@@ -26,7 +30,10 @@ class MemoryDevice final : public WritableDevice {
   MemoryDevice() = default;
   explicit MemoryDevice(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
 
-  std::vector<uint8_t>& bytes() { return bytes_; }
+  std::vector<uint8_t>& bytes() {
+    ApplyLent();
+    return bytes_;
+  }
 
   // Declares [offset, offset + length) a hole (reads still return bytes_).
   void AddHole(uint64_t offset, uint64_t length) { holes_[offset] = offset + length; }
@@ -41,6 +48,7 @@ class MemoryDevice final : public WritableDevice {
   }
 
   Status Read(uint64_t offset, void* buffer, size_t length) override {
+    ApplyLent();
     ++reads_;
     uint64_t end;
     if (__builtin_add_overflow(offset, length, &end))
@@ -52,8 +60,12 @@ class MemoryDevice final : public WritableDevice {
     }
     return Status::Ok();
   }
-  uint64_t Size() const override { return bytes_.size(); }
+  uint64_t Size() const override {
+    const uint64_t lent_end = lent_.data != nullptr ? lent_.offset + lent_.length : 0;
+    return lent_end > bytes_.size() ? lent_end : bytes_.size();
+  }
   Result<uint64_t> SeekData(uint64_t offset) override {
+    ApplyLent();
     uint64_t pos = offset;
     while (pos < bytes_.size()) {
       uint64_t hole_end = HoleEndAt(pos);
@@ -63,6 +75,7 @@ class MemoryDevice final : public WritableDevice {
     return kNoData;
   }
   Result<uint64_t> SeekHole(uint64_t offset) override {
+    ApplyLent();
     uint64_t pos = offset;
     while (pos < bytes_.size() && HoleEndAt(pos) == pos) {
       auto next = holes_.upper_bound(pos);
@@ -73,15 +86,19 @@ class MemoryDevice final : public WritableDevice {
 
   // Writing a range makes it data: the holes declared over it shrink.
   Status Write(uint64_t offset, const void* data, size_t length) override {
+    ApplyLent();
+    return WriteNow(offset, data, length);
+  }
+  Status WriteLent(uint64_t offset, const void* data, size_t length) override {
+    ApplyLent();
     uint64_t end;
     if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
       return Status::IOError("write range past the device's limit");
-    if (end > bytes_.size()) bytes_.resize(end);
-    if (length != 0) std::memcpy(bytes_.data() + offset, data, length);
-    RemoveHoles(offset, end);
+    lent_ = Lent{offset, data, length};
     return Status::Ok();
   }
   Status Truncate(uint64_t size) override {
+    ApplyLent();
     if (size > kMaxEnd) return Status::IOError("truncate past the device's limit");
     uint64_t old_size = bytes_.size();
     bytes_.resize(size);
@@ -89,6 +106,7 @@ class MemoryDevice final : public WritableDevice {
     return Status::Ok();
   }
   Status Allocate(uint64_t offset, uint64_t length) override {
+    ApplyLent();
     uint64_t end;
     if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
       return Status::IOError("allocate range past the device's limit");
@@ -97,9 +115,30 @@ class MemoryDevice final : public WritableDevice {
     return Status::Ok();
   }
   Status Flush() override {
+    ApplyLent();
     ++flushes_;
     return Status::Ok();
   }
+
+ private:
+  Status WriteNow(uint64_t offset, const void* data, size_t length) {
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
+      return Status::IOError("write range past the device's limit");
+    if (end > bytes_.size()) bytes_.resize(end);
+    if (length != 0) std::memcpy(bytes_.data() + offset, data, length);
+    RemoveHoles(offset, end);
+    return Status::Ok();
+  }
+  // The lent write, made now.
+  void ApplyLent() {
+    if (lent_.data == nullptr) return;
+    const Lent lent = lent_;
+    lent_ = Lent{};
+    (void)WriteNow(lent.offset, lent.data, lent.length);
+  }
+
+ public:
 
   // Another output beside this one, as the host creates the files
   // FormatDriver::sibling_outputs names; OpenSibling() finds only these.
@@ -159,7 +198,14 @@ class MemoryDevice final : public WritableDevice {
   // Tests never need more; it keeps a hostile size from allocating.
   static constexpr uint64_t kMaxEnd = uint64_t{1} << 32;
 
+  struct Lent {
+    uint64_t offset = 0;
+    const void* data = nullptr;
+    size_t length = 0;
+  };
+
   std::vector<uint8_t> bytes_;
+  Lent lent_;  // a WriteLent not made yet
   std::map<uint64_t, uint64_t> holes_;  // start -> end, non-overlapping
   std::map<uint64_t, uint64_t> allocated_;
   int reads_ = 0;

@@ -226,6 +226,15 @@ Result<uint64_t> TransportWritableDevice::AllocatedBytes() {
 }
 
 Status TransportWritableDevice::Write(uint64_t offset, const void* data, size_t length) {
+  return WriteCalls(offset, data, length, 0);
+}
+
+Status TransportWritableDevice::WriteLent(uint64_t offset, const void* data, size_t length) {
+  return WriteCalls(offset, data, length, abi::kCallLent);
+}
+
+Status TransportWritableDevice::WriteCalls(uint64_t offset, const void* data, size_t length,
+                                           uint64_t flags) {
   uint64_t end;
   if (!CheckedAdd(offset, length, &end) || end > abi::kMaxRangeEnd) {
     return Status::OutOfRange("write range overflows");
@@ -234,7 +243,8 @@ Status TransportWritableDevice::Write(uint64_t offset, const void* data, size_t 
   while (length > 0) {
     const size_t chunk =
         length < abi::kMaxTransfer ? length : static_cast<size_t>(abi::kMaxTransfer);
-    const abi::CallRequest request = abi::MakeRequest(abi::Call::kWrite, device_, offset, chunk);
+    const abi::CallRequest request =
+        abi::MakeRequest(abi::Call::kWrite, device_, offset, chunk, 0, flags);
     const abi::CallReply reply = transport_.Call(request, in, nullptr);
     INSTAR_RETURN_IF_ERROR(CallStatus(reply.error));
     in += chunk;

@@ -53,6 +53,9 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
   if (exited_ || aborted_) return abi::CallError::kBadCall;
   if (!KnownCall(request.call)) return abi::CallError::kBadCall;
   const auto call = static_cast<abi::Call>(request.call);
+  if (request.flags != 0 && !(call == abi::Call::kWrite && request.flags == abi::kCallLent)) {
+    return abi::CallError::kBadCall;
+  }
   if (NeedsDevice(call) && !devices_.Valid(request.device)) return abi::CallError::kBadDevice;
 
   uint64_t end;
@@ -137,7 +140,27 @@ bool CallHandler::PayloadIsOutput(const abi::CallRequest& request) {
   return call == abi::Call::kRead || call == abi::Call::kDataExtents;
 }
 
+abi::CallReply CallHandler::Refuse(abi::CallError error) {
+  devices_.ReleaseLent();
+  abi::CallReply reply{};
+  reply.error = static_cast<int32_t>(error);
+  return reply;
+}
+
 abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* payload) {
+  // A lent write reads the guest's memory until the answer to the next call
+  // that is not a kRead (abi.h, kCallLent): the reads of the next data run
+  // beside it, and the next write is queued behind it before the wait, so
+  // the file is written without a pause.
+  const uint64_t lent = devices_.lent_write();
+  abi::CallReply reply = Serve(request, payload);
+  if (lent != 0 && request.call != static_cast<uint32_t>(abi::Call::kRead)) {
+    devices_.ReleaseLent(lent);
+  }
+  return reply;
+}
+
+abi::CallReply CallHandler::Serve(const abi::CallRequest& request, uint8_t* payload) {
   abi::CallReply reply{};
   // Check() again: a backend that forgot it must not reach the devices.
   const abi::CallError checked = Check(request);
@@ -152,7 +175,8 @@ abi::CallReply CallHandler::Handle(const abi::CallRequest& request, uint8_t* pay
       if (error == abi::CallError::kOk) reply.value = request.length;
       break;
     case abi::Call::kWrite:
-      error = devices_.Write(request.device, request.offset, payload, request.length);
+      error = devices_.Write(request.device, request.offset, payload, request.length,
+                             request.flags == abi::kCallLent);
       if (error == abi::CallError::kOk) reply.value = request.length;
       break;
     case abi::Call::kTruncate:

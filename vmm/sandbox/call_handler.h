@@ -40,8 +40,14 @@ class CallHandler {
   // True when the payload flows host -> guest (kRead).
   static bool PayloadIsOutput(const abi::CallRequest& request);
 
-  // Serves a checked request. `payload` is PayloadLength() bytes.
+  // Serves a checked request. `payload` is PayloadLength() bytes. A write
+  // the guest lent before this call (abi::kCallLent) is done with the
+  // guest's memory when it returns, unless this is a kRead.
   abi::CallReply Handle(const abi::CallRequest& request, uint8_t* payload);
+  // The reply to a request the backend refuses without Handle() (Check()
+  // failed, or the payload lies where the guest may keep none): `error`,
+  // once a lent write is done with the guest's memory, as for any answer.
+  abi::CallReply Refuse(abi::CallError error);
 
   bool exited() const { return exited_; }
   uint64_t exit_status() const { return exit_status_; }
@@ -52,6 +58,8 @@ class CallHandler {
   const std::vector<std::string>& log() const { return log_; }
 
  private:
+  // Handle() but for the lent write before it.
+  abi::CallReply Serve(const abi::CallRequest& request, uint8_t* payload);
   // kWrite, kTruncate, kAllocate: `device` is the writable one and the
   // range ends (`end`) within its write limit.
   abi::CallError CheckWritable(uint32_t device, uint64_t end) const;

@@ -499,14 +499,26 @@ abi::CallError DeviceTable::Read(uint32_t device, uint64_t offset, uint8_t* out,
 }
 
 abi::CallError DeviceTable::Write(uint32_t device, uint64_t offset, const uint8_t* data,
-                                  uint64_t length) {
+                                  uint64_t length, bool lent) {
   if (!Writable(device)) return abi::CallError::kDenied;
-  const abi::CallError error = write_behind_ != nullptr
-                                   ? write_behind_->Post(fds_[device], offset, data, length)
-                                   : WriteAll(fds_[device], offset, data, length);
+  abi::CallError error;
+  if (write_behind_ != nullptr) {
+    uint64_t ticket = 0;
+    error = write_behind_->Post(fds_[device], offset, data, length, lent, &ticket);
+    if (error == abi::CallError::kOk && lent) lent_write_ = ticket;
+  } else {
+    error = WriteAll(fds_[device], offset, data, length);
+  }
   if (error != abi::CallError::kOk) return error;
   Reached(device, offset + length);
   return abi::CallError::kOk;
+}
+
+void DeviceTable::ReleaseLent(uint64_t ticket) {
+  if (ticket == 0) ticket = lent_write_;
+  if (ticket == 0 || write_behind_ == nullptr) return;
+  write_behind_->WaitFor(ticket);
+  if (lent_write_ == ticket) lent_write_ = 0;
 }
 
 abi::CallError DeviceTable::Settle(uint32_t device) {

@@ -144,8 +144,16 @@ class DeviceTable {
   abi::CallError DataExtents(uint32_t device, uint64_t offset, abi::DataExtent* extents,
                              size_t capacity, uint64_t* count);
   // I/O on the writable device; the caller (CallHandler) checked the range
-  // against the write limit.
-  abi::CallError Write(uint32_t device, uint64_t offset, const uint8_t* data, uint64_t length);
+  // against the write limit. A `lent` write (abi::kCallLent) of a new
+  // output is written from `data` itself after Write() returns, not from a
+  // copy: the memory must stay mapped until ReleaseLent().
+  abi::CallError Write(uint32_t device, uint64_t offset, const uint8_t* data, uint64_t length,
+                       bool lent = false);
+  // The newest lent write whose memory may still be read (a ticket for
+  // ReleaseLent), or 0.
+  uint64_t lent_write() const { return lent_write_; }
+  // Waits until lent write `ticket` (0: the newest) is done with its memory.
+  void ReleaseLent(uint64_t ticket = 0);
   abi::CallError Truncate(uint32_t device, uint64_t size);
   abi::CallError Allocate(uint32_t device, uint64_t offset, uint64_t length);
   abi::CallError Flush(uint32_t device);
@@ -176,6 +184,21 @@ class DeviceTable {
   bool skip_flushes_ = false;
   // The new outputs' writes, done behind the guest (write_behind.h).
   std::unique_ptr<WriteBehind> write_behind_;
+  uint64_t lent_write_ = 0;
+};
+
+// Waits, when it goes out of scope, until no lent write reads the guest's
+// memory: each backend declares one after that memory, so a run that ends
+// any way (a crash, a time-out) leaves no write reading memory unmapped.
+class LentWritesReleased {
+ public:
+  explicit LentWritesReleased(DeviceTable& devices) : devices_(devices) {}
+  ~LentWritesReleased() { devices_.ReleaseLent(); }
+  LentWritesReleased(const LentWritesReleased&) = delete;
+  LentWritesReleased& operator=(const LentWritesReleased&) = delete;
+
+ private:
+  DeviceTable& devices_;
 };
 
 // Removes every pending output's temporary file; async-signal-safe

@@ -303,9 +303,9 @@ HypercallOutcome ServeHypercall(GuestMemory& memory, CallHandler& handler) {
   abi::CallReply reply{};
   // A copy: nothing the guest does later can change what was checked.
   if (!memory.Read(layout::kMailboxAddress, &request, sizeof(request))) {
-    reply.error = static_cast<int32_t>(abi::CallError::kBadBuffer);
+    reply = handler.Refuse(abi::CallError::kBadBuffer);
   } else if (const abi::CallError check = handler.Check(request); check != abi::CallError::kOk) {
-    reply.error = static_cast<int32_t>(check);
+    reply = handler.Refuse(check);
   } else {
     const uint64_t length = CallHandler::PayloadLength(request);
     const PayloadAccess access = CallHandler::PayloadIsOutput(request) ? PayloadAccess::kHostWrites
@@ -314,7 +314,7 @@ HypercallOutcome ServeHypercall(GuestMemory& memory, CallHandler& handler) {
     uint8_t empty = 0;
     uint8_t* payload = length == 0 ? &empty : memory.PayloadBuffer(request.buffer, length, access);
     if (payload == nullptr) {
-      reply.error = static_cast<int32_t>(abi::CallError::kBadBuffer);
+      reply = handler.Refuse(abi::CallError::kBadBuffer);
     } else {
       reply = handler.Handle(request, payload);
       if (handler.exited() || handler.aborted()) return HypercallOutcome::kStop;

@@ -263,6 +263,7 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
     ~Unmap() { ::munmap(address, abi::kProcessSharedBytes); }
   } unmap{mapped};
   auto* const shared = static_cast<uint8_t*>(mapped);
+  LentWritesReleased lent_released(devices);
 
   // vfork: the child borrows this process's memory until it execs, so
   // starting the helper costs no copy of instar's page tables. What the child
@@ -355,10 +356,10 @@ SandboxOutcome ProcessSandbox::Run(const abi::OperationConfig& config, DeviceTab
       const uint64_t length = CallHandler::PayloadLength(request);
       abi::CallReply reply{};
       if (check != abi::CallError::kOk) {
-        reply.error = static_cast<int32_t>(check);
+        reply = handler.Refuse(check);
       } else if (length > 0 && (request.buffer > abi::kProcessSharedBytes ||
                                 length > abi::kProcessSharedBytes - request.buffer)) {
-        reply.error = static_cast<int32_t>(abi::CallError::kBadBuffer);
+        reply = handler.Refuse(abi::CallError::kBadBuffer);
       } else if (CallHandler::PayloadIsOutput(request) ||
                  request.call == static_cast<uint32_t>(abi::Call::kWrite)) {
         // Read data goes straight into the helper's buffer, write data

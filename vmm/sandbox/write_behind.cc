@@ -48,28 +48,41 @@ WriteBehind::~WriteBehind() {
   thread_.join();
 }
 
-abi::CallError WriteBehind::Post(int fd, uint64_t offset, const uint8_t* data, uint64_t length) {
+abi::CallError WriteBehind::Post(int fd, uint64_t offset, const uint8_t* data, uint64_t length,
+                                 bool lent, uint64_t* ticket) {
   Job job;
   job.fd = fd;
   job.offset = offset;
+  job.length = length;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [this] { return queue_.size() < kSlots || error_ != abi::CallError::kOk; });
     if (error_ != abi::CallError::kOk) return error_;
-    if (!spare_.empty()) {
+    if (!lent && !spare_.empty()) {
       job.bytes = std::move(spare_.back());
       spare_.pop_back();
     }
   }
   // Copied without the lock: only this thread posts, so the slot it waited
   // for stays free meanwhile.
-  job.bytes.assign(data, data + length);
+  if (lent) {
+    job.data = data;
+  } else {
+    job.bytes.assign(data, data + length);
+    job.data = job.bytes.data();
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(std::move(job));
+    *ticket = ++posted_;
   }
   changed_.notify_all();
   return abi::CallError::kOk;
+}
+
+void WriteBehind::WaitFor(uint64_t ticket) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this, ticket] { return finished_ >= ticket; });
 }
 
 abi::CallError WriteBehind::Drain() {
@@ -91,11 +104,12 @@ void WriteBehind::Loop() {
     lock.unlock();
     const abi::CallError error =
         skip ? abi::CallError::kOk
-             : WriteAll(job.fd, job.offset, job.bytes.data(), job.bytes.size());
+             : WriteAll(job.fd, job.offset, job.data, job.length);
     lock.lock();
     if (error != abi::CallError::kOk && error_ == abi::CallError::kOk) error_ = error;
-    spare_.push_back(std::move(job.bytes));
+    if (job.bytes.capacity() > 0) spare_.push_back(std::move(job.bytes));
     queue_.pop_front();
+    ++finished_;
     changed_.notify_all();
   }
 }

@@ -1,7 +1,9 @@
 // WriteBehind, and DeviceTable's output through it: the writes land in the
 // order they were posted, from copies (the caller's buffer is free at
-// once), the table waits for them before anything else looks at the
-// output, and a write that failed fails the commit.
+// once) or from lent memory (free once the write is waited for, which the
+// CallHandler does before it answers the guest's next call), the table
+// waits for them before anything else looks at the output, and a write
+// that failed fails the commit.
 #include "vmm/sandbox/write_behind.h"
 
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "vmm/sandbox/call_handler.h"
 #include "vmm/sandbox/device_table.h"
 
 namespace instar::vmm {
@@ -54,8 +57,11 @@ TEST_F(WriteBehindTest, WritesLandInOrderFromCopies) {
     // the writes makes the last byte of every position right.
     for (int i = 0; i < 64; ++i) {
       std::fill(buffer.begin(), buffer.end(), static_cast<uint8_t>('a' + i % 26));
-      ASSERT_EQ(writes.Post(fd, static_cast<uint64_t>(i) * 16, buffer.data(), buffer.size()),
+      uint64_t ticket = 0;
+      ASSERT_EQ(writes.Post(fd, static_cast<uint64_t>(i) * 16, buffer.data(), buffer.size(),
+                            false, &ticket),
                 abi::CallError::kOk);
+      EXPECT_EQ(ticket, static_cast<uint64_t>(i) + 1);
       // The caller's buffer is its own again as soon as Post returns.
       std::fill(buffer.begin(), buffer.end(), '!');
     }
@@ -76,12 +82,96 @@ TEST_F(WriteBehindTest, AFailedWriteIsReportedByDrainAndEveryPostAfter) {
   ASSERT_GE(fd, 0);
   WriteBehind writes;
   const uint8_t byte = 1;
+  uint64_t ticket = 0;
   // Answered before it is done: the failure shows at the next wait.
-  EXPECT_EQ(writes.Post(fd, 0, &byte, 1), abi::CallError::kOk);
+  EXPECT_EQ(writes.Post(fd, 0, &byte, 1, false, &ticket), abi::CallError::kOk);
   EXPECT_EQ(writes.Drain(), abi::CallError::kIOError);
-  EXPECT_EQ(writes.Post(fd, 0, &byte, 1), abi::CallError::kIOError);
+  EXPECT_EQ(writes.Post(fd, 0, &byte, 1, true, &ticket), abi::CallError::kIOError);
   EXPECT_EQ(writes.Drain(), abi::CallError::kIOError);
   ::close(fd);
+}
+
+TEST_F(WriteBehindTest, ALentWriteIsWrittenFromTheLentMemoryOnceWaitedFor) {
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> lent(1 << 20, 'L');
+  {
+    WriteBehind writes;
+    uint64_t ticket = 0;
+    ASSERT_EQ(writes.Post(fd, 0, lent.data(), lent.size(), true, &ticket), abi::CallError::kOk);
+    writes.WaitFor(ticket);
+    // Written: the memory is the caller's again.
+    std::fill(lent.begin(), lent.end(), '!');
+    EXPECT_EQ(writes.Drain(), abi::CallError::kOk);
+  }
+  ::close(fd);
+  EXPECT_EQ(Contents(path_), std::string(1 << 20, 'L'));
+}
+
+// The guest's side of abi::kCallLent: the host reads a lent write's memory
+// until it answers the guest's next call that is not a kRead, whether it
+// serves that call or refuses it, and a backend's run that ends leaves no
+// lent write reading.
+TEST_F(WriteBehindTest, ALentWriteIsDoneWhenTheNextCallIsAnswered) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(path_, 4 << 20, &error)) << error;
+  const std::string source = (dir_ / "source.raw").string();
+  std::ofstream(source, std::ios::binary) << "src!";
+  ASSERT_TRUE(devices.OpenPath(source, &error)) << error;
+  CallHandler handler(devices);
+  std::vector<uint8_t> guest(1 << 20);
+  const auto lend = [&](uint64_t offset, uint8_t fill) {
+    std::fill(guest.begin(), guest.end(), fill);
+    const abi::CallRequest write =
+        abi::MakeRequest(abi::Call::kWrite, 0, offset, guest.size(), 0, abi::kCallLent);
+    ASSERT_EQ(handler.Check(write), abi::CallError::kOk);
+    ASSERT_EQ(handler.Handle(write, guest.data()).error, 0);
+    EXPECT_NE(devices.lent_write(), 0u);
+  };
+  const std::string line = "next";
+  std::vector<uint8_t> text(line.begin(), line.end());
+
+  lend(0, 'a');
+  // A read (of the source, device 1) runs beside the lent write.
+  const uint64_t first = devices.lent_write();
+  std::vector<uint8_t> read(4);
+  ASSERT_EQ(handler.Handle(abi::MakeRequest(abi::Call::kRead, 1, 0, read.size()), read.data()).error,
+            0);
+  EXPECT_EQ(read, (std::vector<uint8_t>{'s', 'r', 'c', '!'}));
+  EXPECT_EQ(devices.lent_write(), first);
+  ASSERT_EQ(handler.Handle(abi::MakeRequest(abi::Call::kLog, 0, 0, text.size()), text.data()).error,
+            0);
+  EXPECT_EQ(devices.lent_write(), 0u);
+  lend(1 << 20, 'b');
+  EXPECT_EQ(handler.Refuse(abi::CallError::kBadBuffer).error,
+            static_cast<int32_t>(abi::CallError::kBadBuffer));
+  EXPECT_EQ(devices.lent_write(), 0u);
+  lend(2 << 20, 'c');
+  { LentWritesReleased released(devices); }
+  EXPECT_EQ(devices.lent_write(), 0u);
+  std::fill(guest.begin(), guest.end(), '!');
+
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  EXPECT_EQ(Contents(path_),
+            std::string(1 << 20, 'a') + std::string(1 << 20, 'b') + std::string(1 << 20, 'c'));
+}
+
+// A flag on any call but kWrite, or another flag on it, is a bad call.
+TEST_F(WriteBehindTest, OnlyAWriteMayBeLent) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(path_, 1 << 20, &error)) << error;
+  CallHandler handler(devices);
+  EXPECT_EQ(handler.Check(abi::MakeRequest(abi::Call::kWrite, 0, 0, 1, 0, abi::kCallLent)),
+            abi::CallError::kOk);
+  EXPECT_EQ(handler.Check(abi::MakeRequest(abi::Call::kWrite, 0, 0, 1, 0, 2)),
+            abi::CallError::kBadCall);
+  EXPECT_EQ(handler.Check(abi::MakeRequest(abi::Call::kRead, 0, 0, 1, 0, abi::kCallLent)),
+            abi::CallError::kBadCall);
+  EXPECT_EQ(handler.Check(abi::MakeRequest(abi::Call::kSize, 0, 0, 0, 0, abi::kCallLent)),
+            abi::CallError::kBadCall);
+  devices.DiscardOutput();
 }
 
 TEST_F(WriteBehindTest, TheOutputReadsBackWhatWasJustWritten) {

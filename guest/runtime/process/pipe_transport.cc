@@ -62,6 +62,9 @@ abi::CallReply PipeTransport::Call(const abi::CallRequest& request, const void* 
   if (has_payload && !bounce) {
     sent.buffer = static_cast<uint64_t>(payload - shared_);
   } else if (bounce && sends) {
+    // The window is the next bounced payload's too: a lent write through
+    // it would be read after the guest wrote over it.
+    sent.flags &= ~abi::kCallLent;
     const size_t length = request.length < abi::kProcessWindowBytes
                               ? static_cast<size_t>(request.length)
                               : static_cast<size_t>(abi::kProcessWindowBytes);

@@ -309,6 +309,7 @@ SandboxOutcome EmulatedSandbox::Run(const abi::OperationConfig& config, DeviceTa
   std::string error;
   std::unique_ptr<GuestMemory> memory = GuestMemory::Create(limits.guest_memory_bytes, &error);
   if (memory == nullptr) return unavailable(error);
+  LentWritesReleased lent_released(devices);
   if (!memory->Load(image_, config, &error)) return unavailable(error);
 
   const UnicornApi& api = api_;

@@ -342,6 +342,7 @@ SandboxOutcome KvmSandbox::Run(const abi::OperationConfig& config, DeviceTable& 
   std::string error;
   std::unique_ptr<GuestMemory> memory = GuestMemory::Create(limits.guest_memory_bytes, &error);
   if (memory == nullptr) return unavailable(error);
+  LentWritesReleased lent_released(devices);
   if (!memory->Load(image_, config, &error)) return unavailable(error);
 
   Fd vm(Ioctl(kvm.get(), kvm_ioctl::kCreateVm, 0));

@@ -36,6 +36,13 @@ class WritableDevice : public BlockDevice {
   // Writes `length` bytes at `offset`. A range past kMaxRangeEnd or over
   // the device's limit is an error, and nothing is written.
   virtual Status Write(uint64_t offset, const void* data, size_t length) = 0;
+  // Write(), the bytes lent: `data` may still be read after this returns,
+  // until the run's next device call other than a read returns, and the
+  // caller leaves it unchanged until then (no read before it lands there).
+  // The host is spared a copy (abi.h, kCallLent). By default it is Write().
+  virtual Status WriteLent(uint64_t offset, const void* data, size_t length) {
+    return Write(offset, data, length);
+  }
   // Sets the file's length (ftruncate(2)): shorter drops the tail, longer
   // adds a hole that reads as zeros.
   virtual Status Truncate(uint64_t size) = 0;

@@ -68,6 +68,14 @@ class ImageWriter {
   // Writes guest bytes [offset, offset + length) of the virtual disk. A
   // range past the virtual size is an error.
   virtual Status Write(uint64_t offset, const uint8_t* data, size_t length) = 0;
+  // Write(), the bytes lent where the driver writes them as they are
+  // (WritableDevice::WriteLent): the caller leaves `data` unchanged until
+  // its next device call other than a read has returned, and reads nothing
+  // into it before (convert reads its next data into its other buffer). By
+  // default it is Write().
+  virtual Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) {
+    return Write(offset, data, length);
+  }
   // qemu's compressed write (a write with BDRV_REQ_WRITE_COMPRESSED, what
   // `qemu-img convert -c` and a streamOptimized vmdk use): `length` guest
   // bytes at `offset`, both whole clusters of the image (the disk's last

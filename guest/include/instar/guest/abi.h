@@ -112,15 +112,25 @@ struct CallRequest {
   // The payload: kvm/emulated its guest-physical address, process its
   // offset in the shared memory.
   uint64_t buffer;
-  uint64_t reserved;
+  uint64_t flags;  // kCallLent on a kWrite; otherwise 0 (else kBadCall)
 };
 static_assert(sizeof(CallRequest) == 40);
+
+// A kWrite whose payload the guest lends (ABI version 13): the host may
+// write the file from the guest's memory after it has answered, until it
+// answers the guest's next call that is not a kRead, and the guest leaves
+// that memory as it is until then (no kRead before it reads into it).
+// Without the flag the host takes a copy before it answers. convert lends
+// its data from two buffers in turn: the next data is read into the other
+// one while the file is written, and the next write is queued behind this
+// one, with no copy and no pause.
+constexpr uint64_t kCallLent = 1;
 
 // A request for `call`, its fields in the struct's order; the transports
 // fill in `buffer` for a call that has a payload.
 constexpr CallRequest MakeRequest(Call call, uint32_t device = 0, uint64_t offset = 0,
-                                  uint64_t length = 0, uint64_t buffer = 0) {
-  return CallRequest{static_cast<uint32_t>(call), device, offset, length, buffer, 0};
+                                  uint64_t length = 0, uint64_t buffer = 0, uint64_t flags = 0) {
+  return CallRequest{static_cast<uint32_t>(call), device, offset, length, buffer, flags};
 }
 
 enum class CallError : int32_t {
@@ -191,7 +201,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 12;
+constexpr uint32_t kAbiVersion = 13;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.

@@ -146,6 +146,8 @@ class TransportWritableDevice final : public WritableDevice {
   Result<uint64_t> SeekHole(uint64_t offset) override;
   Result<uint64_t> AllocatedBytes() override;
   Status Write(uint64_t offset, const void* data, size_t length) override;
+  // kWrite with abi::kCallLent.
+  Status WriteLent(uint64_t offset, const void* data, size_t length) override;
   Status Truncate(uint64_t size) override;
   Status Allocate(uint64_t offset, uint64_t length) override;
   Status Flush() override;
@@ -157,6 +159,9 @@ class TransportWritableDevice final : public WritableDevice {
   uint32_t device() const { return device_; }
 
  private:
+  // kWrite calls of at most abi::kMaxTransfer, with `flags`.
+  Status WriteCalls(uint64_t offset, const void* data, size_t length, uint64_t flags);
+
   Transport& transport_;
   uint32_t device_;
   uint64_t size_;
