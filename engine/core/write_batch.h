@@ -28,7 +28,7 @@ namespace instar {
 class WriteBatch {
  public:
   // The most bytes one batch holds: the ABI's kMaxTransfer.
-  static constexpr size_t kCapacity = size_t{1} << 20;
+  static constexpr size_t kCapacity = size_t{2} << 20;
 
   explicit WriteBatch(WritableDevice& device) : device_(device) {}
 

@@ -63,7 +63,7 @@ MemoryDevice EngineImage(const QemuImgBinary& qemu, const std::string& options, 
   testing::CreateOutcome created = testing::RunCreateHook(
       ImageFormat::kQcow2, options, size, qemu.version, "image", 0, {}, size_t{32} << 20);
   EXPECT_TRUE(created.status.ok()) << created.error_text;
-  std::vector<uint8_t> buffer(16 << 20);
+  std::vector<uint8_t> buffer(32 << 20);
   Arena arena(buffer.data(), buffer.size());
   const FormatDriver* driver = FindFormatDriver(ImageFormat::kQcow2);
   NoFiles opener;
