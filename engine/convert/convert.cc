@@ -357,9 +357,21 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     FillBytes(zeros, 0, kConvertBufferBytes);
     c.zeros = zeros;
   }
-  // A report per hundredth at most: each is a call to the host.
-  const uint64_t report_step = c.total_sectors / 100 == 0 ? 1 : c.total_sectors / 100;
-  uint64_t next_report = report_step;
+  // -p: as convert_do_copy(), the sectors the copy will write as data,
+  // counted before it, and after each step that writes some, how many of
+  // them are done (qemu-img's percentage; the host draws it as qemu does).
+  uint64_t allocated = 0;
+  uint64_t allocated_done = 0;
+  if (settings.progress != nullptr) {
+    for (uint64_t sector = 0; sector < c.total_sectors;) {
+      INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
+      if (c.status == Run::kData || (settings.min_sparse == 0 && c.status == Run::kZero)) {
+        allocated += n;
+      }
+      sector += n;
+    }
+    c.sector_next_status = 0;
+  }
   for (uint64_t sector = 0; sector < c.total_sectors;) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
     c.buffer = c.lent == c.buffers[0] ? c.buffers[1] : c.buffers[0];
@@ -374,9 +386,10 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
     }
     INSTAR_RETURN_IF_ERROR(WriteSectors(c, sector, n, status));
     sector += n;
-    if (settings.progress != nullptr && sector >= next_report && sector < c.total_sectors) {
-      settings.progress->Report(sector, c.total_sectors);
-      next_report = sector + report_step;
+    // (A zero run of -S 0 is data by now.)
+    if (settings.progress != nullptr && status == Run::kData) {
+      allocated_done += n;
+      settings.progress->Report(allocated_done, allocated);
     }
   }
   if (settings.compressed) {
@@ -384,7 +397,8 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
       return Fail(c, ConvertStep::kWrite, c.total_sectors, s);
     }
   }
-  if (settings.progress != nullptr) settings.progress->Report(c.total_sectors, c.total_sectors);
+  // qemu-img's last drawing: 100 whatever was counted.
+  if (settings.progress != nullptr) settings.progress->Report(1, 1);
   return Status::Ok();
 }
 

@@ -417,21 +417,23 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, output + ": error while converting " + settings.target_format +
                                    ": " + create_error);
   }
-  // -p as qemu-img draws it (qemu_progress_print, min_skip 1.0): the
-  // percentage on one line, redrawn when it has moved on by more than one
-  // point, from the guest's kProgress reports; only on a terminal.
+  // -p as qemu-img draws it (qemu_progress_print, min_skip 1.0, in
+  // qemu's float): the percentage on one line, redrawn when it has moved
+  // on by more than one point, from the guest's kProgress report of each
+  // step (the data copied of all it will copy); only on a terminal.
   GlobalOptions run = global;
   const bool progress = settings.progress && ::isatty(STDOUT_FILENO) != 0;
-  double last_print = 0;
+  float last_print = 0;
   if (progress) {
     c.flags |= abi::kConvertProgress;
     std::printf("    (%3.2f/100%%)\r", 0.0);
     (void)std::fflush(stdout);
     run.limits.progress = [&last_print](uint64_t done, uint64_t total) {
-      const double current = 100.0 * static_cast<double>(done) / static_cast<double>(total);
-      if (current > last_print + 1.0 || current == 100.0) {
+      const auto current =
+          static_cast<float>(100.0 * static_cast<double>(done) / static_cast<double>(total));
+      if (current > last_print + 1.0F || current < last_print - 1.0F || current == 100.0F) {
         last_print = current;
-        std::printf("    (%3.2f/100%%)\r", current);
+        std::printf("    (%3.2f/100%%)\r", static_cast<double>(current));
         (void)std::fflush(stdout);
       }
     };
@@ -465,7 +467,7 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
                                    ": " + create_error);
   }
   if (progress) {
-    if (last_print != 100.0) std::printf("    (%3.2f/100%%)\r", 100.0);
+    if (last_print != 100.0F) std::printf("    (%3.2f/100%%)\r", 100.0);
     std::printf("\n");
   }
   return kExitOk;

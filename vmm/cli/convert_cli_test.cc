@@ -434,46 +434,50 @@ TEST_F(ConvertCliTest, KillNineMidWayLeavesNoFileAtTheTarget) {
 }
 
 // -p on a terminal: the percentage redrawn on one line as the copy goes,
-// from 0.00 to 100.00, as qemu-img draws it (script(1) gives both a
-// terminal, and turns each "\n" into "\r\n").
+// from 0.00 to 100.00, byte for byte as each qemu-img of the matrix draws
+// it with instar at its version, on the process and the kvm backends
+// (script(1) gives both a terminal, and turns each "\n" into "\r\n"). The
+// percentage is of the data the copy writes, counted before it: of the
+// whole disk from the raw input, of its allocated half from the qcow2.
 TEST_F(ConvertCliTest, ProgressOnATerminalAsQemuImgDrawsIt) {
-  const QemuImg& newest = qemu_imgs_.back();
   fs::create_directories(dir_);
   // 64 MiB, a 512 KiB piece of data in every MiB: some 60 steps of copy.
-  const fs::path input = dir_ / "in.raw";
+  const fs::path raw = dir_ / "in.raw";
   {
-    std::ofstream out(input, std::ios::binary);
+    std::ofstream out(raw, std::ios::binary);
     for (int mib = 0; mib < 64; ++mib) {
       out << std::string(512 << 10, static_cast<char>(mib + 1)) << std::string(512 << 10, '\0');
     }
   }
-  auto on_terminal = [&](const std::vector<std::string>& prefix, const std::string& target) {
+  const fs::path qcow2 = dir_ / "in.qcow2";
+  ASSERT_EQ(testing::RunProgram({qemu_imgs_.back().path, "convert", "-O", "qcow2", raw.string(),
+                                 qcow2.string()})
+                .exit_code,
+            0);
+  auto on_terminal = [&](const std::vector<std::string>& prefix, const fs::path& input) {
+    const fs::path target = dir_ / "out.qcow2";
+    fs::remove(target);
     std::string command;
     for (const std::string& arg : prefix) command += arg + " ";
-    command += "convert -p -O qcow2 " + input.string() + " " + (dir_ / target).string();
+    command += "convert -p -O qcow2 " + input.string() + " " + target.string();
     return testing::RunProgram({"/usr/bin/script", "-qec", command, "/dev/null"});
   };
-  const testing::ProgramResult qemu = on_terminal({newest.path}, "qemu.qcow2");
-  ASSERT_EQ(qemu.exit_code, 0) << qemu.err;
-  for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
-    SCOPED_TRACE(sandbox);
-    const testing::ProgramResult r = on_terminal({kSelf, sandbox}, std::string(sandbox + 10));
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    // The same first and last drawing as qemu-img's.
-    const std::string first = "    (0.00/100%)\r";
-    const std::string last = "    (100.00/100%)\r\r\n";
-    ASSERT_EQ(qemu.out.substr(0, first.size()), first);
-    ASSERT_EQ(qemu.out.substr(qemu.out.size() - last.size()), last);
-    EXPECT_EQ(r.out.substr(0, first.size()), first) << r.out;
-    ASSERT_GE(r.out.size(), last.size());
-    EXPECT_EQ(r.out.substr(r.out.size() - last.size()), last) << r.out;
-    // Between them, a rising percentage, each more than a point on.
-    std::vector<double> shown;
-    for (size_t at = 0; (at = r.out.find('(', at)) != std::string::npos; ++at) {
-      shown.push_back(std::stod(r.out.substr(at + 1)));
+  const bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  for (const QemuImg& qemu : qemu_imgs_) {
+    for (const fs::path& input : {raw, qcow2}) {
+      SCOPED_TRACE(qemu.version + " " + input.filename().string());
+      const testing::ProgramResult expected = on_terminal({qemu.path}, input);
+      ASSERT_EQ(expected.exit_code, 0) << expected.err;
+      ASSERT_EQ(expected.out.rfind("    (0.00/100%)\r", 0), 0u) << expected.out;
+      for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+        if (std::string(sandbox) == "--sandbox=kvm" && !kvm) continue;
+        SCOPED_TRACE(sandbox);
+        const testing::ProgramResult r =
+            on_terminal({kSelf, sandbox, "--compat", qemu.version}, input);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.out, expected.out);
+      }
     }
-    EXPECT_GE(shown.size(), 20u) << r.out;
-    for (size_t i = 1; i + 1 < shown.size(); ++i) EXPECT_GT(shown[i], shown[i - 1] + 1.0);
   }
 }
 

@@ -64,8 +64,9 @@ struct ConvertSource {
 // qemu's bdrv_getlength() refuses) is `length` not ok.
 ConvertSource ConvertSourceOf(Image& image, ImageFormat format, QemuLength* length);
 
-// How far the copy is, for -p: Report(done, total) in sectors, when done
-// reaches the next hundredth of total, and at the end.
+// How far the copy is, for -p, as qemu-img counts it: Report(done, total)
+// after each step that copies data, in sectors of the data the copy
+// writes (counted before it), and Report(1, 1) at the end.
 class ConvertProgress {
  public:
   virtual void Report(uint64_t done, uint64_t total) = 0;
