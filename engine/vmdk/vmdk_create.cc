@@ -293,6 +293,10 @@ size_t VmdkSiblingOutputs(const ParsedMeasureOptions& parsed, MeasureText target
   return FlatExtentName(target_name, &out[0]) ? 1 : 0;
 }
 
+size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t capacity) {
+  return capacity > 0 && FlatExtentName(target_name, &out[0]) ? 1 : 0;
+}
+
 bool QemuRefusesCreatedImage(const ParsedMeasureOptions& parsed, uint64_t requested_size) {
   VmdkTargetOptions options;
   MeasureError error;

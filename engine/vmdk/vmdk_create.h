@@ -16,6 +16,10 @@ namespace instar::vmdk {
 Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                   Arena& arena, MeasureError* error);
 
+// FormatDriver::siblings_in_place: the extent a monolithicFlat named
+// `target_name` has when qemu made it ("disk-flat.vmdk").
+size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t capacity);
+
 // FormatDriver::sibling_outputs: a monolithicFlat's extent, named after
 // the target as qemu names it ("disk.vmdk" -> "disk-flat.vmdk"); nothing
 // for the other subformats, or options qemu refuses.

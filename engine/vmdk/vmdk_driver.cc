@@ -124,6 +124,7 @@ const FormatDriver kVmdkDriver = {
     .create_options = CreateOptions(kVmdkOptions),
     .create = vmdk::CreateVmdk,
     .sibling_outputs = vmdk::VmdkSiblingOutputs,
+    .siblings_in_place = vmdk::VmdkSiblingsInPlace,
     .open_writer = vmdk::OpenVmdkWriter,
     .compressed_writes = true,
     .predict_size = measure_internal::PredictVmdkSize,

@@ -409,7 +409,11 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     }
   }
   // The other files of a target of several files (a vmdk monolithicFlat's
-  // extent), after every root.
+  // extent), after every root: made new, or with -n opened in place.
+  if (settings.skip_create &&
+      !OpenSiblingsInPlace(settings.target_format, output, &devices, &create_error)) {
+    return ReportError(global, "Could not open '" + output + "': " + create_error);
+  }
   if (have_output && !settings.skip_create &&
       !OpenSiblingOutputs(global, settings.target_format, settings.options, output, &devices,
                           &create_error)) {

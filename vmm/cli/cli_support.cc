@@ -253,6 +253,21 @@ bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
   return true;
 }
 
+bool OpenSiblingsInPlace(const std::string& format, const std::string& target,
+                         DeviceTable* devices, std::string* error) {
+  const FormatDriver* driver = FindFormatDriverByName(format.data(), format.size());
+  if (driver == nullptr || driver->siblings_in_place == nullptr) return true;
+  SiblingName names[DeviceTable::kMaxOutputs - 1];
+  const size_t count = driver->siblings_in_place(MeasureText{target.data(), target.size()}, names,
+                                                 sizeof(names) / sizeof(names[0]));
+  for (size_t i = 0; i < count; ++i) {
+    if (!devices->OpenSiblingInPlace(std::string(names[i].text, names[i].length), error)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 uint64_t WriteLimitOf(uint64_t bytes, uint64_t more) {
   constexpr uint64_t kSlack = uint64_t{1} << 30;
   uint64_t limit = 0;

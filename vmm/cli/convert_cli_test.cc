@@ -542,6 +542,71 @@ TEST_F(ConvertCliTest, MonolithicFlatVmdkAsQemuImgWritesIt) {
   }
 }
 
+// convert -n into a monolithicFlat vmdk that qemu-img created: its extent
+// (named as qemu names it, beside the descriptor) is written in place, as
+// every qemu-img writes it, on both backends: the extent byte for byte, the
+// descriptor's text and length but for the new CID; no other file appears,
+// and compare finds the target identical to the input.
+TEST_F(ConvertCliTest, IntoAnExistingMonolithicFlatVmdkInPlace) {
+  const bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  fs::create_directories(dir_);
+  const fs::path input = dir_ / "in.raw";
+  {
+    std::ofstream out(input, std::ios::binary);
+    for (int piece = 0; piece < 12; ++piece) {
+      out << std::string(256 << 10, piece % 3 == 0 ? '\0' : static_cast<char>('a' + piece));
+    }
+  }
+  // Runs `prefix` convert -n into a fresh monolithicFlat in `sub`, made by
+  // `maker`; the descriptor and the extent afterwards.
+  auto run = [&](const std::vector<std::string>& prefix, const std::string& maker,
+                 const std::string& sub, std::string* descriptor, std::string* extent) {
+    const fs::path at = dir_ / sub;
+    fs::remove_all(at);
+    fs::create_directories(at);
+    EXPECT_EQ(testing::RunProgram({maker, "create", "-q", "-f", "vmdk", "-o",
+                                   "subformat=monolithicFlat", (at / "t.vmdk").string(), "3M"})
+                  .exit_code,
+              0);
+    std::vector<std::string> argv = prefix;
+    for (const char* arg : {"convert", "-n", "-O", "vmdk"}) argv.push_back(arg);
+    argv.push_back(input.string());
+    argv.push_back((at / "t.vmdk").string());
+    const testing::ProgramResult r = testing::RunProgram(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out + r.err, "");
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(at)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"t-flat.vmdk", "t.vmdk"}));
+    *descriptor = ReadFile(at / "t.vmdk");
+    *extent = ReadFile(at / "t-flat.vmdk");
+  };
+  for (const QemuImg& qemu : qemu_imgs_) {
+    SCOPED_TRACE(qemu.version);
+    std::string descriptor;
+    std::string extent;
+    run({qemu.path}, qemu.path, "qemu", &descriptor, &extent);
+    for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+      if (std::string(sandbox) == "--sandbox=kvm" && !kvm) continue;
+      SCOPED_TRACE(sandbox);
+      std::string our_descriptor;
+      std::string our_extent;
+      run({kSelf, sandbox, "--compat", qemu.version}, qemu.path, "instar", &our_descriptor,
+          &our_extent);
+      EXPECT_EQ(our_descriptor.size(), descriptor.size());
+      EXPECT_EQ(DescriptorText(our_descriptor), DescriptorText(descriptor));
+      EXPECT_TRUE(our_extent == extent);
+      const testing::ProgramResult r =
+          testing::RunProgram({qemu.path, "compare", "-f", "raw", "-F", "vmdk", input.string(),
+                               (dir_ / "instar" / "t.vmdk").string()});
+      EXPECT_NE(r.out.find("Images are identical."), std::string::npos) << r.out << r.err;
+    }
+  }
+}
+
 // A monolithicFlat target is two outputs: SIGTERM in the middle removes
 // both temporary files, and SIGKILL leaves only temporary files, nothing
 // at either target.

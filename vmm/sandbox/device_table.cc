@@ -369,6 +369,43 @@ bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std
   return true;
 }
 
+bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error) {
+  if (outputs_.empty() || !outputs_[0].temp.empty()) {
+    *error = "Could not open '" + name + "': no image written in place to put it beside";
+    return false;
+  }
+  const std::string& target = outputs_[0].target;
+  const size_t slash = target.rfind('/');
+  const std::string path = (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
+  if (!PlainFileName(name)) {
+    *error = "Could not open '" + path + "': not a file name beside the image";
+    return false;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return true;
+  for (const Output& output : outputs_) {
+    if (output.target == path) return true;  // the image itself, or opened already
+  }
+  if (outputs_.size() >= kMaxOutputs || fds_.size() >= abi::kMaxDevices) {
+    *error = "Could not open '" + path + "': too many output files";
+    return false;
+  }
+  int err = 0;
+  const int fd = OpenUserFile(path, &err, O_RDWR);
+  if (fd < 0) {
+    *error = "Could not open '" + path + "': " + std::strerror(err);
+    return false;
+  }
+  Output output;
+  output.device = static_cast<uint32_t>(fds_.size());
+  output.target = path;
+  output.sibling = true;
+  outputs_.push_back(output);
+  fds_.push_back(fd);
+  paths_.push_back(path);
+  return true;
+}
+
 bool DeviceTable::CommitOutput(std::string* error) {
   if (outputs_.empty() || outputs_[0].temp.empty()) {
     *error = "no output to commit";
@@ -452,7 +489,7 @@ abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase ba
   // An output of this run is the file the name will be once committed: the
   // guest reads what it wrote, never what lies at the target now.
   for (Output& output : outputs_) {
-    if (output.temp.empty() || output.target != path) continue;
+    if ((output.temp.empty() && !output.sibling) || output.target != path) continue;
     if (base == abi::OpenBase::kOutput) output.opened = true;
     *device = output.device;
     return abi::CallError::kOk;

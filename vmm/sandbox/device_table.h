@@ -84,6 +84,15 @@ class DeviceTable {
   // (OpenBase::kOutput). On failure returns false with qemu's "Could not
   // create '<path>': ..." in *error.
   bool OpenSiblingOutput(const std::string& name, std::string* error);
+  // The file `name` (a base name) beside an image OpenInPlace() opened,
+  // opened for writing in place too as the next device (not a root), when
+  // it exists: the file a write into that image in place may change, as
+  // its format names it (FormatDriver::siblings_in_place; a vmdk's
+  // `-flat` extent for `convert -n`). The guest reaches it as it reaches an
+  // output: by name, and with OpenBase::kOutput. A missing file is no
+  // error (nothing is opened); any other failure returns false with
+  // "Could not open '<path>': <strerror>" in *error.
+  bool OpenSiblingInPlace(const std::string& name, std::string* error);
   // Renames every output the guest used over its target (fdatasync first,
   // unless flushes are skipped), device 0's last; an output the guest never
   // opened is removed instead. The termination signals wait until the
@@ -120,8 +129,8 @@ class DeviceTable {
   // path; kDenied for a file the guest may not reach, kBadDevice when
   // `root` is no root. A name that resolves to an output's target is that
   // output (the file it will be), whatever lies there now. kOutput opens
-  // only an output (OpenSiblingOutput's), which it marks as used, and is
-  // kNotFound for any other name.
+  // only an output (OpenSiblingOutput's or OpenSiblingInPlace's), which it
+  // marks as used, and is kNotFound for any other name.
   abi::CallError OpenByName(const std::string& name, abi::OpenBase base, uint32_t root,
                             uint32_t* device);
 
@@ -165,6 +174,7 @@ class DeviceTable {
     std::string target;   // where CommitOutput() puts it
     std::string temp;     // its temporary name; empty when written in place
     bool opened = false;  // the guest opened it by name (kOpen, kOutput)
+    bool sibling = false;  // not device 0: reached by name
     uint64_t reach = 0;   // the furthest end a write, truncate or fallocate reached
   };
   const Output* FindOutput(uint32_t device) const;

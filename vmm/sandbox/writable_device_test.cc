@@ -248,6 +248,44 @@ TEST_F(WritableDeviceTest, InPlaceWritesTheImageItselfWithinTheLimit) {
   EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
 }
 
+// convert -n into an image of several files: a file beside the image
+// written in place (OpenSiblingInPlace) is written in place too, reached by
+// its name or as an output; a missing one opens nothing; a name that
+// leaves the directory is refused; only beside an image written in place.
+TEST_F(WritableDeviceTest, ASiblingInPlaceIsWrittenInPlace) {
+  std::ofstream(target_, std::ios::binary) << "descriptor";
+  const std::string extent = (dir_ / "new-flat.img").string();
+  std::ofstream(extent, std::ios::binary) << "old extent";
+  {
+    DeviceTable devices;
+    std::string error;
+    EXPECT_FALSE(devices.OpenSiblingInPlace("new-flat.img", &error));  // no image yet
+    ASSERT_TRUE(devices.OpenInPlace(target_, kLimit, &error)) << error;
+    ASSERT_TRUE(devices.OpenSiblingInPlace("absent-flat.img", &error)) << error;
+    EXPECT_EQ(devices.count(), 1u);
+    EXPECT_FALSE(devices.OpenSiblingInPlace("../new-flat.img", &error));
+    ASSERT_TRUE(devices.OpenSiblingInPlace("new-flat.img", &error)) << error;
+    ASSERT_EQ(devices.count(), 2u);
+    EXPECT_EQ(devices.roots(), 1u);
+    EXPECT_EQ(devices.output_fds().size(), 2u);
+    EXPECT_TRUE(devices.Writable(1));
+    uint32_t by_name = 0;
+    uint32_t as_output = 0;
+    ASSERT_EQ(devices.OpenByName("new-flat.img", abi::OpenBase::kImageDirectory, 0, &by_name),
+              abi::CallError::kOk);
+    ASSERT_EQ(devices.OpenByName("new-flat.img", abi::OpenBase::kOutput, 0, &as_output),
+              abi::CallError::kOk);
+    EXPECT_EQ(by_name, 1u);
+    EXPECT_EQ(as_output, 1u);
+    CallHandler handler(devices);
+    EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 1, 0, 3), {'n', 'e', 'w'}).error,
+              0);
+    devices.DiscardOutput();
+  }
+  EXPECT_EQ(Read(extent), "new extent");
+  EXPECT_EQ(Read(target_), "descriptor");
+}
+
 TEST_F(WritableDeviceTest, InPlaceRefusesWhatQemuCannotOpen) {
   DeviceTable devices;
   std::string error;

@@ -154,6 +154,14 @@ struct FormatDriver {
   // through WritableDevice::OpenSibling(). Null: the image is one file.
   size_t (*sibling_outputs)(const ParsedMeasureOptions& options, MeasureText target_name,
                             SiblingName* out, size_t capacity) = nullptr;
+  // The files beside an existing image named `target_name` that a write
+  // into it in place may change, as this format names them (a vmdk's
+  // `-flat` extent; `convert -n`): the host opens those that exist for
+  // writing in place (DeviceTable::OpenSiblingInPlace), and the writer
+  // reaches them as it reaches sibling_outputs. An image that names
+  // another file keeps it read-only. Null: none.
+  size_t (*siblings_in_place)(MeasureText target_name, SiblingName* out,
+                              size_t capacity) = nullptr;
   // bdrv_co_truncate, as `qemu-img resize` calls it: changes `image`,
   // opened by this driver's reader over `device`, to `request.size` bytes
   // in place (instar/engine/modify.h). A refusal or a failure is a non-ok
