@@ -67,8 +67,8 @@ TEST_F(WriteBatchTest, GathersContiguousWritesAndPassesLargeOnesWhole) {
   ASSERT_TRUE(batch_.Write(4096, data_.data(), data_.size()).ok());
   ASSERT_TRUE(batch_.Flush().ok());
   const size_t whole = WriteBatch::kCapacity;
-  EXPECT_EQ(device_.calls, (std::vector<std::string>{"write 0 1024",
-                                                     "write 4096 " + std::to_string(whole)}));
+  EXPECT_EQ(device_.calls,
+            (std::vector<std::string>{"write 0 1024", "write 4096 " + std::to_string(whole)}));
 }
 
 TEST_F(WriteBatchTest, AfterWriteLentOnlyItsOwnBytesMayBeLent) {
@@ -81,10 +81,10 @@ TEST_F(WriteBatchTest, AfterWriteLentOnlyItsOwnBytesMayBeLent) {
   // Small, nothing lent: into the batch, like Write().
   ASSERT_TRUE(batch_.WriteLent(whole + 4096, data_.data(), 4096).ok());
   ASSERT_TRUE(batch_.Flush().ok());
-  EXPECT_EQ(device_.calls, (std::vector<std::string>{"lent 0 " + std::to_string(whole),
-                                                     "write " + std::to_string(whole) + " 4096",
-                                                     "write " + std::to_string(whole + 4096) +
-                                                         " 4096"}));
+  EXPECT_EQ(device_.calls,
+            (std::vector<std::string>{"lent 0 " + std::to_string(whole),
+                                      "write " + std::to_string(whole) + " 4096",
+                                      "write " + std::to_string(whole + 4096) + " 4096"}));
   // A device call through the batch ends the loan as well.
   device_.calls.clear();
   ASSERT_TRUE(batch_.WriteLent(0, data_.data(), whole).ok());

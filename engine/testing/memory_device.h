@@ -120,26 +120,6 @@ class MemoryDevice final : public WritableDevice {
     return Status::Ok();
   }
 
- private:
-  Status WriteNow(uint64_t offset, const void* data, size_t length) {
-    uint64_t end;
-    if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
-      return Status::IOError("write range past the device's limit");
-    if (end > bytes_.size()) bytes_.resize(end);
-    if (length != 0) std::memcpy(bytes_.data() + offset, data, length);
-    RemoveHoles(offset, end);
-    return Status::Ok();
-  }
-  // The lent write, made now.
-  void ApplyLent() {
-    if (lent_.data == nullptr) return;
-    const Lent lent = lent_;
-    lent_ = Lent{};
-    (void)WriteNow(lent.offset, lent.data, lent.length);
-  }
-
- public:
-
   // Another output beside this one, as the host creates the files
   // FormatDriver::sibling_outputs names; OpenSibling() finds only these.
   MemoryDevice& AddSibling(const std::string& name) {
@@ -173,6 +153,23 @@ class MemoryDevice final : public WritableDevice {
   }
 
  private:
+  Status WriteNow(uint64_t offset, const void* data, size_t length) {
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > kMaxEnd)
+      return Status::IOError("write range past the device's limit");
+    if (end > bytes_.size()) bytes_.resize(end);
+    if (length != 0) std::memcpy(bytes_.data() + offset, data, length);
+    RemoveHoles(offset, end);
+    return Status::Ok();
+  }
+  // The lent write, made now.
+  void ApplyLent() {
+    if (lent_.data == nullptr) return;
+    const Lent lent = lent_;
+    lent_ = Lent{};
+    (void)WriteNow(lent.offset, lent.data, lent.length);
+  }
+
   // End of the hole containing `pos`, or `pos` when it is data.
   uint64_t HoleEndAt(uint64_t pos) const {
     auto it = holes_.upper_bound(pos);
@@ -205,7 +202,7 @@ class MemoryDevice final : public WritableDevice {
   };
 
   std::vector<uint8_t> bytes_;
-  Lent lent_;  // a WriteLent not made yet
+  Lent lent_;                           // a WriteLent not made yet
   std::map<uint64_t, uint64_t> holes_;  // start -> end, non-overlapping
   std::map<uint64_t, uint64_t> allocated_;
   int reads_ = 0;

@@ -192,8 +192,8 @@ bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
 // (FormatDriver::siblings_in_place: a vmdk's `-flat` extent), opened for
 // writing in place where they exist (DeviceTable::OpenSiblingInPlace).
 // False with *error set when one exists but cannot be opened.
-bool OpenSiblingsInPlace(const std::string& format, const std::string& target,
-                         DeviceTable* devices, std::string* error);
+bool OpenSiblingsInPlace(const std::string& format, const std::string& target, DeviceTable* devices,
+                         std::string* error);
 
 // A producing command's write limit: `bytes` and `more` and 1 GiB of
 // slack, at most abi::kMaxRangeEnd (whatever overflows is that too).

@@ -253,8 +253,8 @@ bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
   return true;
 }
 
-bool OpenSiblingsInPlace(const std::string& format, const std::string& target,
-                         DeviceTable* devices, std::string* error) {
+bool OpenSiblingsInPlace(const std::string& format, const std::string& target, DeviceTable* devices,
+                         std::string* error) {
   const FormatDriver* driver = FindFormatDriverByName(format.data(), format.size());
   if (driver == nullptr || driver->siblings_in_place == nullptr) return true;
   SiblingName names[DeviceTable::kMaxOutputs - 1];

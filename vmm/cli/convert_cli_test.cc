@@ -450,8 +450,8 @@ TEST_F(ConvertCliTest, ProgressOnATerminalAsQemuImgDrawsIt) {
     }
   }
   const fs::path qcow2 = dir_ / "in.qcow2";
-  ASSERT_EQ(testing::RunProgram({qemu_imgs_.back().path, "convert", "-O", "qcow2", raw.string(),
-                                 qcow2.string()})
+  ASSERT_EQ(testing::RunProgram(
+                {qemu_imgs_.back().path, "convert", "-O", "qcow2", raw.string(), qcow2.string()})
                 .exit_code,
             0);
   auto on_terminal = [&](const std::vector<std::string>& prefix, const fs::path& input) {

@@ -171,11 +171,11 @@ class DeviceTable {
   // One writable file: device 0's, or a sibling.
   struct Output {
     uint32_t device = 0;
-    std::string target;   // where CommitOutput() puts it
-    std::string temp;     // its temporary name; empty when written in place
-    bool opened = false;  // the guest opened it by name (kOpen, kOutput)
+    std::string target;    // where CommitOutput() puts it
+    std::string temp;      // its temporary name; empty when written in place
+    bool opened = false;   // the guest opened it by name (kOpen, kOutput)
     bool sibling = false;  // not device 0: reached by name
-    uint64_t reach = 0;   // the furthest end a write, truncate or fallocate reached
+    uint64_t reach = 0;    // the furthest end a write, truncate or fallocate reached
   };
   const Output* FindOutput(uint32_t device) const;
   Output* FindOutput(uint32_t device);

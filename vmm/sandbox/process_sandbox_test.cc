@@ -217,8 +217,8 @@ TEST(ProcessSandboxTest, TheHelperSharesOneCpuWithTheThreadServingIt) {
       pid_t helper = 0;
       if (children >> helper && helper > 0) {
         serving_cpus = StatusField(task + "/status", "Cpus_allowed_list");
-        helper_cpus = StatusField("/proc/" + std::to_string(helper) + "/status",
-                                  "Cpus_allowed_list");
+        helper_cpus =
+            StatusField("/proc/" + std::to_string(helper) + "/status", "Cpus_allowed_list");
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

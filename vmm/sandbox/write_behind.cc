@@ -103,8 +103,7 @@ void WriteBehind::Loop() {
     const bool skip = error_ != abi::CallError::kOk;
     lock.unlock();
     const abi::CallError error =
-        skip ? abi::CallError::kOk
-             : WriteAll(job.fd, job.offset, job.data, job.length);
+        skip ? abi::CallError::kOk : WriteAll(job.fd, job.offset, job.data, job.length);
     lock.lock();
     if (error != abi::CallError::kOk && error_ == abi::CallError::kOk) error_ = error;
     if (job.bytes.capacity() > 0) spare_.push_back(std::move(job.bytes));

@@ -71,7 +71,7 @@ class WriteBehind {
     uint64_t offset = 0;
     const uint8_t* data = nullptr;  // bytes.data(), or the lent memory
     uint64_t length = 0;
-    std::vector<uint8_t> bytes;     // the copy, when not lent
+    std::vector<uint8_t> bytes;  // the copy, when not lent
   };
 
   void Loop();
@@ -80,8 +80,8 @@ class WriteBehind {
   std::condition_variable changed_;
   std::deque<Job> queue_;                    // the front one is being written
   std::vector<std::vector<uint8_t>> spare_;  // buffers of finished jobs, reused
-  uint64_t posted_ = 0;    // writes queued so far: the last ticket
-  uint64_t finished_ = 0;  // writes done (or skipped) so far, in order
+  uint64_t posted_ = 0;                      // writes queued so far: the last ticket
+  uint64_t finished_ = 0;                    // writes done (or skipped) so far, in order
   abi::CallError error_ = abi::CallError::kOk;
   bool started_ = false;  // the thread runs: its start-up calls are done
   bool stopping_ = false;

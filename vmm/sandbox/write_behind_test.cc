@@ -58,8 +58,8 @@ TEST_F(WriteBehindTest, WritesLandInOrderFromCopies) {
     for (int i = 0; i < 64; ++i) {
       std::fill(buffer.begin(), buffer.end(), static_cast<uint8_t>('a' + i % 26));
       uint64_t ticket = 0;
-      ASSERT_EQ(writes.Post(fd, static_cast<uint64_t>(i) * 16, buffer.data(), buffer.size(),
-                            false, &ticket),
+      ASSERT_EQ(writes.Post(fd, static_cast<uint64_t>(i) * 16, buffer.data(), buffer.size(), false,
+                            &ticket),
                 abi::CallError::kOk);
       EXPECT_EQ(ticket, static_cast<uint64_t>(i) + 1);
       // The caller's buffer is its own again as soon as Post returns.
@@ -136,8 +136,8 @@ TEST_F(WriteBehindTest, ALentWriteIsDoneWhenTheNextCallIsAnswered) {
   // A read (of the source, device 1) runs beside the lent write.
   const uint64_t first = devices.lent_write();
   std::vector<uint8_t> read(4);
-  ASSERT_EQ(handler.Handle(abi::MakeRequest(abi::Call::kRead, 1, 0, read.size()), read.data()).error,
-            0);
+  ASSERT_EQ(
+      handler.Handle(abi::MakeRequest(abi::Call::kRead, 1, 0, read.size()), read.data()).error, 0);
   EXPECT_EQ(read, (std::vector<uint8_t>{'s', 'r', 'c', '!'}));
   EXPECT_EQ(devices.lent_write(), first);
   ASSERT_EQ(handler.Handle(abi::MakeRequest(abi::Call::kLog, 0, 0, text.size()), text.data()).error,

@@ -160,8 +160,7 @@ struct FormatDriver {
   // writing in place (DeviceTable::OpenSiblingInPlace), and the writer
   // reaches them as it reaches sibling_outputs. An image that names
   // another file keeps it read-only. Null: none.
-  size_t (*siblings_in_place)(MeasureText target_name, SiblingName* out,
-                              size_t capacity) = nullptr;
+  size_t (*siblings_in_place)(MeasureText target_name, SiblingName* out, size_t capacity) = nullptr;
   // bdrv_co_truncate, as `qemu-img resize` calls it: changes `image`,
   // opened by this driver's reader over `device`, to `request.size` bytes
   // in place (instar/engine/modify.h). A refusal or a failure is a non-ok
