@@ -325,9 +325,7 @@ bool DeviceTable::OpenSiblingOutput(const std::string& name, std::string* error)
     *error = "Could not create '" + name + "': no output to put it beside";
     return false;
   }
-  const std::string& target = outputs_[0].target;
-  const size_t slash = target.rfind('/');
-  const std::string path = (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
+  const std::string path = BesideTarget(name);
   if (!PlainFileName(name)) {
     *error = "Could not create '" + path + "': not a file name beside the image";
     return false;
@@ -350,6 +348,13 @@ bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std
     *error = "Could not open '" + path + "': the image must be the first device";
     return false;
   }
+  if (!AddInPlaceOutput(path, /*sibling=*/false, error)) return false;
+  ++roots_;
+  write_limit_ = write_limit;
+  return true;
+}
+
+bool DeviceTable::AddInPlaceOutput(const std::string& path, bool sibling, std::string* error) {
   int err = 0;
   const int fd = OpenUserFile(path, &err, O_RDWR);
   if (fd < 0) {
@@ -361,12 +366,17 @@ bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std
   Output output;
   output.device = static_cast<uint32_t>(fds_.size());
   output.target = path;
+  output.sibling = sibling;
   outputs_.push_back(output);
   fds_.push_back(fd);
   paths_.push_back(path);
-  ++roots_;
-  write_limit_ = write_limit;
   return true;
+}
+
+std::string DeviceTable::BesideTarget(const std::string& name) const {
+  const std::string& target = outputs_[0].target;
+  const size_t slash = target.rfind('/');
+  return (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
 }
 
 bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error) {
@@ -374,9 +384,7 @@ bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error
     *error = "Could not open '" + name + "': no image written in place to put it beside";
     return false;
   }
-  const std::string& target = outputs_[0].target;
-  const size_t slash = target.rfind('/');
-  const std::string path = (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
+  const std::string path = BesideTarget(name);
   if (!PlainFileName(name)) {
     *error = "Could not open '" + path + "': not a file name beside the image";
     return false;
@@ -390,20 +398,7 @@ bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error
     *error = "Could not open '" + path + "': too many output files";
     return false;
   }
-  int err = 0;
-  const int fd = OpenUserFile(path, &err, O_RDWR);
-  if (fd < 0) {
-    *error = "Could not open '" + path + "': " + std::strerror(err);
-    return false;
-  }
-  Output output;
-  output.device = static_cast<uint32_t>(fds_.size());
-  output.target = path;
-  output.sibling = true;
-  outputs_.push_back(output);
-  fds_.push_back(fd);
-  paths_.push_back(path);
-  return true;
+  return AddInPlaceOutput(path, /*sibling=*/true, error);
 }
 
 bool DeviceTable::CommitOutput(std::string* error) {
