@@ -6,13 +6,16 @@
 # detection must find), and the same disk as the qcow2 qemu-img makes of
 # it (where the zeros are unallocated). The conversions are issue 14's:
 # raw > qcow2, qcow2 > raw and qcow2 > vmdk, each without and (where the
-# target compresses) with -c. hyperfine's median of each side and their
+# target compresses) with -c. The two commands run in turn, qemu-img then
+# instar and the other way round the next time, so both meet the machine in
+# the same states (hyperfine's series of one command and then the other
+# moved the ratio by up to a fifth); the median of each side and their
 # ratio of throughputs (qemu-img median / instar median: at or above 1 is
 # instar as fast or faster): the median, for a run now and then meets the
 # kernel writing back the run before (a mean took in runs of 3 times the
-# others, on either side). Before each run the outputs are removed and the file
-# system synced (see dd_bench.sh for why). Every pair of outputs is then
-# compared with qemu-img compare. `make bench-convert` runs it;
+# others, on either side). Before each run the outputs are removed and the
+# file system synced (see dd_bench.sh for why). Every pair of outputs is
+# then compared with qemu-img compare. `make bench-convert` runs it;
 # docs/instar.md has the numbers measured here.
 #
 #   bench/convert_bench.sh [BUILD_DIR]
@@ -21,7 +24,7 @@
 # on PATH), RUNS (default 3), WARMUP (default 1), BACKENDS (default:
 # process, and kvm where instar's auto picks it), BENCH_DIR (default a new
 # directory under /var/tmp), SIZE_MIB (default 1024), CASES (a subset of
-# the case names below). Needs hyperfine.
+# the case names below). Needs python3.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,7 +35,6 @@ runs="${RUNS:-3}"
 warmup="${WARMUP:-1}"
 size_mib="${SIZE_MIB:-1024}"
 
-command -v hyperfine >/dev/null || { echo "convert_bench: hyperfine is not installed" >&2; exit 1; }
 [[ -x "$instar" ]] || { echo "convert_bench: no instar at $instar (build it first)" >&2; exit 1; }
 
 if [[ -n "${BACKENDS:-}" ]]; then
@@ -76,20 +78,33 @@ for backend in "${backends[@]}"; do
     IFS='|' read -r name source from to extra <<<"$entry"
     qemu_cmd="$qemu_img convert -f $from -O $to $extra $dir/$source $dir/q.out"
     instar_cmd="$instar --sandbox=$backend convert -f $from -O $to $extra $dir/$source $dir/i.out"
-    json="$dir/result.json"
-    hyperfine -N --style none --runs "$runs" --warmup "$warmup" --export-json "$json" \
-      --prepare "sh -c 'rm -f $dir/q.out $dir/i.out; sync'" \
-      "$qemu_cmd" "$instar_cmd" >/dev/null
-    # hyperfine's --prepare removed the outputs: one more of each to compare.
+    read -r qemu_median instar_median < <(python3 - "$dir" "$runs" "$warmup" "$qemu_cmd" \
+      "$instar_cmd" <<'PY'
+import os, shlex, statistics, subprocess, sys, time
+folder, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+commands = [shlex.split(sys.argv[4]), shlex.split(sys.argv[5])]
+ms = [[], []]
+# The two in turn, each round in the other order: both meet the machine
+# in the same states (a series of one then a series of the other did not).
+for round_ in range(warmup + runs):
+    for which in ((0, 1) if round_ % 2 == 0 else (1, 0)):
+        for name in ("q.out", "i.out"):
+            try:
+                os.remove(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
+        os.sync()
+        start = time.perf_counter()
+        subprocess.run(commands[which], check=True, stdout=subprocess.DEVNULL)
+        if round_ >= warmup:
+            ms[which].append((time.perf_counter() - start) * 1000)
+print(statistics.median(ms[0]), statistics.median(ms[1]))
+PY
+)
+    # The runs removed each other's outputs: one more of each to compare.
     $qemu_cmd && $instar_cmd
     "$qemu_img" compare -q -f "$to" -F "$to" "$dir/q.out" "$dir/i.out" ||
       { echo "convert_bench: $name: the outputs differ" >&2; exit 1; }
-    read -r qemu_median instar_median < <(python3 - "$json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-print(results[0]["median"] * 1000, results[1]["median"] * 1000)
-PY
-)
     printf '%-8s %-14s %12.1f %12.1f %7.2f\n' "$backend" "$name" \
       "$qemu_median" "$instar_median" "$(python3 -c "print($qemu_median / $instar_median)")"
   done
