@@ -9,13 +9,14 @@
 # target compresses) with -c. The two commands run in turn, qemu-img then
 # instar and the other way round the next time, so both meet the machine in
 # the same states (hyperfine's series of one command and then the other
-# moved the ratio by up to a fifth); the median of each side and their
-# ratio of throughputs (qemu-img median / instar median: at or above 1 is
-# instar as fast or faster): the median, for a run now and then meets the
-# kernel writing back the run before (a mean took in runs of 3 times the
-# others, on either side). Before each run the outputs are removed and the
-# file system synced (see dd_bench.sh for why). Every pair of outputs is
-# then compared with qemu-img compare. `make bench-convert` runs it;
+# gave process raw > qcow2 1.36 where runs in turn gave 0.97-1.15); the
+# median of each side and their ratio of throughputs (qemu-img median /
+# instar median: at or above 1 is instar as fast or faster): the median,
+# for a run now and then meets the kernel writing back the run before (a
+# mean took in runs of 3 times the others, on either side). Before each
+# run the outputs are removed and the file system synced (see dd_bench.sh
+# for why). Every pair of outputs is then compared with qemu-img compare.
+# `make bench-convert` runs it;
 # docs/instar.md has the numbers measured here.
 #
 #   bench/convert_bench.sh [BUILD_DIR]

@@ -375,13 +375,12 @@ Status ConvertImages(const ConvertSource* sources, uint32_t count, const Convert
   for (uint64_t sector = 0; sector < c.total_sectors;) {
     INSTAR_ASSIGN_OR_RETURN(uint64_t n, IterationSectors(c, sector));
     c.buffer = c.lent == c.buffers[0] ? c.buffers[1] : c.buffers[0];
-    buffer = c.buffer;
     Run status = c.status;
     if (settings.min_sparse == 0 && status == Run::kZero && n > c.buf_sectors) n = c.buf_sectors;
     if (status == Run::kData) {
       INSTAR_RETURN_IF_ERROR(ReadSectors(c, sector, n));
     } else if (settings.min_sparse == 0 && status == Run::kZero) {
-      FillBytes(buffer, 0, static_cast<size_t>(n * kSector));
+      FillBytes(c.buffer, 0, static_cast<size_t>(n * kSector));
       status = Run::kData;
     }
     INSTAR_RETURN_IF_ERROR(WriteSectors(c, sector, n, status));

@@ -348,13 +348,13 @@ bool DeviceTable::OpenInPlace(const std::string& path, uint64_t write_limit, std
     *error = "Could not open '" + path + "': the image must be the first device";
     return false;
   }
-  if (!AddInPlaceOutput(path, /*sibling=*/false, error)) return false;
+  if (!AddInPlaceOutput(path, error)) return false;
   ++roots_;
   write_limit_ = write_limit;
   return true;
 }
 
-bool DeviceTable::AddInPlaceOutput(const std::string& path, bool sibling, std::string* error) {
+bool DeviceTable::AddInPlaceOutput(const std::string& path, std::string* error) {
   int err = 0;
   const int fd = OpenUserFile(path, &err, O_RDWR);
   if (fd < 0) {
@@ -366,7 +366,6 @@ bool DeviceTable::AddInPlaceOutput(const std::string& path, bool sibling, std::s
   Output output;
   output.device = static_cast<uint32_t>(fds_.size());
   output.target = path;
-  output.sibling = sibling;
   outputs_.push_back(output);
   fds_.push_back(fd);
   paths_.push_back(path);
@@ -398,7 +397,7 @@ bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error
     *error = "Could not open '" + path + "': too many output files";
     return false;
   }
-  return AddInPlaceOutput(path, /*sibling=*/true, error);
+  return AddInPlaceOutput(path, error);
 }
 
 bool DeviceTable::CommitOutput(std::string* error) {
@@ -484,7 +483,8 @@ abi::CallError DeviceTable::OpenByName(const std::string& name, abi::OpenBase ba
   // An output of this run is the file the name will be once committed: the
   // guest reads what it wrote, never what lies at the target now.
   for (Output& output : outputs_) {
-    if ((output.temp.empty() && !output.sibling) || output.target != path) continue;
+    // (Not device 0 written in place: the guest reads that as device 0.)
+    if ((output.temp.empty() && &output == &outputs_[0]) || output.target != path) continue;
     if (base == abi::OpenBase::kOutput) output.opened = true;
     *device = output.device;
     return abi::CallError::kOk;

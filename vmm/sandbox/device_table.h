@@ -171,11 +171,10 @@ class DeviceTable {
   // One writable file: device 0's, or a sibling.
   struct Output {
     uint32_t device = 0;
-    std::string target;    // where CommitOutput() puts it
-    std::string temp;      // its temporary name; empty when written in place
-    bool opened = false;   // the guest opened it by name (kOpen, kOutput)
-    bool sibling = false;  // opened in place beside device 0 (OpenSiblingInPlace)
-    uint64_t reach = 0;    // the furthest end a write, truncate or fallocate reached
+    std::string target;   // where CommitOutput() puts it
+    std::string temp;     // its temporary name; empty when written in place
+    bool opened = false;  // the guest opened it by name (kOpen, kOutput)
+    uint64_t reach = 0;   // the furthest end a write, truncate or fallocate reached
   };
   const Output* FindOutput(uint32_t device) const;
   Output* FindOutput(uint32_t device);
@@ -183,7 +182,7 @@ class DeviceTable {
   bool CreateOutput(const std::string& target, std::string* error);
   // Opens the existing file `path` for writing in place as the next
   // device, an output with no temporary name.
-  bool AddInPlaceOutput(const std::string& path, bool sibling, std::string* error);
+  bool AddInPlaceOutput(const std::string& path, std::string* error);
   // The file `name` in device 0's directory.
   std::string BesideTarget(const std::string& name) const;
   void Reached(uint32_t device, uint64_t end);
