@@ -30,7 +30,7 @@ class WriteBatch {
   // The most bytes one batch holds: the ABI's kMaxTransfer.
   static constexpr size_t kCapacity = size_t{2} << 20;
 
-  explicit WriteBatch(WritableDevice& device) : device_(device) {}
+  explicit WriteBatch(WritableDevice& device) : device_(&device) {}
 
   // The buffer, from `arena`; false when it has no room.
   bool Init(Arena& arena) {
@@ -45,7 +45,7 @@ class WriteBatch {
     if (length >= kCapacity) {
       INSTAR_RETURN_IF_ERROR(FlushData());
       lent_ = false;
-      return device_.Write(offset, data, length);
+      return device_->Write(offset, data, length);
     }
     while (length > 0) {
       if (pending_ > 0 && (offset != start_ + pending_ || pending_ == kCapacity)) {
@@ -71,14 +71,14 @@ class WriteBatch {
   Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) {
     if (length >= kCapacity) {
       INSTAR_RETURN_IF_ERROR(FlushData());
-      INSTAR_RETURN_IF_ERROR(device_.WriteLent(offset, data, length));
+      INSTAR_RETURN_IF_ERROR(device_->WriteLent(offset, data, length));
       lent_ = true;
       return Status::Ok();
     }
     if (!lent_) return Write(offset, data, length);
     INSTAR_RETURN_IF_ERROR(FlushData());
     lent_ = false;
-    return device_.Write(offset, data, length);
+    return device_->Write(offset, data, length);
   }
 
   // Writes `length` zero bytes at `offset` (a COW qemu wrote as data).
@@ -117,23 +117,32 @@ class WriteBatch {
     return FlushData();
   }
 
+  // Flush(), then the batch goes to `device` (a writer of an image of
+  // several files, moving to another one).
+  Status SwitchTo(WritableDevice& device) {
+    if (&device == device_) return Status::Ok();
+    INSTAR_RETURN_IF_ERROR(Flush());
+    device_ = &device;
+    return Status::Ok();
+  }
+
  private:
   Status FlushData() {
     if (pending_ == 0) return Status::Ok();
     const size_t length = pending_;
     pending_ = 0;
     lent_ = false;
-    return device_.Write(start_, buffer_, length);
+    return device_->Write(start_, buffer_, length);
   }
   Status FlushAllocation() {
     if (allocate_length_ == 0) return Status::Ok();
     const uint64_t length = allocate_length_;
     allocate_length_ = 0;
     lent_ = false;
-    return device_.Allocate(allocate_start_, length);
+    return device_->Allocate(allocate_start_, length);
   }
 
-  WritableDevice& device_;
+  WritableDevice* device_;
   uint8_t* buffer_ = nullptr;
   uint64_t start_ = 0;
   size_t pending_ = 0;

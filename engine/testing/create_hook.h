@@ -59,10 +59,10 @@ inline CreateOutcome RunCreateHook(ImageFormat format, const std::string& option
   }
   // The files beside the image the host creates before the run.
   if (driver->sibling_outputs != nullptr) {
-    SiblingName names[4];
-    const size_t count = driver->sibling_outputs(parsed, request.target_name, names,
-                                                 sizeof(names) / sizeof(names[0]));
-    for (size_t i = 0; i < count; ++i) {
+    std::vector<SiblingName> names(kMaxSiblingOutputs);
+    const size_t count =
+        driver->sibling_outputs(parsed, request.target_name, size, names.data(), names.size());
+    for (size_t i = 0; i < count && i < names.size(); ++i) {
       out.device.AddSibling(std::string(names[i].text, names[i].length));
     }
   }

@@ -53,12 +53,23 @@
 // bytes: truncated to the size, its first block written with zeros as the
 // file protocol's truncate does on an empty file (allocate_first_block():
 // 4 KiB, or 512 bytes for a disk under 4 KiB). A disk of size 0 has no
-// extent at all: no line, and no file (the host removes the one it made).
+// extent at all: no line, and no file.
 // Every release of the matrix writes the same, as for monolithicSparse.
 //
-// The twoGbMaxExtent subformats need a file per 2 GiB of a size the host
-// does not always know (convert's comes from its sources): NotSupported.
-// So is a backing file (qemu reads the parent's CID).
+// twoGbMaxExtentSparse and twoGbMaxExtentFlat (split) cut the disk into
+// extents of 2 GiB (0x80000000 bytes; the last one holds the rest), each a
+// file of its own beside the target, named as the flat extent is named but
+// with "-s" (sparse) or "-f" (flat) and the extent's number from 1, in at
+// least three digits ("disk.vmdk" -> "disk-s001.vmdk", "disk-s002.vmdk").
+// A sparse extent is monolithicSparse's file for its size (the header,
+// with the descriptor area at sector 1, left empty, the directories, the
+// tables), a flat one is monolithicFlat's extent. The descriptor file is
+// the target, as monolithicFlat's: one extent line per file, in order,
+// `RW <sectors> SPARSE "<name>"` or `RW <sectors> FLAT "<name>" 0`. The
+// host created every file before the run (VmdkSiblingOutputs, which needs
+// the size); a disk of size 0 has none.
+//
+// A backing file is NotSupported (qemu reads the parent's CID).
 #include "vmdk/vmdk_create.h"
 
 #include "instar/engine/bytes.h"
@@ -77,6 +88,7 @@ constexpr uint32_t kTableSectors = 4;
 constexpr uint64_t kDescriptorOffset = 1;  // sectors
 constexpr uint64_t kDescriptorSectors = 20;
 constexpr size_t kScratchSize = 64 << 10;
+constexpr uint64_t kSplitSize = uint64_t{1} << 31;  // vmdk_co_do_create's split_size
 // VMDK4_FLAG_*.
 constexpr uint32_t kFlagNewlineDetect = 0x1;
 constexpr uint32_t kFlagRedundantDirectory = 0x2;
@@ -160,13 +172,11 @@ MeasureText BaseName(MeasureText name) {
   return MeasureText{name.data + start, name.length - start};
 }
 
-// vmdk_co_do_create()'s descriptor, into `text`: one extent line naming
-// `extent` (none when it is null: a flat disk of size 0).
-void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& options, uint64_t size,
-                     const MeasureText* extent, const QemuVersion& compat, TextBuilder& text) {
+// vmdk_co_do_create()'s descriptor, into `text`, in three parts: the head,
+// an extent line per extent, the disk data base.
+void AppendDescriptorHead(const CreateRequest& request, const VmdkTargetOptions& options,
+                          TextBuilder& text) {
   const uint32_t cid = LoadLE32(request.random);
-  const uint32_t heads = options.adapter_type == VmdkAdapterType::kIde ? 16 : 255;
-  const bool flat = options.subformat == VmdkSubformat::kMonolithicFlat;
   text.Append("# Disk DescriptorFile\nversion=1\nCID=");
   char digits[8];
   const size_t n = PrintHex32(cid, digits);
@@ -174,13 +184,19 @@ void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& opti
   text.Append("\nparentCID=ffffffff\ncreateType=\"")
       .Append(kSubformatNames[static_cast<size_t>(options.subformat)])
       .Append("\"\n\n# Extent description\n");
-  if (extent != nullptr) {
-    text.Append("RW ")
-        .AppendDecimal(size / kSectorSize)
-        .Append(flat ? " FLAT \"" : " SPARSE \"")
-        .Append(extent->data, extent->length)
-        .Append(flat ? "\" 0\n" : "\"\n");
-  }
+}
+
+void AppendExtentLine(uint64_t size, bool flat, MeasureText name, TextBuilder& text) {
+  text.Append("RW ")
+      .AppendDecimal(size / kSectorSize)
+      .Append(flat ? " FLAT \"" : " SPARSE \"")
+      .Append(name.data, name.length)
+      .Append(flat ? "\" 0\n" : "\"\n");
+}
+
+void AppendDescriptorTail(const VmdkTargetOptions& options, uint64_t size,
+                          const QemuVersion& compat, TextBuilder& text) {
+  const uint32_t heads = options.adapter_type == VmdkAdapterType::kIde ? 16 : 255;
   text.Append("\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"")
       .Append(options.hw_version.data, options.hw_version.length)
       .Append("\"\nddb.geometry.cylinders = \"")
@@ -198,9 +214,9 @@ void BuildDescriptor(const CreateRequest& request, const VmdkTargetOptions& opti
 }
 
 // filename_decompose() of `target`, then g_path_get_basename() of
-// path + prefix + "-flat" + postfix: the flat extent's name, into `out`.
-// False when it does not fit.
-bool FlatExtentName(MeasureText target, SiblingName* out) {
+// path + prefix + `suffix` + postfix: an extent's name, into `out`. False
+// when it does not fit.
+bool ExtentFileName(MeasureText target, MeasureText suffix, SiblingName* out) {
   size_t start = 0;  // where the name after the directory starts
   for (const char separator : {'/', '\\', ':'}) {
     size_t at = target.length;
@@ -223,58 +239,114 @@ bool FlatExtentName(MeasureText target, SiblingName* out) {
       break;
     }
   }
-  static constexpr char kFlat[] = "-flat";
-  const size_t length = (dot - base) + (sizeof(kFlat) - 1) + (target.length - dot);
+  const size_t length = (dot - base) + suffix.length + (target.length - dot);
   if (length >= SiblingName::kCapacity) return false;
   size_t n = 0;
   for (size_t i = base; i < dot; ++i) out->text[n++] = target.data[i];
-  for (size_t i = 0; i < sizeof(kFlat) - 1; ++i) out->text[n++] = kFlat[i];
+  for (size_t i = 0; i < suffix.length; ++i) out->text[n++] = suffix.data[i];
   for (size_t i = dot; i < target.length; ++i) out->text[n++] = target.data[i];
   out->text[n] = '\0';
   out->length = n;
   return true;
 }
 
+bool Split(VmdkSubformat subformat) {
+  return subformat == VmdkSubformat::kTwoGbMaxExtentSparse ||
+         subformat == VmdkSubformat::kTwoGbMaxExtentFlat;
+}
+
+bool Flat(VmdkSubformat subformat) {
+  return subformat == VmdkSubformat::kMonolithicFlat ||
+         subformat == VmdkSubformat::kTwoGbMaxExtentFlat;
+}
+
+// The name of extent `index` (from 1) of a `subformat` image named
+// `target`, as vmdk_co_create_opts_cb() makes it: "-flat" for
+// monolithicFlat's one extent, "-s%03d" / "-f%03d" for the split ones.
+bool ExtentName(MeasureText target, VmdkSubformat subformat, uint64_t index, SiblingName* out) {
+  if (!Split(subformat)) return ExtentFileName(target, MeasureText{"-flat", 5}, out);
+  char suffix[24];
+  TextBuilder text(suffix, sizeof(suffix));
+  text.Append(subformat == VmdkSubformat::kTwoGbMaxExtentFlat ? "-f" : "-s");
+  if (index < 100) text.Append('0');
+  if (index < 10) text.Append('0');
+  text.AppendDecimal(index);
+  return ExtentFileName(target, MeasureText{suffix, text.length()}, out);
+}
+
+// How many extent files beside the descriptor a `subformat` disk of `size`
+// bytes (a multiple of the sector) has; 0 for the single-file subformats.
+uint64_t ExtentFileCount(VmdkSubformat subformat, uint64_t size) {
+  if (Split(subformat)) return DivRoundUp(size, kSplitSize);
+  return subformat == VmdkSubformat::kMonolithicFlat && size > 0 ? 1 : 0;
+}
+
 // allocate_first_block(): the file protocol's truncate of an empty file.
 constexpr uint64_t kMaxBlockBytes = 4096;
 
-// monolithicFlat: the extent, then the descriptor, in qemu's order.
-Status CreateFlatVmdk(const CreateRequest& request, const VmdkTargetOptions& options, uint64_t size,
-                      WritableDevice& device, const QemuVersion& compat, Arena& arena,
-                      MeasureError* error) {
+// vmdk_init_extent() on the empty extent file `file`, `size` bytes of the
+// disk: a flat extent is the file truncated to its size, its first block
+// written with zeros; a sparse one monolithicSparse's layout, its
+// descriptor area empty.
+Status CreateExtentFile(WritableDevice& file, uint64_t size, const VmdkTargetOptions& options,
+                        uint8_t* scratch) {
+  if (Flat(options.subformat)) {
+    INSTAR_RETURN_IF_ERROR(file.Truncate(size));
+    static constexpr uint8_t kZeros[kMaxBlockBytes] = {};
+    // Errors are ignored there too.
+    (void)file.Write(0, kZeros, size < kMaxBlockBytes ? kSectorSize : kMaxBlockBytes);
+    return Status::Ok();
+  }
+  const ExtentLayout layout = MakeExtentLayout(size);
+  INSTAR_RETURN_IF_ERROR(file.Truncate(layout.grain_offset * kSectorSize));
+  StoreHeader(layout, options, scratch);
+  INSTAR_RETURN_IF_ERROR(file.Write(0, scratch, kSectorSize));
+  INSTAR_RETURN_IF_ERROR(WriteDirectory(file, layout, layout.rgd_offset, scratch));
+  return WriteDirectory(file, layout, layout.gd_offset, scratch);
+}
+
+// monolithicFlat and the split subformats: the extent files in order,
+// then the descriptor file (the target), in qemu's order.
+Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions& options,
+                           uint64_t size, WritableDevice& device, const QemuVersion& compat,
+                           Arena& arena, MeasureError* error) {
+  const uint64_t count = ExtentFileCount(options.subformat, size);
+  if (count > kMaxSiblingOutputs) {
+    return measure_internal::NotSupportedFailure(
+        error,
+        "instar writes at most 256 extent files beside a vmdk descriptor (a split image "
+        "of up to 512 GiB)");
+  }
+  const uint64_t extent_size = Split(options.subformat) ? kSplitSize : size;
   const size_t mark = arena.Mark();
-  SiblingName name;
-  if (!FlatExtentName(request.target_name, &name)) {
-    return measure_internal::NotSupportedFailure(error, "the flat extent's name is too long");
-  }
-  const MeasureText extent{name.text, name.length};
-  if (size > 0) {
-    Result<WritableDevice*> file = device.OpenSibling(name.text, name.length, arena);
-    if (!file.ok()) {
-      arena.Reset(mark);
-      return file.status();
-    }
-    Status status = (*file)->Truncate(size);
-    if (status.ok()) {
-      static constexpr uint8_t kZeros[kMaxBlockBytes] = {};
-      // Errors are ignored there too.
-      (void)(*file)->Write(0, kZeros, size < kMaxBlockBytes ? kSectorSize : kMaxBlockBytes);
-    }
-    if (!status.ok()) {
-      arena.Reset(mark);
-      return status;
-    }
-  }
-  const size_t capacity =
-      1024 + name.length + options.hw_version.length + options.tools_version.length;
+  auto* scratch = static_cast<uint8_t*>(arena.Allocate(kScratchSize));
+  const size_t capacity = 1024 + options.hw_version.length + options.tools_version.length +
+                          static_cast<size_t>(count) * (SiblingName::kCapacity + 32);
   auto* descriptor = static_cast<char*>(arena.Allocate(capacity));
-  if (descriptor == nullptr) {
+  auto* name = arena.New<SiblingName>();
+  if (scratch == nullptr || descriptor == nullptr || name == nullptr) {
     arena.Reset(mark);
     return Status::NoSpace("no memory for the vmdk descriptor");
   }
   TextBuilder text(descriptor, capacity);
-  BuildDescriptor(request, options, size, size > 0 ? &extent : nullptr, compat, text);
-  Status status = device.Write(0, descriptor, text.length());
+  AppendDescriptorHead(request, options, text);
+  Status status = Status::Ok();
+  uint64_t created = 0;
+  for (uint64_t index = 1; index <= count && status.ok(); ++index) {
+    const uint64_t extent = size - created < extent_size ? size - created : extent_size;
+    if (!ExtentName(request.target_name, options.subformat, index, name)) {
+      arena.Reset(mark);
+      return measure_internal::NotSupportedFailure(error, "the extent's file name is too long");
+    }
+    const size_t file_mark = arena.Mark();
+    Result<WritableDevice*> file = device.OpenSibling(name->text, name->length, arena);
+    status = file.ok() ? CreateExtentFile(**file, extent, options, scratch) : file.status();
+    arena.Reset(file_mark);
+    AppendExtentLine(extent, Flat(options.subformat), MeasureText{name->text, name->length}, text);
+    created += extent;
+  }
+  AppendDescriptorTail(options, size, compat, text);
+  if (status.ok()) status = device.Write(0, descriptor, text.length());
   if (status.ok()) status = device.Truncate(text.length());
   arena.Reset(mark);
   return status;
@@ -283,18 +355,36 @@ Status CreateFlatVmdk(const CreateRequest& request, const VmdkTargetOptions& opt
 }  // namespace
 
 size_t VmdkSiblingOutputs(const ParsedMeasureOptions& parsed, MeasureText target_name,
-                          SiblingName* out, size_t capacity) {
+                          uint64_t size, SiblingName* out, size_t capacity) {
   VmdkTargetOptions options;
   MeasureError error;
-  if (capacity == 0 || !ResolveVmdkOptions(parsed, &options, &error).ok() ||
-      options.subformat != VmdkSubformat::kMonolithicFlat) {
+  uint64_t rounded;
+  if (!ResolveVmdkOptions(parsed, &options, &error).ok() ||
+      !CheckedAlignUp(size, kSectorSize, &rounded)) {
     return 0;
   }
-  return FlatExtentName(target_name, &out[0]) ? 1 : 0;
+  const uint64_t count = ExtentFileCount(options.subformat, rounded);
+  if (count > capacity) return static_cast<size_t>(count > SIZE_MAX ? SIZE_MAX : count);
+  for (uint64_t index = 1; index <= count; ++index) {
+    if (!ExtentName(target_name, options.subformat, index, &out[index - 1])) return 0;
+  }
+  return static_cast<size_t>(count);
 }
 
 size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t capacity) {
-  return capacity > 0 && FlatExtentName(target_name, &out[0]) ? 1 : 0;
+  // monolithicFlat's extent, then the split subformats' extents, as many
+  // of each as there is room for: the host opens those that exist.
+  size_t n = 0;
+  if (n < capacity && ExtentName(target_name, VmdkSubformat::kMonolithicFlat, 1, &out[n])) ++n;
+  const size_t per_kind = (capacity - n) / 2;
+  for (const VmdkSubformat subformat :
+       {VmdkSubformat::kTwoGbMaxExtentSparse, VmdkSubformat::kTwoGbMaxExtentFlat}) {
+    for (uint64_t index = 1; index <= per_kind; ++index) {
+      if (!ExtentName(target_name, subformat, index, &out[n])) break;
+      ++n;
+    }
+  }
+  return n;
 }
 
 bool QemuRefusesCreatedImage(const ParsedMeasureOptions& parsed, uint64_t requested_size) {
@@ -325,21 +415,14 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
     }
     return resolved;
   }
-  if (options.subformat == VmdkSubformat::kTwoGbMaxExtentSparse ||
-      options.subformat == VmdkSubformat::kTwoGbMaxExtentFlat) {
-    return measure_internal::NotSupportedFailure(
-        error,
-        "instar creates only the single-file vmdk subformats and monolithicFlat: "
-        "twoGbMaxExtentSparse and twoGbMaxExtentFlat need a file per 2 GiB");
-  }
   // vmdk_co_create_opts() rounds the size up to a sector.
   uint64_t size;
   if (!CheckedAlignUp(request.size, kSectorSize, &size) ||
       size > static_cast<uint64_t>(INT64_MAX)) {
     return measure_internal::NotSupportedFailure(error, "vmdk size out of range");
   }
-  if (options.subformat == VmdkSubformat::kMonolithicFlat) {
-    return CreateFlatVmdk(request, options, size, device, compat, arena, error);
+  if (Flat(options.subformat) || Split(options.subformat)) {
+    return CreateDescribedVmdk(request, options, size, device, compat, arena, error);
   }
   const MeasureText base = BaseName(request.target_name);
   const ExtentLayout layout = MakeExtentLayout(size);
@@ -354,7 +437,9 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
     return Status::NoSpace("no memory for the vmdk writer's buffers");
   }
   TextBuilder text(descriptor, descriptor_capacity);
-  BuildDescriptor(request, options, size, &base, compat, text);
+  AppendDescriptorHead(request, options, text);
+  AppendExtentLine(size, /*flat=*/false, base, text);
+  AppendDescriptorTail(options, size, compat, text);
 
   // In qemu's order, so that a descriptor longer than its 20 sectors
   // overwrites the directory after it as qemu's does.

@@ -10,21 +10,26 @@
 namespace instar::vmdk {
 
 // The create hook (FormatDriver::create): block/vmdk.c
-// vmdk_co_create_opts() and vmdk_co_do_create(), for monolithicSparse,
-// streamOptimized and monolithicFlat (its extent through
-// WritableDevice::OpenSibling()).
+// vmdk_co_create_opts() and vmdk_co_do_create(), for every subformat: the
+// extent files of monolithicFlat, twoGbMaxExtentSparse and
+// twoGbMaxExtentFlat through WritableDevice::OpenSibling().
 Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                   Arena& arena, MeasureError* error);
 
-// FormatDriver::siblings_in_place: the extent a monolithicFlat named
-// `target_name` has when qemu made it ("disk-flat.vmdk").
+// FormatDriver::siblings_in_place: the extent files an image named
+// `target_name` has when qemu made it, of every subformat: "disk-flat.vmdk",
+// then "disk-s001.vmdk" ... and "disk-f001.vmdk" ..., as many as `capacity`
+// holds (the host opens those that exist).
 size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t capacity);
 
-// FormatDriver::sibling_outputs: a monolithicFlat's extent, named after
-// the target as qemu names it ("disk.vmdk" -> "disk-flat.vmdk"); nothing
-// for the other subformats, or options qemu refuses.
+// FormatDriver::sibling_outputs: the extent files of a disk of `size`
+// bytes, named after the target as qemu names them ("disk.vmdk" ->
+// "disk-flat.vmdk"; "disk-s001.vmdk", "disk-s002.vmdk" ... one per 2 GiB
+// for twoGbMaxExtentSparse, "-f001" ... for twoGbMaxExtentFlat); nothing for
+// the single-file subformats, a flat disk of size 0, or options qemu
+// refuses.
 size_t VmdkSiblingOutputs(const ParsedMeasureOptions& options, MeasureText target_name,
-                          SiblingName* out, size_t capacity);
+                          uint64_t size, SiblingName* out, size_t capacity);
 
 // Quirks of qemu's that the hook keeps: qemu-img create makes these
 // images and qemu's own open then refuses them, as the engine's reader

@@ -12,7 +12,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "instar/engine/bytes.h"
@@ -289,9 +291,9 @@ TEST(VmdkCreateTest, KeepsQemusEmptyImageThatQemuCannotOpen) {
   }
 }
 
-// What qemu-img refuses, the hook refuses with the same words; the
-// twoGbMaxExtent subformats, which need a file per 2 GiB, and backing
-// files, are instar's own NotSupported.
+// What qemu-img refuses, the hook refuses with the same words; backing
+// files, and a split image of more files than the host makes, are
+// instar's own NotSupported.
 TEST(VmdkCreateTest, Refusals) {
   const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
   ASSERT_FALSE(binaries.empty());
@@ -317,11 +319,18 @@ TEST(VmdkCreateTest, Refusals) {
       EXPECT_EQ(made.error_text, testing::WithoutPath(output, dir.File("t.vmdk")));
     }
   }
-  for (const char* options : {"subformat=twoGbMaxExtentSparse", "subformat=twoGbMaxExtentFlat",
-                              "backing_file=base.vmdk"}) {
-    SCOPED_TRACE(options);
+  const struct {
+    const char* options;
+    uint64_t size;
+  } kNotSupported[] = {
+      {"backing_file=base.vmdk", uint64_t{1} << 30},
+      {"subformat=twoGbMaxExtentSparse", (uint64_t{512} << 30) + 512},
+      {"subformat=twoGbMaxExtentFlat", uint64_t{1} << 40},
+  };
+  for (const auto& c : kNotSupported) {
+    SCOPED_TRACE(c.options);
     CreateOutcome made =
-        testing::RunCreateHook(ImageFormat::kVmdk, options, 1 << 30, QemuVersion{11, 1, 3},
+        testing::RunCreateHook(ImageFormat::kVmdk, c.options, c.size, QemuVersion{11, 1, 3},
                                "t.vmdk", kNow, RandomWithCid(1));
     EXPECT_EQ(made.status.code(), StatusCode::kNotSupported);
     EXPECT_EQ(made.error.kind, MeasureErrorKind::kNotSupported);
@@ -337,32 +346,53 @@ uint32_t FlatDescriptorCid(const std::vector<uint8_t>& bytes) {
   return static_cast<uint32_t>(std::stoul(text.substr(at + 5, 8), nullptr, 16));
 }
 
-struct FlatCase {
+struct DescribedCase {
   const char* size;
   const char* options;
-  const char* target;  // the file name qemu-img gets, in the scratch directory
-  const char* extent;  // the extent's name beside it, as qemu made it
+  const char* target;                // the file name qemu-img gets, in the scratch directory
+  std::vector<const char*> extents;  // the extent files beside it, as qemu made them
 };
 
-// monolithicFlat: qemu-img create of every version makes the descriptor and
-// the extent beside it; the hook writes the same descriptor to the device
-// and the same extent to the sibling output the host made under the name
-// the driver gave it (sibling_outputs), byte for byte; the extent's first
-// block is written (qemu's allocate_first_block), the rest a hole.
-TEST(VmdkCreateTest, MonolithicFlatMatchesQemuImgByteForByte) {
+// monolithicFlat, twoGbMaxExtentSparse and twoGbMaxExtentFlat: qemu-img
+// create of every version makes the descriptor and the extent files beside
+// it; the hook writes the same descriptor to the device and the same
+// extents to the sibling outputs the host made under the names the driver
+// gave it (sibling_outputs), byte for byte. A sparse extent is compared
+// whole; a flat one (zeros) by its first MiB and its allocation: its first
+// block written (qemu's allocate_first_block), the rest a hole. (A flat
+// disk of several extents is the CLI test's: these devices live in memory.)
+TEST(VmdkCreateTest, DescribedSubformatsMatchQemuImgByteForByte) {
   const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
   ASSERT_FALSE(binaries.empty());
-  const FlatCase kFlat[] = {
-      {"1M", "subformat=monolithicFlat", "disk.vmdk", "disk-flat.vmdk"},
-      {"64M", "subformat=monolithicFlat,adapter_type=lsilogic", "disk.vmdk", "disk-flat.vmdk"},
-      {"1000", "subformat=monolithicFlat", "disk", "disk-flat"},
-      {"3000001", "subformat=monolithicFlat,hwversion=11", "a.b.c", "a.b-flat.c"},
-      {"100M", "subformat=monolithicFlat,compat6=on,adapter_type=buslogic", "d.vmdk",
-       "d-flat.vmdk"},
-      {"0", "subformat=monolithicFlat", "empty.vmdk", nullptr},
+  const DescribedCase kDescribed[] = {
+      {"1M", "subformat=monolithicFlat", "disk.vmdk", {"disk-flat.vmdk"}},
+      {"64M", "subformat=monolithicFlat,adapter_type=lsilogic", "disk.vmdk", {"disk-flat.vmdk"}},
+      {"1000", "subformat=monolithicFlat", "disk", {"disk-flat"}},
+      {"3000001", "subformat=monolithicFlat,hwversion=11", "a.b.c", {"a.b-flat.c"}},
+      {"100M",
+       "subformat=monolithicFlat,compat6=on,adapter_type=buslogic",
+       "d.vmdk",
+       {"d-flat.vmdk"}},
+      {"0", "subformat=monolithicFlat", "empty.vmdk", {}},
+      {"5G",
+       "subformat=twoGbMaxExtentSparse",
+       "disk.vmdk",
+       {"disk-s001.vmdk", "disk-s002.vmdk", "disk-s003.vmdk"}},
+      {"2G",
+       "subformat=twoGbMaxExtentSparse,zeroed_grain=on,adapter_type=lsilogic",
+       "two",
+       {"two-s001"}},
+      {"2147484160",
+       "subformat=twoGbMaxExtentSparse,hwversion=11",
+       "a.b.c",
+       {"a.b-s001.c", "a.b-s002.c"}},
+      {"1000", "subformat=twoGbMaxExtentSparse", "small.vmdk", {"small-s001.vmdk"}},
+      {"0", "subformat=twoGbMaxExtentSparse", "empty.vmdk", {}},
+      {"64M", "subformat=twoGbMaxExtentFlat,compat6=on", "flat.vmdk", {"flat-f001.vmdk"}},
+      {"0", "subformat=twoGbMaxExtentFlat", "empty.vmdk", {}},
   };
   for (const QemuImgBinary& qemu : binaries) {
-    for (const FlatCase& c : kFlat) {
+    for (const DescribedCase& c : kDescribed) {
       SCOPED_TRACE(qemu.version_text + " " + c.size + " -o " + c.options + " " + c.target);
       testing::ScratchDir dir;
       const std::string theirs = dir.File(c.target);
@@ -376,37 +406,47 @@ TEST(VmdkCreateTest, MonolithicFlatMatchesQemuImgByteForByte) {
                                  RandomWithCid(FlatDescriptorCid(descriptor)));
       ASSERT_TRUE(made.status.ok()) << made.status.message() << " " << made.error_text;
       EXPECT_EQ(testing::FirstDifference(made.device.bytes(), descriptor, {}), "");
-      // The host made the sibling the driver named; the hook used it only
-      // for a disk with an extent.
-      ASSERT_EQ(made.device.siblings().size(), 1u);
-      const std::string named = made.device.siblings().begin()->first;
-      EXPECT_EQ(named, c.extent != nullptr ? c.extent : "empty-flat.vmdk");
-      if (c.extent == nullptr) {
-        EXPECT_FALSE(made.device.SiblingOpened(named));
-        EXPECT_FALSE(testing::FileExists(dir.File("empty-flat.vmdk")));
-        continue;
+      // The host made the siblings the driver named, and the hook used
+      // every one.
+      ASSERT_EQ(made.device.siblings().size(), c.extents.size());
+      for (const char* name : c.extents) {
+        SCOPED_TRACE(name);
+        ASSERT_NE(made.device.sibling(name), nullptr);
+        EXPECT_TRUE(made.device.SiblingOpened(name));
+        testing::MemoryDevice& extent = *made.device.sibling(name);
+        const std::string extent_path = dir.File(name);
+        ASSERT_EQ(extent.Size(), testing::FileSize(extent_path));
+        if (std::strstr(c.options, "Sparse") != nullptr) {
+          EXPECT_EQ(
+              testing::FirstDifference(extent.bytes(), testing::ReadWholeFile(extent_path), {}),
+              "");
+          continue;
+        }
+        const std::vector<uint8_t> head = testing::ReadWholeFile(extent_path, 1 << 20);
+        std::vector<uint8_t> ours(head.size());
+        ASSERT_TRUE(extent.Read(0, ours.data(), ours.size()).ok());
+        EXPECT_EQ(testing::FirstDifference(ours, head, {}), "");
+        EXPECT_EQ(*extent.SeekData(0), 0u);
+        EXPECT_EQ(*extent.SeekHole(0),
+                  std::min<uint64_t>(extent.Size() < 4096 ? 512 : 4096, extent.Size()));
       }
-      EXPECT_TRUE(made.device.SiblingOpened(named));
-      testing::MemoryDevice& extent = *made.device.sibling(named);
-      const std::string extent_path = dir.File(c.extent);
-      ASSERT_EQ(extent.Size(), testing::FileSize(extent_path));
-      // The extent is zeros: compare its first MiB and its allocation.
-      const std::vector<uint8_t> head = testing::ReadWholeFile(extent_path, 1 << 20);
-      std::vector<uint8_t> ours(head.size());
-      ASSERT_TRUE(extent.Read(0, ours.data(), ours.size()).ok());
-      EXPECT_EQ(testing::FirstDifference(ours, head, {}), "");
-      EXPECT_EQ(*extent.SeekData(0), 0u);
-      EXPECT_EQ(*extent.SeekHole(0),
-                std::min<uint64_t>(extent.Size() < 4096 ? 512 : 4096, extent.Size()));
+      // Nothing else beside the target.
+      size_t files = 0;
+      for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        (void)entry;
+        ++files;
+      }
+      EXPECT_EQ(files, 1 + c.extents.size());
     }
   }
 }
 
-// The flat extent's name is qemu's filename_decompose() of the target:
-// the directory up to the last '/' (else '\\', else ':'), the base up to its
-// last '.', "-flat", the rest; the base name of that, in the target's
-// directory. Nothing for the other subformats.
-TEST(VmdkCreateTest, FlatExtentNames) {
+// An extent's name is qemu's filename_decompose() of the target: the
+// directory up to the last '/' (else '\\', else ':'), the base up to its
+// last '.', "-flat" (or "-s001" ..., "-f001" ... for the split
+// subformats), the rest; the base name of that, in the target's
+// directory. Nothing for the single-file subformats.
+TEST(VmdkCreateTest, ExtentNames) {
   const struct {
     const char* target;
     const char* extent;
@@ -417,32 +457,58 @@ TEST(VmdkCreateTest, FlatExtentNames) {
       {"/x/c:d.e", "c:d-flat.e"},
   };
   std::vector<uint8_t> buffer(1 << 16);
+  const auto names_of = [&buffer](const char* options, const char* target, uint64_t size) {
+    Arena arena(buffer.data(), buffer.size());
+    ParsedMeasureOptions parsed;
+    MeasureError error;
+    EXPECT_TRUE(ParseMeasureOptions(ImageFormat::kVmdk, options, std::strlen(options),
+                                    QemuVersion{11, 1, 3}, arena, &parsed, &error)
+                    .ok());
+    std::vector<SiblingName> names(kMaxSiblingOutputs);
+    const size_t count = vmdk::VmdkSiblingOutputs(parsed, MeasureText{target, std::strlen(target)},
+                                                  size, names.data(), names.size());
+    std::vector<std::string> out;
+    for (size_t i = 0; i < count && i < names.size(); ++i) {
+      out.emplace_back(names[i].text, names[i].length);
+    }
+    return std::make_pair(count, out);
+  };
   for (const auto& n : kNames) {
     SCOPED_TRACE(n.target);
-    Arena arena(buffer.data(), buffer.size());
-    ParsedMeasureOptions parsed;
-    MeasureError error;
-    const char kOptions[] = "subformat=monolithicFlat";
-    ASSERT_TRUE(ParseMeasureOptions(ImageFormat::kVmdk, kOptions, sizeof(kOptions) - 1,
-                                    QemuVersion{11, 1, 3}, arena, &parsed, &error)
-                    .ok());
-    SiblingName names[2];
-    ASSERT_EQ(
-        vmdk::VmdkSiblingOutputs(parsed, MeasureText{n.target, std::strlen(n.target)}, names, 2),
-        1u);
-    EXPECT_EQ(std::string(names[0].text, names[0].length), n.extent);
+    EXPECT_EQ(names_of("subformat=monolithicFlat", n.target, 1 << 20).second,
+              std::vector<std::string>{n.extent});
   }
-  for (const char* options : {"", "subformat=streamOptimized", "subformat=twoGbMaxExtentFlat",
+  EXPECT_EQ(names_of("subformat=monolithicFlat", "d.vmdk", 0).first, 0u);
+  // One file per 2 GiB, the last one for the rest; the number in at least
+  // three digits.
+  constexpr uint64_t k2G = uint64_t{1} << 31;
+  EXPECT_EQ(names_of("subformat=twoGbMaxExtentSparse", "dir/d.vmdk", 2 * k2G + 1).second,
+            (std::vector<std::string>{"d-s001.vmdk", "d-s002.vmdk", "d-s003.vmdk"}));
+  EXPECT_EQ(names_of("subformat=twoGbMaxExtentFlat", "d", k2G).second,
+            std::vector<std::string>{"d-f001"});
+  const auto many = names_of("subformat=twoGbMaxExtentFlat", "d.e", 256 * k2G);
+  ASSERT_EQ(many.first, 256u);
+  EXPECT_EQ(many.second[9], "d-f010.e");
+  EXPECT_EQ(many.second[99], "d-f100.e");
+  EXPECT_EQ(many.second[255], "d-f256.e");
+  // More than the host makes: the count, and the hook refuses the disk.
+  EXPECT_EQ(names_of("subformat=twoGbMaxExtentSparse", "d", 256 * k2G + 512).first, 257u);
+  for (const char* options : {"", "subformat=streamOptimized", "subformat=monolithicSparse",
                               "subformat=monolithicFlat,zeroed_grain=on", "subformat=bad"}) {
-    Arena arena(buffer.data(), buffer.size());
-    ParsedMeasureOptions parsed;
-    MeasureError error;
-    ASSERT_TRUE(ParseMeasureOptions(ImageFormat::kVmdk, options, std::strlen(options),
-                                    QemuVersion{11, 1, 3}, arena, &parsed, &error)
-                    .ok());
-    SiblingName names[2];
-    EXPECT_EQ(vmdk::VmdkSiblingOutputs(parsed, MeasureText{"d.vmdk", 6}, names, 2), 0u) << options;
+    EXPECT_EQ(names_of(options, "d.vmdk", 1 << 30).first, 0u) << options;
   }
+}
+
+// With -n the host opens the extent files of every subformat that exist
+// beside the image: the driver names them all, monolithicFlat's first.
+TEST(VmdkCreateTest, ExtentNamesInPlace) {
+  std::vector<SiblingName> names(9);
+  ASSERT_EQ(vmdk::VmdkSiblingsInPlace(MeasureText{"/d/x.vmdk", 9}, names.data(), names.size()), 9u);
+  std::vector<std::string> got;
+  for (const SiblingName& name : names) got.emplace_back(name.text, name.length);
+  EXPECT_EQ(got, (std::vector<std::string>{"x-flat.vmdk", "x-s001.vmdk", "x-s002.vmdk",
+                                           "x-s003.vmdk", "x-s004.vmdk", "x-f001.vmdk",
+                                           "x-f002.vmdk", "x-f003.vmdk", "x-f004.vmdk"}));
 }
 
 // The fuzzer's body (vmdk_create_fuzz.cc) over a fixed sample: every image

@@ -1,23 +1,31 @@
 // The vmdk guest-data writer: block/vmdk.c vmdk_pwritev, get_cluster_offset
 // (allocate = true), get_whole_cluster, vmdk_write_extent, vmdk_L2update,
 // vmdk_write_cid and vmdk_co_pwritev_compressed, the same in every release
-// of the matrix (5.2 to 11.1), for the kinds of image our create hook
-// makes: monolithicSparse and streamOptimized (one hosted sparse extent in
-// the image file, no parent), and monolithicFlat (FlatVmdkWriter, below:
-// the guest's bytes at the same offsets of the flat extent, another output
-// of the command, reached through WritableDevice::OpenSibling()).
+// of the matrix (5.2 to 11.1), for the images our create hook makes, of
+// every subformat, without a parent: monolithicSparse and streamOptimized
+// (one hosted sparse extent in the image file), monolithicFlat (one flat
+// extent in a file of its own), twoGbMaxExtentSparse and
+// twoGbMaxExtentFlat (a sparse or flat extent per 2 GiB, each in a file
+// of its own). The files beside the image are other outputs of the
+// command, reached through WritableDevice::OpenSibling() when the writer
+// first writes into them.
 //
-// monolithicSparse. A write is cut at grain boundaries. For each piece:
+// A write is cut at the extents' boundaries, and each piece goes to its
+// extent at its offset within it (qemu's find_extent, and
+// vmdk_find_offset_in_cluster). A flat extent takes its piece as it comes,
+// at the extent's flat_offset. A sparse extent is written as follows.
+//
+// Sparse extents. A piece is cut at grain boundaries. For each piece:
 //  * The grain table of its directory entry (qemu's create writes every
 //    one) gives the grain's sector. An allocated grain (not 0, and not 1
 //    when the extent has zeroed grains) is written in place.
 //  * Otherwise the grain goes at next_cluster_sector: at open, the image
-//    file's length in sectors rounded up to whole grains; each allocation
-//    moves it by a grain. The grain is written whole, as get_whole_cluster
-//    writes it without a parent: zeros before and after the piece, then
-//    the piece. Then the grain's sector goes into the grain table entry,
-//    and into the same entry of the redundant grain table (the one the
-//    redundant directory names), little endian.
+//    extent file's length in sectors rounded up to whole grains (each
+//    extent has its own); each allocation moves it by a grain. The grain
+//    is written whole, as get_whole_cluster writes it without a parent:
+//    zeros before and after the piece, then the piece. Then the grain's sector goes into the grain
+//    table entry, and into the same entry of the redundant grain table (the one the redundant
+//    directory names), little endian.
 // A compressed write (vmdk_co_pwritev_compressed) is an ordinary write.
 //
 // streamOptimized (a compressed extent with markers). Every write, with or
@@ -42,28 +50,32 @@
 // markers: the header at sector 0 keeps the directory offsets create gave
 // it, and the grain tables stay where create put them.
 //
-// Both: after the first piece of the first write since the image was
-// opened, vmdk_write_cid: the descriptor's 20 sectors at 0x200 are read,
+// Every subformat: after the first piece of the first write since the
+// image was opened, vmdk_write_cid: the descriptor's 20 sectors (at 0x200
+// of a monolithicSparse or streamOptimized file, at 0 of a descriptor
+// file) are read,
 // the text after "CID=" up to "parentCID" is replaced by the new CID in
 // lower-case hex without leading zeros and a newline, and all 20 sectors
 // are written back (the bytes after the text's new end are whatever was
 // there, as qemu leaves its buffer).
 //
 // Through the sandbox every device call is a call to the host, so the
-// writer keeps what qemu keeps in memory and more: the grain directory and
-// its redundant copy are read once (create wrote them; a write never
-// changes them), the grain table of the grain being written and its
-// redundant copy are kept and written back (the span of entries that
-// changed) when a write moves to another table and at Finish(), and the
-// grains go through a WriteBatch. The file is the one qemu's writes leave.
+// writer keeps what qemu keeps in memory and more: an extent's grain
+// directory and its redundant copy are read once, at its first write
+// (create wrote them; a write never changes them), the grain table of the grain being written and
+// its redundant copy are kept and written back (the span of entries that changed) when a write
+// moves to another table or extent and at Finish(), and the grains go through one WriteBatch, which
+// moves with the writes from file to file. The file is the one qemu's writes leave.
 //
 // vmdk_close writes nothing. `qemu-img convert` ends a compressed
 // conversion (-c, or a streamOptimized target, whose bdrv_get_info sets
 // needs_compressed_writes) with a compressed write of 0 bytes, on which
-// vmdk rounds the file's length up to a whole sector: Finish() does that
+// vmdk rounds every extent file's length up to a whole sector: Finish() does that
 // after any compressed write, and always for a streamOptimized image (a
 // convert into one is always compressed). Then it flushes.
 #include "vmdk/vmdk_write.h"
+
+#include <new>
 
 #include "core/write_batch.h"
 #include "instar/engine/bytes.h"
@@ -147,44 +159,53 @@ struct StreamBuffers {
   Arena* scratch = nullptr;  // the encoder's tables
 };
 
+// One extent of the image, and what the writer keeps of it: its file
+// (opened at its first write), and for a sparse extent the directories
+// (read then) and where its next grain goes.
+struct ExtentState {
+  const VmdkExtent* extent = nullptr;
+  uint64_t start = 0;  // guest bytes
+  uint64_t end = 0;
+  WritableDevice* file = nullptr;
+  uint64_t next_sector = 0;  // qemu's next_cluster_sector
+  // The directories, little endian as in the file; rgd null without a
+  // redundant directory.
+  uint8_t* gd = nullptr;
+  uint8_t* rgd = nullptr;
+  // A stream extent: the end of the zeros get_whole_cluster wrote for the
+  // last grain (from next_sector on, nothing else is there yet).
+  uint64_t zero_end = 0;
+  uint64_t written_end = 0;  // the end of the last grain written, or 0
+};
+
 class VmdkWriter final : public ImageWriter {
  public:
-  VmdkWriter(WritableDevice& device, const VmdkImage& image, const WriterEntropy& entropy,
-             const QemuVersion& compat, uint8_t* grain, char* descriptor, char* tail,
-             const StreamBuffers& stream)
+  VmdkWriter(WritableDevice& device, const VmdkImage& image, ExtentState* extents,
+             const WriterEntropy& entropy, const QemuVersion& compat, uint8_t* grain,
+             char* descriptor, char* tail, const StreamBuffers& stream)
       : device_(device),
         compat_(compat),
         batch_(device),
-        extent_(image.extent(0)),
+        extents_(extents),
+        extent_count_(image.extent_count()),
         virtual_size_(image.VirtualSize()),
         descriptor_offset_(image.descriptor_offset()),
-        grain_bytes_(image.extent(0).cluster_sectors * 512),
-        next_sector_(AlignUp(DivRoundUp(device.Size(), 512), image.extent(0).cluster_sectors)),
         new_cid_(LoadLE32(entropy.random)),
         grain_(grain),
         descriptor_(descriptor),
         tail_(tail),
         stream_(stream) {}
 
-  // The batch's buffer and the tables, read once.
-  Status Init(Arena& arena) {
-    const size_t directory_bytes = size_t{extent_.gd_entries} * 4;
-    const size_t table_bytes = size_t{extent_.gt_entries} * 4;
-    gd_ = arena.AllocateArray<uint8_t>(directory_bytes);
-    gt_ = arena.AllocateArray<uint8_t>(table_bytes);
-    if (extent_.rgd_offset != 0) {
-      rgd_ = arena.AllocateArray<uint8_t>(directory_bytes);
+  // The batch's buffer, and the held tables, of `table_bytes` (the
+  // largest sparse extent's).
+  bool Init(Arena& arena, size_t table_bytes) {
+    arena_ = &arena;
+    if (table_bytes > 0) {
+      gt_ = arena.AllocateArray<uint8_t>(table_bytes);
       rgt_ = arena.AllocateArray<uint8_t>(table_bytes);
+      if (gt_ == nullptr || rgt_ == nullptr) return false;
     }
-    if (!batch_.Init(arena) || gd_ == nullptr || gt_ == nullptr ||
-        (extent_.rgd_offset != 0 && (rgd_ == nullptr || rgt_ == nullptr))) {
-      return Status::NoSpace("no memory for the vmdk writer");
-    }
-    INSTAR_RETURN_IF_ERROR(device_.Read(extent_.gd_offset, gd_, directory_bytes));
-    if (rgd_ != nullptr) {
-      INSTAR_RETURN_IF_ERROR(device_.Read(extent_.rgd_offset, rgd_, directory_bytes));
-    }
-    return Status::Ok();
+    return batch_.Init(arena);
   }
 
   Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
@@ -193,23 +214,40 @@ class VmdkWriter final : public ImageWriter {
     if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
       return Status::InvalidArgument("vmdk: write past the end of the virtual disk");
     }
+    // vmdk_pwritev: a piece per grain of a sparse extent, per extent for a
+    // flat one; the CID after the first.
     while (length > 0) {
-      const uint64_t in_grain = offset % grain_bytes_;
-      const size_t n =
-          length < grain_bytes_ - in_grain ? length : static_cast<size_t>(grain_bytes_ - in_grain);
-      if (extent_.compressed) {
-        INSTAR_RETURN_IF_ERROR(WriteStreamGrain(offset, in_grain, data, n));
+      INSTAR_RETURN_IF_ERROR(Activate(offset));
+      ExtentState& e = extents_[active_];
+      const VmdkExtent& extent = *e.extent;
+      const uint64_t at = offset - e.start;  // within the extent
+      uint64_t room = e.end - offset;
+      if (extent.kind == VmdkExtentKind::kFlat) {
+        const size_t n = length < room ? length : static_cast<size_t>(room);
+        INSTAR_RETURN_IF_ERROR(batch_.Write(extent.flat_offset + at, data, n));
+        room = n;
       } else {
-        uint64_t grain_offset = 0;
-        INSTAR_RETURN_IF_ERROR(GrainFor(offset, in_grain, in_grain + n, &grain_offset));
-        INSTAR_RETURN_IF_ERROR(batch_.Write(grain_offset + in_grain, data, n));
-        if (pending_entry_ != 0) UpdateTables(grain_offset / 512);
+        const uint64_t grain_bytes = extent.cluster_sectors * 512;
+        const uint64_t in_grain = at % grain_bytes;
+        if (grain_bytes - in_grain < room) room = grain_bytes - in_grain;
+        const size_t n = length < room ? length : static_cast<size_t>(room);
+        if (extent.compressed) {
+          INSTAR_RETURN_IF_ERROR(WriteStreamGrain(e, offset, at, in_grain, data, n));
+        } else {
+          uint64_t grain_offset = 0;
+          INSTAR_RETURN_IF_ERROR(GrainFor(e, at, in_grain, in_grain + n, &grain_offset));
+          INSTAR_RETURN_IF_ERROR(batch_.Write(grain_offset + in_grain, data, n));
+          if (pending_entry_ != 0) UpdateTables(grain_offset / 512);
+        }
+        room = n;
       }
-      offset += n;
-      data += n;
-      length -= n;
+      offset += room;
+      data += room;
+      length -= static_cast<size_t>(room);
       if (!cid_updated_) {
-        INSTAR_RETURN_IF_ERROR(WriteCid());
+        INSTAR_RETURN_IF_ERROR(batch_.Flush());
+        INSTAR_RETURN_IF_ERROR(
+            WriteDescriptorCid(device_, descriptor_offset_, new_cid_, compat_, descriptor_, tail_));
         cid_updated_ = true;
       }
     }
@@ -223,91 +261,150 @@ class VmdkWriter final : public ImageWriter {
   }
 
   // vmdk_co_get_info(): a compressed first extent.
-  bool NeedsCompressedWrites() const override { return extent_.compressed; }
+  bool NeedsCompressedWrites() const override { return extents_[0].extent->compressed; }
 
   Status Finish() override {
     if (finished_) return device_.Flush();
     finished_ = true;
     INSTAR_RETURN_IF_ERROR(WriteBackTables());
     // The zeros get_whole_cluster wrote behind the last stream grain.
-    const uint64_t next = next_sector_ * 512;
-    for (uint64_t at = next; at < zero_end_;) {
-      const uint64_t n = zero_end_ - at < grain_bytes_ ? zero_end_ - at : grain_bytes_;
-      INSTAR_RETURN_IF_ERROR(batch_.Write(at, grain_, static_cast<size_t>(n)));
-      at += n;
+    if (active_ < extent_count_) {
+      const ExtentState& e = extents_[active_];
+      const uint64_t grain_bytes = e.extent->cluster_sectors * 512;
+      for (uint64_t at = e.next_sector * 512; e.extent->compressed && at < e.zero_end;) {
+        const uint64_t n = e.zero_end - at < grain_bytes ? e.zero_end - at : grain_bytes;
+        INSTAR_RETURN_IF_ERROR(batch_.Write(at, grain_, static_cast<size_t>(n)));
+        at += n;
+      }
     }
     INSTAR_RETURN_IF_ERROR(batch_.Flush());
-    // convert's compressed write of 0 bytes: the file's end to a sector.
-    if ((compressed_writes_ || extent_.compressed) && written_end_ % 512 != 0) {
-      INSTAR_RETURN_IF_ERROR(device_.Truncate(AlignUp(written_end_, 512)));
+    for (size_t i = 0; i < extent_count_; ++i) {
+      const ExtentState& e = extents_[i];
+      if (e.file == nullptr) continue;
+      // convert's compressed write of 0 bytes: each extent file's end to a
+      // sector.
+      if ((compressed_writes_ || e.extent->compressed) && e.written_end % 512 != 0) {
+        INSTAR_RETURN_IF_ERROR(e.file->Truncate(AlignUp(e.written_end, 512)));
+      }
+      if (e.file != &device_) INSTAR_RETURN_IF_ERROR(e.file->Flush());
     }
     return device_.Flush();
   }
 
  private:
-  // Where the grain table entry of the grain holding guest byte `offset`
-  // is (qemu's m_data), and what it holds.
-  Status LookUp(uint64_t offset, uint64_t* entry_offset, uint32_t* grain_sector) {
-    const uint64_t sector = offset / 512;
-    const uint64_t l1_index = sector / extent_.gd_entry_sectors;
-    if (l1_index >= extent_.gd_entries) return Status::Corruption("vmdk: grain past the directory");
-    const uint64_t l2_index = (sector / extent_.cluster_sectors) % extent_.gt_entries;
-    const uint32_t table = LoadLE32(gd_ + 4 * l1_index);
+  // Makes the extent holding guest byte `offset` the one written: the
+  // tables and the batch of the one before go to their file first, and an
+  // extent written for the first time has its file opened and its
+  // directories read.
+  Status Activate(uint64_t offset) {
+    if (active_ < extent_count_ && offset >= extents_[active_].start &&
+        offset < extents_[active_].end) {
+      return Status::Ok();
+    }
+    size_t i = 0;
+    while (i < extent_count_ && offset >= extents_[i].end) ++i;
+    if (i == extent_count_) return Status::InvalidArgument("vmdk: no extent holds the write");
+    INSTAR_RETURN_IF_ERROR(WriteBackTables());
+    gt_l1_ = UINT64_MAX;
+    ExtentState& e = extents_[i];
+    if (e.file == nullptr) INSTAR_RETURN_IF_ERROR(OpenExtent(e));
+    INSTAR_RETURN_IF_ERROR(batch_.SwitchTo(*e.file));
+    active_ = i;
+    return Status::Ok();
+  }
+
+  Status OpenExtent(ExtentState& e) {
+    const VmdkExtent& extent = *e.extent;
+    if (extent.in_image_file) {
+      e.file = &device_;
+    } else {
+      INSTAR_ASSIGN_OR_RETURN(
+          e.file, device_.OpenSibling(extent.file_name, extent.file_name_length, *arena_));
+    }
+    if (extent.kind == VmdkExtentKind::kFlat) return Status::Ok();
+    e.next_sector = AlignUp(DivRoundUp(e.file->Size(), 512), extent.cluster_sectors);
+    const size_t directory_bytes = size_t{extent.gd_entries} * 4;
+    e.gd = arena_->AllocateArray<uint8_t>(directory_bytes);
+    if (extent.rgd_offset != 0) e.rgd = arena_->AllocateArray<uint8_t>(directory_bytes);
+    if (e.gd == nullptr || (extent.rgd_offset != 0 && e.rgd == nullptr)) {
+      return Status::NoSpace("no memory for the vmdk writer");
+    }
+    INSTAR_RETURN_IF_ERROR(e.file->Read(extent.gd_offset, e.gd, directory_bytes));
+    if (e.rgd != nullptr) {
+      INSTAR_RETURN_IF_ERROR(e.file->Read(extent.rgd_offset, e.rgd, directory_bytes));
+    }
+    return Status::Ok();
+  }
+
+  // Where the grain table entry of the grain holding byte `at` of extent
+  // `e` is (qemu's m_data), and what it holds.
+  Status LookUp(const ExtentState& e, uint64_t at, uint64_t* entry_offset, uint32_t* grain_sector) {
+    const VmdkExtent& extent = *e.extent;
+    const uint64_t sector = at / 512;
+    const uint64_t l1_index = sector / extent.gd_entry_sectors;
+    if (l1_index >= extent.gd_entries) return Status::Corruption("vmdk: grain past the directory");
+    const uint64_t l2_index = (sector / extent.cluster_sectors) % extent.gt_entries;
+    const uint32_t table = LoadLE32(e.gd + 4 * l1_index);
     if (table == 0) return Status::NotSupported("vmdk: a grain directory entry without a table");
     *entry_offset = uint64_t{table} * 512 + 4 * l2_index;
-    INSTAR_RETURN_IF_ERROR(LoadTables(l1_index));
+    INSTAR_RETURN_IF_ERROR(LoadTables(e, l1_index));
     *grain_sector = LoadLE32(gt_ + 4 * l2_index);
     pending_l2_index_ = l2_index;
     return Status::Ok();
   }
 
-  bool Allocated(uint32_t grain_sector) const {
-    return grain_sector != 0 && !(extent_.has_zero_grain && grain_sector == kZeroedGrain);
+  static bool Allocated(const VmdkExtent& extent, uint32_t grain_sector) {
+    return grain_sector != 0 && !(extent.has_zero_grain && grain_sector == kZeroedGrain);
   }
 
-  // get_cluster_offset() with allocation: where the grain holding guest
-  // byte `offset` starts in the file, a new one written whole but for
+  // get_cluster_offset() with allocation: where the grain holding byte
+  // `at` of extent `e` starts in its file, a new one written whole but for
   // [skip_start, skip_end) when there was none (pending_entry_ then says
   // which table entries to update).
-  Status GrainFor(uint64_t offset, uint64_t skip_start, uint64_t skip_end, uint64_t* grain_offset) {
+  Status GrainFor(ExtentState& e, uint64_t at, uint64_t skip_start, uint64_t skip_end,
+                  uint64_t* grain_offset) {
     pending_entry_ = 0;
     uint64_t entry_offset;
     uint32_t grain_sector;
-    INSTAR_RETURN_IF_ERROR(LookUp(offset, &entry_offset, &grain_sector));
-    if (Allocated(grain_sector)) {
+    INSTAR_RETURN_IF_ERROR(LookUp(e, at, &entry_offset, &grain_sector));
+    if (Allocated(*e.extent, grain_sector)) {
       *grain_offset = uint64_t{grain_sector} * 512;
       return Status::Ok();
     }
-    if (next_sector_ >= kMaxExtentSectors) return Status::NoSpace("vmdk: the extent is full");
-    *grain_offset = next_sector_ * 512;
-    next_sector_ += extent_.cluster_sectors;
+    if (e.next_sector >= kMaxExtentSectors) return Status::NoSpace("vmdk: the extent is full");
+    const uint64_t grain_bytes = e.extent->cluster_sectors * 512;
+    *grain_offset = e.next_sector * 512;
+    e.next_sector += e.extent->cluster_sectors;
     // get_whole_cluster(): zeros around the piece the caller writes.
     if (skip_start > 0) INSTAR_RETURN_IF_ERROR(batch_.Write(*grain_offset, grain_, skip_start));
-    if (skip_end < grain_bytes_) {
+    if (skip_end < grain_bytes) {
       INSTAR_RETURN_IF_ERROR(
-          batch_.Write(*grain_offset + skip_end, grain_, grain_bytes_ - skip_end));
+          batch_.Write(*grain_offset + skip_end, grain_, grain_bytes - skip_end));
     }
-    written_end_ = *grain_offset + grain_bytes_;
+    e.written_end = *grain_offset + grain_bytes;
     pending_entry_ = entry_offset;
     return Status::Ok();
   }
 
   // vmdk_pwritev's compressed-extent path for one piece of a grain:
-  // `length` bytes at guest `offset`, `in_grain` into their grain.
-  Status WriteStreamGrain(uint64_t offset, uint64_t in_grain, const uint8_t* data, size_t length) {
+  // `length` bytes at guest `offset`, byte `at` of the extent, `in_grain`
+  // into their grain.
+  Status WriteStreamGrain(ExtentState& e, uint64_t offset, uint64_t at, uint64_t in_grain,
+                          const uint8_t* data, size_t length) {
     uint64_t entry_offset;
     uint32_t grain_sector;
-    INSTAR_RETURN_IF_ERROR(LookUp(offset, &entry_offset, &grain_sector));
-    if (Allocated(grain_sector)) {
+    INSTAR_RETURN_IF_ERROR(LookUp(e, at, &entry_offset, &grain_sector));
+    if (Allocated(*e.extent, grain_sector)) {
       return Status::IOError("vmdk: a streamOptimized grain is written once")
           .QemuErrno(QemuErrno::kEIO)
           .WithText(kAllocatedStreamGrain, sizeof(kAllocatedStreamGrain) - 1);
     }
-    if (in_grain != 0 || (length < grain_bytes_ && offset + length != virtual_size_)) {
+    const uint64_t grain_bytes = e.extent->cluster_sectors * 512;
+    if (in_grain != 0 || (length < grain_bytes && offset + length != virtual_size_)) {
       return Status::InvalidArgument("vmdk: a streamOptimized image is written in whole grains")
           .QemuErrno(QemuErrno::kEINVAL);
     }
-    if (next_sector_ >= kMaxExtentSectors) {
+    if (e.next_sector >= kMaxExtentSectors) {
       return Status::NoSpace("vmdk: the extent is full").QemuErrno(QemuErrno::kEINVAL);
     }
     uint8_t* marker = stream_.marker;
@@ -318,54 +415,56 @@ class VmdkWriter final : public ImageWriter {
       return Status::InvalidArgument("vmdk: a grain compresses to more than two grains")
           .QemuErrno(QemuErrno::kEINVAL);
     }
-    const uint64_t grain_offset = next_sector_ * 512;
+    const uint64_t grain_offset = e.next_sector * 512;
     StoreLE64(marker, offset / 512);
     StoreLE32(marker + 8, static_cast<uint32_t>(*compressed));
     const uint64_t stream_bytes = kGrainMarkerBytes + *compressed;
     // The zeros under the stream's last sector are get_whole_cluster's
     // when the stream ends within the grain; past it qemu writes none.
     uint64_t write_bytes = stream_bytes;
-    if (stream_bytes <= grain_bytes_) {
+    if (stream_bytes <= grain_bytes) {
       write_bytes = AlignUp(stream_bytes, 512);
       FillBytes(marker + stream_bytes, 0, static_cast<size_t>(write_bytes - stream_bytes));
     }
     INSTAR_RETURN_IF_ERROR(batch_.Write(grain_offset, marker, static_cast<size_t>(write_bytes)));
-    next_sector_ = DivRoundUp(grain_offset + stream_bytes, 512);
-    zero_end_ = grain_offset + grain_bytes_;
-    written_end_ = grain_offset + (stream_bytes > grain_bytes_ ? stream_bytes : grain_bytes_);
+    e.next_sector = DivRoundUp(grain_offset + stream_bytes, 512);
+    e.zero_end = grain_offset + grain_bytes;
+    e.written_end = grain_offset + (stream_bytes > grain_bytes ? stream_bytes : grain_bytes);
     pending_entry_ = entry_offset;
     UpdateTables(grain_offset / 512);
     return Status::Ok();
   }
 
-  // The grain tables of directory entry `l1_index` in gt_ and rgt_, the
-  // ones held before written back first.
-  Status LoadTables(uint64_t l1_index) {
+  // The grain tables of directory entry `l1_index` of extent `e` in gt_
+  // and rgt_, the ones held before written back first.
+  Status LoadTables(const ExtentState& e, uint64_t l1_index) {
     if (l1_index == gt_l1_) return Status::Ok();
     INSTAR_RETURN_IF_ERROR(WriteBackTables());
     INSTAR_RETURN_IF_ERROR(batch_.Flush());
-    const size_t table_bytes = size_t{extent_.gt_entries} * 4;
+    const size_t table_bytes = size_t{e.extent->gt_entries} * 4;
     INSTAR_RETURN_IF_ERROR(
-        device_.Read(uint64_t{LoadLE32(gd_ + 4 * l1_index)} * 512, gt_, table_bytes));
-    if (rgd_ != nullptr) {
+        e.file->Read(uint64_t{LoadLE32(e.gd + 4 * l1_index)} * 512, gt_, table_bytes));
+    if (e.rgd != nullptr) {
       INSTAR_RETURN_IF_ERROR(
-          device_.Read(uint64_t{LoadLE32(rgd_ + 4 * l1_index)} * 512, rgt_, table_bytes));
+          e.file->Read(uint64_t{LoadLE32(e.rgd + 4 * l1_index)} * 512, rgt_, table_bytes));
     }
     gt_l1_ = l1_index;
     return Status::Ok();
   }
 
-  // The entries of the held tables that changed, [dirty_first_,
-  // dirty_end_), to the file: what qemu's 4-byte writes left there.
+  // The entries of the held tables (the active extent's) that changed,
+  // [dirty_first_, dirty_end_), to the file: what qemu's 4-byte writes
+  // left there.
   Status WriteBackTables() {
     if (dirty_first_ >= dirty_end_) return Status::Ok();
+    const ExtentState& e = extents_[active_];
     const uint64_t at = 4 * dirty_first_;
     const size_t bytes = static_cast<size_t>(4 * (dirty_end_ - dirty_first_));
     INSTAR_RETURN_IF_ERROR(
-        batch_.Write(uint64_t{LoadLE32(gd_ + 4 * gt_l1_)} * 512 + at, gt_ + at, bytes));
-    if (rgd_ != nullptr) {
+        batch_.Write(uint64_t{LoadLE32(e.gd + 4 * gt_l1_)} * 512 + at, gt_ + at, bytes));
+    if (e.rgd != nullptr) {
       INSTAR_RETURN_IF_ERROR(
-          batch_.Write(uint64_t{LoadLE32(rgd_ + 4 * gt_l1_)} * 512 + at, rgt_ + at, bytes));
+          batch_.Write(uint64_t{LoadLE32(e.rgd + 4 * gt_l1_)} * 512 + at, rgt_ + at, bytes));
     }
     dirty_first_ = UINT64_MAX;
     dirty_end_ = 0;
@@ -376,134 +475,55 @@ class VmdkWriter final : public ImageWriter {
   // the held tables.
   void UpdateTables(uint64_t grain_sector) {
     StoreLE32(gt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
-    if (rgt_ != nullptr)
+    if (extents_[active_].rgd != nullptr) {
       StoreLE32(rgt_ + 4 * pending_l2_index_, static_cast<uint32_t>(grain_sector));
+    }
     if (pending_l2_index_ < dirty_first_) dirty_first_ = pending_l2_index_;
     if (pending_l2_index_ + 1 > dirty_end_) dirty_end_ = pending_l2_index_ + 1;
     pending_entry_ = 0;
   }
 
-  Status WriteCid() {
-    INSTAR_RETURN_IF_ERROR(batch_.Flush());
-    return WriteDescriptorCid(device_, descriptor_offset_, new_cid_, compat_, descriptor_, tail_);
-  }
-
-  WritableDevice& device_;
+  WritableDevice& device_;  // the image file (with the descriptor)
   const QemuVersion compat_;
-  WriteBatch batch_;
-  const VmdkExtent& extent_;
+  WriteBatch batch_;  // to the active extent's file
+  ExtentState* const extents_;
+  const size_t extent_count_;
   const uint64_t virtual_size_;
   const uint64_t descriptor_offset_;
-  const uint64_t grain_bytes_;
-  uint64_t next_sector_;  // qemu's next_cluster_sector
   const uint32_t new_cid_;
-  const uint8_t* const grain_;  // grain_bytes_ of zeros
+  const uint8_t* const grain_;  // the largest grain's bytes of zeros
   char* const descriptor_;      // kDescriptorBytes
   char* const tail_;            // kDescriptorBytes
   const StreamBuffers stream_;  // a streamOptimized image's; else empty
+  Arena* arena_ = nullptr;      // the extents' files and directories
+  size_t active_ = SIZE_MAX;    // the extent written last
   uint64_t pending_entry_ = 0;  // a new grain's table entry, or 0
   uint64_t pending_l2_index_ = 0;
-  // The directories (read at open) and the held grain tables, little
-  // endian as in the file; rgd_/rgt_ null without a redundant directory.
-  uint8_t* gd_ = nullptr;
-  uint8_t* rgd_ = nullptr;
+  // The active extent's grain table of directory entry gt_l1_, and its
+  // redundant copy.
   uint8_t* gt_ = nullptr;
   uint8_t* rgt_ = nullptr;
-  uint64_t gt_l1_ = UINT64_MAX;  // the directory entry gt_ belongs to
+  uint64_t gt_l1_ = UINT64_MAX;
   uint64_t dirty_first_ = UINT64_MAX;
   uint64_t dirty_end_ = 0;
-  // A stream image: the end of the zeros get_whole_cluster wrote for the
-  // last grain (from next_sector_ on, nothing else is there yet).
-  uint64_t zero_end_ = 0;
-  uint64_t written_end_ = 0;  // the end of the last grain written, or 0
   bool compressed_writes_ = false;
   bool cid_updated_ = false;
   bool finished_ = false;
 };
 
-// A monolithicFlat image (vmdk_pwritev on a flat extent): guest byte x is
-// byte flat_offset + x of the extent file, written as it comes; the
-// descriptor file gets its new CID after the first write.
-class FlatVmdkWriter final : public ImageWriter {
- public:
-  FlatVmdkWriter(WritableDevice& descriptor_file, WritableDevice& extent_file,
-                 const VmdkImage& image, const WriterEntropy& entropy, const QemuVersion& compat,
-                 char* descriptor, char* tail)
-      : descriptor_file_(descriptor_file),
-        extent_file_(extent_file),
-        batch_(extent_file),
-        compat_(compat),
-        virtual_size_(image.VirtualSize()),
-        flat_offset_(image.extent(0).flat_offset),
-        descriptor_offset_(image.descriptor_offset()),
-        new_cid_(LoadLE32(entropy.random)),
-        descriptor_(descriptor),
-        tail_(tail) {}
-
-  bool Init(Arena& arena) { return batch_.Init(arena); }
-
-  Status Write(uint64_t offset, const uint8_t* data, size_t length) override {
-    if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
-    uint64_t end;
-    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
-      return Status::InvalidArgument("vmdk: write past the end of the virtual disk");
-    }
-    if (length == 0) return Status::Ok();
-    INSTAR_RETURN_IF_ERROR(batch_.Write(flat_offset_ + offset, data, length));
-    if (!cid_updated_) {
-      INSTAR_RETURN_IF_ERROR(batch_.Flush());
-      INSTAR_RETURN_IF_ERROR(WriteDescriptorCid(descriptor_file_, descriptor_offset_, new_cid_,
-                                                compat_, descriptor_, tail_));
-      cid_updated_ = true;
-    }
-    return Status::Ok();
+// An extent the writer takes: a flat one in a file of its own, or a
+// hosted sparse one (in the image file or its own) of the kind our create
+// hook makes. A compressed extent without markers fails every write in
+// qemu (vmdk_write_extent); our create hook never makes one, nor a
+// compressed extent beside others.
+bool Writable(const VmdkImage& vmdk, const VmdkExtent& extent) {
+  if (extent.kind == VmdkExtentKind::kFlat) {
+    return !extent.in_image_file && extent.file_name_length > 0;
   }
-
-  // vmdk_co_pwritev_compressed: an ordinary write for a flat extent.
-  Status WriteCompressed(uint64_t offset, const uint8_t* data, size_t length) override {
-    return Write(offset, data, length);
-  }
-
-  bool NeedsCompressedWrites() const override { return false; }
-
-  Status Finish() override {
-    finished_ = true;
-    INSTAR_RETURN_IF_ERROR(batch_.Flush());
-    INSTAR_RETURN_IF_ERROR(extent_file_.Flush());
-    return descriptor_file_.Flush();
-  }
-
- private:
-  WritableDevice& descriptor_file_;
-  WritableDevice& extent_file_;
-  WriteBatch batch_;
-  const QemuVersion compat_;
-  const uint64_t virtual_size_;
-  const uint64_t flat_offset_;
-  const uint64_t descriptor_offset_;
-  const uint32_t new_cid_;
-  char* const descriptor_;  // kDescriptorBytes
-  char* const tail_;        // kDescriptorBytes
-  bool cid_updated_ = false;
-  bool finished_ = false;
-};
-
-// A monolithicFlat image our create hook made: one flat extent in a file
-// of its own, which is another output of the command.
-Result<ImageWriter*> OpenFlatVmdkWriter(const VmdkImage& vmdk, WritableDevice& device,
-                                        const WriterEntropy& entropy, const QemuVersion& compat,
-                                        Arena& arena) {
-  const VmdkExtent& extent = vmdk.extent(0);
-  INSTAR_ASSIGN_OR_RETURN(WritableDevice * extent_file,
-                          device.OpenSibling(extent.file_name, extent.file_name_length, arena));
-  char* descriptor = arena.AllocateArray<char>(kDescriptorBytes);
-  char* tail = arena.AllocateArray<char>(kDescriptorBytes);
-  auto* writer =
-      arena.New<FlatVmdkWriter>(device, *extent_file, vmdk, entropy, compat, descriptor, tail);
-  if (descriptor == nullptr || tail == nullptr || writer == nullptr || !writer->Init(arena)) {
-    return Status::NoSpace("no memory for the vmdk writer");
-  }
-  return static_cast<ImageWriter*>(writer);
+  return extent.kind == VmdkExtentKind::kHostedSparse &&
+         !(extent.compressed && (!extent.has_marker || vmdk.extent_count() != 1)) &&
+         extent.entry_size == 4 && extent.cluster_sectors != 0 && extent.gt_entries != 0 &&
+         extent.gd_entry_sectors != 0;
 }
 
 }  // namespace
@@ -513,36 +533,44 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
                                     Arena& arena) {
   const auto& vmdk = static_cast<const VmdkImage&>(image);
   static constexpr char kWhat[] =
-      "vmdk: writing is for a monolithicSparse, streamOptimized or monolithicFlat image "
-      "without a parent";
-  if (vmdk.extent_count() != 1 || vmdk.HasBacking()) return Status::NotSupported(kWhat);
-  const VmdkExtent& extent = vmdk.extent(0);
-  if (extent.kind == VmdkExtentKind::kFlat && !extent.in_image_file &&
-      extent.file_name_length > 0) {
-    return OpenFlatVmdkWriter(vmdk, device, entropy, compat, arena);
+      "vmdk: writing is for an image of the subformats qemu-img creates, without a parent";
+  // A descriptor-file disk of size 0 (qemu-img aborts on it in
+  // vmdk_co_get_info).
+  if (vmdk.extent_count() == 0) {
+    return Status::NotSupported("vmdk: an image of no extents has nothing to write to");
   }
-  // A compressed extent without markers fails every write in qemu
-  // (vmdk_write_extent); our create hook never makes one.
-  if (extent.kind != VmdkExtentKind::kHostedSparse || !extent.in_image_file ||
-      (extent.compressed && !extent.has_marker) || extent.entry_size != 4 ||
-      extent.cluster_sectors == 0 || extent.gt_entries == 0 || extent.gd_entry_sectors == 0 ||
-      extent.start_sector() != 0) {
-    return Status::NotSupported(kWhat);
+  if (vmdk.HasBacking()) return Status::NotSupported(kWhat);
+  const size_t count = vmdk.extent_count();
+  auto* extents =
+      static_cast<ExtentState*>(arena.Allocate(count * sizeof(ExtentState), alignof(ExtentState)));
+  if (extents == nullptr) return Status::NoSpace("no memory for the vmdk writer");
+  uint64_t grain_bytes = 0;
+  uint64_t table_bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const VmdkExtent& extent = vmdk.extent(i);
+    if (!Writable(vmdk, extent)) return Status::NotSupported(kWhat);
+    new (&extents[i]) ExtentState();
+    extents[i].extent = &extent;
+    extents[i].start = extent.start_sector() * 512;
+    extents[i].end = extent.end_sector * 512;
+    if (extent.kind == VmdkExtentKind::kFlat) continue;
+    if (extent.cluster_sectors > (64 << 20) / 512) {
+      return Status::NotSupported("vmdk: grains too large to write");
+    }
+    if (extent.cluster_sectors * 512 > grain_bytes) grain_bytes = extent.cluster_sectors * 512;
+    if (uint64_t{extent.gt_entries} * 4 > table_bytes)
+      table_bytes = uint64_t{extent.gt_entries} * 4;
   }
-  if (extent.cluster_sectors > (64 << 20) / 512) {
-    return Status::NotSupported("vmdk: grains too large to write");
-  }
-  const size_t grain_bytes = static_cast<size_t>(extent.cluster_sectors * 512);
-  auto* grain = static_cast<uint8_t*>(arena.Allocate(grain_bytes));
+  auto* grain = static_cast<uint8_t*>(arena.Allocate(static_cast<size_t>(grain_bytes)));
   char* descriptor = arena.AllocateArray<char>(kDescriptorBytes);
   char* tail = arena.AllocateArray<char>(kDescriptorBytes);
-  if (grain == nullptr || descriptor == nullptr || tail == nullptr) {
+  if ((grain_bytes > 0 && grain == nullptr) || descriptor == nullptr || tail == nullptr) {
     return Status::NoSpace("no memory for the vmdk writer");
   }
-  FillBytes(grain, 0, grain_bytes);
+  if (grain != nullptr) FillBytes(grain, 0, static_cast<size_t>(grain_bytes));
   StreamBuffers stream;
-  if (extent.compressed) {
-    stream.marker_capacity = kGrainMarkerBytes + 2 * grain_bytes;
+  if (vmdk.extent(0).compressed) {
+    stream.marker_capacity = kGrainMarkerBytes + 2 * static_cast<size_t>(grain_bytes);
     stream.marker = static_cast<uint8_t*>(arena.Allocate(stream.marker_capacity));
     void* tables = arena.Allocate(kDeflateScratchBytes);
     if (stream.marker == nullptr || tables == nullptr) {
@@ -551,10 +579,11 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
     stream.scratch = arena.New<Arena>(tables, kDeflateScratchBytes);
     if (stream.scratch == nullptr) return Status::NoSpace("no memory for the vmdk writer");
   }
-  auto* writer =
-      arena.New<VmdkWriter>(device, vmdk, entropy, compat, grain, descriptor, tail, stream);
-  if (writer == nullptr) return Status::NoSpace("no memory for the vmdk writer");
-  INSTAR_RETURN_IF_ERROR(writer->Init(arena));
+  auto* writer = arena.New<VmdkWriter>(device, vmdk, extents, entropy, compat, grain, descriptor,
+                                       tail, stream);
+  if (writer == nullptr || !writer->Init(arena, static_cast<size_t>(table_bytes))) {
+    return Status::NoSpace("no memory for the vmdk writer");
+  }
   return static_cast<ImageWriter*>(writer);
 }
 

@@ -10,12 +10,13 @@
 namespace instar::vmdk {
 
 // block/vmdk.c vmdk_pwritev and vmdk_co_pwritev_compressed over `image` (a
-// VmdkImage the reader opened over `device`): a monolithicSparse or a
-// streamOptimized image (one hosted sparse extent in the image file, no
-// parent; compressed grains with markers for the second), or a
-// monolithicFlat image (one flat extent in a file of its own, which
-// `device` opens with OpenSibling()); anything else is NotSupported. The new CID written at the
-// first write is entropy.random[0..4) as a little-endian uint32_t (qemu's g_random_int()).
+// VmdkImage the reader opened over `device`), an image of a subformat our
+// create hook makes, without a parent: its hosted sparse extents (in the
+// image file or beside it; one compressed extent with markers for
+// streamOptimized) and its flat extents (each in a file of its own, which
+// `device` opens with OpenSibling()); anything else is NotSupported. The
+// new CID written at the first write is entropy.random[0..4) as a
+// little-endian uint32_t (qemu's g_random_int()).
 Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
                                     const WriterEntropy& entropy, const QemuVersion& compat,
                                     Arena& arena);

@@ -487,6 +487,78 @@ TEST(VmdkWriteTest, MonolithicFlatWritesInPlace) {
   EXPECT_NE(testing::RunWriter(ImageFormat::kVmdk, alone, compat, EntropyWithCid(1), {}), "");
 }
 
+// twoGbMaxExtentSparse and twoGbMaxExtentFlat: qemu-io's writes (the
+// system qemu) into qemu-img create's image, and the writer's over the
+// create hook's, across the extents' boundaries (2 GiB) and out of order;
+// the descriptor file and every extent file byte for byte. (A flat disk
+// of several extents is the CLI test's: these devices live in memory.)
+TEST(VmdkWriteTest, SplitSubformatsMatchQemuIoByteForByte) {
+  const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
+  ASSERT_FALSE(binaries.empty());
+  const QemuImgBinary& qemu = binaries[0];  // the system qemu-img, qemu-io's version
+  constexpr uint64_t k2G = uint64_t{1} << 31;
+  const struct {
+    const char* size;
+    const char* options;
+    std::vector<const char*> extents;
+    std::vector<GuestWrite> writes;
+  } kSplit[] = {
+      {"5G",
+       "subformat=twoGbMaxExtentSparse",
+       {"qemu-s001.vmdk", "qemu-s002.vmdk", "qemu-s003.vmdk"},
+       {{2 * k2G + 4097, 5000, 0x31},
+        {k2G - 700, 70000, 0x32},
+        {1000, 3000, 0x33},
+        {k2G - 65536, 65536, 0x34},
+        {(5ull << 30) - 512, 512, 0x35},
+        {k2G + 10, 20, 0x36}}},
+      {"2147484160",
+       "subformat=twoGbMaxExtentSparse,zeroed_grain=on",
+       {"qemu-s001.vmdk", "qemu-s002.vmdk"},
+       {{k2G - 100, 612, 0x41}}},
+      {"48M",
+       "subformat=twoGbMaxExtentFlat",
+       {"qemu-f001.vmdk"},
+       {{(40 << 20) + 3, 70000, 0x51}, {0, 1, 0x52}}},
+  };
+  for (const auto& c : kSplit) {
+    SCOPED_TRACE(std::string(c.size) + " -o '" + c.options + "'");
+    testing::ScratchDir dir;
+    const std::string theirs = dir.File("qemu.vmdk");
+    std::string output;
+    ASSERT_EQ(testing::QemuImgCreate(qemu, "vmdk", c.options, theirs, c.size, &output), 0)
+        << output;
+    const uint32_t create_cid = FlatDescriptorCid(testing::ReadWholeFile(theirs));
+    ASSERT_EQ(testing::QemuIoWrites("vmdk", theirs, c.writes, &output), 0) << output;
+    const std::vector<uint8_t> expected = testing::ReadWholeFile(theirs);
+
+    const uint64_t size = testing::ParseSizeArgument(c.size, qemu.version);
+    testing::CreateOutcome made = testing::RunCreateHook(
+        ImageFormat::kVmdk, c.options, size, qemu.version, theirs, kNow, RandomWithCid(create_cid));
+    ASSERT_TRUE(made.status.ok()) << made.status.message();
+    ASSERT_EQ(testing::RunWriter(ImageFormat::kVmdk, made.device, qemu.version,
+                                 EntropyWithCid(FlatDescriptorCid(expected)), c.writes),
+              "");
+    EXPECT_EQ(testing::FirstDifference(made.device.bytes(), expected, {}), "");
+    testing::ScratchDir mine;
+    for (const char* name : c.extents) {
+      SCOPED_TRACE(name);
+      testing::MemoryDevice* extent = made.device.sibling(name);
+      ASSERT_NE(extent, nullptr);
+      EXPECT_EQ(
+          testing::FirstDifference(extent->bytes(), testing::ReadWholeFile(dir.File(name)), {}),
+          "");
+      ASSERT_TRUE(testing::WriteSparseFile(mine.File(name), extent->bytes()));
+    }
+    // Our files under the same names: qemu-img check, and compare with
+    // qemu's.
+    const std::string ours = mine.File("qemu.vmdk");
+    ASSERT_TRUE(testing::WriteSparseFile(ours, made.device.bytes()));
+    EXPECT_EQ(testing::QemuImgCheck(qemu, "vmdk", ours, &output), 0) << output;
+    EXPECT_EQ(testing::QemuImgCompare(qemu, "vmdk", theirs, "vmdk", ours, &output), 0) << output;
+  }
+}
+
 // `qemu-img convert -O vmdk -o subformat=streamOptimized` of each version
 // of the matrix, against the writer over the create hook's image (and
 // over that qemu-img's own create) given convert's writes.

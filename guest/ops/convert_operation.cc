@@ -326,7 +326,10 @@ Status Convert(OperationContext& ctx, TextBuilder& warning) {
   }
 
   // 5. bdrv_create(), then the target opened for writing.
-  if (no_output) return ctx.writer.Bool(convert_result::kTagNoOutput, true);
+  if (no_output) {
+    INSTAR_RETURN_IF_ERROR(ctx.writer.Bool(convert_result::kTagNoOutput, true));
+    return ctx.writer.U64(convert_result::kTagSize, c.total_sectors * kSector);
+  }
   INSTAR_ASSIGN_OR_RETURN(TransportWritableDevice * output,
                           TransportWritableDevice::Create(ctx.transport, 0, ctx.arena));
   if (!skip_create) {

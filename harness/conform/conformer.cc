@@ -114,9 +114,7 @@ void ForgetFailure(const fs::path& output_dir, const fs::path& stem) {
 // (guest/ops/create_operation.cc), a dd or convert step with instar's
 // "instar cannot write guest data to a F image yet", the answer of a
 // driver with no open_writer hook (guest/ops/dd_operation.cc,
-// convert_operation.cc), or a convert to a vmdk subformat of a file per
-// 2 GiB ("instar creates only the single-file vmdk subformats and
-// monolithicFlat": twoGbMaxExtent*, which no case asks for). The case is skipped
+// convert_operation.cc). The case is skipped
 // with that reason, "no writer for F yet", until the format's writer
 // lands; then the answer, and the skip, go away by themselves
 // (docs/divergences.md). Also where qemu-img failed too (5.2's qcow2
@@ -131,7 +129,6 @@ std::optional<std::string> MissingWriter(const std::vector<StepRun>& runs) {
       {"create", "Format driver '", "' does not support image creation"},
       {"dd", "instar cannot write guest data to a ", " image yet"},
       {"convert", "instar cannot write guest data to a ", " image yet"},
-      {"convert", "instar creates only the single-file ", " subformats"},
   };
   for (size_t i = 0; i < runs.size(); ++i) {
     // Only a step that writes an image: measure -O bochs is refused with

@@ -11,10 +11,9 @@
 //
 // The converting program is ConvertImage() alone: `instar convert`, as the
 // newest qemu-img of the matrix (the system's on a clean clone), whose
-// version instar measures as (--compat); for the vmdk subformats of
-// several files, which instar does not write yet, that qemu-img itself. Every program runs in the
-// corpus's directory, as conform runs them, since qemu resolves a qcow2 external data file's name
-// from the working directory.
+// version instar measures as (--compat). Every program runs in the
+// corpus's directory, as conform runs them, since qemu resolves a qcow2
+// external data file's name from the working directory.
 //
 // Nothing is skipped: a corpus image that cannot be measured fails the
 // test, and so does one that cannot be converted, but for qemu-img's own
@@ -98,13 +97,6 @@ class MeasureRoundTripTest : public ::testing::TestWithParam<Target> {
     std::vector<std::string> args = {"convert", "-f", image.format, "-O", target.format};
     if (target.options[0] != '\0') args.insert(args.end(), {"-o", target.options});
     args.insert(args.end(), {image.files[0].name, output.string()});
-    // The vmdk subformats of a descriptor and extent files: instar writes
-    // none yet, so what they hold is qemu-img's.
-    const std::string options = target.options;
-    if (options.find("Flat") != std::string::npos ||
-        options.find("twoGbMaxExtent") != std::string::npos) {
-      return RunChild(runner, converter_.qemu_img, args);
-    }
     args.insert(args.begin(), {"--sandbox=process", "--compat", converter_.version_text});
     return RunChild(runner, kInstar, args);
   }
@@ -204,9 +196,9 @@ TEST_P(MeasureRoundTripTest, ConvertedFileFitsThePrediction) {
     ++checked;
   }
   std::cout << "measure round trip -O " << target.format << " " << target.options << ": " << checked
-            << " corpus images checked against qemu-img " << converter_.version_text
-            << "'s convert; largest required - converted: " << largest_slack
-            << " bytes; qemu-img failed on an empty disk for"
+            << " corpus images checked against instar convert as qemu-img "
+            << converter_.version_text << "; largest required - converted: " << largest_slack
+            << " bytes; failed on an empty disk for"
             << (not_converted.empty() ? " none" : not_converted) << "\n";
 }
 

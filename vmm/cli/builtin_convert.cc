@@ -383,6 +383,35 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     return kExitOk;
   }
 
+  // A target of several files (a vmdk monolithicFlat, a split vmdk) has
+  // its files named from its size, which comes from the sources: a first
+  // run without the output gives it. It refuses what the guest refuses
+  // before it would create the target, as the full run would.
+  std::optional<uint64_t> target_size;
+  if (!settings.skip_create &&
+      HasSiblingOutputs(global, settings.target_format, settings.options, output)) {
+    DeviceTable sources;
+    for (size_t i = 0; i < source_count; ++i) {
+      if (!OpenUserImage(global, settings.files[i], &sources, &error)) {
+        return ReportError(global, error);
+      }
+    }
+    abi::OperationConfig sizing = config;
+    sizing.convert.flags |= abi::kConvertNoOutput;
+    DecodedResult sized;
+    int exit_code = kExitOk;
+    if (!RunInSandbox(global, sizing, sources, /*last_run=*/false, &sized, &exit_code)) {
+      return exit_code;
+    }
+    ConvertView view;
+    std::string why;
+    if (!ReadConvertView(sized, &view, &why) || !view.size) {
+      ReportError(global, "the sandbox returned a malformed result: " + why);
+      return kExitBadResult;
+    }
+    target_size = view.size;
+  }
+
   // The output first (it must be device 0): a new file under its temporary
   // name, or with -n the target itself. When a new one cannot be made the
   // guest still runs, so that qemu-img's order holds: the sources' errors
@@ -409,14 +438,15 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     }
   }
   // The other files of a target of several files (a vmdk monolithicFlat's
-  // extent), after every root: made new, or with -n opened in place.
+  // extent, a split vmdk's), after every root: made new, or with -n
+  // opened in place.
   if (settings.skip_create &&
       !OpenSiblingsInPlace(settings.target_format, output, &devices, &create_error)) {
     return ReportError(global, "Could not open '" + output + "': " + create_error);
   }
   if (have_output && !settings.skip_create &&
-      !OpenSiblingOutputs(global, settings.target_format, settings.options, output, &devices,
-                          &create_error)) {
+      !OpenSiblingOutputs(global, settings.target_format, settings.options, output, target_size,
+                          &devices, &create_error)) {
     devices.DiscardOutput();
     return ReportError(global, output + ": error while converting " + settings.target_format +
                                    ": " + create_error);

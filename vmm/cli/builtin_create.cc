@@ -198,10 +198,11 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
   DeviceTable devices;
   std::string create_error;
   // The other files of an image of several files (a vmdk monolithicFlat's
-  // extent) beside it, each under its own temporary name.
+  // extent, a split vmdk's extents) beside it, each under its own
+  // temporary name.
   const bool have_output =
       devices.OpenOutput(filename, WriteLimit(size), &create_error) &&
-      OpenSiblingOutputs(global, format, options, filename, &devices, &create_error);
+      OpenSiblingOutputs(global, format, options, filename, size, &devices, &create_error);
 
   DecodedResult result;
   int exit_code = kExitOk;

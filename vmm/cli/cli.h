@@ -177,15 +177,23 @@ bool OpenUserImageInPlace(const GlobalOptions& global, const std::string& filena
                           uint64_t write_limit, DeviceTable* devices, CliError* error);
 
 // The files beside `target` that creating it as `format` with the -o text
-// `options` writes besides `target` itself (FormatDriver::sibling_outputs:
-// a vmdk monolithicFlat's extent), created as outputs after device 0 and
-// every root (DeviceTable::OpenSiblingOutput). The host reads the options
-// only to learn the names; the guest parses them again and reports their
-// errors (none is opened for options it refuses). False with *error set
-// when one cannot be created.
+// `options` and `size` bytes (absent: the options' size) writes besides `target` itself
+// (FormatDriver::sibling_outputs: a vmdk monolithicFlat's extent, a split
+// vmdk's extent per 2 GiB), created as outputs after device 0 and every
+// root (DeviceTable::OpenSiblingOutput). The host reads the options only
+// to learn the names; the guest parses them again and reports their errors
+// (none is opened for options it refuses, nor for a disk of more files
+// than the host makes: the guest refuses it). False with *error set when
+// one cannot be created.
 bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
-                        const std::string& options, const std::string& target, DeviceTable* devices,
-                        std::string* error);
+                        const std::string& options, const std::string& target,
+                        std::optional<uint64_t> size, DeviceTable* devices, std::string* error);
+
+// Whether a target of `format` and `options` named `target` is several
+// files (FormatDriver::sibling_outputs names some for a disk of a sector):
+// convert, which does not know the size, asks the guest for it first.
+bool HasSiblingOutputs(const GlobalOptions& global, const std::string& format,
+                       const std::string& options, const std::string& target);
 
 // The files beside `target`, an image of `format` the command writes in
 // place (convert -n), that its writes may change as the format names them

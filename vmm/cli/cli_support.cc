@@ -228,11 +228,20 @@ bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& confi
   return true;
 }
 
-bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
-                        const std::string& options, const std::string& target, DeviceTable* devices,
-                        std::string* error) {
+static_assert(DeviceTable::kMaxOutputs == kMaxSiblingOutputs + 1,
+              "the host makes every file a format names beside its target");
+
+namespace {
+
+// FormatDriver::sibling_outputs of `format` for a create of `options` and
+// `size` bytes (absent: the options' size, else 0) named `target`, into
+// *names: how many files there are (more than names->size() when the
+// driver names too many to make).
+size_t SiblingOutputNames(const GlobalOptions& global, const std::string& format,
+                          const std::string& options, const std::string& target,
+                          std::optional<uint64_t> size, std::vector<SiblingName>* names) {
   const FormatDriver* driver = FindFormatDriverByName(format.data(), format.size());
-  if (driver == nullptr || driver->sibling_outputs == nullptr) return true;
+  if (driver == nullptr || driver->sibling_outputs == nullptr) return 0;
   std::vector<uint8_t> arena_buffer(2 * options.size() + 65536);
   Arena arena(arena_buffer.data(), arena_buffer.size());
   auto parsed = std::make_unique<ParsedMeasureOptions>();
@@ -240,11 +249,32 @@ bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
   if (!ParseMeasureOptions(driver->format, options.data(), options.size(), global.compat, arena,
                            parsed.get(), &bad)
            .ok()) {
-    return true;  // the guest refuses them in qemu's words
+    return 0;  // the guest refuses them in qemu's words
   }
-  SiblingName names[DeviceTable::kMaxOutputs - 1];
-  const size_t count = driver->sibling_outputs(*parsed, MeasureText{target.data(), target.size()},
-                                               names, sizeof(names) / sizeof(names[0]));
+  if (!size) {
+    const MeasureOptionValue& option = parsed->Get(MeasureOptionKey::kSize);
+    size = option.present ? option.number : 0;
+  }
+  names->resize(DeviceTable::kMaxOutputs - 1);
+  return driver->sibling_outputs(*parsed, MeasureText{target.data(), target.size()}, *size,
+                                 names->data(), names->size());
+}
+
+}  // namespace
+
+bool HasSiblingOutputs(const GlobalOptions& global, const std::string& format,
+                       const std::string& options, const std::string& target) {
+  std::vector<SiblingName> names;
+  return SiblingOutputNames(global, format, options, target, /*size=*/512, &names) > 0;
+}
+
+bool OpenSiblingOutputs(const GlobalOptions& global, const std::string& format,
+                        const std::string& options, const std::string& target,
+                        std::optional<uint64_t> size, DeviceTable* devices, std::string* error) {
+  std::vector<SiblingName> names;
+  const size_t count = SiblingOutputNames(global, format, options, target, size, &names);
+  // Too many to make: none is made, and the guest refuses the disk.
+  if (count > names.size()) return true;
   for (size_t i = 0; i < count; ++i) {
     if (!devices->OpenSiblingOutput(std::string(names[i].text, names[i].length), error)) {
       return false;
@@ -257,9 +287,9 @@ bool OpenSiblingsInPlace(const std::string& format, const std::string& target, D
                          std::string* error) {
   const FormatDriver* driver = FindFormatDriverByName(format.data(), format.size());
   if (driver == nullptr || driver->siblings_in_place == nullptr) return true;
-  SiblingName names[DeviceTable::kMaxOutputs - 1];
-  const size_t count = driver->siblings_in_place(MeasureText{target.data(), target.size()}, names,
-                                                 sizeof(names) / sizeof(names[0]));
+  std::vector<SiblingName> names(2 * DeviceTable::kMaxOutputs);
+  const size_t count = driver->siblings_in_place(MeasureText{target.data(), target.size()},
+                                                 names.data(), names.size());
   for (size_t i = 0; i < count; ++i) {
     if (!devices->OpenSiblingInPlace(std::string(names[i].text, names[i].length), error)) {
       return false;

@@ -15,10 +15,15 @@ bool ReadConvertView(const DecodedResult& result, ConvertView* out, std::string*
   f.Bool(kTagNoOutput, "no output", &no_output);
   f.U64(kTagWritten, "bytes written", &out->written);
   f.Text(kTagWarning, "warning", &out->warning);
+  f.U64(kTagSize, "target size", &out->size);
   if (!f.Done()) return false;
   out->no_output = no_output.value_or(false);
   if (out->no_output == out->written.has_value()) {
     *error = "the result has neither or both of the bytes written and the missing output";
+    return false;
+  }
+  if (out->no_output != out->size.has_value()) {
+    *error = "the result has a target size without the missing output, or not with it";
     return false;
   }
   return true;

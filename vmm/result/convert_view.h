@@ -16,6 +16,8 @@ struct ConvertView {
   bool no_output = false;
   // The guest bytes written (unset with no_output).
   std::optional<uint64_t> written;
+  // With no_output only: the size in bytes the target would have had.
+  std::optional<uint64_t> size;
   // What qemu-img printed on stderr before it went on, each line with its
   // newline.
   std::optional<std::string> warning;

@@ -122,7 +122,9 @@ class DeviceTable {
   // it so far) within the write limit.
   bool WithinWriteLimit(uint32_t device, uint64_t end) const;
 
-  static constexpr size_t kMaxOutputs = 4;
+  // Device 0 and the files beside it (engine's kMaxSiblingOutputs: a split
+  // vmdk of up to 512 GiB, an extent per 2 GiB).
+  static constexpr size_t kMaxOutputs = 257;
 
   // kOpen from the guest on behalf of root `root`: resolves `name` against
   // that root's directory (kImageDirectory) and opens it by the audited

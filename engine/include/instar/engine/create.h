@@ -90,6 +90,10 @@ struct CreateRequest {
 // The name of a file beside the target that a create writes besides the
 // target itself (FormatDriver::sibling_outputs): a base name, in the
 // target's directory.
+// The most files one image has beside its target, for the host to create
+// (FormatDriver::sibling_outputs; a split vmdk's extents, 2 GiB each).
+constexpr size_t kMaxSiblingOutputs = 256;
+
 struct SiblingName {
   static constexpr size_t kCapacity = 256;  // NAME_MAX and its NUL
   char text[kCapacity] = {};

@@ -146,14 +146,16 @@ struct FormatDriver {
   // image creation").
   Status (*create)(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                    Arena& arena, MeasureError* error) = nullptr;
-  // The files a create of `options` writes beside the target named
-  // `target_name` (a vmdk monolithicFlat's `-flat` extent), each a base
-  // name in the target's directory, into out[0, capacity); returns how
-  // many (at most capacity). The host creates them as outputs before the
-  // run (DeviceTable::OpenSiblingOutput), and the create hook reaches them
+  // The files a create of `options` and `size` bytes writes beside the
+  // target named `target_name` (a vmdk monolithicFlat's `-flat` extent, a
+  // split vmdk's extent per 2 GiB), each a base name in the target's
+  // directory, into out[0, capacity); returns how many there are. When
+  // that is more than capacity, out holds nothing of use (the create hook
+  // refuses such a disk). The host creates them as outputs before the run
+  // (DeviceTable::OpenSiblingOutput), and the create hook reaches them
   // through WritableDevice::OpenSibling(). Null: the image is one file.
   size_t (*sibling_outputs)(const ParsedMeasureOptions& options, MeasureText target_name,
-                            SiblingName* out, size_t capacity) = nullptr;
+                            uint64_t size, SiblingName* out, size_t capacity) = nullptr;
   // The files beside an existing image named `target_name` that a write
   // into it in place may change, as this format names them (a vmdk's
   // `-flat` extent; `convert -n`): the host opens those that exist for

@@ -191,7 +191,9 @@ constexpr uint64_t kMaxTransfer = 2u << 20;
 constexpr uint64_t kMaxResult = 1u << 20;  // bytes in the one kEmit
 constexpr uint64_t kMaxName = 4096;        // bytes in a kOpen name
 constexpr uint64_t kMaxLog = 4096;         // bytes per kLog/kAbort
-constexpr uint32_t kMaxDevices = 64;       // open devices per run
+// Open devices per run: a split vmdk target's 257 files and the sources
+// (64 before version 15).
+constexpr uint32_t kMaxDevices = 384;
 // The process backend's shared memory: the data window, room for the
 // largest payload either way (kMaxTransfer, kMaxResult) from a buffer
 // outside the arena, then the helper's arena.
@@ -205,7 +207,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 14;
+constexpr uint32_t kAbiVersion = 15;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.

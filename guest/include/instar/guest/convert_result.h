@@ -5,7 +5,10 @@
 //   kTagNoOutput  bool, true: the run stopped where bdrv_create() would
 //                 have created the target, which the host could not
 //                 create (abi::kConvertNoOutput); the host words the
-//                 error. Alone, when present.
+//                 error. Only with kTagSize (and the warning).
+//   kTagSize      u64, beside kTagNoOutput: the size in bytes the target
+//                 would have had (the host names the files of a target
+//                 of several files from it: FormatDriver::sibling_outputs).
 //   kTagWritten   u64: the guest bytes written to the target (data and
 //                 compressed clusters; zeros skipped are not counted).
 //   kTagWarning   bytes, optional, beside either: lines qemu-img printed on
@@ -24,6 +27,7 @@ namespace instar::convert_result {
 constexpr uint16_t kTagNoOutput = 16;
 constexpr uint16_t kTagWritten = 17;
 constexpr uint16_t kTagWarning = 18;
+constexpr uint16_t kTagSize = 19;
 
 }  // namespace instar::convert_result
 
