@@ -329,6 +329,16 @@ Status ReadGuest(Image& image, uint64_t offset, uint64_t length, uint8_t* out,
   return ReadLayer(image, offset, length, out, compat, scratch, 0);
 }
 
+Status ReadBackingGuest(Image& image, uint64_t offset, uint64_t length, uint8_t* out,
+                        const QemuVersion& compat, Arena& scratch) {
+  const uint64_t size = image.VirtualSize();
+  uint64_t inside = offset < size ? size - offset : 0;
+  if (inside > length) inside = length;
+  if (inside > 0) INSTAR_RETURN_IF_ERROR(ReadGuest(image, offset, inside, out, compat, scratch));
+  FillBytes(out + inside, 0, static_cast<size_t>(length - inside));
+  return Status::Ok();
+}
+
 CompareOutcome CompareImages(Image& a, Image& b, bool strict, const QemuVersion& compat,
                              uint8_t* buffer1, uint8_t* buffer2, Arena& scratch) {
   Image* images[2] = {&a, &b};

@@ -188,6 +188,12 @@ size_t FormatMeasureError(const MeasureError& error, char* out, size_t capacity)
     case MeasureErrorKind::kVmdkFlatBacking:
       Line(w, "Flat image can't have backing file");
       break;
+    case MeasureErrorKind::kVmdkBackingNotVmdk:
+      Line(w, "Invalid backing file format: ", s, ". Must be vmdk");
+      break;
+    case MeasureErrorKind::kVmdkBackingOpen:
+      Line(w, "Could not open '", s, "': ", error.detail);
+      break;
     case MeasureErrorKind::kVmdkFlatZeroedGrain:
       Line(w, "Flat image can't enable zeroed grain");
       break;

@@ -175,10 +175,8 @@ Status ResolveVmdkOptions(const ParsedMeasureOptions& options, VmdkTargetOptions
     return MeasureFailure(error, MeasureErrorKind::kVmdkFlatZeroedGrain,
                           "flat vmdk with zeroed grain");
   }
-  if (has_backing) {
-    return NotSupportedFailure(error,
-                               "vmdk targets with a backing file are not supported by measure");
-  }
+  out->has_backing = has_backing;
+  if (has_backing) out->backing_file = options.Get(K::kBackingFile).text;
   return Status::Ok();
 }
 

@@ -520,16 +520,8 @@ Status Qcow2Writer::ReadCow(uint64_t entry, uint64_t offset, uint64_t length, ui
     FillBytes(out, 0, length);
     return Status::Ok();
   }
-  // A read of the backing file past its end is zeros (qemu's block layer
-  // pads it).
-  const uint64_t size = backing_->VirtualSize();
-  uint64_t inside = offset < size ? size - offset : 0;
-  if (inside > length) inside = length;
-  if (inside > 0) {
-    INSTAR_RETURN_IF_ERROR(ReadGuest(*backing_, offset, inside, out, compat_, *arena_));
-  }
-  FillBytes(out + inside, 0, length - inside);
-  for (uint64_t i = 0; i < inside; ++i) {
+  INSTAR_RETURN_IF_ERROR(ReadBackingGuest(*backing_, offset, length, out, compat_, *arena_));
+  for (uint64_t i = 0; i < length; ++i) {
     if (out[i] != 0) {
       *zero = false;
       break;

@@ -69,11 +69,17 @@
 // host created every file before the run (VmdkSiblingOutputs, which needs
 // the size); a disk of size 0 has none.
 //
-// A backing file is NotSupported (qemu reads the parent's CID).
+// A backing file (qemu's vmdk_co_do_create() opens it itself, as
+// CreateRequest::backing_opener does): it must be a vmdk, whose CID the
+// descriptor takes as parentCID, and a line parentFileNameHint="<the
+// option's text>" follows createType (in place of the empty line). A flat
+// subformat with one is refused in qemu's words (the options' check).
 #include "vmdk/vmdk_create.h"
 
 #include "instar/engine/bytes.h"
+#include "instar/engine/image.h"
 #include "instar/engine/text_builder.h"
+#include "instar/engine/vmdk.h"
 #include "measure/measure_internal.h"
 #include "vmdk/vmdk_text.h"
 
@@ -172,18 +178,35 @@ MeasureText BaseName(MeasureText name) {
   return MeasureText{name.data + start, name.length - start};
 }
 
+// The parent a backing file gives the descriptor: its CID, and the name
+// as the option gave it (parentFileNameHint). Without one, ffffffff and
+// no line.
+struct Parent {
+  uint32_t cid = 0xffffffff;
+  MeasureText hint;
+};
+
+void AppendHex(uint32_t value, TextBuilder& text) {
+  char digits[8];
+  const size_t n = PrintHex32(value, digits);
+  for (size_t i = 0; i < n; ++i) text.Append(digits[i]);
+}
+
 // vmdk_co_do_create()'s descriptor, into `text`, in three parts: the head,
 // an extent line per extent, the disk data base.
 void AppendDescriptorHead(const CreateRequest& request, const VmdkTargetOptions& options,
-                          TextBuilder& text) {
-  const uint32_t cid = LoadLE32(request.random);
+                          const Parent& parent, TextBuilder& text) {
   text.Append("# Disk DescriptorFile\nversion=1\nCID=");
-  char digits[8];
-  const size_t n = PrintHex32(cid, digits);
-  for (size_t i = 0; i < n; ++i) text.Append(digits[i]);
-  text.Append("\nparentCID=ffffffff\ncreateType=\"")
+  AppendHex(LoadLE32(request.random), text);
+  text.Append("\nparentCID=");
+  AppendHex(parent.cid, text);
+  text.Append("\ncreateType=\"")
       .Append(kSubformatNames[static_cast<size_t>(options.subformat)])
-      .Append("\"\n\n# Extent description\n");
+      .Append("\"\n");
+  if (parent.hint.length > 0) {
+    text.Append("parentFileNameHint=\"").Append(parent.hint.data, parent.hint.length).Append("\"");
+  }
+  text.Append("\n# Extent description\n");
 }
 
 void AppendExtentLine(uint64_t size, bool flat, MeasureText name, TextBuilder& text) {
@@ -308,8 +331,8 @@ Status CreateExtentFile(WritableDevice& file, uint64_t size, const VmdkTargetOpt
 // monolithicFlat and the split subformats: the extent files in order,
 // then the descriptor file (the target), in qemu's order.
 Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions& options,
-                           uint64_t size, WritableDevice& device, const QemuVersion& compat,
-                           Arena& arena, MeasureError* error) {
+                           const Parent& parent, uint64_t size, WritableDevice& device,
+                           const QemuVersion& compat, Arena& arena, MeasureError* error) {
   const uint64_t count = ExtentFileCount(options.subformat, size);
   if (count > kMaxSiblingOutputs) {
     return measure_internal::NotSupportedFailure(
@@ -321,6 +344,7 @@ Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions
   const size_t mark = arena.Mark();
   auto* scratch = static_cast<uint8_t*>(arena.Allocate(kScratchSize));
   const size_t capacity = 1024 + options.hw_version.length + options.tools_version.length +
+                          parent.hint.length +
                           static_cast<size_t>(count) * (SiblingName::kCapacity + 32);
   auto* descriptor = static_cast<char*>(arena.Allocate(capacity));
   auto* name = arena.New<SiblingName>();
@@ -329,7 +353,7 @@ Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions
     return Status::NoSpace("no memory for the vmdk descriptor");
   }
   TextBuilder text(descriptor, capacity);
-  AppendDescriptorHead(request, options, text);
+  AppendDescriptorHead(request, options, parent, text);
   Status status = Status::Ok();
   uint64_t created = 0;
   for (uint64_t index = 1; index <= count && status.ok(); ++index) {
@@ -350,6 +374,51 @@ Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions
   if (status.ok()) status = device.Truncate(text.length());
   arena.Reset(mark);
   return status;
+}
+
+// vmdk_co_do_create() with a backing file: the file opened (its name
+// joined to the target's directory, as bdrv_get_full_backing_filename_
+// from_filename() joins them, in the error), refused unless it is a vmdk,
+// and its CID read.
+Status ReadParent(const CreateRequest& request, MeasureText name, Arena& arena, Parent* out,
+                  MeasureError* error) {
+  if (request.backing_opener == nullptr) {
+    return measure_internal::NotSupportedFailure(error,
+                                                 "instar cannot read a vmdk backing file here");
+  }
+  const char* why = "";
+  Result<Image*> opened = request.backing_opener->Open(name, &why);
+  if (!opened.ok()) {
+    size_t directory = 0;
+    if (name.length == 0 || name.data[0] != '/') {
+      directory = request.target_name.length;
+      while (directory > 0 && request.target_name.data[directory - 1] != '/') --directory;
+    }
+    char* full = arena.AllocateArray<char>(directory + name.length);
+    if (full == nullptr) return Status::NoSpace("no memory for the backing file's name");
+    CopyBytes(full, request.target_name.data, directory);
+    CopyBytes(full + directory, name.data, name.length);
+    *error = MeasureError();
+    error->kind = MeasureErrorKind::kVmdkBackingOpen;
+    error->target = ImageFormat::kVmdk;
+    error->subject = MeasureText{full, directory + name.length};
+    error->detail = why;
+    return opened.status();
+  }
+  Image& image = **opened;
+  if (image.format() != ImageFormat::kVmdk) {
+    const char* format = ImageFormatName(image.format());
+    *error = MeasureError();
+    error->kind = MeasureErrorKind::kVmdkBackingNotVmdk;
+    error->target = ImageFormat::kVmdk;
+    size_t length = 0;
+    while (format[length] != '\0') ++length;
+    error->subject = MeasureText{format, length};
+    return Status::InvalidArgument("the vmdk backing file is not a vmdk");
+  }
+  out->cid = static_cast<const VmdkImage&>(image).cid();
+  out->hint = name;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -408,12 +477,10 @@ bool QemuRefusesCreatedImage(const ParsedMeasureOptions& parsed, uint64_t reques
 Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                   Arena& arena, MeasureError* error) {
   VmdkTargetOptions options;
-  const Status resolved = ResolveVmdkOptions(*request.options, &options, error);
-  if (!resolved.ok()) {
-    if (error->kind == MeasureErrorKind::kNotSupported) {
-      error->detail = "instar cannot create a vmdk image with a backing file";
-    }
-    return resolved;
+  INSTAR_RETURN_IF_ERROR(ResolveVmdkOptions(*request.options, &options, error));
+  Parent parent;
+  if (options.has_backing) {
+    INSTAR_RETURN_IF_ERROR(ReadParent(request, options.backing_file, arena, &parent, error));
   }
   // vmdk_co_create_opts() rounds the size up to a sector.
   uint64_t size;
@@ -422,22 +489,22 @@ Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const Qe
     return measure_internal::NotSupportedFailure(error, "vmdk size out of range");
   }
   if (Flat(options.subformat) || Split(options.subformat)) {
-    return CreateDescribedVmdk(request, options, size, device, compat, arena, error);
+    return CreateDescribedVmdk(request, options, parent, size, device, compat, arena, error);
   }
   const MeasureText base = BaseName(request.target_name);
   const ExtentLayout layout = MakeExtentLayout(size);
 
   const size_t mark = arena.Mark();
   auto* scratch = static_cast<uint8_t*>(arena.Allocate(kScratchSize));
-  const size_t descriptor_capacity =
-      1024 + request.target_name.length + options.hw_version.length + options.tools_version.length;
+  const size_t descriptor_capacity = 1024 + request.target_name.length + options.hw_version.length +
+                                     options.tools_version.length + parent.hint.length;
   auto* descriptor = static_cast<char*>(arena.Allocate(descriptor_capacity));
   if (scratch == nullptr || descriptor == nullptr) {
     arena.Reset(mark);
     return Status::NoSpace("no memory for the vmdk writer's buffers");
   }
   TextBuilder text(descriptor, descriptor_capacity);
-  AppendDescriptorHead(request, options, text);
+  AppendDescriptorHead(request, options, parent, text);
   AppendExtentLine(size, /*flat=*/false, base, text);
   AppendDescriptorTail(options, size, compat, text);
 

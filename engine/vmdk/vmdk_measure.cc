@@ -213,6 +213,10 @@ Status PredictVmdkSize(const MeasureRequest& request, uint64_t virtual_size, Mea
   const ParsedMeasureOptions& options = *request.options;
   VmdkTargetOptions vmdk;
   INSTAR_RETURN_IF_ERROR(ResolveVmdkOptions(options, &vmdk, error));
+  if (vmdk.has_backing) {
+    return NotSupportedFailure(error,
+                               "vmdk targets with a backing file are not supported by measure");
+  }
   // vmdk_co_create_opts() rounds the size up to a sector.
   uint64_t size;
   if (!CheckedAlignUp(virtual_size, 512, &size) || size > static_cast<uint64_t>(INT64_MAX)) {

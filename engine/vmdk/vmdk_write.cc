@@ -2,7 +2,7 @@
 // (allocate = true), get_whole_cluster, vmdk_write_extent, vmdk_L2update,
 // vmdk_write_cid and vmdk_co_pwritev_compressed, the same in every release
 // of the matrix (5.2 to 11.1), for the images our create hook makes, of
-// every subformat, without a parent: monolithicSparse and streamOptimized
+// every subformat, over a parent or not: monolithicSparse and streamOptimized
 // (one hosted sparse extent in the image file), monolithicFlat (one flat
 // extent in a file of its own), twoGbMaxExtentSparse and
 // twoGbMaxExtentFlat (a sparse or flat extent per 2 GiB, each in a file
@@ -22,10 +22,12 @@
 //  * Otherwise the grain goes at next_cluster_sector: at open, the image
 //    extent file's length in sectors rounded up to whole grains (each
 //    extent has its own); each allocation moves it by a grain. The grain
-//    is written whole, as get_whole_cluster writes it without a parent:
-//    zeros before and after the piece, then the piece. Then the grain's sector goes into the grain
-//    table entry, and into the same entry of the redundant grain table (the one the redundant
-//    directory names), little endian.
+//    is written whole, as get_whole_cluster writes it: before and after
+//    the piece, zeros, or with a parent (the backing file, whose CID must
+//    be the image's parentCID) the parent's bytes at the grain's offset
+//    within its extent, unless the grain was a zeroed one; then the piece. Then the grain's sector
+//    goes into the grain table entry, and into the same entry of the redundant grain table (the one
+//    the redundant directory names), little endian.
 // A compressed write (vmdk_co_pwritev_compressed) is an ordinary write.
 //
 // streamOptimized (a compressed extent with markers). Every write, with or
@@ -79,6 +81,7 @@
 
 #include "core/write_batch.h"
 #include "instar/engine/bytes.h"
+#include "instar/engine/compare.h"
 #include "instar/engine/deflate.h"
 #include "instar/engine/vmdk.h"
 #include "vmdk/vmdk_text.h"
@@ -89,8 +92,9 @@ namespace {
 
 constexpr size_t kDescriptorBytes = 20 * 512;  // qemu's DESC_SIZE
 constexpr uint64_t kMaxExtentSectors = uint64_t{1} << 32;
-constexpr uint32_t kZeroedGrain = 1;      // VMDK_GTE_ZEROED
-constexpr size_t kGrainMarkerBytes = 12;  // VmdkGrainMarker: lba, size
+constexpr uint32_t kZeroedGrain = 1;       // VMDK_GTE_ZEROED
+constexpr size_t kGrainMarkerBytes = 12;   // VmdkGrainMarker: lba, size
+constexpr uint64_t kZerosBytes = 1 << 20;  // WriteZeroes()' writes of zeros
 
 // What vmdk_pwritev prints (error_report()) before it fails with EIO.
 constexpr char kAllocatedStreamGrain[] = "Could not write to allocated cluster for streamOptimized";
@@ -182,7 +186,8 @@ class VmdkWriter final : public ImageWriter {
  public:
   VmdkWriter(WritableDevice& device, const VmdkImage& image, ExtentState* extents,
              const WriterEntropy& entropy, const QemuVersion& compat, uint8_t* grain,
-             char* descriptor, char* tail, const StreamBuffers& stream)
+             size_t zeros_bytes, uint64_t zero_alignment, char* descriptor, char* tail,
+             const StreamBuffers& stream)
       : device_(device),
         compat_(compat),
         batch_(device),
@@ -192,14 +197,22 @@ class VmdkWriter final : public ImageWriter {
         descriptor_offset_(image.descriptor_offset()),
         new_cid_(LoadLE32(entropy.random)),
         grain_(grain),
+        zeros_bytes_(zeros_bytes),
+        zero_alignment_(zero_alignment > 512 ? zero_alignment : 512),
         descriptor_(descriptor),
         tail_(tail),
         stream_(stream) {}
 
   // The batch's buffer, and the held tables, of `table_bytes` (the
-  // largest sparse extent's).
-  bool Init(Arena& arena, size_t table_bytes) {
+  // largest sparse extent's); with `parent` (the backing file), a grain's
+  // buffer for what is copied from it.
+  bool Init(Arena& arena, size_t table_bytes, Image* parent, size_t grain_bytes) {
     arena_ = &arena;
+    parent_ = parent;
+    if (parent != nullptr && grain_bytes > 0) {
+      cow_ = arena.AllocateArray<uint8_t>(grain_bytes);
+      if (cow_ == nullptr) return false;
+    }
     if (table_bytes > 0) {
       gt_ = arena.AllocateArray<uint8_t>(table_bytes);
       rgt_ = arena.AllocateArray<uint8_t>(table_bytes);
@@ -244,12 +257,50 @@ class VmdkWriter final : public ImageWriter {
       offset += room;
       data += room;
       length -= static_cast<size_t>(room);
-      if (!cid_updated_) {
-        INSTAR_RETURN_IF_ERROR(batch_.Flush());
-        INSTAR_RETURN_IF_ERROR(
-            WriteDescriptorCid(device_, descriptor_offset_, new_cid_, compat_, descriptor_, tail_));
-        cid_updated_ = true;
+      INSTAR_RETURN_IF_ERROR(UpdateCidOnce());
+    }
+    return Status::Ok();
+  }
+
+  // blk_co_pwrite_zeroes() as the block layer runs it on vmdk
+  // (bdrv_co_do_pwrite_zeroes): cut at the grain alignment (a head up to
+  // the first aligned offset, the aligned middle, the tail), each piece
+  // first to vmdk_co_pwrite_zeroes, which marks whole grains zeroed in
+  // their tables when every one of the piece is a whole grain of a sparse
+  // extent with zeroed grains (a dry run first), and otherwise refuses
+  // (ENOTSUP); then the fallback, zeros written as data, 16 MiB at a time
+  // (MAX_BOUNCE_BUFFER), each write as Write() makes it.
+  Status WriteZeroes(uint64_t offset, uint64_t length) override {
+    if (finished_) return Status::InvalidArgument("vmdk: write after the image was closed");
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+      return Status::InvalidArgument("vmdk: write past the end of the virtual disk");
+    }
+    constexpr uint64_t kMaxBounce = uint64_t{16} << 20;
+    uint64_t head = offset % zero_alignment_;
+    const uint64_t tail = end % zero_alignment_;
+    while (length > 0) {
+      uint64_t n = length;
+      if (head != 0) {
+        n = length < zero_alignment_ - head ? length : zero_alignment_ - head;
+        if (n > kMaxBounce) n = kMaxBounce;
+        head = (head + n) % zero_alignment_;
+      } else if (tail != 0 && n > zero_alignment_) {
+        n -= tail;
       }
+      INSTAR_ASSIGN_OR_RETURN(const bool zeroed, MarkZeroed(offset, n, /*dry_run=*/true));
+      if (zeroed) {
+        INSTAR_RETURN_IF_ERROR(MarkZeroed(offset, n, /*dry_run=*/false).status());
+      } else {
+        if (n > kMaxBounce) n = kMaxBounce;
+        for (uint64_t done = 0; done < n;) {
+          const uint64_t chunk = n - done < zeros_bytes_ ? n - done : zeros_bytes_;
+          INSTAR_RETURN_IF_ERROR(Write(offset + done, grain_, static_cast<size_t>(chunk)));
+          done += chunk;
+        }
+      }
+      offset += n;
+      length -= n;
     }
     return Status::Ok();
   }
@@ -310,6 +361,46 @@ class VmdkWriter final : public ImageWriter {
     if (e.file == nullptr) INSTAR_RETURN_IF_ERROR(OpenExtent(e));
     INSTAR_RETURN_IF_ERROR(batch_.SwitchTo(*e.file));
     active_ = i;
+    return Status::Ok();
+  }
+
+  // vmdk_pwritev(zeroed = true) over [offset, offset + length): false
+  // (qemu's ENOTSUP) unless every piece is a whole grain of a sparse,
+  // uncompressed extent with zeroed grains; a dry run changes nothing,
+  // else each grain's table entry not zeroed yet becomes 1 (an allocated
+  // grain's too: qemu drops it), and the CID follows the first piece.
+  Result<bool> MarkZeroed(uint64_t offset, uint64_t length, bool dry_run) {
+    while (length > 0) {
+      INSTAR_RETURN_IF_ERROR(Activate(offset));
+      ExtentState& e = extents_[active_];
+      const VmdkExtent& extent = *e.extent;
+      const uint64_t grain_bytes = extent.cluster_sectors * 512;
+      const uint64_t at = offset - e.start;
+      if (extent.kind == VmdkExtentKind::kFlat || extent.compressed || !extent.has_zero_grain ||
+          at % grain_bytes != 0 || length < grain_bytes || e.end - offset < grain_bytes) {
+        return false;
+      }
+      if (!dry_run) {
+        uint64_t entry_offset;
+        uint32_t grain_sector;
+        INSTAR_RETURN_IF_ERROR(LookUp(e, at, &entry_offset, &grain_sector));
+        if (grain_sector != kZeroedGrain) UpdateTables(kZeroedGrain);
+        INSTAR_RETURN_IF_ERROR(UpdateCidOnce());
+      }
+      offset += grain_bytes;
+      length -= grain_bytes;
+    }
+    return true;
+  }
+
+  // vmdk_write_cid() after the first piece written since the image was
+  // opened.
+  Status UpdateCidOnce() {
+    if (cid_updated_) return Status::Ok();
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
+    INSTAR_RETURN_IF_ERROR(
+        WriteDescriptorCid(device_, descriptor_offset_, new_cid_, compat_, descriptor_, tail_));
+    cid_updated_ = true;
     return Status::Ok();
   }
 
@@ -375,11 +466,24 @@ class VmdkWriter final : public ImageWriter {
     const uint64_t grain_bytes = e.extent->cluster_sectors * 512;
     *grain_offset = e.next_sector * 512;
     e.next_sector += e.extent->cluster_sectors;
-    // get_whole_cluster(): zeros around the piece the caller writes.
-    if (skip_start > 0) INSTAR_RETURN_IF_ERROR(batch_.Write(*grain_offset, grain_, skip_start));
+    // get_whole_cluster(): around the piece the caller writes, the
+    // parent's bytes (at the grain's offset within the extent, as qemu
+    // reads them) unless the grain was a zeroed one, else zeros.
+    const bool zeroed = e.extent->has_zero_grain && grain_sector == kZeroedGrain;
+    const uint8_t* around = grain_;
+    if (parent_ != nullptr && !zeroed) {
+      const uint64_t grain_start = at - at % grain_bytes;
+      INSTAR_RETURN_IF_ERROR(
+          ReadBackingGuest(*parent_, grain_start, skip_start, cow_, compat_, *arena_));
+      INSTAR_RETURN_IF_ERROR(ReadBackingGuest(*parent_, grain_start + skip_end,
+                                              grain_bytes - skip_end, cow_ + skip_end, compat_,
+                                              *arena_));
+      around = cow_;
+    }
+    if (skip_start > 0) INSTAR_RETURN_IF_ERROR(batch_.Write(*grain_offset, around, skip_start));
     if (skip_end < grain_bytes) {
       INSTAR_RETURN_IF_ERROR(
-          batch_.Write(*grain_offset + skip_end, grain_, grain_bytes - skip_end));
+          batch_.Write(*grain_offset + skip_end, around + skip_end, grain_bytes - skip_end));
     }
     e.written_end = *grain_offset + grain_bytes;
     pending_entry_ = entry_offset;
@@ -491,11 +595,17 @@ class VmdkWriter final : public ImageWriter {
   const uint64_t virtual_size_;
   const uint64_t descriptor_offset_;
   const uint32_t new_cid_;
-  const uint8_t* const grain_;  // the largest grain's bytes of zeros
+  const uint8_t* const grain_;  // zeros_bytes_ of zeros (no fewer than a grain's)
+  const size_t zeros_bytes_;
+  // bl.pwrite_zeroes_alignment (vmdk_refresh_limits): the largest sparse
+  // extent's grain, at least a sector.
+  const uint64_t zero_alignment_;
   char* const descriptor_;      // kDescriptorBytes
   char* const tail_;            // kDescriptorBytes
   const StreamBuffers stream_;  // a streamOptimized image's; else empty
-  Arena* arena_ = nullptr;      // the extents' files and directories
+  Arena* arena_ = nullptr;      // the extents' files and directories, parent reads
+  Image* parent_ = nullptr;     // the backing file, opened, or null
+  uint8_t* cow_ = nullptr;      // a grain's bytes from the parent
   size_t active_ = SIZE_MAX;    // the extent written last
   uint64_t pending_entry_ = 0;  // a new grain's table entry, or 0
   uint64_t pending_l2_index_ = 0;
@@ -533,13 +643,29 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
                                     Arena& arena) {
   const auto& vmdk = static_cast<const VmdkImage&>(image);
   static constexpr char kWhat[] =
-      "vmdk: writing is for an image of the subformats qemu-img creates, without a parent";
+      "vmdk: writing is for an image of the subformats qemu-img creates";
   // A descriptor-file disk of size 0 (qemu-img aborts on it in
   // vmdk_co_get_info).
   if (vmdk.extent_count() == 0) {
     return Status::NotSupported("vmdk: an image of no extents has nothing to write to");
   }
-  if (vmdk.HasBacking()) return Status::NotSupported(kWhat);
+  // A parent: copy-on-write reads it (get_whole_cluster), once its CID is
+  // the image's parentCID (vmdk_is_cid_valid(); otherwise qemu fails every
+  // write that allocates a grain).
+  Image* parent = nullptr;
+  if (vmdk.HasBacking()) {
+    parent = image.backing();
+    if (parent == nullptr) {
+      return Status::NotSupported(
+          "instar cannot write guest data to a vmdk image whose backing file is not open");
+    }
+    if (parent->format() != ImageFormat::kVmdk ||
+        static_cast<const VmdkImage*>(parent)->cid() != vmdk.parent_cid()) {
+      return Status::NotSupported(
+          "instar cannot write guest data to a vmdk image whose parent's CID is not its "
+          "parentCID");
+    }
+  }
   const size_t count = vmdk.extent_count();
   auto* extents =
       static_cast<ExtentState*>(arena.Allocate(count * sizeof(ExtentState), alignof(ExtentState)));
@@ -561,13 +687,16 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
     if (uint64_t{extent.gt_entries} * 4 > table_bytes)
       table_bytes = uint64_t{extent.gt_entries} * 4;
   }
-  auto* grain = static_cast<uint8_t*>(arena.Allocate(static_cast<size_t>(grain_bytes)));
+  // Zeros: a grain's, and no fewer than WriteZeroes() writes at a time.
+  const size_t zeros_bytes =
+      static_cast<size_t>(grain_bytes > kZerosBytes ? grain_bytes : kZerosBytes);
+  auto* grain = static_cast<uint8_t*>(arena.Allocate(zeros_bytes));
   char* descriptor = arena.AllocateArray<char>(kDescriptorBytes);
   char* tail = arena.AllocateArray<char>(kDescriptorBytes);
-  if ((grain_bytes > 0 && grain == nullptr) || descriptor == nullptr || tail == nullptr) {
+  if (grain == nullptr || descriptor == nullptr || tail == nullptr) {
     return Status::NoSpace("no memory for the vmdk writer");
   }
-  if (grain != nullptr) FillBytes(grain, 0, static_cast<size_t>(grain_bytes));
+  FillBytes(grain, 0, zeros_bytes);
   StreamBuffers stream;
   if (vmdk.extent(0).compressed) {
     stream.marker_capacity = kGrainMarkerBytes + 2 * static_cast<size_t>(grain_bytes);
@@ -579,9 +708,10 @@ Result<ImageWriter*> OpenVmdkWriter(Image& image, WritableDevice& device,
     stream.scratch = arena.New<Arena>(tables, kDeflateScratchBytes);
     if (stream.scratch == nullptr) return Status::NoSpace("no memory for the vmdk writer");
   }
-  auto* writer = arena.New<VmdkWriter>(device, vmdk, extents, entropy, compat, grain, descriptor,
-                                       tail, stream);
-  if (writer == nullptr || !writer->Init(arena, static_cast<size_t>(table_bytes))) {
+  auto* writer = arena.New<VmdkWriter>(device, vmdk, extents, entropy, compat, grain, zeros_bytes,
+                                       grain_bytes, descriptor, tail, stream);
+  if (writer == nullptr || !writer->Init(arena, static_cast<size_t>(table_bytes), parent,
+                                         static_cast<size_t>(grain_bytes))) {
     return Status::NoSpace("no memory for the vmdk writer");
   }
   return static_cast<ImageWriter*>(writer);

@@ -11,7 +11,8 @@ namespace instar::vmdk {
 
 // block/vmdk.c vmdk_pwritev and vmdk_co_pwritev_compressed over `image` (a
 // VmdkImage the reader opened over `device`), an image of a subformat our
-// create hook makes, without a parent: its hosted sparse extents (in the
+// create hook makes, over a parent (its backing file opened, with the CID
+// the image names) or not: its hosted sparse extents (in the
 // image file or beside it; one compressed extent with markers for
 // streamOptimized) and its flat extents (each in a file of its own, which
 // `device` opens with OpenSibling()); anything else is NotSupported. The

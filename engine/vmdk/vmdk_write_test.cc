@@ -28,6 +28,7 @@
 
 #include "instar/engine/bytes.h"
 #include "instar/engine/inflate.h"
+#include "testing/corpus.h"
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
 #include "testing/qemu_img.h"
@@ -556,6 +557,148 @@ TEST(VmdkWriteTest, SplitSubformatsMatchQemuIoByteForByte) {
     ASSERT_TRUE(testing::WriteSparseFile(ours, made.device.bytes()));
     EXPECT_EQ(testing::QemuImgCheck(qemu, "vmdk", ours, &output), 0) << output;
     EXPECT_EQ(testing::QemuImgCompare(qemu, "vmdk", theirs, "vmdk", ours, &output), 0) << output;
+  }
+}
+
+// A write of the overlay cases below: data of `pattern`, or, with
+// `zeroes`, qemu's write-zeroes (`write -z`).
+struct OverlayWrite {
+  uint64_t offset;
+  uint64_t length;
+  uint8_t pattern;
+  bool zeroes;
+};
+
+struct OverlayCase {
+  const char* name;
+  const char* options;  // the overlay's, beside its backing file
+  const char* size;
+  uint64_t base_size;
+  std::vector<GuestWrite> base_writes;
+  std::vector<OverlayWrite> writes;
+  std::vector<const char*> extents;  // the overlay's extent files, if any
+};
+
+// An image over a vmdk parent (what `qemu-img convert -B` writes): a new
+// grain's bytes around the piece written are the parent's
+// (get_whole_cluster), read at the grain's offset within its extent (so a
+// split image's second extent reads the parent's start), zeros past the
+// parent's end, zeros for a grain that was zeroed; write-zeroes marks
+// whole grains zeroed with zeroed_grain=on and is written as zeros
+// otherwise, as the block layer cuts it. Each case makes the parent with
+// qemu-img and qemu-io, the overlay with `qemu-img create -b` and one
+// qemu-io run of its writes; the writer, over qemu's empty overlay and the
+// same parent, must leave the same files.
+TEST(VmdkWriteTest, OverlayWritesMatchQemuIo) {
+  constexpr uint64_t k2G = uint64_t{1} << 31;
+  const std::vector<OverlayCase> cases = {
+      {"cow-reads-the-parent",
+       "",
+       "4M",
+       4 << 20,
+       {{0, 2 << 20, 0x11}},
+       {{1000, 2000, 0x21, false},
+        {(1 << 20) + 70000, 100000, 0x22, false},
+        {(3 << 20) + 5, 10, 0x23, false}},
+       {}},
+      {"past-the-parent-end",
+       "",
+       "8M",
+       1 << 20,
+       {{0, 1 << 20, 0x12}},
+       {{(1 << 20) - 4096, 8192, 0x24, false}, {5 << 20, 4096, 0, true}},
+       {}},
+      {"zeroes-as-data",
+       "",
+       "4M",
+       4 << 20,
+       {{0, 4 << 20, 0x13}},
+       {{4096, 8192, 0, true}, {65536, 131072, 0, true}, {300000, 400000, 0, true}},
+       {}},
+      {"zeroed-grains",
+       "zeroed_grain=on",
+       "4M",
+       4 << 20,
+       {{0, 4 << 20, 0x14}},
+       {{65536, 196608, 0, true},
+        {4096, 70000, 0, true},
+        {65536 + 100, 50, 0x25, false},
+        {(1 << 20) - 1000, (1 << 20) + 2000, 0, true}},
+       {}},
+      {"split-extents",
+       "subformat=twoGbMaxExtentSparse",
+       "3G",
+       4 << 20,
+       {{0, 4 << 20, 0x15}},
+       {{k2G - 100, 200, 0x26, false}, {k2G + (1 << 20) + 7, 9, 0x27, false}},
+       {"overlay-s001.vmdk", "overlay-s002.vmdk"}},
+  };
+  const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
+  ASSERT_FALSE(binaries.empty());
+  const QemuImgBinary& qemu = binaries[0];  // the system qemu-img, qemu-io's version
+  testing::ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  for (const OverlayCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string base_path = dir.File("base.vmdk");
+    const std::string path = dir.File("overlay.vmdk");
+    std::remove(base_path.c_str());
+    std::remove(path.c_str());
+    for (const char* extent : c.extents) std::remove(dir.File(extent).c_str());
+    std::string out;
+    ASSERT_EQ(
+        testing::QemuImgCreate(qemu, "vmdk", "", base_path, std::to_string(c.base_size), &out), 0)
+        << out;
+    ASSERT_EQ(testing::QemuIoWrites("vmdk", base_path, c.base_writes, &out), 0) << out;
+    std::string options = "backing_file=base.vmdk,backing_fmt=vmdk";
+    if (*c.options != '\0') options += std::string(",") + c.options;
+    ASSERT_EQ(testing::QemuImgCreate(qemu, "vmdk", options, path, c.size, &out), 0) << out;
+    testing::MemoryDevice overlay(testing::ReadWholeFile(path));
+    for (const char* extent : c.extents) {
+      overlay.AddSibling(extent).bytes() = testing::ReadWholeFile(dir.File(extent));
+    }
+    std::vector<std::string> argv = {testing::QemuIoFor(qemu), "-f", "vmdk"};
+    for (const OverlayWrite& w : c.writes) {
+      argv.push_back("-c");
+      const std::string range = std::to_string(w.offset) + " " + std::to_string(w.length);
+      argv.push_back(w.zeroes ? "write -q -z " + range
+                              : "write -q -P " + std::to_string(w.pattern) + " " + range);
+    }
+    argv.push_back(path);
+    ASSERT_EQ(testing::RunProgram(argv, &out), 0) << out;
+    const std::vector<uint8_t> expected = testing::ReadWholeFile(path);
+
+    testing::MemoryDevice base(testing::ReadWholeFile(base_path));
+    testing::MapOpener opener;
+    opener.Add("base.vmdk", &base);
+    for (const char* extent : c.extents) opener.Add(extent, overlay.sibling(extent));
+    std::vector<uint8_t> buffer(32 << 20);
+    Arena arena(buffer.data(), buffer.size());
+    const FormatDriver* driver = FindFormatDriver(ImageFormat::kVmdk);
+    OpenOptions open_options;
+    open_options.compat = qemu.version;
+    Result<Image*> image = driver->open(overlay, opener, arena, open_options);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
+    Result<ImageWriter*> writer = driver->open_writer(
+        **image, overlay, EntropyWithCid(FlatDescriptorCid(expected)), qemu.version, arena);
+    ASSERT_TRUE(writer.ok()) << writer.status().message();
+    for (const OverlayWrite& w : c.writes) {
+      if (w.zeroes) {
+        ASSERT_TRUE((*writer)->WriteZeroes(w.offset, w.length).ok());
+      } else {
+        const std::vector<uint8_t> data(w.length, w.pattern);
+        ASSERT_TRUE((*writer)->Write(w.offset, data.data(), data.size()).ok());
+      }
+    }
+    ASSERT_TRUE((*writer)->Finish().ok());
+    EXPECT_EQ(testing::FirstDifference(overlay.bytes(), expected, {}), "");
+    for (const char* extent : c.extents) {
+      SCOPED_TRACE(extent);
+      EXPECT_EQ(testing::FirstDifference(overlay.sibling(extent)->bytes(),
+                                         testing::ReadWholeFile(dir.File(extent)), {}),
+                "");
+    }
   }
 }
 

@@ -340,6 +340,8 @@ Status Convert(OperationContext& ctx, TextBuilder& warning) {
         ctx.config.filename, BoundedLength(ctx.config.filename, sizeof(ctx.config.filename))};
     request.now_seconds = config.now_seconds;
     CopyBytes(request.random, config.random, sizeof(request.random));
+    CreateBackingOpener backing_opener(ctx);
+    request.backing_opener = &backing_opener;
     error = MeasureError();
     if (Status s = driver->create(request, *output, ctx.compat, ctx.arena, &error); !s.ok()) {
       ctx.error.Clear();

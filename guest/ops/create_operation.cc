@@ -262,6 +262,9 @@ Status CreateOperation(OperationContext& ctx) {
     RefuseText(ctx).Append("Image creation needs a size parameter");
     return Status::InvalidArgument("no size");
   }
+  if ((c.flags & abi::kCreateSizeOnly) != 0) {
+    return ctx.writer.U64(create_result::kTagSize, size_value.number);
+  }
 
   // 4. The Formatting line.
   const size_t line_length = FormatCreateOptions(*options, ctx.compat, nullptr, 0);
@@ -287,6 +290,8 @@ Status CreateOperation(OperationContext& ctx) {
   request.target_name = FieldText(ctx.config.filename, sizeof(ctx.config.filename));
   request.now_seconds = c.now_seconds;
   CopyBytes(request.random, c.random, sizeof(request.random));
+  CreateBackingOpener backing_opener(ctx);
+  request.backing_opener = &backing_opener;
   MeasureError create_error;
   const Status created = driver->create(request, **output, ctx.compat, ctx.arena, &create_error);
   if (created.ok()) return Status::Ok();

@@ -108,6 +108,27 @@ Result<OpenedImage> OpenUserImage(OperationContext& ctx, const ImageOpenFlags& f
                         ctx.config.format_hint, flags);
 }
 
+Result<Image*> CreateBackingOpener::Open(MeasureText name, const char** why) {
+  TransportDeviceOpener opener(ctx_.transport, ctx_.arena, 0);
+  Result<BlockDevice*> device = opener.Open(name.data, name.length);
+  if (!device.ok()) {
+    *why = device.status().message();
+    return device.status();
+  }
+  char* terminated = ctx_.arena.AllocateArray<char>(name.length + 1);
+  if (terminated == nullptr) return Status::NoSpace("out of memory for the backing file name");
+  CopyBytes(terminated, name.data, name.length);
+  terminated[name.length] = '\0';
+  Result<OpenedImage> opened =
+      OpenNamedImage(ctx_, static_cast<TransportDevice*>(*device)->device(), terminated,
+                     name.length + 1, 0, ImageOpenFlags{BackingChain::kSkip, false});
+  if (!opened.ok()) {
+    *why = opened.status().message();
+    return opened.status();
+  }
+  return opened->image;
+}
+
 Result<OpenedImage> OpenNamedImage(OperationContext& ctx, uint32_t device_number, const char* name,
                                    size_t name_size, uint32_t format_hint,
                                    const ImageOpenFlags& flags) {

@@ -111,6 +111,20 @@ Result<OpenedTarget> OpenTargetForWrites(OperationContext& ctx, const FormatDriv
                                          WritableDevice& output, uint64_t now_seconds,
                                          const uint8_t* random);
 
+// CreateRequest::backing_opener for the create and convert operations: the
+// backing file opened on behalf of device 0 (the target), relative to its
+// directory, read-only, without its chain, its format probed. After a
+// failure ctx.error may hold the open's words: the callers word a create
+// hook's failure themselves.
+class CreateBackingOpener final : public BackingFileOpener {
+ public:
+  explicit CreateBackingOpener(OperationContext& ctx) : ctx_(ctx) {}
+  Result<Image*> Open(MeasureText name, const char** why) override;
+
+ private:
+  OperationContext& ctx_;
+};
+
 // -l as the host put it in a config (MeasureConfig's and ConvertConfig's
 // snapshot fields): the snapshot to load, kind kNone for none. An
 // unterminated text or an unknown kind is InvalidArgument.

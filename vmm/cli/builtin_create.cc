@@ -200,9 +200,31 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
   // The other files of an image of several files (a vmdk monolithicFlat's
   // extent, a split vmdk's extents) beside it, each under its own
   // temporary name.
-  const bool have_output =
-      devices.OpenOutput(filename, WriteLimit(size), &create_error) &&
-      OpenSiblingOutputs(global, format, options, filename, size, &devices, &create_error);
+  bool have_output = devices.OpenOutput(filename, WriteLimit(size), &create_error);
+  // Named from the size, which without a size argument comes from -o size
+  // or the backing file the host does not parse: a first run that stops
+  // where the guest knows it gives it, or refuses what the full run would.
+  std::optional<uint64_t> sibling_size = size;
+  if (have_output && !size && HasSiblingOutputs(global, format, options, filename)) {
+    abi::OperationConfig sizing = config;
+    sizing.create.flags |= abi::kCreateSizeOnly;
+    DecodedResult sized;
+    int exit_code = kExitOk;
+    if (!RunInSandbox(global, sizing, devices, /*last_run=*/false, &sized, &exit_code)) {
+      devices.DiscardOutput();
+      return exit_code;
+    }
+    CreateView view;
+    std::string why;
+    if (!ReadCreateView(sized, &view, &why) || !view.size) {
+      devices.DiscardOutput();
+      ReportError(global, "the sandbox returned a malformed result: " + why);
+      return kExitBadResult;
+    }
+    sibling_size = view.size;
+  }
+  have_output = have_output && OpenSiblingOutputs(global, format, options, filename, sibling_size,
+                                                  &devices, &create_error);
 
   DecodedResult result;
   int exit_code = kExitOk;

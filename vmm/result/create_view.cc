@@ -15,7 +15,15 @@ bool ReadCreateView(const DecodedResult& result, CreateView* out, std::string* e
   f.Text(kTagFormatting, "formatting", &formatting);
   f.Text(kTagWarning, "warning", &out->detected_backing_format);
   f.Text(kTagFailure, "failure", &out->failure);
+  f.U64(kTagSize, "size", &out->size);
   if (!f.Done()) return false;
+  if (out->size) {
+    if (formatting || out->failure || out->detected_backing_format) {
+      *error = "the result has a size beside the Formatting line";
+      return false;
+    }
+    return true;
+  }
   if (!formatting) {
     *error = "the result lacks the Formatting line";
     return false;

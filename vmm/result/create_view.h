@@ -17,6 +17,8 @@ struct CreateView {
   // The driver failed: what qemu-img printed on stderr ("qemu-img: FILE:
   // ..."). Unset: the image was made, and the host may rename it.
   std::optional<std::string> failure;
+  // A run with abi::kCreateSizeOnly: the size, alone.
+  std::optional<uint64_t> size;
 };
 
 // False, with *error set, when a field is missing, repeated or mistyped.

@@ -43,6 +43,12 @@ constexpr uint64_t kCompareChunkBytes = 2u << 20;
 Status ReadGuest(Image& image, uint64_t offset, uint64_t length, uint8_t* out,
                  const QemuVersion& compat, Arena& scratch);
 
+// ReadGuest() of a backing file as a writer's copy-on-write reads it:
+// past `image`'s virtual size, zeros (qemu's block layer pads a read
+// there).
+Status ReadBackingGuest(Image& image, uint64_t offset, uint64_t length, uint8_t* out,
+                        const QemuVersion& compat, Arena& scratch);
+
 enum class CompareVerdict : uint8_t {
   kIdentical = 0,         // "Images are identical."
   kContentMismatch,       // "Content mismatch at offset N!"

@@ -67,6 +67,22 @@ class WritableDevice : public BlockDevice {
   ~WritableDevice() = default;
 };
 
+class Image;
+
+// The backing file as a create hook that reads it opens it (vmdk's reads
+// its parent's CID: vmdk_co_do_create() opens the file itself, even with
+// qemu-img create -u): `name` as the backing_file option gives it,
+// relative to the target's directory, read-only, without its own backing
+// chain, its format probed. On failure the error, with `why`, a string
+// literal, saying what went wrong.
+class BackingFileOpener {
+ public:
+  virtual Result<Image*> Open(MeasureText name, const char** why) = 0;
+
+ protected:
+  ~BackingFileOpener() = default;
+};
+
 // What `qemu-img create` asks of a format driver.
 struct CreateRequest {
   // The -o text parsed for the target format; its `target` is the format.
@@ -75,7 +91,10 @@ struct CreateRequest {
   // size when it is left out).
   uint64_t size = 0;
   // -b and -F are in `options` as backing_file and backing_fmt, where
-  // qemu-img create puts them too.
+  // qemu-img create puts them too; a hook that reads the backing file
+  // opens it through `backing_opener` (null: the caller has none, and such
+  // a hook refuses a backing file).
+  BackingFileOpener* backing_opener = nullptr;
   // The name of the file being created as the user gave it (a vmdk
   // descriptor names its extents after it).
   MeasureText target_name;

@@ -103,6 +103,8 @@ enum class MeasureErrorKind : uint8_t {
   kVmdkCompat6HwVersion,     // compat6 cannot be enabled with hwversion set
   kVmdkFlatBacking,          // Flat image can't have backing file
   kVmdkFlatZeroedGrain,      // Flat image can't enable zeroed grain
+  kVmdkBackingNotVmdk,       // Invalid backing file format: %S. Must be vmdk
+  kVmdkBackingOpen,          // Could not open '%S': %D (the backing file, as create opens it)
   kVhdxImageTooLarge,        // Image size too large; max of 64TB
   kVhdxLogSizeTooLarge,      // Log size must be smaller than 4 GB
   kVhdxLogSizeMultiple,      // Log size must be a multiple of 1 MB
@@ -176,8 +178,8 @@ struct MeasureError {
   QemuVersion version;  // for the wording (MeasureDialect::image_size_error, enum errors)
   uint64_t number = 0;  // %N
   // kNotSupported: instar's reason; kSourceLength: the message before the
-  // errno text; kSnapshotLoad: the qcow2 reader's words. Always a string
-  // literal.
+  // errno text; kSnapshotLoad: the qcow2 reader's words; kVmdkBackingOpen:
+  // why the file could not be opened. Always a string literal.
   const char* detail = "";
 };
 
@@ -475,9 +477,11 @@ struct VmdkTargetOptions {
   MeasureText hw_version;     // "4" unless compat6 ("6") or hwversion=
   MeasureText tools_version;  // "2147483647" unless toolsversion=
   bool zeroed_grain = false;
+  bool has_backing = false;  // backing_file=, as typed in backing_file
+  MeasureText backing_file;
 };
-// Validates as vmdk_co_create_opts()/vmdk_co_do_create() do. A backing file
-// is NotSupported (qemu reads the parent's CID to create one).
+// Validates as vmdk_co_create_opts()/vmdk_co_do_create() do, up to the
+// backing file, which the caller opens (qemu reads the parent's CID).
 Status ResolveVmdkOptions(const ParsedMeasureOptions& options, VmdkTargetOptions* out,
                           MeasureError* error);
 

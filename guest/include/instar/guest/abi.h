@@ -300,6 +300,7 @@ static_assert(sizeof(CreateConfig) <= 3072);
 constexpr uint32_t kCreateHasBacking = 1u << 0;        // -b was given
 constexpr uint32_t kCreateHasBackingFormat = 1u << 1;  // -F was given
 constexpr uint32_t kCreateUnsafe = 1u << 2;            // -u: the backing file is not opened
+constexpr uint32_t kCreateSizeOnly = 1u << 3;          // report the size (kTagSize) and stop
 
 // `qemu-img resize FILE [+-]SIZE`: device 0 is the image, opened
 // read-write in place. The host parsed SIZE (qemu's size option syntax)

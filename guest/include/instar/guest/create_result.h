@@ -11,6 +11,11 @@
 //                   refused or failed; the lines qemu-img printed on stderr
 //                   ("qemu-img: FILE: ..."). qemu-img exits 1, and the host
 //                   removes the output instead of renaming it.
+//   kTagSize        u64, alone: a run with abi::kCreateSizeOnly stopped
+//                   where it knew the size (from the backing file when
+//                   the command gave none), before the Formatting line;
+//                   the host names a target of several files from it
+//                   (FormatDriver::sibling_outputs).
 // A refusal before the Formatting line (an unknown format, a bad option,
 // no size) is the abi kTagError object instead. Only a stream with
 // kTagFormatting and no kTagFailure is a success: the host renames the
@@ -25,6 +30,7 @@ namespace instar::create_result {
 constexpr uint16_t kTagFormatting = 16;
 constexpr uint16_t kTagFailure = 17;
 constexpr uint16_t kTagWarning = 18;
+constexpr uint16_t kTagSize = 19;
 
 }  // namespace instar::create_result
 
