@@ -21,11 +21,13 @@
 #include "testing/create_hook.h"
 #include "testing/memory_device.h"
 #include "testing/qemu_img.h"
+#include "testing/write_sequence.h"
 
 namespace instar {
 namespace {
 
 using testing::MemoryDevice;
+using testing::OverlayWrite;
 using testing::QemuImgBinary;
 using testing::QemuIoFor;
 using testing::RunProgram;
@@ -246,15 +248,6 @@ TEST(Qcow2WriteTest, WritesMatchQemuIo) {
   }
 }
 
-// A write of the overlay cases below: data of `pattern`, or, with
-// `zeroes`, qemu's write-zeroes with BDRV_REQ_MAY_UNMAP (`write -z -u`).
-struct OverlayWrite {
-  uint64_t offset;
-  uint64_t length;
-  uint8_t pattern;
-  bool zeroes;
-};
-
 struct OverlayCase {
   const char* name;
   const char* options;  // the overlay's, beside its backing file
@@ -344,12 +337,7 @@ TEST(Qcow2WriteTest, OverlayWritesMatchQemuIo) {
                 0)
           << out;
       std::vector<std::string> argv = {QemuIoFor(qemu), "-f", "qcow2"};
-      for (const OverlayWrite& w : c.writes) {
-        argv.push_back("-c");
-        const std::string range = std::to_string(w.offset) + " " + std::to_string(w.length);
-        argv.push_back(w.zeroes ? "write -q -z -u " + range
-                                : "write -q -P " + std::to_string(w.pattern) + " " + range);
-      }
+      for (const std::string& arg : testing::QemuIoOverlayCommands(c.writes)) argv.push_back(arg);
       argv.push_back(path);
       ASSERT_EQ(RunProgram(argv, &out), 0) << out;
       const std::vector<uint8_t> expected = testing::ReadWholeFile(path);
@@ -372,14 +360,7 @@ TEST(Qcow2WriteTest, OverlayWritesMatchQemuIo) {
       Result<ImageWriter*> writer =
           driver->open_writer(**image, created.device, WriterEntropy{}, qemu.version, arena);
       ASSERT_TRUE(writer.ok()) << writer.status().message();
-      for (const OverlayWrite& w : c.writes) {
-        if (w.zeroes) {
-          ASSERT_TRUE((*writer)->WriteZeroes(w.offset, w.length).ok());
-        } else {
-          const std::vector<uint8_t> data(w.length, w.pattern);
-          ASSERT_TRUE((*writer)->Write(w.offset, data.data(), data.size()).ok());
-        }
-      }
+      ASSERT_EQ(testing::ApplyOverlayWrites(**writer, c.writes), "");
       ASSERT_TRUE((*writer)->Finish().ok());
       ASSERT_EQ(created.device.bytes().size(), expected.size());
       EXPECT_TRUE(created.device.bytes() == expected)

@@ -88,6 +88,48 @@ inline std::vector<GuestWrite> CompressedConvertWrites(const std::vector<uint8_t
   return writes;
 }
 
+// A write of an image over a backing file: data of `pattern`, or, with
+// `zeroes`, qemu's write-zeroes with BDRV_REQ_MAY_UNMAP (qemu-io's
+// `write -z -u`).
+struct OverlayWrite {
+  uint64_t offset;
+  uint64_t length;
+  uint8_t pattern;
+  bool zeroes;
+};
+
+// The qemu-io command of each write (`-c`, then the command).
+inline std::vector<std::string> QemuIoOverlayCommands(const std::vector<OverlayWrite>& writes) {
+  std::vector<std::string> args;
+  for (const OverlayWrite& w : writes) {
+    args.push_back("-c");
+    const std::string range = std::to_string(w.offset) + " " + std::to_string(w.length);
+    args.push_back(w.zeroes ? "write -q -z -u " + range
+                            : "write -q -P " + std::to_string(w.pattern) + " " + range);
+  }
+  return args;
+}
+
+// Issues `writes` to `writer` (Write() or WriteZeroes()): empty when all
+// succeeded, else what failed.
+inline std::string ApplyOverlayWrites(ImageWriter& writer,
+                                      const std::vector<OverlayWrite>& writes) {
+  for (const OverlayWrite& w : writes) {
+    Status status = Status::Ok();
+    if (w.zeroes) {
+      status = writer.WriteZeroes(w.offset, w.length);
+    } else {
+      const std::vector<uint8_t> data(w.length, w.pattern);
+      status = writer.Write(w.offset, data.data(), data.size());
+    }
+    if (!status.ok()) {
+      return "write " + std::to_string(w.offset) + "+" + std::to_string(w.length) + ": " +
+             status.message();
+    }
+  }
+  return "";
+}
+
 // Test input: bytes no two sectors of which are equal and none zero.
 inline std::vector<uint8_t> PatternInput(uint64_t size) {
   std::vector<uint8_t> bytes(size);

@@ -560,22 +560,13 @@ TEST(VmdkWriteTest, SplitSubformatsMatchQemuIoByteForByte) {
   }
 }
 
-// A write of the overlay cases below: data of `pattern`, or, with
-// `zeroes`, qemu's write-zeroes (`write -z`).
-struct OverlayWrite {
-  uint64_t offset;
-  uint64_t length;
-  uint8_t pattern;
-  bool zeroes;
-};
-
 struct OverlayCase {
   const char* name;
   const char* options;  // the overlay's, beside its backing file
   const char* size;
   uint64_t base_size;
   std::vector<GuestWrite> base_writes;
-  std::vector<OverlayWrite> writes;
+  std::vector<testing::OverlayWrite> writes;
   std::vector<const char*> extents;  // the overlay's extent files, if any
 };
 
@@ -658,12 +649,7 @@ TEST(VmdkWriteTest, OverlayWritesMatchQemuIo) {
       overlay.AddSibling(extent).bytes() = testing::ReadWholeFile(dir.File(extent));
     }
     std::vector<std::string> argv = {testing::QemuIoFor(qemu), "-f", "vmdk"};
-    for (const OverlayWrite& w : c.writes) {
-      argv.push_back("-c");
-      const std::string range = std::to_string(w.offset) + " " + std::to_string(w.length);
-      argv.push_back(w.zeroes ? "write -q -z " + range
-                              : "write -q -P " + std::to_string(w.pattern) + " " + range);
-    }
+    for (const std::string& arg : testing::QemuIoOverlayCommands(c.writes)) argv.push_back(arg);
     argv.push_back(path);
     ASSERT_EQ(testing::RunProgram(argv, &out), 0) << out;
     const std::vector<uint8_t> expected = testing::ReadWholeFile(path);
@@ -683,14 +669,7 @@ TEST(VmdkWriteTest, OverlayWritesMatchQemuIo) {
     Result<ImageWriter*> writer = driver->open_writer(
         **image, overlay, EntropyWithCid(FlatDescriptorCid(expected)), qemu.version, arena);
     ASSERT_TRUE(writer.ok()) << writer.status().message();
-    for (const OverlayWrite& w : c.writes) {
-      if (w.zeroes) {
-        ASSERT_TRUE((*writer)->WriteZeroes(w.offset, w.length).ok());
-      } else {
-        const std::vector<uint8_t> data(w.length, w.pattern);
-        ASSERT_TRUE((*writer)->Write(w.offset, data.data(), data.size()).ok());
-      }
-    }
+    ASSERT_EQ(testing::ApplyOverlayWrites(**writer, c.writes), "");
     ASSERT_TRUE((*writer)->Finish().ok());
     EXPECT_EQ(testing::FirstDifference(overlay.bytes(), expected, {}), "");
     for (const char* extent : c.extents) {

@@ -239,6 +239,18 @@ std::map<std::string, std::string> FilesWithoutCid(const fs::path& dir) {
   return files;
 }
 
+// The same files, by name, with the same bytes.
+void ExpectSameFiles(const std::map<std::string, std::string>& ours,
+                     const std::map<std::string, std::string>& theirs) {
+  EXPECT_EQ(ours.size(), theirs.size());
+  for (const auto& [name, bytes] : theirs) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(ours.count(name), 1u);
+    EXPECT_EQ(ours.at(name).size(), bytes.size());
+    EXPECT_TRUE(ours.at(name) == bytes);
+  }
+}
+
 // A vmdk monolithicFlat is two files: the descriptor FILE and its extent
 // beside it (qemu's name: FILE's base up to its last '.', "-flat", the
 // rest); twoGbMaxExtentSparse and twoGbMaxExtentFlat an extent file per
@@ -276,13 +288,7 @@ TEST_F(CreateCliTest, MonolithicFlatVmdkIsTwoFilesAsQemuImgWritesThem) {
         EXPECT_EQ(actual.out, expected.out);
         EXPECT_EQ(actual.err, expected.err);
         const std::map<std::string, std::string> ours = FilesWithoutCid(dir_ / "instar");
-        EXPECT_EQ(ours.size(), theirs.size());
-        for (const auto& [name, bytes] : theirs) {
-          SCOPED_TRACE(name);
-          ASSERT_EQ(ours.count(name), 1u);
-          EXPECT_EQ(ours.at(name).size(), bytes.size());
-          EXPECT_TRUE(ours.at(name) == bytes);
-        }
+        ExpectSameFiles(ours, theirs);
         // The descriptor file names the others (a disk of size 0 has none,
         // and qemu cannot open it).
         if (expected.exit_code == 0 && theirs.size() >= 2) {
@@ -366,13 +372,7 @@ TEST_F(CreateCliTest, VmdkOverABackingFileAsQemuImgWritesIt) {
           EXPECT_TRUE(ours.empty());
           continue;
         }
-        EXPECT_EQ(ours.size(), theirs.size());
-        for (const auto& [name, bytes] : theirs) {
-          SCOPED_TRACE(name);
-          ASSERT_EQ(ours.count(name), 1u);
-          EXPECT_EQ(ours.at(name).size(), bytes.size());
-          EXPECT_TRUE(ours.at(name) == bytes);
-        }
+        ExpectSameFiles(ours, theirs);
         const testing::ProgramResult check =
             testing::RunProgram({qemu.path, "check", (dir_ / "instar" / "a.vmdk").string()});
         EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
