@@ -124,16 +124,10 @@ int RunCheckCommand(const GlobalOptions& global, const std::vector<std::string>&
   DeviceTable devices;
   if (!OpenUserImage(global, filename, &devices, &error)) return ReportError(global, error);
 
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    return exit_code;
-  }
   CheckView view;
-  std::string why;
-  if (!ReadCheckView(result, &view, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadCheckView, &view, &exit_code)) {
+    return exit_code;
   }
   const CheckOutput rendered = RenderCheck(view, filename, output, quiet);
   if (!rendered.err.empty()) {

@@ -163,16 +163,10 @@ int RunCompareCommand(const GlobalOptions& global, const std::vector<std::string
     return kExitCannotOpen;
   }
 
-  DecodedResult result;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
+  CompareView view;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadCompareView, &view, &exit_code)) {
     // An image the guest could not open: qemu-img's img_open() failure.
     return exit_code == kExitError ? kExitCannotOpen : exit_code;
-  }
-  CompareView view;
-  std::string why;
-  if (!ReadCompareView(result, &view, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
   }
   const CompareOutput rendered = RenderCompare(view, quiet);
   (void)std::fwrite(rendered.out.data(), 1, rendered.out.size(), stdout);

@@ -398,16 +398,15 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     }
     abi::OperationConfig sizing = config;
     sizing.convert.flags |= abi::kConvertNoOutput;
-    DecodedResult sized;
-    int exit_code = kExitOk;
-    if (!RunInSandbox(global, sizing, sources, /*last_run=*/false, &sized, &exit_code)) {
-      return exit_code;
-    }
+    auto read_size = [](const DecodedResult& result, ConvertView* view, std::string* why) {
+      if (!ReadConvertView(result, view, why)) return false;
+      if (!view->size) *why = "the result lacks the size";
+      return view->size.has_value();
+    };
     ConvertView view;
-    std::string why;
-    if (!ReadConvertView(sized, &view, &why) || !view.size) {
-      ReportError(global, "the sandbox returned a malformed result: " + why);
-      return kExitBadResult;
+    int exit_code = kExitOk;
+    if (!RunForView(global, sizing, sources, /*last_run=*/false, read_size, &view, &exit_code)) {
+      return exit_code;
     }
     target_size = view.size;
   }
@@ -473,18 +472,10 @@ int RunConvertCommand(const GlobalOptions& global, const std::vector<std::string
     };
   }
 
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(run, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    devices.DiscardOutput();
-    return exit_code;
-  }
   ConvertView view;
-  std::string why;
-  if (!ReadConvertView(result, &view, &why)) {
-    devices.DiscardOutput();
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(run, config, devices, /*last_run=*/true, ReadConvertView, &view, &exit_code)) {
+    return exit_code;
   }
   if (view.warning) {
     std::string lines = PrintableText(*view.warning);

@@ -81,6 +81,13 @@ uint64_t WriteLimit(std::optional<uint64_t> size) {
   return WriteLimitOf(base, base / 8);
 }
 
+// The view of a run with abi::kCreateSizeOnly: the size, and only it.
+bool ReadSizeOnly(const DecodedResult& result, CreateView* view, std::string* why) {
+  if (!ReadCreateView(result, view, why)) return false;
+  if (!view->size) *why = "the result lacks the size";
+  return view->size.has_value();
+}
+
 }  // namespace
 
 int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>& args) {
@@ -208,36 +215,20 @@ int RunCreateCommand(const GlobalOptions& global, const std::vector<std::string>
   if (have_output && !size && HasSiblingOutputs(global, format, options, filename)) {
     abi::OperationConfig sizing = config;
     sizing.create.flags |= abi::kCreateSizeOnly;
-    DecodedResult sized;
-    int exit_code = kExitOk;
-    if (!RunInSandbox(global, sizing, devices, /*last_run=*/false, &sized, &exit_code)) {
-      devices.DiscardOutput();
-      return exit_code;
-    }
     CreateView view;
-    std::string why;
-    if (!ReadCreateView(sized, &view, &why) || !view.size) {
-      devices.DiscardOutput();
-      ReportError(global, "the sandbox returned a malformed result: " + why);
-      return kExitBadResult;
+    int exit_code = kExitOk;
+    if (!RunForView(global, sizing, devices, /*last_run=*/false, ReadSizeOnly, &view, &exit_code)) {
+      return exit_code;
     }
     sibling_size = view.size;
   }
   have_output = have_output && OpenSiblingOutputs(global, format, options, filename, sibling_size,
                                                   &devices, &create_error);
 
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    devices.DiscardOutput();
-    return exit_code;
-  }
   CreateView view;
-  std::string why;
-  if (!ReadCreateView(result, &view, &why)) {
-    devices.DiscardOutput();
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadCreateView, &view, &exit_code)) {
+    return exit_code;
   }
   if (view.detected_backing_format) {
     ReportError(global,

@@ -192,18 +192,10 @@ int RunDdCommand(const GlobalOptions& global, const std::vector<std::string>& ar
     return ReportError(global, error);
   }
 
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    devices.DiscardOutput();
-    return exit_code;
-  }
   DdView view;
-  std::string why;
-  if (!ReadDdView(result, &view, &why)) {
-    devices.DiscardOutput();
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadDdView, &view, &exit_code)) {
+    return exit_code;
   }
   if (view.no_output || !have_output) {
     devices.DiscardOutput();

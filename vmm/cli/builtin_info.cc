@@ -98,15 +98,13 @@ bool DescribeImage(const GlobalOptions& global, const std::string& filename,
     ReportError(global, error);
     return false;
   }
-  DecodedResult result;
-  if (!RunInSandbox(global, config, devices, last_run, &result, exit_code)) return false;
-  std::string why;
-  if (!ReadInfoView(result, &image->view, &why) || !DevicesWithin(image->view, devices.count())) {
-    if (why.empty()) why = "it names a device the run did not open";
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    *exit_code = kExitBadResult;
+  auto read = [&devices](const DecodedResult& result, InfoView* view, std::string* why) {
+    if (!ReadInfoView(result, view, why)) return false;
+    if (DevicesWithin(*view, devices.count())) return true;
+    *why = "it names a device the run did not open";
     return false;
-  }
+  };
+  if (!RunForView(global, config, devices, last_run, read, &image->view, exit_code)) return false;
   image->files = HostFiles(devices);
   return true;
 }

@@ -149,17 +149,16 @@ int RunMapCommand(const GlobalOptions& global, const std::vector<std::string>& a
   DeviceTable devices;
   if (!OpenUserImage(global, filename, &devices, &error)) return ReportError(global, error);
 
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    return exit_code;
-  }
+  auto read = [&devices](const DecodedResult& result, MapView* view, std::string* why) {
+    if (!ReadMapView(result, view, why)) return false;
+    if (DevicesWithin(*view, devices.count())) return true;
+    *why = "it names a device the run did not open";
+    return false;
+  };
   MapView view;
-  std::string why;
-  if (!ReadMapView(result, &view, &why) || !DevicesWithin(view, devices.count())) {
-    if (why.empty()) why = "it names a device the run did not open";
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(global, config, devices, /*last_run=*/true, read, &view, &exit_code)) {
+    return exit_code;
   }
   std::vector<std::string> files;
   for (uint32_t device = 0; device < devices.count(); ++device) {

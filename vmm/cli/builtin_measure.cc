@@ -372,13 +372,10 @@ int RunMeasureCommand(const GlobalOptions& global, const std::vector<std::string
     return ReportError(global, why);
   }
 
-  DecodedResult result;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code))
-    return exit_code;
   MeasureView measure;
-  if (!ReadMeasureView(result, &measure, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadMeasureView, &measure,
+                  &exit_code)) {
+    return exit_code;
   }
   if (measure.warnings) ReportQemuLines(global, PrintableText(*measure.warnings));
   const std::string text = RenderMeasure(measure, output, MeasureDialectFor(global.compat));

@@ -230,6 +230,29 @@ bool MakeConfig(const GlobalOptions& global, abi::Operation operation, const std
 bool RunInSandbox(const GlobalOptions& global, const abi::OperationConfig& config,
                   DeviceTable& devices, bool last_run, DecodedResult* result, int* exit_code);
 
+// RunInSandbox(), then `read(result, view, &why)`, the command's view of
+// the result (false when it is malformed). False with *exit_code set, the
+// error printed and `devices`' outputs discarded when either fails: a
+// malformed result is "the sandbox returned a malformed result: <why>",
+// kExitBadResult.
+template <typename View, typename Reader>
+bool RunForView(const GlobalOptions& global, const abi::OperationConfig& config,
+                DeviceTable& devices, bool last_run, Reader read, View* view, int* exit_code) {
+  DecodedResult result;
+  std::string why;
+  if (!RunInSandbox(global, config, devices, last_run, &result, exit_code)) {
+    devices.DiscardOutput();
+    return false;
+  }
+  if (!read(result, view, &why)) {
+    devices.DiscardOutput();
+    ReportError(global, "the sandbox returned a malformed result: " + why);
+    *exit_code = kExitBadResult;
+    return false;
+  }
+  return true;
+}
+
 // A subcommand: one per command the command table
 // (instar/guest/command_table.h) marks IMPLEMENTED, in the table's order.
 struct Command {

@@ -321,16 +321,10 @@ int RunInPlace(const GlobalOptions& global, const abi::OperationConfig& config,
   if (!OpenUserImageInPlace(global, filename, write_limit, &devices, &error)) {
     return ReportError(global, error);
   }
-  DecodedResult result;
-  int exit_code = kExitOk;
-  if (!RunInSandbox(global, config, devices, /*last_run=*/true, &result, &exit_code)) {
-    return exit_code;
-  }
   ModifyView view;
-  std::string why;
-  if (!ReadModifyView(result, &view, &why)) {
-    ReportError(global, "the sandbox returned a malformed result: " + why);
-    return kExitBadResult;
+  int exit_code = kExitOk;
+  if (!RunForView(global, config, devices, /*last_run=*/true, ReadModifyView, &view, &exit_code)) {
+    return exit_code;
   }
   if (view.warning) {
     const std::string lines = PrintableText(*view.warning);
