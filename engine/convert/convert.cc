@@ -260,16 +260,18 @@ Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
   return Status::Ok();
 }
 
-// blk_co_pwrite_zeroes() on a target that does not start zeroed: the
-// writer's own zero write on a target with a backing file, where qemu's
-// drivers make zero clusters; as data on -n's target without one, as
-// before the writers had a zero write.
+// blk_co_pwrite_zeroes() with BDRV_REQ_MAY_UNMAP on a target that does
+// not start zeroed (one with a backing file, or -n's): the writer's own
+// zero write, as qemu's drivers make it (a hole punched in a raw file,
+// zero clusters, zeroed grains). On -n's target without a backing file a
+// writer that cannot make it (NotSupported: vpc, vhdx, and a qcow2
+// cluster qemu would free) gets the run as zeros written as data, which
+// reads the same.
 Status WriteZeros(Copy& c, uint64_t sector, uint64_t n) {
-  if (c.settings.target_has_backing) {
-    if (Status s = c.writer.WriteZeroes(sector * kSector, n * kSector); !s.ok()) {
-      return Fail(c, ConvertStep::kWrite, sector, s);
-    }
-    return Status::Ok();
+  const Status zeroed = c.writer.WriteZeroes(sector * kSector, n * kSector);
+  if (zeroed.ok()) return Status::Ok();
+  if (c.settings.target_has_backing || zeroed.code() != StatusCode::kNotSupported) {
+    return Fail(c, ConvertStep::kWrite, sector, zeroed);
   }
   while (n > 0) {
     const uint64_t count = n < kBufferSectors ? n : kBufferSectors;

@@ -1,7 +1,9 @@
 // raw's writer: qemu's raw format driver passes a guest write to the file
 // at the same offset (raw_co_pwritev with no offset option), so the bytes
 // go straight to the device, gathered into as few device writes as the
-// sequence allows (core/write_batch.h). Close writes nothing of raw's own;
+// sequence allows (core/write_batch.h). A write-zeroes is the file's
+// (raw_co_pwrite_zeroes): a hole punched where the file system can.
+// Close writes nothing of raw's own;
 // Finish() flushes (qemu-img's blk_unref() flushes the file).
 #include "raw/raw_write.h"
 
@@ -23,6 +25,18 @@ class RawWriter final : public ImageWriter {
   }
   Status WriteLent(uint64_t offset, const uint8_t* data, size_t length) override {
     return WriteData(offset, data, length, true);
+  }
+
+  // raw_co_pwrite_zeroes passes the write-zeroes (with unmap) to the file:
+  // file-posix punches a hole (WritableDevice::ZeroRange).
+  Status WriteZeroes(uint64_t offset, uint64_t length) override {
+    if (finished_) return Status::InvalidArgument("write after the image was closed");
+    uint64_t end = 0;
+    if (__builtin_add_overflow(offset, length, &end) || end > virtual_size_) {
+      return Status::OutOfRange("write past the end of the image");
+    }
+    INSTAR_RETURN_IF_ERROR(batch_.Flush());
+    return device_.ZeroRange(offset, length);
   }
 
   Status Finish() override {

@@ -119,6 +119,17 @@ class MemoryDevice final : public WritableDevice {
     ++flushes_;
     return Status::Ok();
   }
+  // A hole punched: zeros, declared a hole, the length kept.
+  Status ZeroRange(uint64_t offset, uint64_t length) override {
+    ApplyLent();
+    uint64_t end;
+    if (__builtin_add_overflow(offset, length, &end)) return Status::IOError("range overflows");
+    if (end > bytes_.size()) end = bytes_.size();
+    if (offset >= end) return Status::Ok();
+    std::memset(bytes_.data() + offset, 0, static_cast<size_t>(end - offset));
+    AddHole(offset, end - offset);
+    return Status::Ok();
+  }
 
   // Another output beside this one, as the host creates the files
   // FormatDriver::sibling_outputs names; OpenSibling() finds only these.

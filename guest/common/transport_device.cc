@@ -272,6 +272,14 @@ Status TransportWritableDevice::Allocate(uint64_t offset, uint64_t length) {
   return Status::Ok();
 }
 
+Status TransportWritableDevice::ZeroRange(uint64_t offset, uint64_t length) {
+  uint64_t end;
+  if (!CheckedAdd(offset, length, &end)) return Status::OutOfRange("zero range overflows");
+  const abi::CallReply reply =
+      SimpleCall(transport_, abi::Call::kZeroRange, device_, offset, length);
+  return CallStatus(reply.error);
+}
+
 Status TransportWritableDevice::Flush() {
   const abi::CallReply reply = SimpleCall(transport_, abi::Call::kFlush, device_);
   return CallStatus(reply.error);

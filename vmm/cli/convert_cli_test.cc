@@ -766,6 +766,104 @@ TEST_F(ConvertCliTest, IntoAnExistingMonolithicFlatVmdkInPlace) {
   }
 }
 
+// The runs of data of `path` (SEEK_DATA, SEEK_HOLE), start and end each.
+std::vector<std::pair<off_t, off_t>> DataRuns(const fs::path& path) {
+  std::vector<std::pair<off_t, off_t>> runs;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return runs;
+  for (off_t at = 0;;) {
+    const off_t data = ::lseek(fd, at, SEEK_DATA);
+    if (data < 0) break;
+    const off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    runs.emplace_back(data, hole);
+    at = hole;
+  }
+  ::close(fd);
+  return runs;
+}
+
+// convert -n: the zero runs of the input are write-zeroes with unmap on the
+// existing target, which was all data. A raw file gets them as holes
+// punched (the same bytes and the same runs of data as every qemu-img
+// leaves), a vmdk with zeroed grains as grain table entries of 1 (the
+// same file but for the CID); on both backends.
+TEST_F(ConvertCliTest, IntoAnExistingImageZeroRunsAsQemuImgMakesThem) {
+  const bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  fs::create_directories(dir_);
+  const fs::path input = dir_ / "in.raw";
+  {
+    // 8 MiB: data, 1 MiB of zeros written as data, a hole, data, a hole,
+    // 5000 bytes of data inside a grain.
+    std::ofstream out(input, std::ios::binary);
+    out << std::string(1 << 20, 'a') << std::string(1 << 20, '\0');
+    out.seekp(3 << 20);
+    out << std::string(300000, 'b');
+    out.seekp((6 << 20) + 4096);
+    out << std::string(5000, 'c');
+  }
+  fs::resize_file(input, 8 << 20);
+  const std::string newest = qemu_imgs_.back().path;
+  const std::string qemu_io = fs::path(newest).parent_path() / "qemu-io";
+  const fs::path parents = dir_ / "targets";
+  fs::create_directories(parents);
+  for (const auto& [format, options] :
+       {std::pair<std::string, std::string>{"raw", ""}, {"vmdk", "zeroed_grain=on"}}) {
+    const std::string made = (parents / ("t." + format)).string();
+    std::vector<std::string> create = {newest, "create", "-q", "-f", format};
+    if (!options.empty()) create.insert(create.end(), {"-o", options});
+    create.insert(create.end(), {made, "8M"});
+    ASSERT_EQ(testing::RunProgram(create).exit_code, 0);
+    ASSERT_EQ(
+        testing::RunProgram({qemu_io, "-f", format, "-c", "write -P 0xff 0 8M", made}).exit_code,
+        0);
+  }
+  auto run = [&](const std::vector<std::string>& prefix, const std::string& format,
+                 const fs::path& dir) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path target = dir / ("t." + format);
+    fs::copy_file(parents / ("t." + format), target);
+    std::vector<std::string> argv = prefix;
+    for (const std::string& arg : {std::string("convert"), std::string("-n"), std::string("-O"),
+                                   format, input.string(), target.string()}) {
+      argv.push_back(arg);
+    }
+    const testing::ProgramResult r = testing::RunProgram(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return target;
+  };
+  for (const QemuImg& qemu : qemu_imgs_) {
+    for (const std::string format : {"raw", "vmdk"}) {
+      SCOPED_TRACE(qemu.version + " -O " + format);
+      const fs::path theirs = run({qemu.path}, format, dir_ / "qemu");
+      for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
+        if (std::string(sandbox) == "--sandbox=kvm" && !kvm) continue;
+        SCOPED_TRACE(sandbox);
+        const fs::path ours =
+            run({kSelf, sandbox, "--compat", qemu.version}, format, dir_ / "instar");
+        const std::string our_bytes = ReadFile(ours);
+        const std::string their_bytes = ReadFile(theirs);
+        ASSERT_EQ(our_bytes.size(), their_bytes.size());
+        if (format == "raw") {
+          EXPECT_TRUE(our_bytes == their_bytes);
+          EXPECT_EQ(DataRuns(ours), DataRuns(theirs));
+        } else {
+          constexpr size_t kDescriptor = 512;
+          constexpr size_t kDescriptorEnd = kDescriptor + 20 * 512;
+          EXPECT_TRUE(our_bytes.compare(0, kDescriptor, their_bytes, 0, kDescriptor) == 0);
+          EXPECT_EQ(DescriptorText(our_bytes.substr(kDescriptor)),
+                    DescriptorText(their_bytes.substr(kDescriptor)));
+          EXPECT_TRUE(our_bytes.compare(kDescriptorEnd, std::string::npos, their_bytes,
+                                        kDescriptorEnd) == 0);
+        }
+        const testing::ProgramResult r = testing::RunProgram(
+            {qemu.path, "compare", "-f", "raw", "-F", format, input.string(), ours.string()});
+        EXPECT_EQ(r.out, "Images are identical.\n") << r.err;
+      }
+    }
+  }
+}
+
 // A monolithicFlat target is two outputs: SIGTERM in the middle removes
 // both temporary files, and SIGKILL leaves only temporary files, nothing
 // at either target.

@@ -22,6 +22,7 @@ bool NeedsDevice(abi::Call call) {
     case abi::Call::kAllocatedSize:
     case abi::Call::kTruncate:
     case abi::Call::kAllocate:
+    case abi::Call::kZeroRange:
       return true;
     default:
       return false;
@@ -30,7 +31,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kProgress);
+         call <= static_cast<uint32_t>(abi::Call::kZeroRange);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.
@@ -71,6 +72,7 @@ abi::CallError CallHandler::Check(const abi::CallRequest& request) const {
     case abi::Call::kTruncate:
       return CheckWritable(request.device, request.offset);
     case abi::Call::kAllocate:
+    case abi::Call::kZeroRange:
       if (__builtin_add_overflow(request.offset, request.length, &end) || end > abi::kMaxRangeEnd) {
         return abi::CallError::kBadRange;
       }
@@ -184,6 +186,9 @@ abi::CallReply CallHandler::Serve(const abi::CallRequest& request, uint8_t* payl
       break;
     case abi::Call::kAllocate:
       error = devices_.Allocate(request.device, request.offset, request.length);
+      break;
+    case abi::Call::kZeroRange:
+      error = devices_.ZeroRange(request.device, request.offset, request.length);
       break;
     case abi::Call::kSize:
       error = devices_.Size(request.device, &reply.value);

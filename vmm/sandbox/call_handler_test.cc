@@ -75,7 +75,7 @@ TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
 
 TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
   CallHandler handler(devices_);
-  for (uint32_t call : {0u, 17u, 0x7fffffffu, 0xffffffffu}) {
+  for (uint32_t call : {0u, 18u, 0x7fffffffu, 0xffffffffu}) {
     abi::CallRequest r{};
     r.call = call;
     EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;

@@ -588,6 +588,35 @@ abi::CallError DeviceTable::Allocate(uint32_t device, uint64_t offset, uint64_t 
   return abi::CallError::kOk;
 }
 
+abi::CallError DeviceTable::ZeroRange(uint32_t device, uint64_t offset, uint64_t length) {
+  if (!Writable(device)) return abi::CallError::kDenied;
+  if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;
+  if (length == 0) return abi::CallError::kOk;
+  const int fd = fds_[device];
+  const auto at = static_cast<off_t>(offset);
+  const auto bytes = static_cast<off_t>(length);
+  if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, bytes) == 0) {
+    return abi::CallError::kOk;
+  }
+  if (errno != EOPNOTSUPP && errno != EINVAL && errno != EBUSY) return abi::CallError::kIOError;
+  if (::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, at, bytes) == 0) {
+    return abi::CallError::kOk;
+  }
+  // Zeros written, no further than the file's end (the length is kept).
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return abi::CallError::kIOError;
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const uint64_t end = offset + length < size ? offset + length : size;
+  static constexpr uint8_t kZeros[64 << 10] = {};
+  for (uint64_t done = offset; done < end;) {
+    const size_t n = end - done < sizeof(kZeros) ? static_cast<size_t>(end - done) : sizeof(kZeros);
+    const ssize_t written = ::pwrite(fd, kZeros, n, static_cast<off_t>(done));
+    if (written <= 0) return abi::CallError::kIOError;
+    done += static_cast<uint64_t>(written);
+  }
+  return abi::CallError::kOk;
+}
+
 abi::CallError DeviceTable::Flush(uint32_t device) {
   if (!Valid(device)) return abi::CallError::kBadDevice;
   if (const abi::CallError e = Settle(device); e != abi::CallError::kOk) return e;

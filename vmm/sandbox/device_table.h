@@ -167,6 +167,12 @@ class DeviceTable {
   void ReleaseLent(uint64_t ticket = 0);
   abi::CallError Truncate(uint32_t device, uint64_t size);
   abi::CallError Allocate(uint32_t device, uint64_t offset, uint64_t length);
+  // kZeroRange: [offset, offset + length) of writable `device` reads as
+  // zeros afterwards, as file-posix makes it for a write-zeroes with unmap
+  // (handle_aiocb_write_zeroes_unmap): a hole punched (the file's length
+  // kept), else, where the file system cannot punch one, the range zeroed
+  // (FALLOC_FL_ZERO_RANGE), else zeros written.
+  abi::CallError ZeroRange(uint32_t device, uint64_t offset, uint64_t length);
   abi::CallError Flush(uint32_t device);
 
  private:

@@ -109,6 +109,27 @@ TEST_F(WritableDeviceTest, WritesTruncatesAndCommits) {
   EXPECT_EQ(Others(), std::vector<std::string>{"new.img"});
 }
 
+// kZeroRange punches a hole: the range reads as zeros, holds no data
+// (SEEK_DATA passes it), and the file keeps its length, also for a range
+// past its end.
+TEST_F(WritableDeviceTest, ZeroRangePunchesAHoleAndKeepsTheLength) {
+  DeviceTable devices;
+  std::string error;
+  ASSERT_TRUE(devices.OpenOutput(target_, kLimit, &error)) << error;
+  CallHandler handler(devices);
+  const std::vector<uint8_t> data(3 << 16, 0xab);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kWrite, 0, 0, data.size()), data).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kZeroRange, 0, 1 << 16, 1 << 16)).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kZeroRange, 0, 3 << 16, 1 << 18)).error, 0);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kSize, 0)).value, uint64_t{3} << 16);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kSeekHole, 0, 0)).value, 1u << 16);
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kSeekData, 0, 1 << 16)).value, 2u << 16);
+  ASSERT_TRUE(devices.CommitOutput(&error)) << error;
+  const std::string bytes = Read(target_);
+  EXPECT_EQ(bytes, std::string(1 << 16, '\xab') + std::string(1 << 16, '\0') +
+                       std::string(1 << 16, '\xab'));
+}
+
 TEST_F(WritableDeviceTest, CommitReplacesAnExistingTarget) {
   std::ofstream(target_, std::ios::binary) << "old contents";
   DeviceTable devices;
@@ -154,6 +175,8 @@ TEST_F(WritableDeviceTest, ReadOnlyDevicesStayReadOnly) {
             Err(abi::CallError::kDenied));
   EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kAllocate, backing, 0, 4096)).error,
             Err(abi::CallError::kDenied));
+  EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kZeroRange, backing, 0, 4096)).error,
+            Err(abi::CallError::kDenied));
   // Flushing a read-only device is harmless and changes nothing.
   EXPECT_EQ(Send(handler, abi::MakeRequest(abi::Call::kFlush, backing)).error, 0);
   EXPECT_EQ(Read(backing_), "backing bytes");
@@ -164,6 +187,8 @@ TEST_F(WritableDeviceTest, ReadOnlyDevicesStayReadOnly) {
   EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kWrite, 0, 0, 1)), abi::CallError::kDenied);
   EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kTruncate, 0, 0)), abi::CallError::kDenied);
   EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kAllocate, 0, 0, 1)), abi::CallError::kDenied);
+  EXPECT_EQ(reader.Check(abi::MakeRequest(abi::Call::kZeroRange, 0, 0, 1)),
+            abi::CallError::kDenied);
 }
 
 TEST_F(WritableDeviceTest, HostileRangesAreRefused) {
@@ -191,6 +216,8 @@ TEST_F(WritableDeviceTest, HostileRangesAreRefused) {
   EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, kLimit + 1)), CallError::kBadRange);
   EXPECT_EQ(handler.Check(MakeRequest(Call::kTruncate, 0, UINT64_MAX)), CallError::kBadRange);
   EXPECT_EQ(handler.Check(MakeRequest(Call::kAllocate, 0, 0, kLimit + 1)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kZeroRange, 0, UINT64_MAX, 2)), CallError::kBadRange);
+  EXPECT_EQ(handler.Check(MakeRequest(Call::kZeroRange, 0, 0, kLimit + 1)), CallError::kBadRange);
   // Handle() checks again, and nothing lands.
   std::vector<uint8_t> byte(1, 'X');
   EXPECT_EQ(handler.Handle(MakeRequest(Call::kWrite, 0, kLimit, 1), byte.data()).error,

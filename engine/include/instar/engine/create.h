@@ -53,6 +53,13 @@ class WritableDevice : public BlockDevice {
   // Makes what was written durable (fdatasync(2)); qemu flushes before it
   // reports a created image.
   virtual Status Flush() = 0;
+  // Makes [offset, offset + length) read as zeros, deallocated where the
+  // file system can (a hole punched), the file's length kept: qemu's
+  // write-zeroes with unmap on a file (abi kZeroRange). NotSupported for a
+  // device that cannot (the default).
+  virtual Status ZeroRange(uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::NotSupported("this device cannot zero a range");
+  }
   // Another output of the same command, beside this one: the file `name`
   // (as the image names it, relative to this file's directory) that the
   // host created for the run (FormatDriver::sibling_outputs), made in

@@ -99,6 +99,12 @@ enum class Call : uint32_t {
   // the operation is, for a progress display the user asked for (convert
   // -p); no payload, no device, value 0.
   kProgress = 16,
+  // device, offset, length: the range of a writable device made to read as
+  // zeros, deallocated where the file system can (ABI version 16): qemu's
+  // write-zeroes with BDRV_REQ_MAY_UNMAP on a file (file-posix: a punched
+  // hole, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE; else zeros written).
+  // The file's length is left as it is.
+  kZeroRange = 17,
 };
 
 struct CallRequest {
@@ -207,7 +213,7 @@ constexpr uint64_t kMaxRangeEnd = static_cast<uint64_t>(INT64_MAX);
 // The operation config.
 
 constexpr uint32_t kConfigMagic = 0x54534E49;  // "INST"
-constexpr uint32_t kAbiVersion = 15;
+constexpr uint32_t kAbiVersion = 16;
 
 // One per command instar implements, numbered in the command table
 // (command_table.h): abi::Operation::k<Name>.

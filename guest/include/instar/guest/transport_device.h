@@ -150,6 +150,7 @@ class TransportWritableDevice final : public WritableDevice {
   Status WriteLent(uint64_t offset, const void* data, size_t length) override;
   Status Truncate(uint64_t size) override;
   Status Allocate(uint64_t offset, uint64_t length) override;
+  Status ZeroRange(uint64_t offset, uint64_t length) override;
   Status Flush() override;
   // kOpen with OpenBase::kOutput on behalf of this device (device 0, a
   // root): another output the host created beside it, writable as this
