@@ -31,7 +31,7 @@ bool NeedsDevice(abi::Call call) {
 
 bool KnownCall(uint32_t call) {
   return call >= static_cast<uint32_t>(abi::Call::kRead) &&
-         call <= static_cast<uint32_t>(abi::Call::kZeroRange);
+         call <= static_cast<uint32_t>(abi::kLastCall);
 }
 
 // Text from the guest, made safe for a terminal: no control characters.

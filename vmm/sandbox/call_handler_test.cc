@@ -75,7 +75,8 @@ TEST_F(CallHandlerTest, ReadsWithZerosPastEndOfFile) {
 
 TEST_F(CallHandlerTest, RejectsUnknownCallNumbers) {
   CallHandler handler(devices_);
-  for (uint32_t call : {0u, 18u, 0x7fffffffu, 0xffffffffu}) {
+  const uint32_t past_last = static_cast<uint32_t>(abi::kLastCall) + 1;
+  for (uint32_t call : {0u, past_last, 0x7fffffffu, 0xffffffffu}) {
     abi::CallRequest r{};
     r.call = call;
     EXPECT_EQ(handler.Check(r), abi::CallError::kBadCall) << call;

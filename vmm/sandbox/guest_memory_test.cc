@@ -417,7 +417,8 @@ TEST_F(HypercallTest, RefusesABufferOverThePageTablesOrTheImage) {
 }
 
 TEST_F(HypercallTest, RefusesUnknownCalls) {
-  for (uint32_t call : {0u, 17u, 99u, 0xFFFFFFFFu}) {
+  const uint32_t past_last = static_cast<uint32_t>(abi::kLastCall) + 1;
+  for (uint32_t call : {0u, past_last, 99u, 0xFFFFFFFFu}) {
     abi::CallRequest request = Request(abi::Call::kSize, 0, 0, 0);
     request.call = call;
     EXPECT_EQ(Serve(request).error, Error(abi::CallError::kBadCall)) << call;

@@ -106,6 +106,8 @@ enum class Call : uint32_t {
   // The file's length is left as it is.
   kZeroRange = 17,
 };
+// The highest call number: every number from kRead to it is a call.
+constexpr Call kLastCall = Call::kZeroRange;
 
 struct CallRequest {
   uint32_t call;  // a Call
