@@ -94,7 +94,6 @@ constexpr uint32_t kTableSectors = 4;
 constexpr uint64_t kDescriptorOffset = 1;  // sectors
 constexpr uint64_t kDescriptorSectors = 20;
 constexpr size_t kScratchSize = 64 << 10;
-constexpr uint64_t kSplitSize = uint64_t{1} << 31;  // vmdk_co_do_create's split_size
 // VMDK4_FLAG_*.
 constexpr uint32_t kFlagNewlineDetect = 0x1;
 constexpr uint32_t kFlagRedundantDirectory = 0x2;
@@ -300,7 +299,7 @@ bool ExtentName(MeasureText target, VmdkSubformat subformat, uint64_t index, Sib
 // How many extent files beside the descriptor a `subformat` disk of `size`
 // bytes (a multiple of the sector) has; 0 for the single-file subformats.
 uint64_t ExtentFileCount(VmdkSubformat subformat, uint64_t size) {
-  if (Split(subformat)) return DivRoundUp(size, kSplitSize);
+  if (Split(subformat)) return DivRoundUp(size, kVmdkSplitExtentBytes);
   return subformat == VmdkSubformat::kMonolithicFlat && size > 0 ? 1 : 0;
 }
 
@@ -340,7 +339,7 @@ Status CreateDescribedVmdk(const CreateRequest& request, const VmdkTargetOptions
         "instar writes at most 256 extent files beside a vmdk descriptor (a split image "
         "of up to 512 GiB)");
   }
-  const uint64_t extent_size = Split(options.subformat) ? kSplitSize : size;
+  const uint64_t extent_size = Split(options.subformat) ? kVmdkSplitExtentBytes : size;
   const size_t mark = arena.Mark();
   auto* scratch = static_cast<uint8_t*>(arena.Allocate(kScratchSize));
   const size_t capacity = 1024 + options.hw_version.length + options.tools_version.length +

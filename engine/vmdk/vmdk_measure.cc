@@ -39,6 +39,7 @@
 // the real one has them).
 #include "instar/engine/bytes.h"
 #include "instar/engine/measure.h"
+#include "instar/engine/vmdk.h"
 #include "measure/measure_internal.h"
 
 namespace instar::measure_internal {
@@ -46,7 +47,6 @@ namespace instar::measure_internal {
 namespace {
 
 constexpr uint64_t kGrainSize = 65536;
-constexpr uint64_t kSplitSize = uint64_t{1} << 31;  // twoGbMaxExtent*
 
 size_t DecimalLength(uint64_t value) {
   size_t n = 1;
@@ -174,8 +174,8 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
   } else {
     // Extents 1..full of 2 GiB, then one of the rest; named "%s-%c%03d%s",
     // summed by bands of equally long indexes (there may be billions).
-    const uint64_t full = size / kSplitSize;
-    const uint64_t rest = size % kSplitSize;
+    const uint64_t full = size / kVmdkSplitExtentBytes;
+    const uint64_t rest = size % kVmdkSplitExtentBytes;
     const uint64_t count = full + (rest != 0 ? 1 : 0);
     const size_t rel_base = parts.prefix.length + 2 + parts.postfix.length;
     uint64_t band_start = 1;
@@ -189,7 +189,7 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
       n += in_band * (line_fixed + BasenameLength(parts, rel_base + digits));
       band_start = band_end + 1;
     }
-    n += full * DecimalLength(kSplitSize / 512);
+    n += full * DecimalLength(kVmdkSplitExtentBytes / 512);
     if (rest != 0) n += DecimalLength(DivRoundUp(rest, 512));
   }
   n += CStringLen("\n# The Disk Data Base\n#DDB\n\n");
@@ -254,10 +254,10 @@ Status PredictVmdkSize(const MeasureRequest& request, uint64_t virtual_size, Mea
     return Status::Ok();
   }
   if (split) {
-    const uint64_t full = size / kSplitSize;
-    const uint64_t rest = size % kSplitSize;
-    const uint64_t metadata =
-        full * SparseExtentMetadata(kSplitSize) + (rest != 0 ? SparseExtentMetadata(rest) : 0);
+    const uint64_t full = size / kVmdkSplitExtentBytes;
+    const uint64_t rest = size % kVmdkSplitExtentBytes;
+    const uint64_t metadata = full * SparseExtentMetadata(kVmdkSplitExtentBytes) +
+                              (rest != 0 ? SparseExtentMetadata(rest) : 0);
     result->required = (allocated_grains > 0 ? AlignUp(descriptor, 512) : descriptor) + metadata +
                        allocated_grains * kGrainSize;
     result->fully_allocated =

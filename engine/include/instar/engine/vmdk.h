@@ -29,6 +29,10 @@
 
 namespace instar {
 
+// The extent size of twoGbMaxExtentSparse and twoGbMaxExtentFlat
+// (vmdk_co_do_create's split_size): the create hook's and measure's.
+constexpr uint64_t kVmdkSplitExtentBytes = uint64_t{1} << 31;
+
 enum class VmdkExtentKind : uint8_t {
   kFlat,          // FLAT or VMFS: the extent file holds the data as is
   kHostedSparse,  // "KDMV" sparse extent (monolithicSparse, streamOptimized ...)
