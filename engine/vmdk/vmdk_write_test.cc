@@ -681,6 +681,43 @@ TEST(VmdkWriteTest, OverlayWritesMatchQemuIo) {
   }
 }
 
+// A parent whose CID is no longer the image's parentCID (written to after
+// the overlay was made: qemu's first write gives it a new CID): qemu fails
+// every write that allocates a grain (vmdk_is_cid_valid()), and the writer
+// does not open.
+TEST(VmdkWriteTest, RefusesAParentWhoseCidChanged) {
+  const std::vector<QemuImgBinary> binaries = QemuImgBinaries();
+  ASSERT_FALSE(binaries.empty());
+  const QemuImgBinary& qemu = binaries[0];
+  testing::ScratchDir dir;
+  const std::string base_path = dir.File("base.vmdk");
+  const std::string path = dir.File("overlay.vmdk");
+  std::string out;
+  ASSERT_EQ(testing::QemuImgCreate(qemu, "vmdk", "", base_path, "1M", &out), 0) << out;
+  ASSERT_EQ(testing::QemuImgCreate(qemu, "vmdk", "backing_file=base.vmdk,backing_fmt=vmdk", path,
+                                   "1M", &out),
+            0)
+      << out;
+  const std::vector<GuestWrite> base_writes = {{0, 512, 0x11}};
+  ASSERT_EQ(testing::QemuIoWrites("vmdk", base_path, base_writes, &out), 0) << out;
+  testing::MemoryDevice overlay(testing::ReadWholeFile(path));
+  testing::MemoryDevice base(testing::ReadWholeFile(base_path));
+  testing::MapOpener opener;
+  opener.Add("base.vmdk", &base);
+  std::vector<uint8_t> buffer(8 << 20);
+  Arena arena(buffer.data(), buffer.size());
+  const FormatDriver* driver = FindFormatDriver(ImageFormat::kVmdk);
+  OpenOptions open_options;
+  open_options.compat = qemu.version;
+  Result<Image*> image = driver->open(overlay, opener, arena, open_options);
+  ASSERT_TRUE(image.ok()) << image.status().message();
+  ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
+  Result<ImageWriter*> writer =
+      driver->open_writer(**image, overlay, EntropyWithCid(1), qemu.version, arena);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.status().code(), StatusCode::kNotSupported);
+}
+
 // `qemu-img convert -O vmdk -o subformat=streamOptimized` of each version
 // of the matrix, against the writer over the create hook's image (and
 // over that qemu-img's own create) given convert's writes.
