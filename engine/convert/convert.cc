@@ -264,9 +264,9 @@ Status WriteData(Copy& c, uint64_t sector, const uint8_t* data, uint64_t n) {
 // not start zeroed (one with a backing file, or -n's): the writer's own
 // zero write, as qemu's drivers make it (a hole punched in a raw file,
 // zero clusters, zeroed grains). On -n's target without a backing file a
-// writer that cannot make it (NotSupported: vpc, vhdx, and a qcow2
-// cluster qemu would free) gets the run as zeros written as data, which
-// reads the same.
+// writer that cannot make it (NotSupported: vpc, vhdx, a qcow2's
+// compressed or shared clusters) gets the run as zeros written as data,
+// which reads the same.
 Status WriteZeros(Copy& c, uint64_t sector, uint64_t n) {
   const Status zeroed = c.writer.WriteZeroes(sector * kSector, n * kSector);
   if (zeroed.ok()) return Status::Ok();

@@ -69,14 +69,18 @@
 // it without want_zero, so a raw layer is data) and the cluster is
 // unallocated or zero; whole clusters become zero clusters
 // (qcow2_subcluster_zeroize(): the L2 table allocated first where there is
-// none). Version 2 has no zero flag: with a backing file qemu falls back to
+// none), and as convert asks with BDRV_REQ_MAY_UNMAP, an allocated cluster
+// is freed on the way (its refcount lowered, the cluster punched out of
+// the file, where the next allocation may find it again). Version 2 has no
+// zero flag: without a backing file qemu discards instead (an allocated
+// cluster freed, an unallocated one left), with one it falls back to
 // writing the zeros as data, as it does for a piece it cannot zero.
 //
 // What dd and convert cannot produce is refused as NotSupported: a backing
 // file that was not opened, snapshots, encryption, an external data file,
 // extended L2 entries, a dirty or corrupt flag, compressed or allocated
-// zero clusters to write over, clusters a zero write would have to free,
-// and a refcount table that would have to grow.
+// zero clusters to write data over, compressed or shared clusters to write
+// zeroes over, and a refcount table that would have to grow.
 #include "qcow2/qcow2_write.h"
 
 #include "core/write_batch.h"
@@ -100,6 +104,12 @@ constexpr uint8_t kCompressionZstd = 1;
 // cluster_needs_new_alloc() of an L2 entry a writer may meet: unallocated,
 // or a zero cluster with no offset.
 bool NeedsNewAlloc(uint64_t entry) { return entry == 0 || entry == kL2Zero; }
+
+// An allocated cluster a zero write with unmap frees: a data cluster or an
+// allocated zero cluster of this image alone (QCOW_OFLAG_COPIED).
+bool FreeableOnZero(uint64_t entry) {
+  return (entry & (kL2Copied | kL2Compressed)) == kL2Copied && (entry & kL2OffsetMask) != 0;
+}
 
 // The cached L2 table.
 struct Table {
@@ -159,6 +169,18 @@ class Qcow2Writer final : public ImageWriter {
   Status Zeroize(uint64_t offset, uint64_t length, bool* done);
   // The zeros of `length` bytes at `offset` written as data.
   Status WriteZerosAsData(uint64_t offset, uint64_t length);
+  // The clusters a zero write freed whose refcount reached 0: the file
+  // range qemu discards, joined while they follow each other.
+  struct Discards {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  // qcow2_free_any_cluster() of the data cluster at host offset `host`,
+  // its discard added to `discards`.
+  Status FreeCluster(uint64_t host, Discards* discards);
+  // qcow2_process_discards(): the range in `discards` punched in the file
+  // (kZeroRange), and `discards` started over, empty, at `next`.
+  Status ProcessDiscards(Discards* discards, uint64_t next);
 
   WritableDevice& device_;
   WriteBatch batch_;
@@ -574,26 +596,71 @@ Status Qcow2Writer::WriteZerosAsData(uint64_t offset, uint64_t length) {
 Status Qcow2Writer::Zeroize(uint64_t offset, uint64_t length, bool* done) {
   *done = false;
   // No zero flag before version 3: with a backing file that is -ENOTSUP;
-  // without one qemu discards instead, which leaves an unallocated
-  // cluster as it is (after allocating its L2 table).
+  // without one qemu discards instead (qcow2_cluster_discard(), not a full
+  // discard), which leaves an unallocated cluster as it is (after
+  // allocating its L2 table) and frees an allocated one.
   if (version_ < 3 && backing_ != nullptr) return Status::Ok();
   const uint64_t end = offset + length;
+  // Every entry is looked at before any changes, so that a run refused
+  // here is left as it was for the zeros written as data.
+  for (uint64_t at = offset; at < end; at += cluster_size_) {
+    INSTAR_ASSIGN_OR_RETURN(const uint64_t entry, L2Entry(at >> cluster_bits_));
+    if (entry != 0 && entry != kL2Zero && !FreeableOnZero(entry)) {
+      return Status::NotSupported(
+          "instar cannot write zeroes over a compressed or shared qcow2 cluster yet");
+    }
+  }
+  // zero_in_l2_slice() with BDRV_REQ_MAY_UNMAP (discard_in_l2_slice() for
+  // version 2): an allocated cluster, data or zero, becomes a zero cluster
+  // without an offset (unallocated in version 2), then is freed
+  // (qcow2_free_any_cluster(), QCOW2_DISCARD_REQUEST); a cluster whose
+  // refcount reaches 0 is discarded in the file, which qemu-img's target
+  // (opened with BDRV_O_UNMAP) passes down as a hole punched, all of them
+  // at the end of the call (qcow2_process_discards()).
+  Discards discards;
   for (uint64_t at = offset; at < end; at += cluster_size_) {
     const uint64_t cluster = at >> cluster_bits_;
     INSTAR_RETURN_IF_ERROR(LoadL2(cluster >> l2_bits_));
     uint8_t* slot = l2_.data + 8 * (cluster & (L2Entries() - 1));
     const uint64_t entry = LoadBE64(slot);
-    if (entry == 0) {
-      if (version_ >= 3) {
-        StoreBE64(slot, kL2Zero);
-        l2_.dirty = true;
-      }
-    } else if (entry != kL2Zero) {
-      return Status::NotSupported("instar cannot write zeroes over an allocated qcow2 cluster yet");
-    }
+    const bool unmap = FreeableOnZero(entry);
+    const uint64_t next = version_ >= 3 ? kL2Zero : 0;
+    if (entry == next || (!unmap && version_ < 3)) continue;
+    StoreBE64(slot, next);
+    l2_.dirty = true;
+    if (unmap) INSTAR_RETURN_IF_ERROR(FreeCluster(entry & kL2OffsetMask, &discards));
   }
+  INSTAR_RETURN_IF_ERROR(ProcessDiscards(&discards, 0));
   *done = true;
   return Status::Ok();
+}
+
+Status Qcow2Writer::FreeCluster(uint64_t host, Discards* discards) {
+  INSTAR_RETURN_IF_ERROR(allocator_->FreeClusters(host, cluster_size_));
+  INSTAR_ASSIGN_OR_RETURN(const uint64_t refcount, allocator_->GetRefcount(host >> cluster_bits_));
+  if (refcount != 0) return Status::Ok();
+  // update_refcount_discard(): joined with the range it touches.
+  if (discards->length != 0 && host == discards->offset + discards->length) {
+    discards->length += cluster_size_;
+    return Status::Ok();
+  }
+  INSTAR_RETURN_IF_ERROR(ProcessDiscards(discards, host));
+  discards->length = cluster_size_;
+  return Status::Ok();
+}
+
+Status Qcow2Writer::ProcessDiscards(Discards* discards, uint64_t next) {
+  const uint64_t length = discards->length;
+  const uint64_t start = discards->offset;
+  discards->offset = next;
+  discards->length = 0;
+  if (length == 0) return Status::Ok();
+  // What the batch holds reaches the file first; the hole is punched after
+  // it. A device that cannot punch one leaves the cluster's bytes, as
+  // qemu ignores a discard that fails: the cluster is free either way.
+  INSTAR_RETURN_IF_ERROR(batch_.Flush());
+  const Status punched = device_.ZeroRange(start, length);
+  return punched.code() == StatusCode::kNotSupported ? Status::Ok() : punched;
 }
 
 Status Qcow2Writer::ZeroPiece(uint64_t offset, uint64_t length) {
@@ -610,7 +677,10 @@ Status Qcow2Writer::ZeroPiece(uint64_t offset, uint64_t length) {
     INSTAR_ASSIGN_OR_RETURN(const bool head_zero, ReadsAsZero(offset - head, head));
     INSTAR_ASSIGN_OR_RETURN(const bool tail_zero, ReadsAsZero(end, tail));
     INSTAR_ASSIGN_OR_RETURN(const uint64_t entry, L2Entry(offset >> cluster_bits_));
-    if (!head_zero || !tail_zero || (entry != 0 && entry != kL2Zero)) {
+    // (qcow2_co_pwrite_zeroes(): the cluster unallocated or a zero one,
+    // allocated or not.)
+    const bool zero_type = entry == 0 || ((entry & kL2Zero) != 0 && (entry & kL2Compressed) == 0);
+    if (!head_zero || !tail_zero || !zero_type) {
       return WriteZerosAsData(offset, length);
     }
     start = offset - head;

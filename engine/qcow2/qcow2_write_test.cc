@@ -259,8 +259,8 @@ struct OverlayCase {
 
 // An image with a backing file (what `qemu-img convert -B` writes): the
 // copy-on-write of partial clusters reads the backing file, and zero
-// writes make zero clusters (v3) or data (v2) as qemu's
-// qcow2_co_pwrite_zeroes() and its fallback do. Each case makes the base
+// writes make zero clusters (v3; allocated ones freed) or data (v2) as
+// qemu's qcow2_co_pwrite_zeroes() and its fallback do. Each case makes the base
 // with qemu-img and qemu-io, the overlay with `qemu-img create -b` and one
 // qemu-io run of its writes, and the engine's overlay over the same base
 // must be the same file.
@@ -281,6 +281,17 @@ TEST(Qcow2WriteTest, OverlayWritesMatchQemuIo) {
        4 << 20,
        {{0, 1 << 20, 0x11}},
        {{4096, 8192, 0, true}, {65536, 4096, 0x22, false}, {65536 + 8192, 65536, 0, true}}},
+      // Whole allocated clusters zeroed are freed and punched out; the
+      // next allocation takes them again.
+      {"zero-frees-allocated",
+       "",
+       4 << 20,
+       4 << 20,
+       {{0, 65536, 0x16}},
+       {{0, 4 * 65536, 0x28, false},
+        {65536, 2 * 65536, 0, true},
+        {1 << 20, 65536, 0x29, false},
+        {(2 << 20) + 4096, 4096, 0x2a, false}}},
       {"cow-reads-backing",
        "",
        4 << 20,

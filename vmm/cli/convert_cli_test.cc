@@ -783,10 +783,13 @@ std::vector<std::pair<off_t, off_t>> DataRuns(const fs::path& path) {
 }
 
 // convert -n: the zero runs of the input are write-zeroes with unmap on the
-// existing target, which was all data. A raw file gets them as holes
-// punched (the same bytes and the same runs of data as every qemu-img
-// leaves), a vmdk with zeroed grains as grain table entries of 1 (the
-// same file but for the CID); on both backends.
+// existing target, which held data. A raw file gets them as holes punched
+// (the same bytes and the same runs of data as every qemu-img leaves), a
+// vmdk with zeroed grains as grain table entries of 1 (the same file but
+// for the CID), a qcow2 as its clusters freed and punched out of the file,
+// zero clusters in version 3 and unallocated ones in version 2, the input's
+// data after them allocated where the freed clusters were (the same bytes
+// and runs of data); on both backends.
 TEST_F(ConvertCliTest, IntoAnExistingImageZeroRunsAsQemuImgMakesThem) {
   const bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
   fs::create_directories(dir_);
@@ -806,26 +809,36 @@ TEST_F(ConvertCliTest, IntoAnExistingImageZeroRunsAsQemuImgMakesThem) {
   const std::string qemu_io = fs::path(newest).parent_path() / "qemu-io";
   const fs::path parents = dir_ / "targets";
   fs::create_directories(parents);
-  for (const auto& [format, options] :
-       {std::pair<std::string, std::string>{"raw", ""}, {"vmdk", "zeroed_grain=on"}}) {
-    const std::string made = (parents / ("t." + format)).string();
-    std::vector<std::string> create = {newest, "create", "-q", "-f", format};
-    if (!options.empty()) create.insert(create.end(), {"-o", options});
+  // Each target: its file name, format, create options and the data
+  // qemu-io writes into it (a qcow2's last 2 MiB stay unallocated).
+  struct Target {
+    std::string name;
+    std::string format;
+    std::string options;
+    std::string write;
+  };
+  const std::vector<Target> targets = {
+      {"t.raw", "raw", "", "write -P 0xff 0 8M"},
+      {"t.vmdk", "vmdk", "zeroed_grain=on", "write -P 0xff 0 8M"},
+      {"t.qcow2", "qcow2", "", "write -P 0xff 0 6M"},
+      {"v2.qcow2", "qcow2", "compat=0.10", "write -P 0xff 0 6M"},
+  };
+  for (const Target& t : targets) {
+    const std::string made = (parents / t.name).string();
+    std::vector<std::string> create = {newest, "create", "-q", "-f", t.format};
+    if (!t.options.empty()) create.insert(create.end(), {"-o", t.options});
     create.insert(create.end(), {made, "8M"});
     ASSERT_EQ(testing::RunProgram(create).exit_code, 0);
-    ASSERT_EQ(
-        testing::RunProgram({qemu_io, "-f", format, "-c", "write -P 0xff 0 8M", made}).exit_code,
-        0);
+    ASSERT_EQ(testing::RunProgram({qemu_io, "-f", t.format, "-c", t.write, made}).exit_code, 0);
   }
-  auto run = [&](const std::vector<std::string>& prefix, const std::string& format,
-                 const fs::path& dir) {
+  auto run = [&](const std::vector<std::string>& prefix, const Target& t, const fs::path& dir) {
     fs::remove_all(dir);
     fs::create_directories(dir);
-    const fs::path target = dir / ("t." + format);
-    fs::copy_file(parents / ("t." + format), target);
+    const fs::path target = dir / t.name;
+    fs::copy_file(parents / t.name, target);
     std::vector<std::string> argv = prefix;
     for (const std::string& arg : {std::string("convert"), std::string("-n"), std::string("-O"),
-                                   format, input.string(), target.string()}) {
+                                   t.format, input.string(), target.string()}) {
       argv.push_back(arg);
     }
     const testing::ProgramResult r = testing::RunProgram(argv);
@@ -833,18 +846,18 @@ TEST_F(ConvertCliTest, IntoAnExistingImageZeroRunsAsQemuImgMakesThem) {
     return target;
   };
   for (const QemuImg& qemu : qemu_imgs_) {
-    for (const std::string format : {"raw", "vmdk"}) {
-      SCOPED_TRACE(qemu.version + " -O " + format);
-      const fs::path theirs = run({qemu.path}, format, dir_ / "qemu");
+    for (const Target& t : targets) {
+      const std::string& format = t.format;
+      SCOPED_TRACE(qemu.version + " -O " + format + " " + t.name);
+      const fs::path theirs = run({qemu.path}, t, dir_ / "qemu");
       for (const char* sandbox : {"--sandbox=process", "--sandbox=kvm"}) {
         if (std::string(sandbox) == "--sandbox=kvm" && !kvm) continue;
         SCOPED_TRACE(sandbox);
-        const fs::path ours =
-            run({kSelf, sandbox, "--compat", qemu.version}, format, dir_ / "instar");
+        const fs::path ours = run({kSelf, sandbox, "--compat", qemu.version}, t, dir_ / "instar");
         const std::string our_bytes = ReadFile(ours);
         const std::string their_bytes = ReadFile(theirs);
         ASSERT_EQ(our_bytes.size(), their_bytes.size());
-        if (format == "raw") {
+        if (format != "vmdk") {
           EXPECT_TRUE(our_bytes == their_bytes);
           EXPECT_EQ(DataRuns(ours), DataRuns(theirs));
         } else {
@@ -859,6 +872,11 @@ TEST_F(ConvertCliTest, IntoAnExistingImageZeroRunsAsQemuImgMakesThem) {
         const testing::ProgramResult r = testing::RunProgram(
             {qemu.path, "compare", "-f", "raw", "-F", format, input.string(), ours.string()});
         EXPECT_EQ(r.out, "Images are identical.\n") << r.err;
+        if (format == "qcow2") {
+          const testing::ProgramResult check =
+              testing::RunProgram({qemu.path, "check", "-f", "qcow2", ours.string()});
+          EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+        }
       }
     }
   }
