@@ -12,6 +12,16 @@
 //
 // A writer flushes the batch before anything reads the device or writes
 // metadata it does not route through the batch, and in its Finish().
+//
+// The batch gathers into two buffers in turn and lends each one it passes
+// on (WritableDevice::WriteLent): the host writes the file from it after
+// the answer, with no copy, while the batch fills the other one. A loan
+// ends when the next device call other than a read is answered, and the
+// next flush is such a call, so the buffer lent last is never the one
+// being filled. (The host's copy of every batch it wrote behind was 7 % of
+// a raw > qcow2 convert's samples, on the path the guest waits on, where
+// each 2 MiB step carries 1 MiB of data.) With room for one buffer only,
+// the batch writes with a copy.
 #ifndef INSTAR_ENGINE_CORE_WRITE_BATCH_H_
 #define INSTAR_ENGINE_CORE_WRITE_BATCH_H_
 
@@ -32,9 +42,10 @@ class WriteBatch {
 
   explicit WriteBatch(WritableDevice& device) : device_(&device) {}
 
-  // The buffer, from `arena`; false when it has no room.
+  // The buffers, from `arena`; false when it has no room for one.
   bool Init(Arena& arena) {
     buffer_ = arena.AllocateArray<uint8_t>(kCapacity);
+    other_ = arena.AllocateArray<uint8_t>(kCapacity);
     return buffer_ != nullptr;
   }
 
@@ -45,6 +56,7 @@ class WriteBatch {
     if (length >= kCapacity) {
       INSTAR_RETURN_IF_ERROR(FlushData());
       lent_ = false;
+      loaned_to_ = nullptr;
       return device_->Write(offset, data, length);
     }
     while (length > 0) {
@@ -73,11 +85,13 @@ class WriteBatch {
       INSTAR_RETURN_IF_ERROR(FlushData());
       INSTAR_RETURN_IF_ERROR(device_->WriteLent(offset, data, length));
       lent_ = true;
+      loaned_to_ = nullptr;
       return Status::Ok();
     }
     if (!lent_) return Write(offset, data, length);
     INSTAR_RETURN_IF_ERROR(FlushData());
     lent_ = false;
+    loaned_to_ = nullptr;
     return device_->Write(offset, data, length);
   }
 
@@ -118,32 +132,54 @@ class WriteBatch {
   }
 
   // Flush(), then the batch goes to `device` (a writer of an image of
-  // several files, moving to another one).
+  // several files, moving to another one). The last batch is written with
+  // a copy, and the file it leaves has no batch lent when the batch moves
+  // on: the host ends a loan at its answer to any call, but a device that
+  // keeps loans per file (the engine tests' MemoryDevice) ends one only at
+  // a call on that file, so one is made there, of no bytes if need be.
   Status SwitchTo(WritableDevice& device) {
     if (&device == device_) return Status::Ok();
-    INSTAR_RETURN_IF_ERROR(Flush());
+    const bool calls = pending_ > 0 || allocate_length_ > 0;
+    INSTAR_RETURN_IF_ERROR(FlushAllocation());
+    INSTAR_RETURN_IF_ERROR(FlushData(/*lend=*/false));
+    if (!calls && loaned_to_ == device_) INSTAR_RETURN_IF_ERROR(device_->Write(0, buffer_, 0));
+    loaned_to_ = nullptr;
     device_ = &device;
     return Status::Ok();
   }
 
  private:
-  Status FlushData() {
+  // The pending data written: lent when the batch has two buffers and
+  // `lend`, and the other buffer filled next, whose loan ended with the
+  // answer to this call (or an earlier one).
+  Status FlushData(bool lend = true) {
     if (pending_ == 0) return Status::Ok();
     const size_t length = pending_;
     pending_ = 0;
     lent_ = false;
-    return device_->Write(start_, buffer_, length);
+    loaned_to_ = nullptr;
+    if (other_ == nullptr || !lend) return device_->Write(start_, buffer_, length);
+    uint8_t* const lent = buffer_;
+    buffer_ = other_;
+    other_ = lent;
+    loaned_to_ = device_;
+    return device_->WriteLent(start_, lent, length);
   }
   Status FlushAllocation() {
     if (allocate_length_ == 0) return Status::Ok();
     const uint64_t length = allocate_length_;
     allocate_length_ = 0;
     lent_ = false;
+    loaned_to_ = nullptr;
     return device_->Allocate(allocate_start_, length);
   }
 
   WritableDevice* device_;
-  uint8_t* buffer_ = nullptr;
+  uint8_t* buffer_ = nullptr;  // the one being filled
+  uint8_t* other_ = nullptr;   // the one lent last, or null: no room for two
+  // The device the last call through the batch lent `other_` to; null
+  // after any other call through it.
+  WritableDevice* loaned_to_ = nullptr;
   uint64_t start_ = 0;
   size_t pending_ = 0;
   uint64_t allocate_start_ = 0;
