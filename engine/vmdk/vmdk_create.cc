@@ -441,7 +441,9 @@ size_t VmdkSiblingOutputs(const ParsedMeasureOptions& parsed, MeasureText target
 
 size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t capacity) {
   // monolithicFlat's extent, then the split subformats' extents, as many
-  // of each as there is room for: the host opens those that exist.
+  // of each as there is room for: the host opens those that exist, each
+  // series up to its first missing file (an image whose -s002 is missing
+  // cannot be opened, whatever follows it).
   size_t n = 0;
   if (n < capacity && ExtentName(target_name, VmdkSubformat::kMonolithicFlat, 1, &out[n])) ++n;
   const size_t per_kind = (capacity - n) / 2;
@@ -449,6 +451,7 @@ size_t VmdkSiblingsInPlace(MeasureText target_name, SiblingName* out, size_t cap
        {VmdkSubformat::kTwoGbMaxExtentSparse, VmdkSubformat::kTwoGbMaxExtentFlat}) {
     for (uint64_t index = 1; index <= per_kind; ++index) {
       if (!ExtentName(target_name, subformat, index, &out[n])) break;
+      out[n].follows = index > 1;
       ++n;
     }
   }

@@ -500,7 +500,9 @@ TEST(VmdkCreateTest, ExtentNames) {
 }
 
 // With -n the host opens the extent files of every subformat that exist
-// beside the image: the driver names them all, monolithicFlat's first.
+// beside the image: the driver names them all, monolithicFlat's first,
+// each split series' files after the first to be looked for only when the
+// one before is there.
 TEST(VmdkCreateTest, ExtentNamesInPlace) {
   std::vector<SiblingName> names(9);
   ASSERT_EQ(vmdk::VmdkSiblingsInPlace(MeasureText{"/d/x.vmdk", 9}, names.data(), names.size()), 9u);
@@ -509,6 +511,9 @@ TEST(VmdkCreateTest, ExtentNamesInPlace) {
   EXPECT_EQ(got, (std::vector<std::string>{"x-flat.vmdk", "x-s001.vmdk", "x-s002.vmdk",
                                            "x-s003.vmdk", "x-s004.vmdk", "x-f001.vmdk",
                                            "x-f002.vmdk", "x-f003.vmdk", "x-f004.vmdk"}));
+  std::vector<bool> follows;
+  for (const SiblingName& name : names) follows.push_back(name.follows);
+  EXPECT_EQ(follows, (std::vector<bool>{false, false, true, true, true, false, true, true, true}));
 }
 
 // The fuzzer's body (vmdk_create_fuzz.cc) over a fixed sample: every image

@@ -198,7 +198,8 @@ bool HasSiblingOutputs(const GlobalOptions& global, const std::string& format,
 // The files beside `target`, an image of `format` the command writes in
 // place (convert -n), that its writes may change as the format names them
 // (FormatDriver::siblings_in_place: a vmdk's `-flat` extent), opened for
-// writing in place where they exist (DeviceTable::OpenSiblingInPlace).
+// writing in place where they exist (DeviceTable::OpenSiblingInPlace), a
+// numbered series up to its first missing file.
 // False with *error set when one exists but cannot be opened.
 bool OpenSiblingsInPlace(const std::string& format, const std::string& target, DeviceTable* devices,
                          std::string* error);

@@ -290,8 +290,11 @@ bool OpenSiblingsInPlace(const std::string& format, const std::string& target, D
   std::vector<SiblingName> names(2 * DeviceTable::kMaxOutputs);
   const size_t count = driver->siblings_in_place(MeasureText{target.data(), target.size()},
                                                  names.data(), names.size());
+  bool found = false;
   for (size_t i = 0; i < count; ++i) {
-    if (!devices->OpenSiblingInPlace(std::string(names[i].text, names[i].length), error)) {
+    // A series ends at its first missing file.
+    if (names[i].follows && !found) continue;
+    if (!devices->OpenSiblingInPlace(std::string(names[i].text, names[i].length), error, &found)) {
       return false;
     }
   }

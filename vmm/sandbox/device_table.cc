@@ -378,7 +378,8 @@ std::string DeviceTable::BesideTarget(const std::string& name) const {
   return (slash == std::string::npos ? "" : target.substr(0, slash + 1)) + name;
 }
 
-bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error) {
+bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error, bool* found) {
+  if (found != nullptr) *found = false;
   if (outputs_.empty() || !outputs_[0].temp.empty()) {
     *error = "Could not open '" + name + "': no image written in place to put it beside";
     return false;
@@ -390,6 +391,7 @@ bool DeviceTable::OpenSiblingInPlace(const std::string& name, std::string* error
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return true;
+  if (found != nullptr) *found = true;
   for (const Output& output : outputs_) {
     if (output.target == path) return true;  // the image itself, or opened already
   }

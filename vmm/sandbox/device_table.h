@@ -90,9 +90,10 @@ class DeviceTable {
   // its format names it (FormatDriver::siblings_in_place; a vmdk's
   // `-flat` extent for `convert -n`). The guest reaches it as it reaches an
   // output: by name, and with OpenBase::kOutput. A missing file is no
-  // error (nothing is opened); any other failure returns false with
-  // "Could not open '<path>': <strerror>" in *error.
-  bool OpenSiblingInPlace(const std::string& name, std::string* error);
+  // error (nothing is opened; *found, when given, says which); any other
+  // failure returns false with "Could not open '<path>': <strerror>" in
+  // *error.
+  bool OpenSiblingInPlace(const std::string& name, std::string* error, bool* found = nullptr);
   // Renames every output the guest used over its target (fdatasync first,
   // unless flushes are skipped), device 0's last; an output the guest never
   // opened is removed instead. The termination signals wait until the

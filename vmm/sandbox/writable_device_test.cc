@@ -288,10 +288,13 @@ TEST_F(WritableDeviceTest, ASiblingInPlaceIsWrittenInPlace) {
     std::string error;
     EXPECT_FALSE(devices.OpenSiblingInPlace("new-flat.img", &error));  // no image yet
     ASSERT_TRUE(devices.OpenInPlace(target_, kLimit, &error)) << error;
-    ASSERT_TRUE(devices.OpenSiblingInPlace("absent-flat.img", &error)) << error;
+    bool found = true;
+    ASSERT_TRUE(devices.OpenSiblingInPlace("absent-flat.img", &error, &found)) << error;
+    EXPECT_FALSE(found);
     EXPECT_EQ(devices.count(), 1u);
     EXPECT_FALSE(devices.OpenSiblingInPlace("../new-flat.img", &error));
-    ASSERT_TRUE(devices.OpenSiblingInPlace("new-flat.img", &error)) << error;
+    ASSERT_TRUE(devices.OpenSiblingInPlace("new-flat.img", &error, &found)) << error;
+    EXPECT_TRUE(found);
     ASSERT_EQ(devices.count(), 2u);
     EXPECT_EQ(devices.roots(), 1u);
     EXPECT_EQ(devices.output_fds().size(), 2u);

@@ -124,6 +124,10 @@ struct SiblingName {
   static constexpr size_t kCapacity = 256;  // NAME_MAX and its NUL
   char text[kCapacity] = {};
   size_t length = 0;
+  // siblings_in_place: the file can be there only if the name before it
+  // is (the next of a numbered series, which ends at its first missing
+  // file), so the host looks for it only then.
+  bool follows = false;
 };
 
 }  // namespace instar
