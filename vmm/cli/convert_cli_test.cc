@@ -701,6 +701,40 @@ TEST_F(ConvertCliTest, VmdkOntoABackingFileAsQemuImgWritesIt) {
   }
 }
 
+// Runs `prefix` convert -n -O vmdk `input` into a fresh t.vmdk in `at`
+// that `maker` created with `options` and `size`; expects it to succeed
+// silently. The files in `at` afterwards, sorted by name, with their bytes.
+std::vector<std::pair<std::string, std::string>> ConvertIntoFreshVmdk(
+    const std::vector<std::string>& prefix, const std::string& maker, const fs::path& at,
+    const std::string& options, const std::string& size, const fs::path& input) {
+  fs::remove_all(at);
+  fs::create_directories(at);
+  EXPECT_EQ(testing::RunProgram({maker, "create", "-q", "-f", "vmdk", "-o", options,
+                                 (at / "t.vmdk").string(), size})
+                .exit_code,
+            0);
+  std::vector<std::string> argv = prefix;
+  for (const char* arg : {"convert", "-n", "-O", "vmdk"}) argv.push_back(arg);
+  argv.push_back(input.string());
+  argv.push_back((at / "t.vmdk").string());
+  const testing::ProgramResult r = testing::RunProgram(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out + r.err, "");
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : fs::directory_iterator(at)) {
+    files.emplace_back(entry.path().filename().string(), ReadFile(entry.path()));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The names of `files`, in order.
+std::vector<std::string> NamesOf(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> names;
+  for (const auto& file : files) names.push_back(file.first);
+  return names;
+}
+
 // convert -n into a monolithicFlat vmdk that qemu-img created: its extent
 // (named as qemu names it, beside the descriptor) is written in place, as
 // every qemu-img writes it, on both backends: the extent byte for byte, the
@@ -720,28 +754,11 @@ TEST_F(ConvertCliTest, IntoAnExistingMonolithicFlatVmdkInPlace) {
   // `maker`; the descriptor and the extent afterwards.
   auto run = [&](const std::vector<std::string>& prefix, const std::string& maker,
                  const std::string& sub, std::string* descriptor, std::string* extent) {
-    const fs::path at = dir_ / sub;
-    fs::remove_all(at);
-    fs::create_directories(at);
-    EXPECT_EQ(testing::RunProgram({maker, "create", "-q", "-f", "vmdk", "-o",
-                                   "subformat=monolithicFlat", (at / "t.vmdk").string(), "3M"})
-                  .exit_code,
-              0);
-    std::vector<std::string> argv = prefix;
-    for (const char* arg : {"convert", "-n", "-O", "vmdk"}) argv.push_back(arg);
-    argv.push_back(input.string());
-    argv.push_back((at / "t.vmdk").string());
-    const testing::ProgramResult r = testing::RunProgram(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(r.out + r.err, "");
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(at)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"t-flat.vmdk", "t.vmdk"}));
-    *descriptor = ReadFile(at / "t.vmdk");
-    *extent = ReadFile(at / "t-flat.vmdk");
+    const auto files =
+        ConvertIntoFreshVmdk(prefix, maker, dir_ / sub, "subformat=monolithicFlat", "3M", input);
+    ASSERT_EQ(NamesOf(files), (std::vector<std::string>{"t-flat.vmdk", "t.vmdk"}));
+    *descriptor = files[1].second;
+    *extent = files[0].second;
   };
   for (const QemuImg& qemu : qemu_imgs_) {
     SCOPED_TRACE(qemu.version);
@@ -789,32 +806,15 @@ TEST_F(ConvertCliTest, IntoAnExistingSplitVmdkInPlace) {
   fs::resize_file(input, 2 * kGiB + (64 << 20));
   const std::vector<std::string> files = {"t-s001.vmdk", "t-s002.vmdk", "t.vmdk"};
   // Runs `prefix` convert -n into a fresh split image in `sub`, made by
-  // `maker`; the files afterwards, in `files`' order.
+  // `maker`; the files' bytes afterwards, in `files`' order.
   auto run = [&](const std::vector<std::string>& prefix, const std::string& maker,
                  const std::string& sub) {
-    const fs::path at = dir_ / sub;
-    fs::remove_all(at);
-    fs::create_directories(at);
-    EXPECT_EQ(testing::RunProgram({maker, "create", "-q", "-f", "vmdk", "-o",
-                                   "subformat=twoGbMaxExtentSparse,zeroed_grain=on",
-                                   (at / "t.vmdk").string(), "2112M"})
-                  .exit_code,
-              0);
-    std::vector<std::string> argv = prefix;
-    for (const char* arg : {"convert", "-n", "-O", "vmdk"}) argv.push_back(arg);
-    argv.push_back(input.string());
-    argv.push_back((at / "t.vmdk").string());
-    const testing::ProgramResult r = testing::RunProgram(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(r.out + r.err, "");
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(at)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, files);
+    const auto made =
+        ConvertIntoFreshVmdk(prefix, maker, dir_ / sub,
+                             "subformat=twoGbMaxExtentSparse,zeroed_grain=on", "2112M", input);
+    EXPECT_EQ(NamesOf(made), files);
     std::vector<std::string> contents;
-    for (const std::string& name : files) contents.push_back(ReadFile(at / name));
+    for (const auto& file : made) contents.push_back(file.second);
     return contents;
   };
   for (const QemuImg& qemu : qemu_imgs_) {
