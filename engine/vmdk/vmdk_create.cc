@@ -235,11 +235,19 @@ void AppendDescriptorTail(const VmdkTargetOptions& options, uint64_t size,
   }
 }
 
-// filename_decompose() of `target`, then g_path_get_basename() of
-// path + prefix + `suffix` + postfix: an extent's name, into `out`. False
-// when it does not fit.
-bool ExtentFileName(MeasureText target, MeasureText suffix, SiblingName* out) {
-  size_t start = 0;  // where the name after the directory starts
+// Where an extent's file name comes from in `target`: filename_decompose()
+// cuts it at its last '/' (else '\\', else ':') into path and base name,
+// and the base name at its last '.' into prefix and postfix (`dot`);
+// g_path_get_basename() of path + prefix + suffix + postfix then keeps
+// what follows the last '/' only (`base`): a path cut at a '\\' or ':'
+// stays in front of the name.
+struct ExtentNameSplit {
+  size_t base = 0;
+  size_t dot = 0;
+};
+
+ExtentNameSplit SplitTarget(MeasureText target) {
+  size_t start = 0;  // where the name after the path starts
   for (const char separator : {'/', '\\', ':'}) {
     size_t at = target.length;
     while (at > 0 && target.data[at - 1] != separator) --at;
@@ -248,25 +256,29 @@ bool ExtentFileName(MeasureText target, MeasureText suffix, SiblingName* out) {
       break;
     }
   }
-  // The base name keeps what follows the last '/' only: a path cut at a
-  // '\\' or ':' stays in front of it.
-  size_t base = 0;
+  ExtentNameSplit split;
   for (size_t i = 0; i < start; ++i) {
-    if (target.data[i] == '/') base = i + 1;
+    if (target.data[i] == '/') split.base = i + 1;
   }
-  size_t dot = target.length;
+  split.dot = target.length;
   for (size_t i = target.length; i > start; --i) {
     if (target.data[i - 1] == '.') {
-      dot = i - 1;
+      split.dot = i - 1;
       break;
     }
   }
-  const size_t length = (dot - base) + suffix.length + (target.length - dot);
-  if (length >= SiblingName::kCapacity) return false;
+  return split;
+}
+
+// The name of the extent file with `suffix` of an image named `target`
+// (SplitTarget()), into `out`. False when it does not fit.
+bool ExtentFileName(MeasureText target, MeasureText suffix, SiblingName* out) {
+  const ExtentNameSplit split = SplitTarget(target);
+  if (ExtentFileNameLength(target, suffix.length) >= SiblingName::kCapacity) return false;
   size_t n = 0;
-  for (size_t i = base; i < dot; ++i) out->text[n++] = target.data[i];
+  for (size_t i = split.base; i < split.dot; ++i) out->text[n++] = target.data[i];
   for (size_t i = 0; i < suffix.length; ++i) out->text[n++] = suffix.data[i];
-  for (size_t i = dot; i < target.length; ++i) out->text[n++] = target.data[i];
+  for (size_t i = split.dot; i < target.length; ++i) out->text[n++] = target.data[i];
   out->text[n] = '\0';
   out->length = n;
   return true;
@@ -421,6 +433,10 @@ Status ReadParent(const CreateRequest& request, MeasureText name, Arena& arena, 
 }
 
 }  // namespace
+
+size_t ExtentFileNameLength(MeasureText target, size_t suffix_length) {
+  return target.length - SplitTarget(target).base + suffix_length;
+}
 
 size_t VmdkSiblingOutputs(const ParsedMeasureOptions& parsed, MeasureText target_name,
                           uint64_t size, SiblingName* out, size_t capacity) {

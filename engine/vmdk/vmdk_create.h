@@ -16,6 +16,12 @@ namespace instar::vmdk {
 Status CreateVmdk(const CreateRequest& request, WritableDevice& device, const QemuVersion& compat,
                   Arena& arena, MeasureError* error);
 
+// The length of the name qemu gives an extent file of an image named
+// `target` with a suffix of `suffix_length` bytes ("-flat", "-s001"):
+// filename_decompose() and g_path_get_basename() of the path, prefix,
+// suffix and postfix. measure sums these for the descriptor's lines.
+size_t ExtentFileNameLength(MeasureText target, size_t suffix_length);
+
 // FormatDriver::siblings_in_place: the extent files an image named
 // `target_name` has when qemu made it, of every subformat: "disk-flat.vmdk",
 // then "disk-s001.vmdk" ... and "disk-f001.vmdk" ..., as many as `capacity`

@@ -477,6 +477,9 @@ TEST(VmdkCreateTest, ExtentNames) {
     SCOPED_TRACE(n.target);
     EXPECT_EQ(names_of("subformat=monolithicFlat", n.target, 1 << 20).second,
               std::vector<std::string>{n.extent});
+    // What measure sums for the descriptor's line is that name's length.
+    EXPECT_EQ(vmdk::ExtentFileNameLength(MeasureText{n.target, std::strlen(n.target)}, 5),
+              std::strlen(n.extent));
   }
   EXPECT_EQ(names_of("subformat=monolithicFlat", "d.vmdk", 0).first, 0u);
   // One file per 2 GiB, the last one for the rest; the number in at least

@@ -41,6 +41,7 @@
 #include "instar/engine/measure.h"
 #include "instar/engine/vmdk.h"
 #include "measure/measure_internal.h"
+#include "vmdk/vmdk_create.h"
 
 namespace instar::measure_internal {
 
@@ -82,52 +83,6 @@ uint64_t CompressBound(uint64_t n) { return n + (n >> 12) + (n >> 14) + (n >> 25
 // The worst case of one deflated grain of `n` bytes on disk.
 uint64_t StreamGrainBound(uint64_t n) { return AlignUp(12 + CompressBound(n), 512); }
 
-struct NameParts {
-  MeasureText dir;      // up to and including the separator qemu split at
-  MeasureText prefix;   // base name before its last '.'
-  MeasureText postfix;  // from the last '.'
-  bool dir_has_slash = false;
-};
-
-// block/vmdk.c filename_decompose().
-NameParts Decompose(MeasureText name) {
-  NameParts parts;
-  size_t split = name.length;  // index of the separator, or length for none
-  for (char separator : {'/', '\\', ':'}) {
-    for (size_t i = name.length; i > 0; --i) {
-      if (name.data[i - 1] == separator) {
-        split = i - 1;
-        break;
-      }
-    }
-    if (split != name.length) {
-      parts.dir_has_slash = separator == '/';
-      break;
-    }
-  }
-  const size_t base = split == name.length ? 0 : split + 1;
-  parts.dir = MeasureText{name.data, base};
-  size_t dot = name.length;
-  for (size_t i = name.length; i > base; --i) {
-    if (name.data[i - 1] == '.') {
-      dot = i - 1;
-      break;
-    }
-  }
-  parts.prefix = MeasureText{name.data + base, dot - base};
-  parts.postfix = MeasureText{name.data + dot, name.length - dot};
-  return parts;
-}
-
-// Length of g_path_get_basename(dir + rel) where rel has no '/'.
-size_t BasenameLength(const NameParts& parts, size_t rel_length) {
-  if (parts.dir_has_slash) return rel_length;
-  // Split at '\\' or ':' (or not at all): glib on Linux only cuts at '/'.
-  bool slash = false;
-  for (size_t i = 0; i < parts.dir.length; ++i) slash |= parts.dir.data[i] == '/';
-  return slash ? rel_length : parts.dir.length + rel_length;
-}
-
 // The names of VmdkSubformat and VmdkAdapterType values, indexed by their
 // numbers: the option values qemu-img takes, as engine/measure/resolve.cc
 // reads them.
@@ -163,13 +118,12 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
   n += CStringLen("createType=\"\"\n") + CStringLen(NameOf(vmdk.subformat, kSubformatNames));
   n += CStringLen("\n# Extent description\n");
   // One line per extent: RW <sectors> FLAT "<name>" 0 / RW <sectors> SPARSE "<name>"
-  const NameParts parts = Decompose(target_name);
   const uint64_t line_fixed =
       CStringLen("RW  ") + (flat ? CStringLen("FLAT \"\" 0\n") : CStringLen("SPARSE \"\"\n"));
   if (!split) {
     if (size > 0) {
-      const size_t rel = parts.prefix.length + CStringLen("-flat") + parts.postfix.length;
-      n += line_fixed + DecimalLength(DivRoundUp(size, 512)) + BasenameLength(parts, rel);
+      n += line_fixed + DecimalLength(DivRoundUp(size, 512)) +
+           vmdk::ExtentFileNameLength(target_name, CStringLen("-flat"));
     }
   } else {
     // Extents 1..full of 2 GiB, then one of the rest; named "%s-%c%03d%s",
@@ -177,7 +131,6 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
     const uint64_t full = size / kVmdkSplitExtentBytes;
     const uint64_t rest = size % kVmdkSplitExtentBytes;
     const uint64_t count = full + (rest != 0 ? 1 : 0);
-    const size_t rel_base = parts.prefix.length + 2 + parts.postfix.length;
     uint64_t band_start = 1;
     for (size_t digits = 3; band_start <= count; ++digits) {
       const uint64_t band_end = digits >= 19 ? count : [&] {
@@ -186,7 +139,7 @@ uint64_t DescriptorLength(const VmdkTargetOptions& vmdk, uint64_t size, MeasureT
         return limit - 1 < count ? limit - 1 : count;
       }();
       const uint64_t in_band = band_end - band_start + 1;
-      n += in_band * (line_fixed + BasenameLength(parts, rel_base + digits));
+      n += in_band * (line_fixed + vmdk::ExtentFileNameLength(target_name, 2 + digits));
       band_start = band_end + 1;
     }
     n += full * DecimalLength(kVmdkSplitExtentBytes / 512);
