@@ -362,14 +362,8 @@ TEST(Qcow2WriteTest, OverlayWritesMatchQemuIo) {
       opener.Add("base.qcow2", &base);
       std::vector<uint8_t> buffer(32 << 20);
       Arena arena(buffer.data(), buffer.size());
-      const FormatDriver* driver = FindFormatDriver(ImageFormat::kQcow2);
-      OpenOptions open_options;
-      open_options.compat = qemu.version;
-      Result<Image*> image = driver->open(created.device, opener, arena, open_options);
-      ASSERT_TRUE(image.ok()) << image.status().message();
-      ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
-      Result<ImageWriter*> writer =
-          driver->open_writer(**image, created.device, WriterEntropy{}, qemu.version, arena);
+      Result<ImageWriter*> writer = testing::OpenOverlayWriter(
+          ImageFormat::kQcow2, created.device, opener, WriterEntropy{}, qemu.version, arena);
       ASSERT_TRUE(writer.ok()) << writer.status().message();
       ASSERT_EQ(testing::ApplyOverlayWrites(**writer, c.writes), "");
       ASSERT_TRUE((*writer)->Finish().ok());

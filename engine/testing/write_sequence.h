@@ -131,6 +131,24 @@ inline std::string ApplyOverlayWrites(ImageWriter& writer,
 }
 
 // Test input: bytes no two sectors of which are equal and none zero.
+// Opens the image of `format` on `device` for guest writes over its backing
+// chain, which `opener` holds (a write with a backing file: convert -B):
+// the format's reader, OpenBackingChain(), then the writer, in `arena`.
+// The error of whichever step failed.
+inline Result<ImageWriter*> OpenOverlayWriter(ImageFormat format, WritableDevice& device,
+                                              DeviceOpener& opener, const WriterEntropy& entropy,
+                                              const QemuVersion& compat, Arena& arena) {
+  const FormatDriver* driver = FindFormatDriver(format);
+  if (driver == nullptr || driver->open_writer == nullptr) {
+    return Status::NotSupported("no writer for the format");
+  }
+  OpenOptions options;
+  options.compat = compat;
+  INSTAR_ASSIGN_OR_RETURN(Image * image, driver->open(device, opener, arena, options));
+  INSTAR_RETURN_IF_ERROR(OpenBackingChain(*image, opener, arena, options));
+  return driver->open_writer(*image, device, entropy, compat, arena);
+}
+
 inline std::vector<uint8_t> PatternInput(uint64_t size) {
   std::vector<uint8_t> bytes(size);
   for (uint64_t i = 0; i < size; ++i) {

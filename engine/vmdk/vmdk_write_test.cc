@@ -660,14 +660,9 @@ TEST(VmdkWriteTest, OverlayWritesMatchQemuIo) {
     for (const char* extent : c.extents) opener.Add(extent, overlay.sibling(extent));
     std::vector<uint8_t> buffer(32 << 20);
     Arena arena(buffer.data(), buffer.size());
-    const FormatDriver* driver = FindFormatDriver(ImageFormat::kVmdk);
-    OpenOptions open_options;
-    open_options.compat = qemu.version;
-    Result<Image*> image = driver->open(overlay, opener, arena, open_options);
-    ASSERT_TRUE(image.ok()) << image.status().message();
-    ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
-    Result<ImageWriter*> writer = driver->open_writer(
-        **image, overlay, EntropyWithCid(FlatDescriptorCid(expected)), qemu.version, arena);
+    Result<ImageWriter*> writer = testing::OpenOverlayWriter(
+        ImageFormat::kVmdk, overlay, opener, EntropyWithCid(FlatDescriptorCid(expected)),
+        qemu.version, arena);
     ASSERT_TRUE(writer.ok()) << writer.status().message();
     ASSERT_EQ(testing::ApplyOverlayWrites(**writer, c.writes), "");
     ASSERT_TRUE((*writer)->Finish().ok());
@@ -706,14 +701,8 @@ TEST(VmdkWriteTest, RefusesAParentWhoseCidChanged) {
   opener.Add("base.vmdk", &base);
   std::vector<uint8_t> buffer(8 << 20);
   Arena arena(buffer.data(), buffer.size());
-  const FormatDriver* driver = FindFormatDriver(ImageFormat::kVmdk);
-  OpenOptions open_options;
-  open_options.compat = qemu.version;
-  Result<Image*> image = driver->open(overlay, opener, arena, open_options);
-  ASSERT_TRUE(image.ok()) << image.status().message();
-  ASSERT_TRUE(OpenBackingChain(**image, opener, arena, open_options).ok());
-  Result<ImageWriter*> writer =
-      driver->open_writer(**image, overlay, EntropyWithCid(1), qemu.version, arena);
+  Result<ImageWriter*> writer = testing::OpenOverlayWriter(ImageFormat::kVmdk, overlay, opener,
+                                                           EntropyWithCid(1), qemu.version, arena);
   ASSERT_FALSE(writer.ok());
   EXPECT_EQ(writer.status().code(), StatusCode::kNotSupported);
 }
