@@ -179,8 +179,8 @@ class Qcow2Writer final : public ImageWriter {
   // its discard added to `discards`.
   Status FreeCluster(uint64_t host, Discards* discards);
   // qcow2_process_discards(): the range in `discards` punched in the file
-  // (kZeroRange), and `discards` started over, empty, at `next`.
-  Status ProcessDiscards(Discards* discards, uint64_t next);
+  // (kZeroRange), and `discards` emptied.
+  Status ProcessDiscards(Discards* discards);
 
   WritableDevice& device_;
   WriteBatch batch_;
@@ -630,7 +630,7 @@ Status Qcow2Writer::Zeroize(uint64_t offset, uint64_t length, bool* done) {
     l2_.dirty = true;
     if (unmap) INSTAR_RETURN_IF_ERROR(FreeCluster(entry & kL2OffsetMask, &discards));
   }
-  INSTAR_RETURN_IF_ERROR(ProcessDiscards(&discards, 0));
+  INSTAR_RETURN_IF_ERROR(ProcessDiscards(&discards));
   *done = true;
   return Status::Ok();
 }
@@ -644,22 +644,20 @@ Status Qcow2Writer::FreeCluster(uint64_t host, Discards* discards) {
     discards->length += cluster_size_;
     return Status::Ok();
   }
-  INSTAR_RETURN_IF_ERROR(ProcessDiscards(discards, host));
-  discards->length = cluster_size_;
+  INSTAR_RETURN_IF_ERROR(ProcessDiscards(discards));
+  *discards = Discards{host, cluster_size_};
   return Status::Ok();
 }
 
-Status Qcow2Writer::ProcessDiscards(Discards* discards, uint64_t next) {
-  const uint64_t length = discards->length;
-  const uint64_t start = discards->offset;
-  discards->offset = next;
-  discards->length = 0;
-  if (length == 0) return Status::Ok();
+Status Qcow2Writer::ProcessDiscards(Discards* discards) {
+  const Discards range = *discards;
+  *discards = Discards{};
+  if (range.length == 0) return Status::Ok();
   // What the batch holds reaches the file first; the hole is punched after
   // it. A device that cannot punch one leaves the cluster's bytes, as
   // qemu ignores a discard that fails: the cluster is free either way.
   INSTAR_RETURN_IF_ERROR(batch_.Flush());
-  const Status punched = device_.ZeroRange(start, length);
+  const Status punched = device_.ZeroRange(range.offset, range.length);
   return punched.code() == StatusCode::kNotSupported ? Status::Ok() : punched;
 }
 
